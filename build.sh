@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# build.sh — the one entry point for building and testing gan-vk.
+#
+#   ./build.sh            install what is missing, compile the shaders, build bin/gan-vk
+#   ./build.sh devices    the same, then list the Vulkan devices (bin/gan-vk devices)
+#   ./build.sh run ARGS   the same, then run bin/gan-vk ARGS
+#   ./build.sh shaders    compile shaders/*.comp to shaders/spv/*.spv and regenerate shaders_gen.go
+#   ./build.sh test       gofmt, go vet, SPIR-V freshness, go test ./... (validation layer on)
+#   ./build.sh deps       only install (or, without root, list) the Debian packages
+set -euo pipefail
+
+cd "$(dirname "$0")"
+export PATH="$PATH:/usr/local/go/bin:$(go env GOPATH 2>/dev/null || echo "$HOME/go")/bin"
+
+# Debian packages gan-vk needs to build, test and run.
+packages=(
+	mesa-vulkan-drivers     # lavapipe: a Vulkan device on the CPU
+	libvulkan-dev           # the Vulkan loader and headers (cgo)
+	glslc                   # GLSL -> SPIR-V
+	vulkan-validationlayers # the Khronos validation layer the tests run under
+	vulkan-tools            # vulkaninfo, for diagnosing a driver
+	libx11-dev libxrandr-dev libxinerama-dev libxcursor-dev libxi-dev libxxf86vm-dev libgl-dev # GLFW (the viewer)
+	xvfb                    # a display for the viewer's tests
+	dataset-fashion-mnist   # the default training data
+)
+
+log() { printf 'build.sh: %s\n' "$*" >&2; }
+
+deps() {
+	local names=("${packages[@]}") missing=() p
+	if ! command -v dpkg-query >/dev/null; then
+		if command -v glslc >/dev/null && ldconfig -p 2>/dev/null | grep -q 'libvulkan.so.1'; then
+			log "not a Debian system: found glslc and libvulkan, going on"
+			return 0
+		fi
+		log "not a Debian system and glslc or libvulkan is missing. gan-vk needs the equivalents of these Debian packages:"
+		printf '  %s\n' "${names[@]}" >&2
+		exit 1
+	fi
+	for p in "${names[@]}"; do
+		if [[ $(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null) != installed ]]; then
+			missing+=("$p")
+		fi
+	done
+	[[ ${#missing[@]} -eq 0 ]] && return 0
+	if [[ $(id -u) -ne 0 ]]; then
+		log "missing Debian packages: ${missing[*]}"
+		log "install them with: sudo apt-get install -y ${missing[*]}"
+		exit 1
+	fi
+	log "installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# compile_shaders DIR: SPIR-V into DIR/spv, shaders_gen.go into DIR.
+compile_shaders() {
+	local out=$1 f name
+	mkdir -p "$out/spv"
+	for f in shaders/*.comp; do
+		name=$(basename "$f" .comp)
+		glslc --target-env=vulkan1.1 -O -Werror -I shaders/include -o "$out/spv/$name.spv" "$f"
+	done
+	(cd shaders && go run ./gen -out "$out/shaders_gen.go" -spv "$out/spv")
+}
+
+shaders() {
+	rm -f shaders/spv/*.spv
+	compile_shaders "$PWD/shaders"
+}
+
+build() {
+	deps
+	shaders
+	mkdir -p bin
+	go build -o bin/gan-vk ./cmd/gan-vk
+	log "built bin/gan-vk"
+}
+
+test_all() {
+	deps
+	local fail=0 bad tmp
+	bad=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.git/*'))
+	if [[ -n $bad ]]; then
+		log "gofmt would change: $bad"
+		fail=1
+	fi
+	go vet ./... || fail=1
+	tmp=$(mktemp -d)
+	trap 'rm -rf "$tmp"' RETURN
+	compile_shaders "$tmp"
+	if ! diff -r "$tmp/spv" shaders/spv >/dev/null || ! diff "$tmp/shaders_gen.go" shaders/shaders_gen.go >/dev/null; then
+		log "the committed SPIR-V or shaders_gen.go is stale: run ./build.sh shaders and commit the result"
+		diff -r "$tmp/spv" shaders/spv || true
+		fail=1
+	fi
+	[[ $fail -eq 0 ]] || exit 1
+	# Tests open devices with the Khronos validation layer on (vk/vktest) and
+	# fail on any message it prints.
+	export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$(mktemp -d)}
+	go test -count=1 -timeout 10m ./...
+}
+
+case ${1:-build} in
+build) build ;;
+deps) deps ;;
+shaders) shaders ;;
+test) test_all ;;
+devices) build && bin/gan-vk devices ;;
+run) shift; build && exec bin/gan-vk "$@" ;;
+-h | --help | help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' ;;
+*) log "unknown command '$1'; run ./build.sh --help"; exit 2 ;;
+esac

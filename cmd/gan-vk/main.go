@@ -1,0 +1,116 @@
+// Command gan-vk trains DCGANs with every tensor op a Vulkan compute shader.
+//
+//	gan-vk devices    list the Vulkan devices and mark the one training would use
+//
+// Run "gan-vk help" for the commands and "gan-vk <command> --help" for flags.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// command is one subcommand. run gets the arguments after its name and
+// returns an error for the user; a *usageError exits 2, anything else 1.
+type command struct {
+	name    string
+	summary string
+	run     func(args []string, stdout, stderr io.Writer) error
+}
+
+func commands() []command {
+	return []command{
+		{"devices", "list the Vulkan devices and mark the one training would use", runDevices},
+	}
+}
+
+// usageError is a mistake on the command line; the message says what to fix.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	name := args[0]
+	switch name {
+	case "-h", "-help", "--help":
+		usage(stdout)
+		return 0
+	case "help":
+		if len(args) > 1 {
+			return run([]string{args[1], "--help"}, stdout, stderr)
+		}
+		usage(stdout)
+		return 0
+	}
+	for _, c := range commands() {
+		if c.name != name {
+			continue
+		}
+		err := c.run(args[1:], stdout, stderr)
+		var ue *usageError
+		switch {
+		case err == nil, errors.Is(err, flag.ErrHelp):
+			return 0
+		case errors.As(err, &ue):
+			fmt.Fprintf(stderr, "gan-vk %s: %s\nRun 'gan-vk %s --help' for usage.\n", name, ue.msg, name)
+			return 2
+		default:
+			fmt.Fprintf(stderr, "gan-vk %s: %s\n", name, oneLine(err))
+			return 1
+		}
+	}
+	fmt.Fprintf(stderr, "gan-vk: unknown command %q\nRun 'gan-vk help' for the commands.\n", name)
+	return 2
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintf(w, "gan-vk trains DCGANs on any Vulkan device, every tensor op a compute shader.\n\nUsage:\n\n\tgan-vk <command> [flags]\n\nCommands:\n\n")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "\t%-10s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintf(w, "\nRun 'gan-vk <command> --help' for a command's flags.\n")
+}
+
+// newFlags makes a command's flag set: errors come back to run, which prints
+// them once; --help prints the usage to stdout.
+func newFlags(name, synopsis string, stdout, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("gan-vk "+name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {
+		fs.SetOutput(stdout)
+		fmt.Fprintf(stdout, "Usage: gan-vk %s\n\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses args into fs, turning a flag error into a usageError.
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return &usageError{err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return &usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	return nil
+}
+
+// oneLine keeps an error to one line: joined errors are separated by "; ".
+func oneLine(err error) string {
+	return strings.ReplaceAll(strings.TrimSpace(err.Error()), "\n", "; ")
+}

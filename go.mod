@@ -1,0 +1,5 @@
+module github.com/gan-vk/gan-vk
+
+go 1.26.8
+
+require github.com/vulkan-go/vulkan v0.0.0-20221209234627-c0a353ae26c8

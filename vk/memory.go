@@ -1,0 +1,276 @@
+package vk
+
+import (
+	"fmt"
+	"sync"
+	"unsafe"
+
+	vk "github.com/vulkan-go/vulkan"
+)
+
+// Memory: buffers are ranges of a few large blocks. Each block is one
+// VkDeviceMemory with one VkBuffer spanning it, so a Buffer is (block, offset,
+// size) and binding it is a descriptor with an offset. Offsets are aligned to
+// the device's storage- and uniform-buffer offset alignment (at least 16 bytes,
+// so vec4 loads stay aligned).
+
+const defaultBlockSize = 256 << 20
+
+type memoryType struct {
+	flags vk.MemoryPropertyFlagBits
+	heap  uint32
+}
+
+type span struct{ off, size uint64 }
+
+type block struct {
+	memory vk.DeviceMemory
+	buffer vk.Buffer
+	size   uint64
+	free   []span // sorted by offset, never adjacent
+	mapped []byte // the whole block, for host-visible blocks
+}
+
+type allocator struct {
+	dev       *Device
+	types     []memoryType
+	blockSize uint64
+	maxAlloc  uint64
+	align     uint64
+
+	mu     sync.Mutex
+	blocks []*block
+}
+
+func newAllocator(d *Device, types []memoryType, blockSize int64) *allocator {
+	a := &allocator{dev: d, types: types, blockSize: defaultBlockSize, align: 16}
+	if blockSize > 0 {
+		a.blockSize = uint64(blockSize)
+	}
+	a.maxAlloc = d.info.MaxAllocationSize
+	if a.maxAlloc == 0 {
+		a.maxAlloc = 1 << 30 // the smallest maxMemoryAllocationSize Vulkan 1.1 allows
+	}
+	if a.blockSize > a.maxAlloc {
+		a.blockSize = a.maxAlloc
+	}
+	if d.info.MinStorageBufferAlign > a.align {
+		a.align = d.info.MinStorageBufferAlign
+	}
+	return a
+}
+
+const bufferUsage = vk.BufferUsageStorageBufferBit | vk.BufferUsageTransferSrcBit | vk.BufferUsageTransferDstBit
+
+// newBlock makes a block of size bytes in a memory type that has every flag
+// of want and as many of prefer as possible; host-visible blocks are mapped.
+func (a *allocator) newBlock(size uint64, want, prefer vk.MemoryPropertyFlagBits) (*block, error) {
+	h := a.dev.handle
+	var buf vk.Buffer
+	if err := check("vkCreateBuffer", vk.CreateBuffer(h, &vk.BufferCreateInfo{
+		SType:       vk.StructureTypeBufferCreateInfo,
+		Size:        vk.DeviceSize(size),
+		Usage:       vk.BufferUsageFlags(bufferUsage),
+		SharingMode: vk.SharingModeExclusive,
+	}, nil, &buf)); err != nil {
+		return nil, err
+	}
+	var req vk.MemoryRequirements
+	vk.GetBufferMemoryRequirements(h, buf, &req)
+	req.Deref()
+	typ, score := -1, -1
+	for i, t := range a.types {
+		if req.MemoryTypeBits&(1<<uint(i)) == 0 || t.flags&want != want {
+			continue
+		}
+		s := 0
+		for bit := vk.MemoryPropertyFlagBits(1); bit != 0 && bit <= prefer; bit <<= 1 {
+			if prefer&bit != 0 && t.flags&bit != 0 {
+				s++
+			}
+		}
+		if s > score {
+			typ, score = i, s
+		}
+	}
+	if typ < 0 {
+		vk.DestroyBuffer(h, buf, nil)
+		return nil, fmt.Errorf("vk: the device has no memory type with flags %#x for buffers", uint32(want))
+	}
+	var mem vk.DeviceMemory
+	if err := check("vkAllocateMemory", vk.AllocateMemory(h, &vk.MemoryAllocateInfo{
+		SType:           vk.StructureTypeMemoryAllocateInfo,
+		AllocationSize:  req.Size,
+		MemoryTypeIndex: uint32(typ),
+	}, nil, &mem)); err != nil {
+		vk.DestroyBuffer(h, buf, nil)
+		return nil, err
+	}
+	b := &block{memory: mem, buffer: buf, size: size, free: []span{{0, size}}}
+	if err := check("vkBindBufferMemory", vk.BindBufferMemory(h, buf, mem, 0)); err != nil {
+		b.destroy(h)
+		return nil, err
+	}
+	if a.types[typ].flags&vk.MemoryPropertyHostVisibleBit != 0 {
+		var p unsafe.Pointer
+		if err := check("vkMapMemory", vk.MapMemory(h, mem, 0, vk.DeviceSize(size), 0, &p)); err != nil {
+			b.destroy(h)
+			return nil, err
+		}
+		b.mapped = unsafe.Slice((*byte)(p), size)
+	}
+	return b, nil
+}
+
+func (b *block) destroy(h vk.Device) {
+	if b.mapped != nil {
+		vk.UnmapMemory(h, b.memory)
+		b.mapped = nil
+	}
+	vk.DestroyBuffer(h, b.buffer, nil)
+	vk.FreeMemory(h, b.memory, nil)
+}
+
+// take carves size bytes out of b's free list, first fit.
+func (b *block) take(size uint64) (uint64, bool) {
+	for i, s := range b.free {
+		if s.size < size {
+			continue
+		}
+		off := s.off
+		if s.size == size {
+			b.free = append(b.free[:i], b.free[i+1:]...)
+		} else {
+			b.free[i] = span{s.off + size, s.size - size}
+		}
+		return off, true
+	}
+	return 0, false
+}
+
+// give returns a range to b's free list, merging it with its neighbours.
+func (b *block) give(off, size uint64) {
+	i := 0
+	for i < len(b.free) && b.free[i].off < off {
+		i++
+	}
+	b.free = append(b.free, span{})
+	copy(b.free[i+1:], b.free[i:])
+	b.free[i] = span{off, size}
+	if i+1 < len(b.free) && b.free[i].off+b.free[i].size == b.free[i+1].off {
+		b.free[i].size += b.free[i+1].size
+		b.free = append(b.free[:i+1], b.free[i+2:]...)
+	}
+	if i > 0 && b.free[i-1].off+b.free[i-1].size == b.free[i].off {
+		b.free[i-1].size += b.free[i].size
+		b.free = append(b.free[:i], b.free[i+1:]...)
+	}
+}
+
+// alloc finds size bytes (already aligned) in a device-local block, making a
+// new block when none has room.
+func (a *allocator) alloc(size uint64) (*block, uint64, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, b := range a.blocks {
+		if off, ok := b.take(size); ok {
+			return b, off, nil
+		}
+	}
+	if size > a.maxAlloc {
+		return nil, 0, fmt.Errorf("%w: %d bytes is more than the device's largest allocation (%d bytes)", ErrOutOfDeviceMemory, size, a.maxAlloc)
+	}
+	bs := a.blockSize
+	if size > bs {
+		bs = size
+	}
+	b, err := a.newBlock(bs, 0, vk.MemoryPropertyDeviceLocalBit)
+	if err != nil {
+		return nil, 0, err
+	}
+	a.blocks = append(a.blocks, b)
+	off, _ := b.take(size)
+	return b, off, nil
+}
+
+func (a *allocator) free(b *block, off, size uint64) {
+	a.mu.Lock()
+	b.give(off, size)
+	a.mu.Unlock()
+}
+
+func (a *allocator) roundUp(n uint64) uint64 { return (n + a.align - 1) / a.align * a.align }
+
+func (a *allocator) destroy() {
+	for _, b := range a.blocks {
+		b.destroy(a.dev.handle)
+	}
+	a.blocks = nil
+}
+
+// Buffer is a range of device memory that kernels read and write.
+type Buffer struct {
+	dev  *Device
+	id   uint64
+	name string
+	blk  *block
+	off  uint64
+	size uint64 // what the caller asked for
+	span uint64 // what was set aside: size rounded up to the alignment
+}
+
+// NewBuffer sets aside size bytes of device memory. The name appears in
+// errors and leak reports. The contents start undefined.
+func (d *Device) NewBuffer(name string, size int) (*Buffer, error) {
+	if size <= 0 {
+		return nil, fmt.Errorf("vk: buffer %q: size %d must be positive", name, size)
+	}
+	b := &Buffer{dev: d, name: name, size: uint64(size), span: d.mem.roundUp(uint64(size))}
+	blk, off, err := d.mem.alloc(b.span)
+	if err != nil {
+		return nil, fmt.Errorf("vk: buffer %q (%d bytes): %w", name, size, err)
+	}
+	b.blk, b.off = blk, off
+	id, err := d.adopt(b)
+	if err != nil {
+		d.mem.free(blk, off, b.span)
+		return nil, err
+	}
+	b.id = id
+	return b, nil
+}
+
+// Name is the name given to NewBuffer.
+func (b *Buffer) Name() string { return b.name }
+
+// Size is the size in bytes given to NewBuffer.
+func (b *Buffer) Size() int { return int(b.size) }
+
+// Close gives the memory back. It is idempotent.
+func (b *Buffer) Close() {
+	if b.blk == nil {
+		return
+	}
+	b.destroy()
+	b.dev.release(b.id)
+}
+
+func (b *Buffer) describe() string { return fmt.Sprintf("buffer %q (%d bytes)", b.name, b.size) }
+
+func (b *Buffer) destroy() {
+	b.dev.mem.free(b.blk, b.off, b.span)
+	b.blk = nil
+}
+
+// overlaps reports whether two buffers share any byte of memory.
+func (b *Buffer) overlaps(c *Buffer) bool {
+	return b.blk == c.blk && b.off < c.off+c.span && c.off < b.off+b.span
+}
+
+// Float32Bytes views a float32 slice as bytes (no copy), for Upload and Download.
+func Float32Bytes(f []float32) []byte {
+	if len(f) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(&f[0])), len(f)*4)
+}
