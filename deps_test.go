@@ -1,0 +1,102 @@
+// The import rules of ../shared/DESIGN.md, as a test: a statement of policy.
+package ganvk_test
+
+import (
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/gan-vk/gan-vk"
+
+// allowed lists, for each package of ours, the packages of ours and the
+// outside modules its non-test files may import. The standard library is
+// always allowed. "*" allows any package of ours.
+var allowed = map[string][]string{
+	"shaders":     {},
+	"shaders/gen": {},
+	"vk":          {"github.com/vulkan-go/vulkan"},
+	"vk/vktest":   {"vk"},
+	"layers":      {"vk", "shaders"},
+	"gan":         {"layers", "vk", "github.com/google/uuid"},
+	"viewer":      {"vk", "gan", "github.com/go-gl/glfw/v3.3/glfw"},
+	"cmd/gan-vk":  {"*"},
+}
+
+// onlyImporter names the one package allowed to import each binding.
+var onlyImporter = map[string]string{
+	"github.com/vulkan-go/vulkan":     "vk",
+	"github.com/go-gl/glfw/v3.3/glfw": "viewer",
+}
+
+func TestImportRules(t *testing.T) {
+	imports := map[string]map[string]bool{} // package dir -> imports
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (strings.HasPrefix(d.Name(), ".") && path != "." || d.Name() == "testdata" || d.Name() == "bin") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.ImportsOnly)
+		if err != nil {
+			return err
+		}
+		dir := filepath.ToSlash(filepath.Dir(path))
+		if imports[dir] == nil {
+			imports[dir] = map[string]bool{}
+		}
+		for _, imp := range f.Imports {
+			p, _ := strconv.Unquote(imp.Path.Value)
+			imports[dir][p] = true
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(imports) == 0 {
+		t.Fatal("found no Go packages")
+	}
+	for dir, imps := range imports {
+		if dir == "." {
+			continue
+		}
+		rules, ok := allowed[dir]
+		if !ok {
+			t.Errorf("package %s has no import rule: add it to DESIGN.md and to this test", dir)
+			continue
+		}
+		for imp := range imps {
+			if owner, bound := onlyImporter[imp]; bound && owner != dir {
+				t.Errorf("%s imports %s; only %s may", dir, imp, owner)
+			}
+			if !strings.Contains(strings.SplitN(imp, "/", 2)[0], ".") {
+				continue // standard library
+			}
+			if permitted(dir, imp, rules) {
+				continue
+			}
+			t.Errorf("%s may not import %s (allowed: %v)", dir, imp, rules)
+		}
+	}
+}
+
+func permitted(dir, imp string, rules []string) bool {
+	for _, r := range rules {
+		switch {
+		case r == "*" && strings.HasPrefix(imp, module+"/"):
+			return true
+		case imp == r, imp == module+"/"+r:
+			return true
+		}
+	}
+	return false
+}
