@@ -36,7 +36,7 @@ func Reflect(code []byte) (bindings []string, pushSize uint32, specs map[uint32]
 }
 
 // NewTestBlock makes a block with no memory behind it, to drive its free list.
-func NewTestBlock(size uint64) *block          { return &block{size: size, free: []span{{0, size}}} }
+func NewTestBlock(size uint64) *block            { return &block{size: size, free: []span{{0, size}}} }
 func (b *block) Take(size uint64) (uint64, bool) { return b.take(size) }
 func (b *block) Give(off, size uint64)           { b.give(off, size) }
 func (b *block) Free() [][2]uint64 {
