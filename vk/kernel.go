@@ -57,8 +57,8 @@ func (d *Device) NewKernel(name string, spirv []byte, specs ...Spec) (*Kernel, e
 		return nil, fmt.Errorf("vk: kernel %q: push constants are %d bytes; the device allows %d", name, k.pushSize, d.info.MaxPushConstantsSize)
 	}
 	for _, b := range k.bindings {
-		if b.kind != storageBuffer && b.kind != uniformBuffer {
-			return nil, fmt.Errorf("vk: kernel %q: binding %q is a %s; only storage and uniform buffers are supported", name, b.name, b.kind)
+		if b.kind != storageBuffer {
+			return nil, fmt.Errorf("vk: kernel %q: binding %q is a %s; only storage buffers are supported", name, b.name, b.kind)
 		}
 	}
 	seen := map[uint32]bool{}
@@ -102,10 +102,10 @@ func (k *Kernel) create(spirv []byte, specs []Spec) error {
 	k.module = mod
 
 	binds := make([]vk.DescriptorSetLayoutBinding, len(k.bindings))
-	for i, b := range k.bindings {
+	for i := range k.bindings {
 		binds[i] = vk.DescriptorSetLayoutBinding{
 			Binding:         uint32(i),
-			DescriptorType:  b.kind.vkType(),
+			DescriptorType:  vk.DescriptorTypeStorageBuffer,
 			DescriptorCount: 1,
 			StageFlags:      vk.ShaderStageFlags(vk.ShaderStageComputeBit),
 		}
@@ -169,13 +169,6 @@ func (k *Kernel) create(spirv []byte, specs []Spec) error {
 	}
 	k.pipeline = pipes[0]
 	return nil
-}
-
-func (k descriptorKind) vkType() vk.DescriptorType {
-	if k == uniformBuffer {
-		return vk.DescriptorTypeUniformBuffer
-	}
-	return vk.DescriptorTypeStorageBuffer
 }
 
 // Name is the name given to NewKernel.

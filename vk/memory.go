@@ -11,7 +11,7 @@ import (
 // Memory: buffers are ranges of a few large blocks. Each block is one
 // VkDeviceMemory with one VkBuffer spanning it, so a Buffer is (block, offset,
 // size) and binding it is a descriptor with an offset. Offsets are aligned to
-// the device's storage- and uniform-buffer offset alignment (at least 16 bytes,
+// the device's storage-buffer offset alignment (at least 16 bytes,
 // so vec4 loads stay aligned).
 
 const defaultBlockSize = 256 << 20

@@ -70,19 +70,18 @@ type access struct {
 }
 
 type descriptorPool struct {
-	pool                   vk.DescriptorPool
-	sets, storage, uniform int // what is left
+	pool          vk.DescriptorPool
+	sets, storage int // what is left
 }
 
 const (
 	poolSets     = 64
 	poolStorage  = 8 * poolSets
-	poolUniform  = 2 * poolSets
 	maxTimestamp = 256
 
 	deviceStages = vk.PipelineStageComputeShaderBit | vk.PipelineStageTransferBit
 	deviceWrites = vk.AccessShaderWriteBit | vk.AccessTransferWriteBit
-	deviceAccess = vk.AccessShaderReadBit | vk.AccessUniformReadBit | vk.AccessShaderWriteBit |
+	deviceAccess = vk.AccessShaderReadBit | vk.AccessShaderWriteBit |
 		vk.AccessTransferReadBit | vk.AccessTransferWriteBit
 )
 
@@ -130,11 +129,11 @@ func (s *Sequence) recording() bool {
 		return false
 	}
 	if s.pool == vk.NullCommandPool {
-		s.fail("%v", ErrClosed)
+		s.fail("%w", ErrClosed)
 		return false
 	}
 	if s.finished {
-		s.fail("%v", errSequenceFinished)
+		s.fail("%w", errSequenceFinished)
 		return false
 	}
 	return true
@@ -145,7 +144,7 @@ func (s *Sequence) usable(what string, b *Buffer) bool {
 	case b == nil:
 		s.fail("%s: nil buffer", what)
 	case b.blk == nil:
-		s.fail("%s: buffer %q: %v", what, b.name, ErrClosed)
+		s.fail("%s: buffer %q: %w", what, b.name, ErrClosed)
 	case b.dev != s.dev:
 		s.fail("%s: buffer %q belongs to another device", what, b.name)
 	default:
@@ -161,19 +160,18 @@ func (s *Sequence) Dispatch(k *Kernel, g Groups, push any, bufs ...*Buffer) {
 	if !s.recording() {
 		return
 	}
-	what := "dispatch"
 	switch {
 	case k == nil:
 		s.fail("dispatch: nil kernel")
 		return
 	case k.module == vk.NullShaderModule:
-		s.fail("dispatch %q: %v", k.name, ErrClosed)
+		s.fail("dispatch %q: %w", k.name, ErrClosed)
 		return
 	case k.dev != s.dev:
 		s.fail("dispatch %q: the kernel belongs to another device", k.name)
 		return
 	}
-	what = fmt.Sprintf("dispatch %q", k.name)
+	what := fmt.Sprintf("dispatch %q", k.name)
 	if len(bufs) != len(k.bindings) {
 		s.fail("%s: %d buffers given, the shader has %d bindings", what, len(bufs), len(k.bindings))
 		return
@@ -211,11 +209,7 @@ func (s *Sequence) Dispatch(k *Kernel, g Groups, push any, bufs ...*Buffer) {
 		}
 		bi := k.bindings[i]
 		if bi.reads {
-			mask := vk.AccessShaderReadBit
-			if bi.kind == uniformBuffer {
-				mask = vk.AccessUniformReadBit
-			}
-			accs = append(accs, b.access(false, vk.PipelineStageComputeShaderBit, mask))
+			accs = append(accs, b.access(false, vk.PipelineStageComputeShaderBit, vk.AccessShaderReadBit))
 		}
 		if bi.writes {
 			accs = append(accs, b.access(true, vk.PipelineStageComputeShaderBit, vk.AccessShaderWriteBit))
@@ -233,7 +227,7 @@ func (s *Sequence) Dispatch(k *Kernel, g Groups, push any, bufs ...*Buffer) {
 			DstSet:          set,
 			DstBinding:      uint32(i),
 			DescriptorCount: 1,
-			DescriptorType:  k.bindings[i].kind.vkType(),
+			DescriptorType:  vk.DescriptorTypeStorageBuffer,
 			PBufferInfo:     []vk.DescriptorBufferInfo{{Buffer: b.blk.buffer, Offset: vk.DeviceSize(b.off), Range: vk.DeviceSize(b.size)}},
 		}
 	}
@@ -336,14 +330,13 @@ func (s *Sequence) Timestamp(label string) {
 }
 
 // track inserts a barrier when accs conflict with what was recorded since the
-// last one, then remembers accs.
+// last one, then remembers accs. The barrier's source scope is everything
+// since the last barrier; its destination scope is every device stage and
+// access, so it also covers later commands of other kinds (a copy reading what
+// a dispatch before the barrier wrote) and the pending list can start afresh.
 func (s *Sequence) track(accs []access) {
-	var srcStage, dstStage vk.PipelineStageFlagBits
-	var srcMask, dstMask vk.AccessFlagBits
 	hazard := false
 	for _, a := range accs {
-		dstStage |= a.stage
-		dstMask |= a.mask
 		for _, p := range s.pending {
 			if p.blk == a.blk && p.lo < a.hi && a.lo < p.hi && (p.write || a.write) {
 				hazard = true
@@ -351,13 +344,15 @@ func (s *Sequence) track(accs []access) {
 		}
 	}
 	if hazard && !s.unsynced {
+		var srcStage vk.PipelineStageFlagBits
+		var srcMask vk.AccessFlagBits
 		for _, p := range s.pending {
 			srcStage |= p.stage
 			if p.write {
 				srcMask |= p.mask
 			}
 		}
-		memoryBarrier(s.cmd, srcStage, dstStage, srcMask, dstMask)
+		memoryBarrier(s.cmd, srcStage, deviceStages, srcMask, deviceAccess)
 		s.stats.Barriers++
 		s.pending = s.pending[:0]
 	}
@@ -386,32 +381,22 @@ func barrierOut(cmd vk.CommandBuffer) {
 }
 
 func (s *Sequence) descriptorSet(k *Kernel) (vk.DescriptorSet, error) {
-	var storage, uniform int
-	for _, b := range k.bindings {
-		if b.kind == uniformBuffer {
-			uniform++
-		} else {
-			storage++
-		}
-	}
-	if storage > poolStorage || uniform > poolUniform {
-		return vk.NullDescriptorSet, fmt.Errorf("too many bindings (%d storage, %d uniform)", storage, uniform)
+	need := len(k.bindings)
+	if need > poolStorage {
+		return vk.NullDescriptorSet, fmt.Errorf("%d bindings; at most %d are supported", need, poolStorage)
 	}
 	n := len(s.descs)
-	if n == 0 || s.descs[n-1].sets == 0 || s.descs[n-1].storage < storage || s.descs[n-1].uniform < uniform {
+	if n == 0 || s.descs[n-1].sets == 0 || s.descs[n-1].storage < need {
 		var p vk.DescriptorPool
 		if err := check("vkCreateDescriptorPool", vk.CreateDescriptorPool(s.dev.handle, &vk.DescriptorPoolCreateInfo{
 			SType:         vk.StructureTypeDescriptorPoolCreateInfo,
 			MaxSets:       poolSets,
-			PoolSizeCount: 2,
-			PPoolSizes: []vk.DescriptorPoolSize{
-				{Type: vk.DescriptorTypeStorageBuffer, DescriptorCount: poolStorage},
-				{Type: vk.DescriptorTypeUniformBuffer, DescriptorCount: poolUniform},
-			},
+			PoolSizeCount: 1,
+			PPoolSizes:    []vk.DescriptorPoolSize{{Type: vk.DescriptorTypeStorageBuffer, DescriptorCount: poolStorage}},
 		}, nil, &p)); err != nil {
 			return vk.NullDescriptorSet, err
 		}
-		s.descs = append(s.descs, descriptorPool{pool: p, sets: poolSets, storage: poolStorage, uniform: poolUniform})
+		s.descs = append(s.descs, descriptorPool{pool: p, sets: poolSets, storage: poolStorage})
 		n++
 	}
 	dp := &s.descs[n-1]
@@ -425,8 +410,7 @@ func (s *Sequence) descriptorSet(k *Kernel) (vk.DescriptorSet, error) {
 		return vk.NullDescriptorSet, err
 	}
 	dp.sets--
-	dp.storage -= storage
-	dp.uniform -= uniform
+	dp.storage -= need
 	return set, nil
 }
 
@@ -498,7 +482,7 @@ func (s *Sequence) Reset() error {
 	}
 	for i := range s.descs {
 		vk.ResetDescriptorPool(s.dev.handle, s.descs[i].pool, 0)
-		s.descs[i].sets, s.descs[i].storage, s.descs[i].uniform = poolSets, poolStorage, poolUniform
+		s.descs[i].sets, s.descs[i].storage = poolSets, poolStorage
 	}
 	s.err, s.finished = nil, false
 	s.pending, s.buffers, s.kernels = s.pending[:0], nil, nil

@@ -666,3 +666,37 @@ func TestEveryShaderBuilds(t *testing.T) {
 		k.Close()
 	}
 }
+
+func TestNoValidationLayer(t *testing.T) {
+	empty := t.TempDir()
+	t.Setenv("VK_LAYER_PATH", empty)
+	t.Setenv("VK_ADD_LAYER_PATH", "")
+	t.Setenv("XDG_DATA_DIRS", empty)
+	t.Setenv("XDG_DATA_HOME", empty)
+	_, err := vk.Open(vk.Options{Validation: true})
+	if !errors.Is(err, vk.ErrNoValidationLayer) || !strings.Contains(err.Error(), "vulkan-validationlayers") {
+		t.Fatalf("got %v, want ErrNoValidationLayer naming the package", err)
+	}
+}
+
+// A barrier covers every command after it, of any kind: here a copy reads y,
+// written by a dispatch before the barrier that a later dispatch needed.
+func TestBarrierCoversLaterCommandsOfOtherKinds(t *testing.T) {
+	d := vktest.Open(t)
+	const n = 256
+	k := newAxpy(t, d, 1)
+	x, y, z, w := newBuffer(t, d, "x", 4*n), newBuffer(t, d, "y", 4*n), newBuffer(t, d, "z", 4*n), newBuffer(t, d, "w", 4*n)
+	upload(t, x, make([]float32, n))
+	upload(t, y, make([]float32, n))
+	s := newSequence(t, d, "mixed")
+	s.Dispatch(k, vk.GroupsFor(n, axpyLocal), axpyPush{n}, x, y) // compute writes y
+	s.Fill(z, 0)                                                 // transfer writes z
+	s.Dispatch(k, vk.GroupsFor(n, axpyLocal), axpyPush{n}, x, z) // compute reads z: barrier
+	s.Copy(w, y)                                                 // transfer reads y: covered by that barrier
+	if st := s.Stats(); st.Barriers != 1 {
+		t.Fatalf("%d barriers, want 1", st.Barriers)
+	}
+	if err := s.Submit(); err != nil {
+		t.Fatal(err)
+	}
+}
