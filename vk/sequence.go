@@ -52,6 +52,7 @@ type Sequence struct {
 
 	err      error
 	finished bool      // recording ended; the command buffer can be submitted
+	ran      bool      // a submission completed, so the timestamps are written
 	pending  []access  // accesses since the last barrier
 	buffers  []*Buffer // what the recording refers to, checked at Submit
 	kernels  []*Kernel
@@ -443,6 +444,7 @@ func (s *Sequence) Submit() error {
 	if err := s.dev.submit(s.cmd, s.fence); err != nil {
 		return fmt.Errorf("vk: sequence %q: %w", s.name, err)
 	}
+	s.ran = true
 	return nil
 }
 
@@ -451,8 +453,8 @@ func (s *Sequence) Timestamps() ([]Stamp, error) {
 	if len(s.labels) == 0 {
 		return nil, nil
 	}
-	if !s.finished {
-		return nil, fmt.Errorf("vk: sequence %q: timestamps are read after Submit", s.name)
+	if !s.ran {
+		return nil, fmt.Errorf("vk: sequence %q: timestamps are read after a successful Submit", s.name)
 	}
 	raw := make([]uint64, len(s.labels))
 	if err := check("vkGetQueryPoolResults", vk.GetQueryPoolResults(s.dev.handle, s.queries, 0, uint32(len(raw)),
@@ -484,7 +486,7 @@ func (s *Sequence) Reset() error {
 		vk.ResetDescriptorPool(s.dev.handle, s.descs[i].pool, 0)
 		s.descs[i].sets, s.descs[i].storage = poolSets, poolStorage
 	}
-	s.err, s.finished = nil, false
+	s.err, s.finished, s.ran = nil, false, false
 	s.pending, s.buffers, s.kernels = s.pending[:0], nil, nil
 	s.labels, s.stats = nil, Stats{}
 	if err := s.begin(); err != nil {
