@@ -9,16 +9,14 @@ import (
 
 // Sentinels for the failures a caller may want to handle; test with errors.Is.
 var (
-	ErrNoLoader            = errors.New("vk: no Vulkan loader")
-	ErrNoDevice            = errors.New("vk: no usable Vulkan device")
-	ErrNoValidationLayer   = errors.New("vk: the Khronos validation layer is not installed")
-	ErrDeviceLost          = errors.New("vk: device lost")
-	ErrOutOfDeviceMemory   = errors.New("vk: out of device memory")
-	ErrLeak                = errors.New("vk: objects left alive at Close")
-	ErrValidation          = errors.New("vk: validation layer reported problems")
-	ErrClosed              = errors.New("vk: use of a closed object")
-	errSequenceFinished    = errors.New("sequence already submitted; Reset it to record again")
-	errUnsupportedBindings = errors.New("unsupported descriptor")
+	ErrNoLoader          = errors.New("vk: no Vulkan loader")
+	ErrNoDevice          = errors.New("vk: no usable Vulkan device")
+	ErrNoValidationLayer = errors.New("vk: the Khronos validation layer is not installed")
+	ErrDeviceLost        = errors.New("vk: device lost")
+	ErrOutOfDeviceMemory = errors.New("vk: out of device memory")
+	ErrLeak              = errors.New("vk: objects left alive at Close")
+	ErrClosed            = errors.New("vk: use of a closed object")
+	errSequenceFinished  = errors.New("sequence already submitted; Reset it to record again")
 )
 
 // Error is a failed Vulkan call: which call, and the VkResult it returned.

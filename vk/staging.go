@@ -146,13 +146,8 @@ func (b *Buffer) Upload(off int, data []byte) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for done := 0; done < len(data); {
-		s, err := r.slot()
-		if err != nil {
-			return err
-		}
 		n := min(len(data)-done, stagingSlotSize)
-		copy(r.blk.mapped[s.off:], data[done:done+n])
-		if err := r.copy(s, r.blk.buffer, s.off, b.blk.buffer, b.off+uint64(off+done), uint64(n)); err != nil {
+		if err := r.upload(data[done:done+n], b.blk.buffer, b.off+uint64(off+done)); err != nil {
 			r.drain()
 			return fmt.Errorf("vk: upload to buffer %q: %w", b.name, err)
 		}
@@ -173,23 +168,39 @@ func (b *Buffer) Download(off int, out []byte) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for done := 0; done < len(out); {
-		s, err := r.slot()
-		if err == nil {
-			n := min(len(out)-done, stagingSlotSize)
-			err = r.copy(s, b.blk.buffer, b.off+uint64(off+done), r.blk.buffer, s.off, uint64(n))
-			if err == nil {
-				s.busy = false
-				err = r.dev.wait(s.fence)
-			}
-			if err == nil {
-				copy(out[done:done+n], r.blk.mapped[s.off:])
-			}
-			done += n
-		}
-		if err != nil {
+		n := min(len(out)-done, stagingSlotSize)
+		if err := r.download(b.blk.buffer, b.off+uint64(off+done), out[done:done+n]); err != nil {
 			r.drain()
 			return fmt.Errorf("vk: download from buffer %q: %w", b.name, err)
 		}
+		done += n
 	}
+	return nil
+}
+
+// upload fills a slot with data and submits its copy to dst, without waiting.
+func (r *stagingRing) upload(data []byte, dst vk.Buffer, dstOff uint64) error {
+	s, err := r.slot()
+	if err != nil {
+		return err
+	}
+	copy(r.blk.mapped[s.off:], data)
+	return r.copy(s, r.blk.buffer, s.off, dst, dstOff, uint64(len(data)))
+}
+
+// download copies len(out) bytes from src into a slot, waits, and reads them.
+func (r *stagingRing) download(src vk.Buffer, srcOff uint64, out []byte) error {
+	s, err := r.slot()
+	if err != nil {
+		return err
+	}
+	if err := r.copy(s, src, srcOff, r.blk.buffer, s.off, uint64(len(out))); err != nil {
+		return err
+	}
+	s.busy = false
+	if err := r.dev.wait(s.fence); err != nil {
+		return err
+	}
+	copy(out, r.blk.mapped[s.off:])
 	return nil
 }
