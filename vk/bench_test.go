@@ -3,45 +3,21 @@ package vk_test
 import (
 	"testing"
 
-	"github.com/gan-vk/gan-vk/shaders"
 	"github.com/gan-vk/gan-vk/vk"
+	"github.com/gan-vk/gan-vk/vk/vktest"
 )
 
 // Benchmarks open the device without the validation layer, which would
 // dominate the times.
-func openBench(b *testing.B) *vk.Device {
-	b.Helper()
-	d, err := vk.Open(vk.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		if err := d.Close(); err != nil {
-			b.Error(err)
-		}
-	})
-	return d
-}
 
 // The fixed cost of a recorded step: a replay of 100 small dependent
 // dispatches (each with its barrier), per dispatch, submit and wait included.
 func BenchmarkReplay100Dispatches(b *testing.B) {
-	d := openBench(b)
+	d := vktest.OpenWith(b, vk.Options{})
 	const n, dispatches = 1024, 100
-	k, err := d.NewKernel("axpy", shaders.Axpy.SPIRV(), vk.SpecUint(0, axpyLocal))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer k.Close()
-	x, _ := d.NewBuffer("x", 4*n)
-	y, _ := d.NewBuffer("y", 4*n)
-	defer x.Close()
-	defer y.Close()
-	s, err := d.NewSequence("replay")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	k := newAxpy(b, d, 1)
+	x, y := newBuffer(b, d, "x", 4*n), newBuffer(b, d, "y", 4*n)
+	s := newSequence(b, d, "replay")
 	s.Fill(x, 0)
 	s.Fill(y, 0)
 	for i := 0; i < dispatches; i++ {
@@ -60,15 +36,12 @@ func BenchmarkReplay100Dispatches(b *testing.B) {
 }
 
 func benchmarkTransfer(b *testing.B, up bool) {
-	d := openBench(b)
+	d := vktest.OpenWith(b, vk.Options{})
 	const size = 64 << 20
-	buf, err := d.NewBuffer("big", size)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer buf.Close()
+	buf := newBuffer(b, d, "big", size)
 	data := make([]byte, size)
-	if err := buf.Upload(0, data); err != nil { // warm-up: first touch of the memory
+	err := buf.Upload(0, data) // warm-up: first touch of the memory
+	if err != nil {
 		b.Fatal(err)
 	}
 	b.SetBytes(size)

@@ -20,7 +20,7 @@ type axpyPush struct{ N uint32 }
 
 const axpyLocal = 64
 
-func newAxpy(t *testing.T, d *vk.Device, a float32) *vk.Kernel {
+func newAxpy(t testing.TB, d *vk.Device, a float32) *vk.Kernel {
 	t.Helper()
 	k, err := d.NewKernel("axpy", shaders.Axpy.SPIRV(), vk.SpecUint(0, axpyLocal), vk.SpecFloat(1, a))
 	if err != nil {
@@ -30,7 +30,7 @@ func newAxpy(t *testing.T, d *vk.Device, a float32) *vk.Kernel {
 	return k
 }
 
-func newBuffer(t *testing.T, d *vk.Device, name string, size int) *vk.Buffer {
+func newBuffer(t testing.TB, d *vk.Device, name string, size int) *vk.Buffer {
 	t.Helper()
 	b, err := d.NewBuffer(name, size)
 	if err != nil {
@@ -40,7 +40,7 @@ func newBuffer(t *testing.T, d *vk.Device, name string, size int) *vk.Buffer {
 	return b
 }
 
-func newSequence(t *testing.T, d *vk.Device, name string) *vk.Sequence {
+func newSequence(t testing.TB, d *vk.Device, name string) *vk.Sequence {
 	t.Helper()
 	s, err := d.NewSequence(name)
 	if err != nil {
@@ -50,14 +50,14 @@ func newSequence(t *testing.T, d *vk.Device, name string) *vk.Sequence {
 	return s
 }
 
-func upload(t *testing.T, b *vk.Buffer, v []float32) {
+func upload(t testing.TB, b *vk.Buffer, v []float32) {
 	t.Helper()
 	if err := b.Upload(0, vk.Float32Bytes(v)); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func download(t *testing.T, b *vk.Buffer, n int) []float32 {
+func download(t testing.TB, b *vk.Buffer, n int) []float32 {
 	t.Helper()
 	v := make([]float32, n)
 	if err := b.Download(0, vk.Float32Bytes(v)); err != nil {
@@ -234,22 +234,10 @@ func TestBlockFreeList(t *testing.T) {
 }
 
 func TestSmallBlocks(t *testing.T) {
-	d, err := vk.Open(vk.Options{Validation: true, BlockSize: 1 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := d.Close(); err != nil {
-			t.Error(err)
-		}
-		vktest.Quiet(t, d)
-	}()
-	a, _ := d.NewBuffer("a", 600<<10)
-	b, _ := d.NewBuffer("b", 600<<10) // does not fit beside a
-	c, _ := d.NewBuffer("c", 3<<20)   // larger than a block: a block of its own
-	defer a.Close()
-	defer b.Close()
-	defer c.Close()
+	d := vktest.OpenWith(t, vk.Options{Validation: true, BlockSize: 1 << 20})
+	newBuffer(t, d, "a", 600<<10)
+	b := newBuffer(t, d, "b", 600<<10) // does not fit beside a
+	c := newBuffer(t, d, "c", 3<<20)   // larger than a block: a block of its own
 	if n := vk.Blocks(d); n != 3 {
 		t.Fatalf("%d blocks, want 3", n)
 	}
@@ -262,8 +250,7 @@ func TestSmallBlocks(t *testing.T) {
 		t.Fatalf("round trip through a dedicated block: %v", err)
 	}
 	b.Close()
-	b2, _ := d.NewBuffer("b2", 500<<10) // reuses b's room
-	defer b2.Close()
+	newBuffer(t, d, "b2", 500<<10) // reuses b's room
 	if n := vk.Blocks(d); n != 3 {
 		t.Fatalf("%d blocks after reuse, want 3", n)
 	}
@@ -378,26 +365,11 @@ func TestIndependentCommandsShareNoBarrier(t *testing.T) {
 // Without the barriers the validation layer must object: this proves both
 // that the barriers matter and that the tests would see a missing one.
 func TestMissingBarrierIsReported(t *testing.T) {
-	d, err := vk.Open(vk.Options{Validation: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	d := vktest.OpenWith(t, vk.Options{Validation: true})
 	const n = 256
-	k, err := d.NewKernel("axpy", shaders.Axpy.SPIRV(), vk.SpecUint(0, axpyLocal))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer k.Close()
-	x, _ := d.NewBuffer("x", 4*n)
-	y, _ := d.NewBuffer("y", 4*n)
-	defer x.Close()
-	defer y.Close()
-	s, err := d.NewSequence("unsynced")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	k := newAxpy(t, d, 1)
+	x, y := newBuffer(t, d, "x", 4*n), newBuffer(t, d, "y", 4*n)
+	s := newSequence(t, d, "unsynced")
 	vk.Unsynced(s)
 	s.Fill(x, 0)
 	s.Fill(y, 0)

@@ -13,7 +13,15 @@ import (
 // test rather than skipping it: ./build.sh installs lavapipe.
 func Open(t testing.TB) *vk.Device {
 	t.Helper()
-	d, err := vk.Open(vk.Options{Validation: true})
+	return OpenWith(t, vk.Options{Validation: true})
+}
+
+// OpenWith is Open with other options: a test that needs small memory blocks,
+// or a benchmark that must run without the validation layer. A test that
+// expects validation messages takes them with Device.Messages before it ends.
+func OpenWith(t testing.TB, opts vk.Options) *vk.Device {
+	t.Helper()
+	d, err := vk.Open(opts)
 	if err != nil {
 		t.Fatalf("opening a Vulkan device (./build.sh installs lavapipe and the validation layer): %v", err)
 	}
