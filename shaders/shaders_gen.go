@@ -5,13 +5,103 @@ package shaders
 import _ "embed"
 
 const (
+	// ActBwd is shaders/act_bwd.comp.
+	ActBwd Shader = iota
+	// ActFwd is shaders/act_fwd.comp.
+	ActFwd
+	// Adam is shaders/adam.comp.
+	Adam
 	// Axpy is shaders/axpy.comp.
-	Axpy Shader = iota
+	Axpy
+	// Bce is shaders/bce.comp.
+	Bce
+	// BnApply is shaders/bn_apply.comp.
+	BnApply
+	// BnBwdData is shaders/bn_bwd_data.comp.
+	BnBwdData
+	// BnBwdReduce is shaders/bn_bwd_reduce.comp.
+	BnBwdReduce
+	// BnStats is shaders/bn_stats.comp.
+	BnStats
+	// ChannelSum is shaders/channel_sum.comp.
+	ChannelSum
+	// ConvFwd is shaders/conv_fwd.comp.
+	ConvFwd
+	// ConvWgrad is shaders/conv_wgrad.comp.
+	ConvWgrad
+	// ConvtFwd is shaders/convt_fwd.comp.
+	ConvtFwd
+	// Dropout is shaders/dropout.comp.
+	Dropout
+	// Normal is shaders/normal.comp.
+	Normal
+	// Tick is shaders/tick.comp.
+	Tick
 )
+
+//go:embed spv/act_bwd.spv
+var spvActBwd []byte
+
+//go:embed spv/act_fwd.spv
+var spvActFwd []byte
+
+//go:embed spv/adam.spv
+var spvAdam []byte
 
 //go:embed spv/axpy.spv
 var spvAxpy []byte
 
+//go:embed spv/bce.spv
+var spvBce []byte
+
+//go:embed spv/bn_apply.spv
+var spvBnApply []byte
+
+//go:embed spv/bn_bwd_data.spv
+var spvBnBwdData []byte
+
+//go:embed spv/bn_bwd_reduce.spv
+var spvBnBwdReduce []byte
+
+//go:embed spv/bn_stats.spv
+var spvBnStats []byte
+
+//go:embed spv/channel_sum.spv
+var spvChannelSum []byte
+
+//go:embed spv/conv_fwd.spv
+var spvConvFwd []byte
+
+//go:embed spv/conv_wgrad.spv
+var spvConvWgrad []byte
+
+//go:embed spv/convt_fwd.spv
+var spvConvtFwd []byte
+
+//go:embed spv/dropout.spv
+var spvDropout []byte
+
+//go:embed spv/normal.spv
+var spvNormal []byte
+
+//go:embed spv/tick.spv
+var spvTick []byte
+
 var table = [...]entry{
-	Axpy: {"axpy", spvAxpy},
+	ActBwd:      {"act_bwd", spvActBwd},
+	ActFwd:      {"act_fwd", spvActFwd},
+	Adam:        {"adam", spvAdam},
+	Axpy:        {"axpy", spvAxpy},
+	Bce:         {"bce", spvBce},
+	BnApply:     {"bn_apply", spvBnApply},
+	BnBwdData:   {"bn_bwd_data", spvBnBwdData},
+	BnBwdReduce: {"bn_bwd_reduce", spvBnBwdReduce},
+	BnStats:     {"bn_stats", spvBnStats},
+	ChannelSum:  {"channel_sum", spvChannelSum},
+	ConvFwd:     {"conv_fwd", spvConvFwd},
+	ConvWgrad:   {"conv_wgrad", spvConvWgrad},
+	ConvtFwd:    {"convt_fwd", spvConvtFwd},
+	Dropout:     {"dropout", spvDropout},
+	Normal:      {"normal", spvNormal},
+	Tick:        {"tick", spvTick},
 }

@@ -8,10 +8,24 @@
 // starts with one: workgroups round the element count up.
 #define GUARD(i, n) if ((i) >= (n)) { return; }
 
+// flat_id numbers the invocations of a dispatch laid out by
+// layers.flatGroups: rows of gl_NumWorkGroups.x workgroups, so that counts
+// past 65535 workgroups (the minimum limit in x) spread over y.
+uint flat_id() {
+	return gl_GlobalInvocationID.y * gl_NumWorkGroups.x * gl_WorkGroupSize.x + gl_GlobalInvocationID.x;
+}
+
 // Flat index of element (n, c, h, w) of an NCHW tensor with C channels of H×W.
 uint nchw(uint n, uint c, uint h, uint w, uint C, uint H, uint W) {
 	return ((n * C + c) * H + h) * W + w;
 }
+
+// Activations, numbered as layers.Act numbers them. Each derivative is
+// written in terms of the activation's output y, so backward needs only y.
+#define ACT_NONE 0
+#define ACT_LEAKY 1 // max(x, slope·x); slope 0 is ReLU
+#define ACT_TANH 2
+#define ACT_SIGMOID 3
 
 float leaky_relu(float x, float slope) { return x >= 0.0 ? x : slope * x; }
 
@@ -20,5 +34,41 @@ float sigmoid(float x) {
 	float e = exp(-abs(x));
 	return x >= 0.0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
 }
+
+float activate(uint act, float x, float slope) {
+	switch (act) {
+	case ACT_LEAKY: return leaky_relu(x, slope);
+	case ACT_TANH: return tanh(x);
+	case ACT_SIGMOID: return sigmoid(x);
+	}
+	return x;
+}
+
+// dact is dy/dx of activate at the input that gave output y.
+float dact(uint act, float y, float slope) {
+	switch (act) {
+	case ACT_LEAKY: return y > 0.0 ? 1.0 : slope;
+	case ACT_TANH: return 1.0 - y * y;
+	case ACT_SIGMOID: return y * (1.0 - y);
+	}
+	return 1.0;
+}
+
+// Philox4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2,
+// 3", SC 2011): four random words from a 128-bit counter and a 64-bit key.
+// layers/ref.Philox is its Go twin, bit for bit.
+uvec4 philox(uvec4 ctr, uvec2 key) {
+	for (int round = 0; round < 10; round++) {
+		uint hi0, lo0, hi1, lo1;
+		umulExtended(0xD2511F53u, ctr.x, hi0, lo0);
+		umulExtended(0xCD9E8D57u, ctr.z, hi1, lo1);
+		ctr = uvec4(hi1 ^ ctr.y ^ key.x, lo1, hi0 ^ ctr.w ^ key.y, lo0);
+		key += uvec2(0x9E3779B9u, 0xBB67AE85u);
+	}
+	return ctr;
+}
+
+// uniform01 maps a random word to (0, 1]: never 0, so log() is finite.
+float uniform01(uint u) { return (float(u >> 8) + 1.0) * (1.0 / 16777216.0); }
 
 #endif

@@ -1,0 +1,125 @@
+package layers
+
+import (
+	"fmt"
+
+	"github.com/gan-vk/gan-vk/shaders"
+	"github.com/gan-vk/gan-vk/vk"
+)
+
+// BatchNorm2dConfig describes a BatchNorm2d: PyTorch's nn.BatchNorm2d(C,
+// Eps, Momentum) on N×C×H×W, with an optional activation fused after it.
+// Zero Eps and Momentum mean PyTorch's defaults, 1e-5 and 0.1.
+type BatchNorm2dConfig struct {
+	N, C, H, W int
+	Eps        float32
+	Momentum   float32
+	Act        Activation
+}
+
+// BatchNorm2d records batch normalisation. γ (weight) and β (bias) are C
+// floats; running holds the running mean then the running variance (2C
+// floats; start them at 0 and 1). It owns two small buffers: the batch mean
+// and 1/sqrt(var+ε) that forward saves for backward, and backward's
+// per-channel sums.
+type BatchNorm2d struct {
+	Config BatchNorm2dConfig
+	ks     kernels
+
+	stats, apply, eval, bwdReduce, bwdData *vk.Kernel
+	saved, sums                            *vk.Buffer
+}
+
+// NewBatchNorm2d builds the kernels and buffers of a BatchNorm2d.
+func NewBatchNorm2d(d *vk.Device, cfg BatchNorm2dConfig) (*BatchNorm2d, error) {
+	if cfg.Eps == 0 {
+		cfg.Eps = 1e-5
+	}
+	if cfg.Momentum == 0 {
+		cfg.Momentum = 0.1
+	}
+	if cfg.N <= 0 || cfg.C <= 0 || cfg.H <= 0 || cfg.W <= 0 {
+		return nil, fmt.Errorf("layers: batch_norm2d: shape %d×%d×%d×%d must be positive", cfg.N, cfg.C, cfg.H, cfg.W)
+	}
+	if err := cfg.Act.check(); err != nil {
+		return nil, fmt.Errorf("layers: batch_norm2d: %w", err)
+	}
+	b := &BatchNorm2d{Config: cfg, ks: kernels{dev: d}}
+	name := fmt.Sprintf("batch_norm2d %d×%d×%d", cfg.C, cfg.H, cfg.W)
+	shape := []vk.Spec{specLocal(), vk.SpecUint(specN, uint32(cfg.N)), vk.SpecUint(specC, uint32(cfg.C)),
+		vk.SpecUint(specH, uint32(cfg.H*cfg.W))}
+	with := func(more ...vk.Spec) []vk.Spec { return append(append([]vk.Spec(nil), shape...), more...) }
+	eps := vk.SpecFloat(specEps, cfg.Eps)
+	b.stats = b.ks.add(name, shaders.BnStats, with(eps, vk.SpecFloat(specMomentum, cfg.Momentum))...)
+	b.apply = b.ks.add(name, shaders.BnApply, with(append(cfg.Act.specs(), eps)...)...)
+	b.eval = b.ks.add(name+" eval", shaders.BnApply, with(append(cfg.Act.specs(), eps, vk.SpecBool(specEval, true))...)...)
+	b.bwdReduce = b.ks.add(name, shaders.BnBwdReduce, with(cfg.Act.specs()...)...)
+	b.bwdData = b.ks.add(name, shaders.BnBwdData, with(cfg.Act.specs()...)...)
+	err := b.ks.err
+	if err == nil {
+		b.saved, err = d.NewBuffer(name+" saved", 8*cfg.C)
+	}
+	if err == nil {
+		b.sums, err = d.NewBuffer(name+" sums", 8*cfg.C)
+	}
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	return b, nil
+}
+
+// Close destroys the kernels and buffers.
+func (b *BatchNorm2d) Close() {
+	if b.sums != nil {
+		b.sums.Close()
+	}
+	if b.saved != nil {
+		b.saved.Close()
+	}
+	b.ks.close()
+}
+
+func (b *BatchNorm2d) count() int { c := b.Config; return c.N * c.C * c.H * c.W }
+
+func (b *BatchNorm2d) check(op string, bufs ...*vk.Buffer) {
+	sizes := []int{b.count(), b.count(), b.Config.C, b.Config.C, 2 * b.Config.C}
+	names := []string{"y", "x", "gamma", "beta", "running"}
+	for i, buf := range bufs {
+		need("batch_norm2d "+op, names[i], buf, sizes[i])
+	}
+}
+
+// Forward records training-mode normalisation with the batch's statistics,
+// y = act((x − mean)/sqrt(var + ε)·γ + β), and moves the running statistics.
+func (b *BatchNorm2d) Forward(s *vk.Sequence, y, x, gamma, beta, running *vk.Buffer) {
+	b.check("forward", y, x, gamma, beta, running)
+	s.Dispatch(b.stats, vk.Groups{X: uint32(b.Config.C)}, nil, x, b.saved, running)
+	s.Dispatch(b.apply, flatGroups(b.count(), local), nil, x, b.saved, gamma, beta, y)
+}
+
+// ForwardEval records eval-mode normalisation with the running statistics.
+func (b *BatchNorm2d) ForwardEval(s *vk.Sequence, y, x, gamma, beta, running *vk.Buffer) {
+	b.check("eval", y, x, gamma, beta, running)
+	s.Dispatch(b.eval, flatGroups(b.count(), local), nil, x, running, gamma, beta, y)
+}
+
+// Backward records dx = ∂L/∂x (overwritten; it may be dy) and dγ, dβ +=
+// ∂L/∂γ, ∂L/∂β, from the last training Forward's x, its output y (read
+// only with an activation) and dy = ∂L/∂y.
+func (b *BatchNorm2d) Backward(s *vk.Sequence, dx, dgamma, dbeta, dy, x, y, gamma *vk.Buffer) {
+	n, c := b.count(), b.Config.C
+	need("batch_norm2d backward", "dx", dx, n)
+	need("batch_norm2d backward", "dy", dy, n)
+	need("batch_norm2d backward", "x", x, n)
+	need("batch_norm2d backward", "gamma", gamma, c)
+	need("batch_norm2d backward", "dgamma", dgamma, c)
+	need("batch_norm2d backward", "dbeta", dbeta, c)
+	if b.Config.Act.Act == None {
+		y = x
+	} else {
+		need("batch_norm2d backward", "y", y, n)
+	}
+	s.Dispatch(b.bwdReduce, vk.Groups{X: uint32(c)}, nil, x, y, dy, b.saved, b.sums, dgamma, dbeta)
+	s.Dispatch(b.bwdData, flatGroups(n, local), nil, x, y, dy, b.saved, b.sums, gamma, dx)
+}

@@ -1,0 +1,223 @@
+package layers_test
+
+import (
+	"fmt"
+	"math"
+	"math/rand"
+	"testing"
+
+	"github.com/gan-vk/gan-vk/layers"
+	"github.com/gan-vk/gan-vk/layers/ref"
+	"github.com/gan-vk/gan-vk/vk"
+	"github.com/gan-vk/gan-vk/vk/vktest"
+)
+
+// convCase is one shape for Conv2d and ConvTranspose2d tests.
+type convCase struct {
+	name string
+	g    ref.Conv
+	bias bool
+	act  layers.Activation
+}
+
+var lrelu = layers.LeakyReLU(0.2)
+
+// The DCGAN shapes at batch 2, then the awkward ones: batch 1, odd channel
+// counts, non-square inputs, sizes that fill no tile, strides 1 and 3.
+var convCases = []convCase{
+	{"dcgan64 d1 3→64 64²", ref.Conv{N: 2, C: 3, H: 64, W: 64, K: 64, KH: 5, KW: 5, Stride: 2, Pad: 2, OutPad: 1}, true, lrelu},
+	{"dcgan64 d2 64→128 32²", ref.Conv{N: 2, C: 64, H: 32, W: 32, K: 128, KH: 5, KW: 5, Stride: 2, Pad: 2, OutPad: 1}, true, layers.Activation{}},
+	{"dcgan64 d3 128→256 16²", ref.Conv{N: 2, C: 128, H: 16, W: 16, K: 256, KH: 5, KW: 5, Stride: 2, Pad: 2, OutPad: 1}, false, layers.Activation{}},
+	{"dcgan64 d4 256→512 8²", ref.Conv{N: 2, C: 256, H: 8, W: 8, K: 512, KH: 5, KW: 5, Stride: 2, Pad: 2, OutPad: 1}, true, layers.Activation{}},
+	{"dcgan28 d1 1→64 28²", ref.Conv{N: 2, C: 1, H: 28, W: 28, K: 64, KH: 5, KW: 5, Stride: 2, Pad: 2, OutPad: 1}, true, lrelu},
+	{"dcgan28 d2 64→128 14²", ref.Conv{N: 2, C: 64, H: 14, W: 14, K: 128, KH: 5, KW: 5, Stride: 2, Pad: 2, OutPad: 1}, true, lrelu},
+	{"dcgan28 g1 256→128 7² s1", ref.Conv{N: 2, C: 256, H: 7, W: 7, K: 128, KH: 5, KW: 5, Stride: 1, Pad: 2}, false, layers.Activation{}},
+	{"batch 1 odd 3→5 7×9", ref.Conv{N: 1, C: 3, H: 7, W: 9, K: 5, KH: 5, KW: 5, Stride: 2, Pad: 2, OutPad: 1}, true, layers.Activation{Act: layers.Tanh}},
+	{"stride 3 4×3 kernel", ref.Conv{N: 3, C: 7, H: 11, W: 6, K: 9, KH: 4, KW: 3, Stride: 3, Pad: 1, OutPad: 2}, true, layers.Activation{Act: layers.Sigmoid}},
+	{"1×1 stride 1 no pad", ref.Conv{N: 5, C: 13, H: 3, W: 2, K: 11, KH: 1, KW: 1, Stride: 1}, true, layers.ReLU},
+}
+
+// The generator's transposed convolutions, beyond convCases (which run
+// through both ops).
+var convTCases = []convCase{
+	{"dcgan64 g1 1024→512 4²", ref.Conv{N: 2, C: 1024, H: 4, W: 4, K: 512, KH: 5, KW: 5, Stride: 2, Pad: 2, OutPad: 1}, false, layers.Activation{}},
+	{"dcgan64 g2 512→256 8²", ref.Conv{N: 2, C: 512, H: 8, W: 8, K: 256, KH: 5, KW: 5, Stride: 2, Pad: 2, OutPad: 1}, false, layers.Activation{}},
+	{"dcgan64 g3 256→128 16²", ref.Conv{N: 2, C: 256, H: 16, W: 16, K: 128, KH: 5, KW: 5, Stride: 2, Pad: 2, OutPad: 1}, false, layers.Activation{}},
+	{"dcgan64 g4 128→3 32² tanh", ref.Conv{N: 2, C: 128, H: 32, W: 32, K: 3, KH: 5, KW: 5, Stride: 2, Pad: 2, OutPad: 1}, true, layers.Activation{Act: layers.Tanh}},
+	{"dcgan28 g2 128→64 7²", ref.Conv{N: 2, C: 128, H: 7, W: 7, K: 64, KH: 5, KW: 5, Stride: 2, Pad: 2, OutPad: 1}, false, layers.Activation{}},
+	{"dcgan28 g3 64→1 14² tanh", ref.Conv{N: 2, C: 64, H: 14, W: 14, K: 1, KH: 5, KW: 5, Stride: 2, Pad: 2, OutPad: 1}, true, layers.Activation{Act: layers.Tanh}},
+}
+
+// op is what the conv tests need of Conv2d and ConvTranspose2d.
+type op interface {
+	Forward(s *vk.Sequence, y, x, w, b *vk.Buffer)
+	Backward(s *vk.Sequence, dx, dw, db, dy, x, w, y *vk.Buffer)
+	Close()
+}
+
+// convRef is the reference of one direction.
+type convRef struct {
+	outH, outW int
+	wlen       int
+	fwd        func(x, w, b []float64, g ref.Conv) []float64
+	bwd        func(dy, x, w []float64, g ref.Conv) (dx, dw, db []float64)
+}
+
+func conv2dRef(g ref.Conv) convRef {
+	return convRef{g.OutH(), g.OutW(), g.K * g.C * g.KH * g.KW, ref.Conv2d, ref.Conv2dBackward}
+}
+
+func convT2dRef(g ref.Conv) convRef {
+	return convRef{g.TOutH(), g.TOutW(), g.C * g.K * g.KH * g.KW, ref.ConvTranspose2d, ref.ConvTranspose2dBackward}
+}
+
+// checkConv runs forward and backward of o on random data and holds every
+// output to the reference. Weights are scaled by 1/sqrt(fan-in) so outputs
+// are of unit scale, as in a trained network.
+func checkConv(t *testing.T, d *vk.Device, o op, c convCase, rf convRef) {
+	g := c.g
+	r := rand.New(rand.NewSource(1))
+	nx, ny := g.N*g.C*g.H*g.W, g.N*g.K*rf.outH*rf.outW
+	x := rnd(r, nx, 1)
+	w := rnd(r, rf.wlen, 1/math.Sqrt(float64(rf.wlen/g.K)))
+	b := rnd(r, g.K, 1)
+	dy := rnd(r, ny, 1)
+	dw0, db0 := rnd(r, rf.wlen, 1), rnd(r, g.K, 1)
+
+	bx, bw, bb := upload(t, d, "x", x), upload(t, d, "w", w), upload(t, d, "b", b)
+	by, bdx := alloc(t, d, "y", ny), alloc(t, d, "dx", nx)
+	bdy, bdw, bdb := upload(t, d, "dy", dy), upload(t, d, "dw", dw0), upload(t, d, "db", db0)
+	run(t, d, func(s *vk.Sequence) {
+		o.Forward(s, by, bx, bw, bb)
+		o.Backward(s, bdx, bdw, bdb, bdy, bx, bw, by)
+	})
+
+	var rb []float64
+	if c.bias {
+		rb = b
+	}
+	pre := rf.fwd(x, w, rb, g)
+	act, slope := refAct(c.act)
+	expect(t, "y", by, ref.Activate(act, slope, pre), ref.Sum)
+	gdy := ref.ActivateBackward(act, slope, pre, dy)
+	dx, dw, db := rf.bwd(gdy, x, w, g)
+	expect(t, "dx", bdx, dx, ref.Sum)
+	expect(t, "dw (accumulated)", bdw, add(dw0, dw), ref.Sum)
+	if c.bias {
+		expect(t, "db (accumulated)", bdb, add(db0, db), ref.Sum)
+	} else {
+		expect(t, "db (untouched)", bdb, db0, ref.Exact)
+	}
+}
+
+func TestConv2d(t *testing.T) {
+	d := vktest.Open(t)
+	for _, c := range convCases {
+		t.Run(c.name, func(t *testing.T) {
+			g := c.g
+			o, err := layers.NewConv2d(d, layers.Conv2dConfig{N: g.N, C: g.C, H: g.H, W: g.W, K: g.K,
+				KH: g.KH, KW: g.KW, Stride: g.Stride, Pad: g.Pad, Bias: c.bias, Act: c.act})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer o.Close()
+			checkConv(t, d, o, c, conv2dRef(g))
+		})
+	}
+}
+
+func TestConvTranspose2d(t *testing.T) {
+	d := vktest.Open(t)
+	for _, c := range append(convTCases, convCases...) {
+		t.Run(c.name, func(t *testing.T) {
+			g := c.g
+			o, err := layers.NewConvTranspose2d(d, layers.ConvTranspose2dConfig{N: g.N, C: g.C, H: g.H, W: g.W, K: g.K,
+				KH: g.KH, KW: g.KW, Stride: g.Stride, Pad: g.Pad, OutPad: g.OutPad, Bias: c.bias, Act: c.act})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer o.Close()
+			checkConv(t, d, o, c, convT2dRef(g))
+		})
+	}
+}
+
+func TestLinear(t *testing.T) {
+	d := vktest.Open(t)
+	for _, c := range []struct {
+		n, in, out int
+		bias       bool
+		act        layers.Activation
+	}{
+		{2, 100, 4 * 4 * 1024, false, layers.Activation{}}, // dcgan64 G input
+		{2, 512 * 4 * 4, 1, true, layers.Activation{}},     // dcgan64 D output
+		{2, 100, 7 * 7 * 256, false, layers.Activation{}},  // dcgan28 G input
+		{1, 13, 7, true, layers.Activation{Act: layers.Sigmoid}},
+		{9, 33, 17, true, lrelu},
+	} {
+		t.Run(fmt.Sprintf("%d×%d→%d", c.n, c.in, c.out), func(t *testing.T) {
+			o, err := layers.NewLinear(d, layers.LinearConfig{N: c.n, In: c.in, Out: c.out, Bias: c.bias, Act: c.act})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer o.Close()
+			// Linear is the 1×1 Conv2d; its reference is the plain matrix
+			// product, so this also checks that reading.
+			rf := convRef{1, 1, c.out * c.in,
+				func(x, w, b []float64, g ref.Conv) []float64 { return ref.Linear(x, w, b, c.n, c.in, c.out) },
+				func(dy, x, w []float64, g ref.Conv) ([]float64, []float64, []float64) {
+					return ref.LinearBackward(dy, x, w, c.n, c.in, c.out)
+				}}
+			g := ref.Conv{N: c.n, C: c.in, H: 1, W: 1, K: c.out, KH: 1, KW: 1, Stride: 1}
+			checkConv(t, d, o, convCase{bias: c.bias, act: c.act, g: g}, rf)
+		})
+	}
+}
+
+// The same inputs give the same bits, run after run: every sum has a fixed
+// order.
+func TestConvDeterministic(t *testing.T) {
+	d := vktest.Open(t)
+	cfg := layers.Conv2dConfig{N: 4, C: 32, H: 16, W: 16, K: 64, KH: 5, KW: 5, Stride: 2, Pad: 2, Bias: true}
+	o, err := layers.NewConv2d(d, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	r := rand.New(rand.NewSource(9))
+	nx, nw, ny := 4*32*16*16, 64*32*25, 4*64*8*8
+	x, w, b, dy := upload(t, d, "x", rnd(r, nx, 1)), upload(t, d, "w", rnd(r, nw, 0.03)), upload(t, d, "b", rnd(r, 64, 1)), upload(t, d, "dy", rnd(r, ny, 1))
+	y, dx, dw, db := alloc(t, d, "y", ny), alloc(t, d, "dx", nx), alloc(t, d, "dw", nw), alloc(t, d, "db", 64)
+	var first [][]float64
+	for round := 0; round < 2; round++ {
+		run(t, d, func(s *vk.Sequence) {
+			s.Fill(dw, 0)
+			s.Fill(db, 0)
+			o.Forward(s, y, x, w, b)
+			o.Backward(s, dx, dw, db, dy, x, w, y)
+		})
+		got := [][]float64{download(t, y, ny), download(t, dx, nx), download(t, dw, nw), download(t, db, 64)}
+		if round == 0 {
+			first = got
+			continue
+		}
+		for i, name := range []string{"y", "dx", "dw", "db"} {
+			if err := ref.Exact.Check(got[i], first[i]); err != nil {
+				t.Errorf("%s differs between two runs: %v", name, err)
+			}
+		}
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	d := vktest.Open(t)
+	if _, err := layers.NewConv2d(d, layers.Conv2dConfig{N: 1, C: 1, H: 4, W: 4, K: 1, KH: 5, KW: 5, Stride: 1}); err == nil {
+		t.Error("a 5×5 kernel on a 4×4 input without padding was accepted")
+	}
+	if _, err := layers.NewConvTranspose2d(d, layers.ConvTranspose2dConfig{N: 1, C: 1, H: 4, W: 4, K: 1, KH: 5, KW: 5, Stride: 2, OutPad: 2}); err == nil {
+		t.Error("output padding 2 with stride 2 was accepted")
+	}
+	if _, err := layers.NewLinear(d, layers.LinearConfig{N: 1, In: 3, Out: 2, Act: layers.LeakyReLU(-1)}); err == nil {
+		t.Error("a negative LeakyReLU slope was accepted")
+	}
+}

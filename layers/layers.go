@@ -1,0 +1,198 @@
+package layers
+
+import (
+	"fmt"
+
+	"github.com/gan-vk/gan-vk/shaders"
+	"github.com/gan-vk/gan-vk/vk"
+)
+
+// Shape letters, used the same way in every op:
+//
+//	N batch, C input channels, K output channels, H×W input and OH×OW
+//	output height and width, KH×KW kernel size, S stride, P padding.
+
+// Act is an activation function. Ops that end in one (Conv2d, Linear,
+// ConvTranspose2d, BatchNorm2d) apply it in their forward dispatch, which
+// saves a dispatch and a pass over memory.
+type Act uint32
+
+// The activations, numbered as shaders/include/common.glsl numbers them.
+const (
+	None    Act = 0
+	Leaky   Act = 1 // LeakyReLU: max(x, slope·x); slope 0 is ReLU
+	Tanh    Act = 2
+	Sigmoid Act = 3
+)
+
+func (a Act) String() string {
+	switch a {
+	case None:
+		return "none"
+	case Leaky:
+		return "leaky_relu"
+	case Tanh:
+		return "tanh"
+	case Sigmoid:
+		return "sigmoid"
+	}
+	return fmt.Sprintf("Act(%d)", uint32(a))
+}
+
+// Activation is an Act with its parameter. The zero value is no activation;
+// ReLU is {Leaky, 0}.
+type Activation struct {
+	Act   Act
+	Slope float32 // LeakyReLU's negative slope (DCGAN uses 0.2)
+}
+
+// LeakyReLU returns the LeakyReLU activation with the given slope.
+func LeakyReLU(slope float32) Activation { return Activation{Leaky, slope} }
+
+// ReLU is LeakyReLU with slope 0.
+var ReLU = Activation{Leaky, 0}
+
+func (a Activation) specs() []vk.Spec {
+	return []vk.Spec{vk.SpecUint(specAct, uint32(a.Act)), vk.SpecFloat(specSlope, a.Slope)}
+}
+
+func (a Activation) check() error {
+	if a.Act > Sigmoid {
+		return fmt.Errorf("unknown activation %v", a.Act)
+	}
+	if a.Act == Leaky && (a.Slope < 0 || a.Slope >= 1) {
+		// dact reads the sign of y, which needs slope ≥ 0; slope ≥ 1 is not a LeakyReLU.
+		return fmt.Errorf("LeakyReLU slope %g is outside [0, 1)", a.Slope)
+	}
+	return nil
+}
+
+// Specialization-constant ids, the same in every shader that declares them.
+const (
+	specLocalX   = 0
+	specLocalY   = 1
+	specTM       = 2
+	specTN       = 3
+	specN        = 4 // also COUNT and B
+	specC        = 5
+	specH        = 6 // also L
+	specW        = 7
+	specK        = 8
+	specOH       = 9
+	specOW       = 10
+	specKH       = 11
+	specKW       = 12
+	specS        = 13
+	specP        = 14
+	specBias     = 15
+	specAct      = 16
+	specSlope    = 17
+	specAccum    = 18
+	specEps      = 19
+	specMomentum = 20
+	specEval     = 21
+	specTarget   = 22
+	specSlot     = 23
+	specDropP    = 24
+	specStream   = 25
+	specLR       = 26
+	specBeta1    = 27
+	specBeta2    = 28
+	specEpsilon  = 29
+)
+
+// local is the workgroup size of element-wise and reduction kernels.
+const local = 64
+
+// flatGroups lays n invocations out for flat_id() in common.glsl: rows of
+// at most 65535 workgroups (the minimum limit in x) spread over y.
+func flatGroups(n, local int) vk.Groups {
+	g := (n + local - 1) / local
+	if g <= 65535 {
+		return vk.Groups{X: uint32(g)}
+	}
+	y := (g + 65535 - 1) / 65535
+	return vk.Groups{X: uint32((g + y - 1) / y), Y: uint32(y)}
+}
+
+// kernels owns the kernels an op builds, and closes them together.
+type kernels struct {
+	dev  *vk.Device
+	list []*vk.Kernel
+	err  error
+}
+
+// add builds a kernel, keeping the first error; later adds after an error
+// do nothing and return nil.
+func (ks *kernels) add(name string, s shaders.Shader, specs ...vk.Spec) *vk.Kernel {
+	if ks.err != nil {
+		return nil
+	}
+	k, err := ks.dev.NewKernel(name+"/"+s.Name(), s.SPIRV(), specs...)
+	if err != nil {
+		ks.err = err
+		return nil
+	}
+	ks.list = append(ks.list, k)
+	return k
+}
+
+func (ks *kernels) close() {
+	for i := len(ks.list) - 1; i >= 0; i-- {
+		ks.list[i].Close()
+	}
+	ks.list = nil
+}
+
+// tile is how a GEMM kernel splits its output: each invocation computes a
+// TM×TN block, a workgroup LX×LY invocations.
+type tile struct{ lx, ly, tm, tn int }
+
+// tileFor picks the register tile for a rows×cols output on d. On lavapipe
+// (a CPU device) 8×8 outputs per invocation in 8×8 workgroups is what was
+// measured fastest (../shared/notes/lavapipe.md: storage and shared memory
+// are accessed lane by lane there, so reuse in registers is what pays);
+// GPUs get smaller blocks and more invocations. A small dimension shrinks
+// the block so no invocation computes many rows or columns only to drop
+// them.
+func tileFor(d *vk.Device, rows, cols int) tile {
+	t := tile{lx: 8, ly: 8, tm: 8, tn: 8}
+	if d.Info().Type != vk.TypeCPU {
+		t = tile{lx: 16, ly: 16, tm: 4, tn: 4}
+	}
+	t.tm = min(t.tm, rows)
+	t.tn = min(t.tn, cols)
+	t.ly = min(t.ly, ceilDiv(rows, t.tm))
+	return t
+}
+
+func (t tile) specs() []vk.Spec {
+	return []vk.Spec{
+		vk.SpecUint(specLocalX, uint32(t.lx)), vk.SpecUint(specLocalY, uint32(t.ly)),
+		vk.SpecUint(specTM, uint32(t.tm)), vk.SpecUint(specTN, uint32(t.tn)),
+	}
+}
+
+// groups covers rows×cols outputs, times z.
+func (t tile) groups(rows, cols, z int) vk.Groups {
+	return vk.Groups{
+		X: uint32(ceilDiv(cols, t.tn*t.lx)),
+		Y: uint32(ceilDiv(rows, t.tm*t.ly)),
+		Z: uint32(z),
+	}
+}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+func specLocal() vk.Spec { return vk.SpecUint(specLocalX, local) }
+
+// need panics when a buffer is too small for what an op reads or writes
+// there: a shape mismatch is a programming error (DESIGN.md).
+func need(op, what string, b *vk.Buffer, floats int) {
+	if b == nil {
+		panic(fmt.Sprintf("layers: %s: %s buffer is nil", op, what))
+	}
+	if b.Size() < 4*floats {
+		panic(fmt.Sprintf("layers: %s: %s buffer %q holds %d floats, needs %d", op, what, b.Name(), b.Size()/4, floats))
+	}
+}

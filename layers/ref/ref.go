@@ -1,0 +1,328 @@
+// Package ref holds plain-Go references for every op in layers, in float64,
+// written from the definitions (scatter form where that is the natural
+// reading) rather than from the shaders' gather form, so a test that holds
+// a shader to its reference compares two independent derivations. The
+// references are for tests; the product never runs them.
+//
+// Layouts are those of layers: NCHW activations, PyTorch parameter layouts.
+// Backward functions return fresh gradients (they do not accumulate).
+package ref
+
+import "math"
+
+// Conv is the geometry of a Conv2d or ConvTranspose2d: an N×C×H×W input, K
+// output channels, a KH×KW kernel, stride, padding, and (transposed only)
+// output padding.
+type Conv struct {
+	N, C, H, W, K, KH, KW, Stride, Pad, OutPad int
+}
+
+// OutH and OutW are a Conv2d's output size.
+func (g Conv) OutH() int { return (g.H+2*g.Pad-g.KH)/g.Stride + 1 }
+func (g Conv) OutW() int { return (g.W+2*g.Pad-g.KW)/g.Stride + 1 }
+
+// TOutH and TOutW are a ConvTranspose2d's output size.
+func (g Conv) TOutH() int { return (g.H-1)*g.Stride - 2*g.Pad + g.KH + g.OutPad }
+func (g Conv) TOutW() int { return (g.W-1)*g.Stride - 2*g.Pad + g.KW + g.OutPad }
+
+// taps calls f for every (input position, output position, kernel tap) of
+// a convolution from an H×W input to an OH×OW output.
+func (g Conv) taps(oh, ow int, f func(ih, iw, y, x, r, s int)) {
+	for y := 0; y < oh; y++ {
+		for x := 0; x < ow; x++ {
+			for r := 0; r < g.KH; r++ {
+				for s := 0; s < g.KW; s++ {
+					ih, iw := y*g.Stride-g.Pad+r, x*g.Stride-g.Pad+s
+					if ih >= 0 && ih < g.H && iw >= 0 && iw < g.W {
+						f(ih, iw, y, x, r, s)
+					}
+				}
+			}
+		}
+	}
+}
+
+// Conv2d is y = conv(x, w) + b with w K×C×KH×KW; b may be nil.
+func Conv2d(x, w, b []float64, g Conv) []float64 {
+	OH, OW := g.OutH(), g.OutW()
+	y := make([]float64, g.N*g.K*OH*OW)
+	for n := 0; n < g.N; n++ {
+		for k := 0; k < g.K; k++ {
+			out := y[(n*g.K+k)*OH*OW:][:OH*OW]
+			if b != nil {
+				for i := range out {
+					out[i] = b[k]
+				}
+			}
+			for c := 0; c < g.C; c++ {
+				g.taps(OH, OW, func(ih, iw, oy, ox, r, s int) {
+					out[oy*OW+ox] += x[((n*g.C+c)*g.H+ih)*g.W+iw] * w[((k*g.C+c)*g.KH+r)*g.KW+s]
+				})
+			}
+		}
+	}
+	return y
+}
+
+// Conv2dBackward is Conv2d's gradients from dy = ∂L/∂y.
+func Conv2dBackward(dy, x, w []float64, g Conv) (dx, dw, db []float64) {
+	OH, OW := g.OutH(), g.OutW()
+	dx = make([]float64, len(x))
+	dw = make([]float64, len(w))
+	db = make([]float64, g.K)
+	for n := 0; n < g.N; n++ {
+		for k := 0; k < g.K; k++ {
+			d := dy[(n*g.K+k)*OH*OW:][:OH*OW]
+			for _, v := range d {
+				db[k] += v
+			}
+			for c := 0; c < g.C; c++ {
+				g.taps(OH, OW, func(ih, iw, oy, ox, r, s int) {
+					xi, wi := ((n*g.C+c)*g.H+ih)*g.W+iw, ((k*g.C+c)*g.KH+r)*g.KW+s
+					dx[xi] += d[oy*OW+ox] * w[wi]
+					dw[wi] += d[oy*OW+ox] * x[xi]
+				})
+			}
+		}
+	}
+	return dx, dw, db
+}
+
+// ConvTranspose2d is y = conv_transpose(x, w) + b with w C×K×KH×KW; b may
+// be nil. Each input value scatters into the outputs its kernel reaches.
+func ConvTranspose2d(x, w, b []float64, g Conv) []float64 {
+	OH, OW := g.TOutH(), g.TOutW()
+	y := make([]float64, g.N*g.K*OH*OW)
+	for n := 0; n < g.N; n++ {
+		for k := 0; k < g.K; k++ {
+			out := y[(n*g.K+k)*OH*OW:][:OH*OW]
+			if b != nil {
+				for i := range out {
+					out[i] = b[k]
+				}
+			}
+			for c := 0; c < g.C; c++ {
+				g.scatter(OH, OW, func(ih, iw, oy, ox, r, s int) {
+					out[oy*OW+ox] += x[((n*g.C+c)*g.H+ih)*g.W+iw] * w[((c*g.K+k)*g.KH+r)*g.KW+s]
+				})
+			}
+		}
+	}
+	return y
+}
+
+// scatter calls f for every input position and kernel tap of a transposed
+// convolution, with the output position it reaches (if inside OH×OW).
+func (g Conv) scatter(OH, OW int, f func(ih, iw, y, x, r, s int)) {
+	for ih := 0; ih < g.H; ih++ {
+		for iw := 0; iw < g.W; iw++ {
+			for r := 0; r < g.KH; r++ {
+				for s := 0; s < g.KW; s++ {
+					oy, ox := ih*g.Stride-g.Pad+r, iw*g.Stride-g.Pad+s
+					if oy >= 0 && oy < OH && ox >= 0 && ox < OW {
+						f(ih, iw, oy, ox, r, s)
+					}
+				}
+			}
+		}
+	}
+}
+
+// ConvTranspose2dBackward is ConvTranspose2d's gradients from dy.
+func ConvTranspose2dBackward(dy, x, w []float64, g Conv) (dx, dw, db []float64) {
+	OH, OW := g.TOutH(), g.TOutW()
+	dx = make([]float64, len(x))
+	dw = make([]float64, len(w))
+	db = make([]float64, g.K)
+	for n := 0; n < g.N; n++ {
+		for k := 0; k < g.K; k++ {
+			d := dy[(n*g.K+k)*OH*OW:][:OH*OW]
+			for _, v := range d {
+				db[k] += v
+			}
+			for c := 0; c < g.C; c++ {
+				g.scatter(OH, OW, func(ih, iw, oy, ox, r, s int) {
+					xi, wi := ((n*g.C+c)*g.H+ih)*g.W+iw, ((c*g.K+k)*g.KH+r)*g.KW+s
+					dx[xi] += d[oy*OW+ox] * w[wi]
+					dw[wi] += d[oy*OW+ox] * x[xi]
+				})
+			}
+		}
+	}
+	return dx, dw, db
+}
+
+// Linear is y = x·wᵀ + b for x N×In, w Out×In; b may be nil.
+func Linear(x, w, b []float64, n, in, out int) []float64 {
+	y := make([]float64, n*out)
+	for i := 0; i < n; i++ {
+		for o := 0; o < out; o++ {
+			var s float64
+			if b != nil {
+				s = b[o]
+			}
+			for j := 0; j < in; j++ {
+				s += x[i*in+j] * w[o*in+j]
+			}
+			y[i*out+o] = s
+		}
+	}
+	return y
+}
+
+// LinearBackward is Linear's gradients from dy.
+func LinearBackward(dy, x, w []float64, n, in, out int) (dx, dw, db []float64) {
+	dx = make([]float64, n*in)
+	dw = make([]float64, out*in)
+	db = make([]float64, out)
+	for i := 0; i < n; i++ {
+		for o := 0; o < out; o++ {
+			d := dy[i*out+o]
+			db[o] += d
+			for j := 0; j < in; j++ {
+				dx[i*in+j] += d * w[o*in+j]
+				dw[o*in+j] += d * x[i*in+j]
+			}
+		}
+	}
+	return dx, dw, db
+}
+
+// BatchNorm2d normalises x (N×C×L) per channel with the batch's mean and
+// biased variance: y = (x − mean)/sqrt(var + eps)·γ + β. It returns the
+// batch mean and the unbiased variance too (what the running statistics
+// move towards).
+func BatchNorm2d(x, gamma, beta []float64, n, c, l int, eps float64) (y, mean, unbiased []float64) {
+	y = make([]float64, len(x))
+	mean = make([]float64, c)
+	unbiased = make([]float64, c)
+	m := float64(n * l)
+	for ch := 0; ch < c; ch++ {
+		var s, q float64
+		each(n, c, l, ch, func(i int) { s += x[i] })
+		mu := s / m
+		each(n, c, l, ch, func(i int) { q += (x[i] - mu) * (x[i] - mu) })
+		inv := 1 / math.Sqrt(q/m+eps)
+		each(n, c, l, ch, func(i int) { y[i] = (x[i]-mu)*inv*gamma[ch] + beta[ch] })
+		mean[ch] = mu
+		unbiased[ch] = q / math.Max(m-1, 1)
+	}
+	return y, mean, unbiased
+}
+
+// BatchNorm2dEval normalises with given (running) statistics.
+func BatchNorm2dEval(x, gamma, beta, mean, variance []float64, n, c, l int, eps float64) []float64 {
+	y := make([]float64, len(x))
+	for ch := 0; ch < c; ch++ {
+		inv := 1 / math.Sqrt(variance[ch]+eps)
+		each(n, c, l, ch, func(i int) { y[i] = (x[i]-mean[ch])*inv*gamma[ch] + beta[ch] })
+	}
+	return y
+}
+
+// BatchNorm2dBackward is training-mode BatchNorm2d's gradients from dy.
+func BatchNorm2dBackward(dy, x, gamma []float64, n, c, l int, eps float64) (dx, dgamma, dbeta []float64) {
+	dx = make([]float64, len(x))
+	dgamma = make([]float64, c)
+	dbeta = make([]float64, c)
+	m := float64(n * l)
+	for ch := 0; ch < c; ch++ {
+		var s, q float64
+		each(n, c, l, ch, func(i int) { s += x[i] })
+		mu := s / m
+		each(n, c, l, ch, func(i int) { q += (x[i] - mu) * (x[i] - mu) })
+		inv := 1 / math.Sqrt(q/m+eps)
+		var sg, sgx float64
+		each(n, c, l, ch, func(i int) { sg += dy[i]; sgx += dy[i] * (x[i] - mu) * inv })
+		each(n, c, l, ch, func(i int) {
+			dx[i] = gamma[ch] * inv / m * (m*dy[i] - sg - (x[i]-mu)*inv*sgx)
+		})
+		dgamma[ch], dbeta[ch] = sgx, sg
+	}
+	return dx, dgamma, dbeta
+}
+
+// each calls f with the flat index of every element of channel ch.
+func each(n, c, l, ch int, f func(i int)) {
+	for b := 0; b < n; b++ {
+		for j := 0; j < l; j++ {
+			f((b*c+ch)*l + j)
+		}
+	}
+}
+
+// Act is an activation, numbered as layers.Act.
+type Act int
+
+const (
+	None Act = iota
+	Leaky
+	Tanh
+	Sigmoid
+)
+
+// Activate is y = act(x).
+func Activate(a Act, slope float64, x []float64) []float64 {
+	y := make([]float64, len(x))
+	for i, v := range x {
+		switch a {
+		case Leaky:
+			if v < 0 {
+				v *= slope
+			}
+		case Tanh:
+			v = math.Tanh(v)
+		case Sigmoid:
+			v = 1 / (1 + math.Exp(-v))
+		}
+		y[i] = v
+	}
+	return y
+}
+
+// ActivateBackward is dx = dy·act'(x) for the input x.
+func ActivateBackward(a Act, slope float64, x, dy []float64) []float64 {
+	dx := make([]float64, len(x))
+	for i, v := range x {
+		d := 1.0
+		switch a {
+		case Leaky:
+			if v < 0 {
+				d = slope
+			}
+		case Tanh:
+			t := math.Tanh(v)
+			d = 1 - t*t
+		case Sigmoid:
+			s := 1 / (1 + math.Exp(-v))
+			d = s * (1 - s)
+		}
+		dx[i] = dy[i] * d
+	}
+	return dx
+}
+
+// BCEWithLogits is the mean binary cross-entropy of sigmoid(logit) against
+// target, its gradient, and the mean of sigmoid(logit).
+func BCEWithLogits(logit []float64, target float64) (loss float64, dlogit []float64, meanProb float64) {
+	dlogit = make([]float64, len(logit))
+	b := float64(len(logit))
+	for i, l := range logit {
+		p := 1 / (1 + math.Exp(-l))
+		loss += math.Max(l, 0) - l*target + math.Log1p(math.Exp(-math.Abs(l)))
+		dlogit[i] = (p - target) / b
+		meanProb += p
+	}
+	return loss / b, dlogit, meanProb / b
+}
+
+// Adam is one torch.optim.Adam step at step t (counting from 1), in place.
+func Adam(p, g, m, v []float64, t int, lr, beta1, beta2, eps float64) {
+	bc1 := 1 - math.Pow(beta1, float64(t))
+	bc2 := 1 - math.Pow(beta2, float64(t))
+	for i := range p {
+		m[i] = beta1*m[i] + (1-beta1)*g[i]
+		v[i] = beta2*v[i] + (1-beta2)*g[i]*g[i]
+		p[i] -= lr / bc1 * m[i] / (math.Sqrt(v[i])/math.Sqrt(bc2) + eps)
+	}
+}

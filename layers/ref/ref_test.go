@@ -1,0 +1,198 @@
+package ref
+
+import (
+	"math"
+	"math/rand"
+	"testing"
+)
+
+func randn(r *rand.Rand, n int, scale float64) []float64 {
+	v := make([]float64, n)
+	for i := range v {
+		v[i] = r.NormFloat64() * scale
+	}
+	return v
+}
+
+func dot(a, b []float64) float64 {
+	var s float64
+	for i := range a {
+		s += a[i] * b[i]
+	}
+	return s
+}
+
+// checkGrad compares an analytic gradient of L(v) with central finite
+// differences at every element of v (or 40 of them, spread out).
+func checkGrad(t *testing.T, name string, v, grad []float64, loss func() float64) {
+	t.Helper()
+	const h = 1e-6
+	step := max(1, len(v)/40)
+	for i := 0; i < len(v); i += step {
+		old := v[i]
+		v[i] = old + h
+		lp := loss()
+		v[i] = old - h
+		lm := loss()
+		v[i] = old
+		fd := (lp - lm) / (2 * h)
+		if d := math.Abs(fd - grad[i]); d > 1e-6+1e-5*math.Abs(fd) {
+			t.Errorf("%s[%d]: analytic %.9g, finite difference %.9g", name, i, grad[i], fd)
+			return
+		}
+	}
+}
+
+func TestConvGradients(t *testing.T) {
+	for _, g := range []Conv{
+		{N: 2, C: 3, H: 7, W: 6, K: 4, KH: 5, KW: 5, Stride: 2, Pad: 2, OutPad: 1},
+		{N: 1, C: 2, H: 4, W: 5, K: 3, KH: 3, KW: 2, Stride: 1, Pad: 1},
+		{N: 2, C: 1, H: 6, W: 6, K: 2, KH: 4, KW: 4, Stride: 3, Pad: 0, OutPad: 2},
+	} {
+		r := rand.New(rand.NewSource(1))
+		x := randn(r, g.N*g.C*g.H*g.W, 1)
+		w := randn(r, g.K*g.C*g.KH*g.KW, 0.3)
+		b := randn(r, g.K, 1)
+		proj := randn(r, g.N*g.K*g.OutH()*g.OutW(), 1)
+		loss := func() float64 { return dot(proj, Conv2d(x, w, b, g)) }
+		dx, dw, db := Conv2dBackward(proj, x, w, g)
+		checkGrad(t, "conv2d dx", x, dx, loss)
+		checkGrad(t, "conv2d dw", w, dw, loss)
+		checkGrad(t, "conv2d db", b, db, loss)
+
+		tproj := randn(r, g.N*g.K*g.TOutH()*g.TOutW(), 1)
+		tw := randn(r, g.C*g.K*g.KH*g.KW, 0.3)
+		tloss := func() float64 { return dot(tproj, ConvTranspose2d(x, tw, b, g)) }
+		dx, dw, db = ConvTranspose2dBackward(tproj, x, tw, g)
+		checkGrad(t, "conv_transpose2d dx", x, dx, tloss)
+		checkGrad(t, "conv_transpose2d dw", tw, dw, tloss)
+		checkGrad(t, "conv_transpose2d db", b, db, tloss)
+	}
+}
+
+// A transposed convolution is the adjoint of the convolution with the same
+// geometry: <conv(x), y> = <x, conv_transpose(y)>.
+func TestConvTransposeIsAdjoint(t *testing.T) {
+	g := Conv{N: 2, C: 3, H: 8, W: 6, K: 4, KH: 5, KW: 5, Stride: 2, Pad: 2}
+	r := rand.New(rand.NewSource(2))
+	x := randn(r, g.N*g.C*g.H*g.W, 1)
+	w := randn(r, g.K*g.C*g.KH*g.KW, 1)
+	y := randn(r, g.N*g.K*g.OutH()*g.OutW(), 1)
+	tg := Conv{N: g.N, C: g.K, H: g.OutH(), W: g.OutW(), K: g.C, KH: g.KH, KW: g.KW, Stride: g.Stride, Pad: g.Pad, OutPad: 1}
+	if tg.TOutH() != g.H || tg.TOutW() != g.W {
+		t.Fatalf("transposed output %d×%d, want %d×%d", tg.TOutH(), tg.TOutW(), g.H, g.W)
+	}
+	a, b := dot(Conv2d(x, w, nil, g), y), dot(x, ConvTranspose2d(y, w, nil, tg))
+	if math.Abs(a-b) > 1e-9*math.Abs(a) {
+		t.Errorf("<conv(x), y> = %g, <x, conv_transpose(y)> = %g", a, b)
+	}
+}
+
+func TestLinearGradients(t *testing.T) {
+	r := rand.New(rand.NewSource(3))
+	n, in, out := 3, 5, 4
+	x, w, b := randn(r, n*in, 1), randn(r, out*in, 1), randn(r, out, 1)
+	proj := randn(r, n*out, 1)
+	loss := func() float64 { return dot(proj, Linear(x, w, b, n, in, out)) }
+	dx, dw, db := LinearBackward(proj, x, w, n, in, out)
+	checkGrad(t, "linear dx", x, dx, loss)
+	checkGrad(t, "linear dw", w, dw, loss)
+	checkGrad(t, "linear db", b, db, loss)
+}
+
+func TestBatchNormGradients(t *testing.T) {
+	r := rand.New(rand.NewSource(4))
+	n, c, l := 3, 4, 5
+	x, gamma, beta := randn(r, n*c*l, 2), randn(r, c, 1), randn(r, c, 1)
+	proj := randn(r, n*c*l, 1)
+	loss := func() float64 { y, _, _ := BatchNorm2d(x, gamma, beta, n, c, l, 1e-5); return dot(proj, y) }
+	dx, dg, db := BatchNorm2dBackward(proj, x, gamma, n, c, l, 1e-5)
+	checkGrad(t, "batch_norm2d dx", x, dx, loss)
+	checkGrad(t, "batch_norm2d dgamma", gamma, dg, loss)
+	checkGrad(t, "batch_norm2d dbeta", beta, db, loss)
+}
+
+func TestActivationGradients(t *testing.T) {
+	r := rand.New(rand.NewSource(5))
+	x := randn(r, 50, 2)
+	proj := randn(r, 50, 1)
+	for _, a := range []Act{None, Leaky, Tanh, Sigmoid} {
+		loss := func() float64 { return dot(proj, Activate(a, 0.2, x)) }
+		checkGrad(t, "activation", x, ActivateBackward(a, 0.2, x, proj), loss)
+	}
+}
+
+func TestBCEGradient(t *testing.T) {
+	r := rand.New(rand.NewSource(6))
+	logit := randn(r, 9, 3)
+	for _, target := range []float64{0, 1} {
+		_, d, _ := BCEWithLogits(logit, target)
+		checkGrad(t, "bce", logit, d, func() float64 { l, _, _ := BCEWithLogits(logit, target); return l })
+	}
+	// Stable for large logits: no Inf, the exact limit.
+	l, _, _ := BCEWithLogits([]float64{-1000, 1000}, 1)
+	if l != 500 {
+		t.Errorf("bce of logits ±1000 against 1 = %g, want 500", l)
+	}
+}
+
+// Known answers from Random123's kat_vectors for philox4x32_10.
+func TestPhiloxKnownAnswers(t *testing.T) {
+	for _, c := range []struct {
+		ctr  [4]uint32
+		key  [2]uint32
+		want [4]uint32
+	}{
+		{[4]uint32{0, 0, 0, 0}, [2]uint32{0, 0}, [4]uint32{0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8}},
+		{[4]uint32{0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff}, [2]uint32{0xffffffff, 0xffffffff}, [4]uint32{0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd}},
+		{[4]uint32{0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344}, [2]uint32{0xa4093822, 0x299f31d0}, [4]uint32{0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1}},
+	} {
+		if got := Philox(c.ctr, c.key); got != c.want {
+			t.Errorf("Philox(%08x, %08x) = %08x, want %08x", c.ctr, c.key, got, c.want)
+		}
+	}
+}
+
+func TestNormalMoments(t *testing.T) {
+	z := Normal(100003, 42, 7, 1)
+	var s, q float64
+	for _, v := range z {
+		s += v
+		q += v * v
+	}
+	mean, variance := s/float64(len(z)), q/float64(len(z))-(s/float64(len(z)))*(s/float64(len(z)))
+	if math.Abs(mean) > 0.02 || math.Abs(variance-1) > 0.02 {
+		t.Errorf("mean %g, variance %g of 100003 draws; want about 0 and 1", mean, variance)
+	}
+	if z2 := Normal(8, 42, 8, 1); z2[0] == z[0] {
+		t.Errorf("a new step drew the same first value")
+	}
+}
+
+func TestDropoutMaskRate(t *testing.T) {
+	m := DropoutMask(100000, 0.3, 1, 2, 3)
+	kept := 0
+	for _, v := range m {
+		if v != 0 {
+			kept++
+			if math.Abs(v-1/0.7) > 1e-12 {
+				t.Fatalf("kept value scaled by %g, want 1/0.7", v)
+			}
+		}
+	}
+	if rate := float64(kept) / 1e5; math.Abs(rate-0.7) > 0.01 {
+		t.Errorf("kept %.3f of the values, want about 0.7", rate)
+	}
+}
+
+func TestTolCheck(t *testing.T) {
+	if err := Sum.Check([]float64{1, 2.0001}, []float64{1, 2}); err != nil {
+		t.Errorf("2.0001 vs 2 at the sum level: %v", err)
+	}
+	if err := Pointwise.Check([]float64{1, 2.1}, []float64{1, 2}); err == nil {
+		t.Errorf("2.1 vs 2 passed the pointwise level")
+	}
+	if err := Exact.Check([]float64{math.NaN()}, []float64{0}); err == nil {
+		t.Errorf("NaN vs 0 passed")
+	}
+}

@@ -1,0 +1,35 @@
+#version 450
+#extension GL_GOOGLE_include_directive : require
+#include "common.glsl"
+
+// Adam with bias correction, in place, as torch.optim.Adam computes it:
+//   m = β1·m + (1−β1)·g,  v = β2·v + (1−β2)·g²
+//   p −= lr/(1−β1^t) · m / (sqrt(v)/sqrt(1−β2^t) + ε)
+// t is the optimizer's clock (word 2), advanced by tick before each update,
+// so a recorded update stays valid from step to step.
+
+layout(local_size_x = 64, local_size_x_id = 0) in;
+layout(constant_id = 4) const uint COUNT = 1;
+layout(constant_id = 26) const float LR = 0.0002;
+layout(constant_id = 27) const float BETA1 = 0.5;
+layout(constant_id = 28) const float BETA2 = 0.999;
+layout(constant_id = 29) const float EPSILON = 1e-8;
+
+layout(std430, binding = 0) readonly buffer Clock { uint clock[]; };
+layout(std430, binding = 1) buffer Param { float param[]; };
+layout(std430, binding = 2) readonly buffer Grad { float grad[]; };
+layout(std430, binding = 3) buffer M { float m[]; };
+layout(std430, binding = 4) buffer V { float v[]; };
+
+void main() {
+	uint i = flat_id();
+	GUARD(i, COUNT)
+	float t = float(clock[2]);
+	float bc1 = 1.0 - pow(BETA1, t), bc2 = 1.0 - pow(BETA2, t);
+	float g = grad[i];
+	float mi = BETA1 * m[i] + (1.0 - BETA1) * g;
+	float vi = BETA2 * v[i] + (1.0 - BETA2) * g * g;
+	m[i] = mi;
+	v[i] = vi;
+	param[i] -= LR / bc1 * mi / (sqrt(vi) / sqrt(bc2) + EPSILON);
+}

@@ -1,0 +1,110 @@
+#version 450
+#extension GL_GOOGLE_include_directive : require
+#include "common.glsl"
+#include "gemm.glsl"
+
+// Conv2d forward, PyTorch semantics:
+//   y[n,k,oh,ow] = act(b[k] + Σ_{c,r,s} w[k,c,r,s] · x[n,c,oh·S−P+r, ow·S−P+s])
+// x is N×C×H×W, w is K×C×KH×KW, y is N×K×OH×OW. As a GEMM: rows are the K
+// output channels, columns the N·OH·OW output positions, and the reduction
+// runs over C·KH·KW. It is also Linear's forward (H=W=KH=KW=1) and
+// ConvTranspose2d's backward-data (w read as [in][out][kh][kw] is a conv
+// weight from the transposed conv's output channels to its input channels).
+// With ACCUM the result is added to y instead of replacing it.
+
+layout(constant_id = 4) const uint N = 1;
+layout(constant_id = 5) const uint C = 1;
+layout(constant_id = 6) const uint H = 1;
+layout(constant_id = 7) const uint W = 1;
+layout(constant_id = 8) const uint K = 1;
+layout(constant_id = 9) const uint OH = 1;
+layout(constant_id = 10) const uint OW = 1;
+layout(constant_id = 11) const uint KH = 1;
+layout(constant_id = 12) const uint KW = 1;
+layout(constant_id = 13) const uint S = 1;
+layout(constant_id = 14) const uint P = 0;
+layout(constant_id = 15) const bool BIAS = false;
+layout(constant_id = 16) const uint ACT = ACT_NONE;
+layout(constant_id = 17) const float SLOPE = 0.2;
+layout(constant_id = 18) const bool ACCUM = false;
+
+layout(std430, binding = 0) readonly buffer X { float x[]; };
+layout(std430, binding = 1) readonly buffer Wt { float w[]; };
+layout(std430, binding = 2) readonly buffer B { float b[]; }; // any buffer when !BIAS
+layout(std430, binding = 3) buffer Y { float y[]; };
+
+const uint ROWS = K;
+const uint COLS = N * OH * OW;
+const uint CRS = C * KH * KW;
+
+void main() {
+	uint row0 = tile_row0(), col0 = tile_col0();
+	GUARD(row0, ROWS)
+	GUARD(col0, COLS)
+
+	// Per column: where its receptive field starts. Columns past the end
+	// repeat the last one; they are computed and not stored.
+	uint xbase[TN];
+	int ih0[TN], iw0[TN];
+	for (uint j = 0; j < TN; j++) {
+		uint col = min(col0 + j, COLS - 1);
+		uint n = col / (OH * OW), ohw = col % (OH * OW);
+		xbase[j] = n * C * H * W;
+		ih0[j] = int(ohw / OW * S) - int(P);
+		iw0[j] = int(ohw % OW * S) - int(P);
+	}
+	uint wbase[TM];
+	for (uint i = 0; i < TM; i++) {
+		wbase[i] = min(row0 + i, ROWS - 1) * CRS;
+	}
+
+	float acc[TM][TN];
+	for (uint i = 0; i < TM; i++) {
+		for (uint j = 0; j < TN; j++) {
+			acc[i][j] = 0.0;
+		}
+	}
+	for (uint c = 0; c < C; c++) {
+		for (uint r = 0; r < KH; r++) {
+			for (uint s = 0; s < KW; s++) {
+				uint kk = (c * KH + r) * KW + s;
+				float a[TM], v[TN];
+				for (uint i = 0; i < TM; i++) {
+					a[i] = w[wbase[i] + kk];
+				}
+				for (uint j = 0; j < TN; j++) {
+					int ih = ih0[j] + int(r), iw = iw0[j] + int(s);
+					bool in_ = uint(ih) < H && uint(iw) < W;
+					float xv = x[in_ ? xbase[j] + (c * H + uint(ih)) * W + uint(iw) : 0];
+					v[j] = in_ ? xv : 0.0;
+				}
+				for (uint i = 0; i < TM; i++) {
+					for (uint j = 0; j < TN; j++) {
+						acc[i][j] = fma(a[i], v[j], acc[i][j]);
+					}
+				}
+			}
+		}
+	}
+
+	for (uint j = 0; j < TN; j++) {
+		uint col = col0 + j;
+		if (col >= COLS) {
+			break;
+		}
+		uint n = col / (OH * OW), ohw = col % (OH * OW);
+		for (uint i = 0; i < TM; i++) {
+			uint k = row0 + i;
+			if (k >= ROWS) {
+				break;
+			}
+			uint o = (n * K + k) * OH * OW + ohw;
+			float v = acc[i][j];
+			if (BIAS) {
+				v += b[k];
+			}
+			v = activate(ACT, v, SLOPE);
+			y[o] = ACCUM ? y[o] + v : v;
+		}
+	}
+}

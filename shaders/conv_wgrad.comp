@@ -1,0 +1,99 @@
+#version 450
+#extension GL_GOOGLE_include_directive : require
+#include "common.glsl"
+#include "gemm.glsl"
+
+// Conv2d backward-filter:
+//   dw[k,c,r,s] (+)= Σ_{n,oh,ow} dy[n,k,oh,ow] · x[n,c,oh·S−P+r, ow·S−P+s]
+// x is N×C×H×W, dy is N×K×OH×OW, dw is K×C×KH×KW. As a GEMM: rows are the K
+// output channels, columns the C·KH·KW taps, and the reduction runs over the
+// N·OH·OW output positions in order. ConvTranspose2d's backward-filter is the
+// same sum with the roles swapped (its input as dy, its output gradient as
+// x), and Linear's is the 1×1 case. With ACCUM the result is added to dw, so
+// gradients from several batches (D on real and on fake data) sum up.
+
+layout(constant_id = 4) const uint N = 1;
+layout(constant_id = 5) const uint C = 1;
+layout(constant_id = 6) const uint H = 1;
+layout(constant_id = 7) const uint W = 1;
+layout(constant_id = 8) const uint K = 1;
+layout(constant_id = 9) const uint OH = 1;
+layout(constant_id = 10) const uint OW = 1;
+layout(constant_id = 11) const uint KH = 1;
+layout(constant_id = 12) const uint KW = 1;
+layout(constant_id = 13) const uint S = 1;
+layout(constant_id = 14) const uint P = 0;
+layout(constant_id = 18) const bool ACCUM = false;
+
+layout(std430, binding = 0) readonly buffer X { float x[]; };
+layout(std430, binding = 1) readonly buffer DY { float dy[]; };
+layout(std430, binding = 2) buffer DW { float dw[]; };
+
+const uint ROWS = K;
+const uint COLS = C * KH * KW;
+
+void main() {
+	uint row0 = tile_row0(), col0 = tile_col0();
+	GUARD(row0, ROWS)
+	GUARD(col0, COLS)
+
+	// Per column (tap c, r, s): where it reads x relative to an output
+	// position's receptive field.
+	uint xoff[TN];
+	int dr[TN], ds[TN];
+	for (uint j = 0; j < TN; j++) {
+		uint col = min(col0 + j, COLS - 1);
+		uint c = col / (KH * KW), rs = col % (KH * KW);
+		xoff[j] = c * H * W;
+		dr[j] = int(rs / KW) - int(P);
+		ds[j] = int(rs % KW) - int(P);
+	}
+	uint dyoff[TM];
+	for (uint i = 0; i < TM; i++) {
+		dyoff[i] = min(row0 + i, ROWS - 1) * OH * OW;
+	}
+
+	float acc[TM][TN];
+	for (uint i = 0; i < TM; i++) {
+		for (uint j = 0; j < TN; j++) {
+			acc[i][j] = 0.0;
+		}
+	}
+	for (uint n = 0; n < N; n++) {
+		uint dyn = n * K * OH * OW, xn = n * C * H * W;
+		for (uint oh = 0; oh < OH; oh++) {
+			for (uint ow = 0; ow < OW; ow++) {
+				float a[TM], v[TN];
+				for (uint i = 0; i < TM; i++) {
+					a[i] = dy[dyn + dyoff[i] + oh * OW + ow];
+				}
+				for (uint j = 0; j < TN; j++) {
+					int ih = int(oh * S) + dr[j], iw = int(ow * S) + ds[j];
+					bool in_ = uint(ih) < H && uint(iw) < W;
+					float xv = x[in_ ? xn + xoff[j] + uint(ih) * W + uint(iw) : 0];
+					v[j] = in_ ? xv : 0.0;
+				}
+				for (uint i = 0; i < TM; i++) {
+					for (uint j = 0; j < TN; j++) {
+						acc[i][j] = fma(a[i], v[j], acc[i][j]);
+					}
+				}
+			}
+		}
+	}
+
+	for (uint i = 0; i < TM; i++) {
+		uint k = row0 + i;
+		if (k >= ROWS) {
+			break;
+		}
+		for (uint j = 0; j < TN; j++) {
+			uint col = col0 + j;
+			if (col >= COLS) {
+				break;
+			}
+			uint o = k * COLS + col;
+			dw[o] = ACCUM ? dw[o] + acc[i][j] : acc[i][j];
+		}
+	}
+}
