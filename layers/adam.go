@@ -2,6 +2,7 @@ package layers
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/gan-vk/gan-vk/shaders"
 	"github.com/gan-vk/gan-vk/vk"
@@ -39,7 +40,9 @@ func NewAdam(d *vk.Device, count int, cfg AdamConfig) (*Adam, error) {
 	a := &Adam{Count: count, Config: cfg, ks: kernels{dev: d}}
 	a.k = a.ks.add(fmt.Sprintf("adam %d", count), shaders.Adam, specLocal(), vk.SpecUint(specN, uint32(count)),
 		vk.SpecFloat(specLR, cfg.LR), vk.SpecFloat(specBeta1, cfg.Beta1), vk.SpecFloat(specBeta2, cfg.Beta2),
-		vk.SpecFloat(specEpsilon, cfg.Eps))
+		vk.SpecFloat(specEpsilon, cfg.Eps),
+		vk.SpecFloat(specLogBeta1, float32(math.Log(float64(cfg.Beta1)))),
+		vk.SpecFloat(specLogBeta2, float32(math.Log(float64(cfg.Beta2)))))
 	if a.ks.err != nil {
 		a.Close()
 		return nil, a.ks.err

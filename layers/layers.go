@@ -99,6 +99,8 @@ const (
 	specBeta1    = 27
 	specBeta2    = 28
 	specEpsilon  = 29
+	specLogBeta1 = 30
+	specLogBeta2 = 31
 )
 
 // local is the workgroup size of element-wise and reduction kernels.

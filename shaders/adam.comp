@@ -14,6 +14,8 @@ layout(constant_id = 26) const float LR = 0.0002;
 layout(constant_id = 27) const float BETA1 = 0.5;
 layout(constant_id = 28) const float BETA2 = 0.999;
 layout(constant_id = 29) const float EPSILON = 1e-8;
+layout(constant_id = 30) const float LOG_BETA1 = -0.6931472; // ln β1, computed in float64 on the host
+layout(constant_id = 31) const float LOG_BETA2 = -0.0010005;
 
 layout(std430, binding = 0) readonly buffer Clock { uint clock[]; };
 layout(std430, binding = 1) buffer Param { float param[]; };
@@ -21,11 +23,31 @@ layout(std430, binding = 2) readonly buffer Grad { float grad[]; };
 layout(std430, binding = 3) buffer M { float m[]; };
 layout(std430, binding = 4) buffer V { float v[]; };
 
+// one_minus_pow is 1 − β^t = −expm1(t·ln β) without the cancellation of
+// 1 − pow(β, t) (in float32 1 − 0.999 keeps only 4 digits).
+float one_minus_pow(float log_beta, float t) {
+	float x = t * log_beta;
+	if (x < -0.5) {
+		return 1.0 - exp(x);
+	}
+	// Taylor series of −expm1(x) for |x| ≤ 0.5; the next term is < 3e-10.
+	float s = 1.0 / 362880.0;
+	s = s * x + 1.0 / 40320.0;
+	s = s * x + 1.0 / 5040.0;
+	s = s * x + 1.0 / 720.0;
+	s = s * x + 1.0 / 120.0;
+	s = s * x + 1.0 / 24.0;
+	s = s * x + 1.0 / 6.0;
+	s = s * x + 0.5;
+	s = s * x + 1.0;
+	return -x * s;
+}
+
 void main() {
 	uint i = flat_id();
 	GUARD(i, COUNT)
 	float t = float(clock[2]);
-	float bc1 = 1.0 - pow(BETA1, t), bc2 = 1.0 - pow(BETA2, t);
+	float bc1 = one_minus_pow(LOG_BETA1, t), bc2 = one_minus_pow(LOG_BETA2, t);
 	float g = grad[i];
 	float mi = BETA1 * m[i] + (1.0 - BETA1) * g;
 	float vi = BETA2 * v[i] + (1.0 - BETA2) * g * g;

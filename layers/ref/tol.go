@@ -23,6 +23,10 @@ var (
 	// Pointwise: one float32 expression per element (activations, Adam,
 	// normalisation with given statistics).
 	Pointwise = Tol{"pointwise", 1e-6, 1e-5}
+	// Transcendental: pointwise through exp, log, tanh, sin or cos, which
+	// Vulkan does not require to be correctly rounded (GLSL allows exp
+	// 3+2|x| ulp).
+	Transcendental = Tol{"transcendental", 1e-5, 1e-5}
 	// Sum: float32 sums of up to ~10⁵ terms of unit scale (conv, linear,
 	// batch statistics, gradients), summed in another order than the
 	// reference's float64.

@@ -1,0 +1,155 @@
+package layers_test
+
+import (
+	"fmt"
+	"math/rand"
+	"testing"
+
+	"github.com/gan-vk/gan-vk/layers"
+	"github.com/gan-vk/gan-vk/layers/ref"
+	"github.com/gan-vk/gan-vk/vk"
+	"github.com/gan-vk/gan-vk/vk/vktest"
+)
+
+func TestBatchNorm2d(t *testing.T) {
+	d := vktest.Open(t)
+	for _, c := range []struct {
+		n, c, h, w int
+		act        layers.Activation
+	}{
+		{2, 1024, 4, 4, lrelu},  // dcgan64 G after the dense layer
+		{2, 128, 32, 32, lrelu}, // dcgan64 G before the last layer
+		{2, 256, 7, 7, lrelu},   // dcgan28
+		{1, 3, 5, 7, layers.Activation{}},
+		{3, 5, 1, 1, layers.ReLU},
+		{64, 2, 3, 3, layers.Activation{Act: layers.Tanh}},
+	} {
+		t.Run(fmt.Sprintf("%d×%d×%d×%d %v", c.n, c.c, c.h, c.w, c.act.Act), func(t *testing.T) {
+			bn, err := layers.NewBatchNorm2d(d, layers.BatchNorm2dConfig{N: c.n, C: c.c, H: c.h, W: c.w, Act: c.act})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer bn.Close()
+			r := rand.New(rand.NewSource(2))
+			n, l := c.n*c.c*c.h*c.w, c.h*c.w
+			x := rnd(r, n, 2)
+			gamma, beta := rnd(r, c.c, 1), rnd(r, c.c, 1)
+			rm, rv := rnd(r, c.c, 1), rnd(r, c.c, 0.1)
+			for i := range rv {
+				rv[i] = float64(float32(rv[i]*rv[i] + 0.5))
+			}
+			dy := rnd(r, n, 1)
+			dg0, db0 := rnd(r, c.c, 1), rnd(r, c.c, 1)
+
+			bx, bg, bb := upload(t, d, "x", x), upload(t, d, "gamma", gamma), upload(t, d, "beta", beta)
+			brun := upload(t, d, "running", append(append([]float64(nil), rm...), rv...))
+			by, bev, bdx := alloc(t, d, "y", n), alloc(t, d, "eval", n), alloc(t, d, "dx", n)
+			bdy, bdg, bdb := upload(t, d, "dy", dy), upload(t, d, "dgamma", dg0), upload(t, d, "dbeta", db0)
+			run(t, d, func(s *vk.Sequence) {
+				bn.ForwardEval(s, bev, bx, bg, bb, brun) // with the running statistics before the update
+				bn.Forward(s, by, bx, bg, bb, brun)
+				bn.Backward(s, bdx, bdg, bdb, bdy, bx, by, bg)
+			})
+
+			act, slope := refAct(c.act)
+			pre, mean, unbiased := ref.BatchNorm2d(x, gamma, beta, c.n, c.c, l, 1e-5)
+			expect(t, "y", by, ref.Activate(act, slope, pre), ref.Sum)
+			eval := ref.BatchNorm2dEval(x, gamma, beta, rm, rv, c.n, c.c, l, 1e-5)
+			expect(t, "eval y", bev, ref.Activate(act, slope, eval), ref.Sum)
+			wantRun := make([]float64, 2*c.c)
+			for i := 0; i < c.c; i++ {
+				wantRun[i] = 0.9*rm[i] + 0.1*mean[i]
+				wantRun[c.c+i] = 0.9*rv[i] + 0.1*unbiased[i]
+			}
+			expect(t, "running mean and var", brun, wantRun, ref.Sum)
+			dx, dg, db := ref.BatchNorm2dBackward(ref.ActivateBackward(act, slope, pre, dy), x, gamma, c.n, c.c, l, 1e-5)
+			expect(t, "dx", bdx, dx, ref.Sum)
+			expect(t, "dgamma (accumulated)", bdg, add(dg0, dg), ref.Sum)
+			expect(t, "dbeta (accumulated)", bdb, add(db0, db), ref.Sum)
+		})
+	}
+}
+
+// The variance is computed in two passes: on data far from zero,
+// E[x²]−E[x]² in float32 would lose it to cancellation (here E[x²] ≈ 10⁶
+// has an ulp of 0.06 against a variance of 1).
+func TestBatchNormVarianceFarFromZero(t *testing.T) {
+	d := vktest.Open(t)
+	const n, c, l = 64, 4, 8 * 8
+	bn, err := layers.NewBatchNorm2d(d, layers.BatchNorm2dConfig{N: n, C: c, H: 8, W: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bn.Close()
+	x := rnd(rand.New(rand.NewSource(7)), n*c*l, 1)
+	for i := range x {
+		x[i] = float64(float32(x[i] + 1000))
+	}
+	ones := make([]float64, c)
+	for i := range ones {
+		ones[i] = 1
+	}
+	bx, bg, bb := upload(t, d, "x", x), upload(t, d, "gamma", ones), upload(t, d, "beta", make([]float64, c))
+	brun, by := upload(t, d, "running", make([]float64, 2*c)), alloc(t, d, "y", n*c*l)
+	run(t, d, func(s *vk.Sequence) { bn.Forward(s, by, bx, bg, bb, brun) })
+	_, mean, unbiased := ref.BatchNorm2d(x, ones, make([]float64, c), n, c, l, 1e-5)
+	want := make([]float64, 2*c)
+	for i := 0; i < c; i++ {
+		want[i], want[c+i] = 0.1*mean[i], 0.1*unbiased[i]
+	}
+	expect(t, "running mean and var (0.1 of the batch's)", brun, want, ref.Tol{Name: "1e-3", Rel: 1e-3})
+}
+
+func TestActivate(t *testing.T) {
+	d := vktest.Open(t)
+	r := rand.New(rand.NewSource(3))
+	const n = 1000003 // not a multiple of any workgroup
+	x, dy := rnd(r, n, 3), rnd(r, n, 1)
+	bx, bdy := upload(t, d, "x", x), upload(t, d, "dy", dy)
+	for _, a := range []layers.Activation{layers.LeakyReLU(0.2), layers.ReLU, {Act: layers.Tanh}, {Act: layers.Sigmoid}, {}} {
+		t.Run(a.Act.String(), func(t *testing.T) {
+			l, err := layers.NewActivate(d, n, a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			by, bdx := alloc(t, d, "y", n), alloc(t, d, "dx", n)
+			run(t, d, func(s *vk.Sequence) {
+				l.Forward(s, by, bx)
+				l.Backward(s, bdx, bdy, by)
+			})
+			act, slope := refAct(a)
+			tol := ref.Pointwise
+			if a.Act == layers.Tanh || a.Act == layers.Sigmoid {
+				tol = ref.Transcendental
+			}
+			expect(t, "y", by, ref.Activate(act, slope, x), tol)
+			expect(t, "dx", bdx, ref.ActivateBackward(act, slope, x, dy), tol)
+		})
+	}
+}
+
+func TestBCE(t *testing.T) {
+	d := vktest.Open(t)
+	for _, c := range []struct {
+		n      int
+		scale  float64
+		target float32
+	}{{64, 2, 1}, {64, 2, 0}, {1, 1, 1}, {300, 3, 0}, {7, 200, 1}, {7, 200, 0}} {
+		t.Run(fmt.Sprintf("batch %d scale %g target %g", c.n, c.scale, c.target), func(t *testing.T) {
+			const slot = 1
+			l, err := layers.NewBCE(d, c.n, c.target, slot)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			logit := rnd(rand.New(rand.NewSource(4)), c.n, c.scale)
+			bl, bdl := upload(t, d, "logit", logit), alloc(t, d, "dlogit", c.n)
+			stats := upload(t, d, "stats", []float64{-1, -1, -1, -1})
+			run(t, d, func(s *vk.Sequence) { l.Forward(s, bdl, stats, bl) })
+			loss, dl, prob := ref.BCEWithLogits(logit, float64(c.target))
+			expect(t, "stats", stats, []float64{-1, -1, loss, prob}, ref.Sum)
+			expect(t, "dlogit", bdl, dl, ref.Pointwise)
+		})
+	}
+}
