@@ -151,19 +151,20 @@ func (ks *kernels) close() {
 type tile struct{ lx, ly, tm, tn int }
 
 // tileFor picks the register tile for a rows×cols output on d. On lavapipe
-// (a CPU device) 8×8 outputs per invocation in 8×8 workgroups is what was
-// measured fastest (../shared/notes/lavapipe.md: storage and shared memory
-// are accessed lane by lane there, so reuse in registers is what pays);
-// GPUs get smaller blocks and more invocations. A small dimension shrinks
-// the block so no invocation computes many rows or columns only to drop
-// them.
+// (a CPU device) a large block per invocation is what was measured fastest:
+// loads are the cost there, and a 16×16 block does 256 multiply-adds for
+// 32 loads (16×16 in 8×8 workgroups ran the conv layers at 36–43 GFLOP/s
+// against 24–27 for 8×8; ../shared/notes/lavapipe.md has why). GPUs get
+// smaller blocks and more invocations. A small dimension shrinks the block
+// rather than the workgroup's width of 8, which keeps the lanes of one
+// lavapipe subgroup on one row.
 func tileFor(d *vk.Device, rows, cols int) tile {
-	t := tile{lx: 8, ly: 8, tm: 8, tn: 8}
+	t := tile{lx: 8, ly: 8, tm: 16, tn: 16}
 	if d.Info().Type != vk.TypeCPU {
 		t = tile{lx: 16, ly: 16, tm: 4, tn: 4}
 	}
 	t.tm = min(t.tm, rows)
-	t.tn = min(t.tn, cols)
+	t.tn = min(t.tn, ceilDiv(cols, t.lx))
 	t.ly = min(t.ly, ceilDiv(rows, t.tm))
 	return t
 }

@@ -28,8 +28,10 @@ layout(constant_id = 16) const uint ACT = ACT_NONE;
 layout(constant_id = 17) const float SLOPE = 0.2;
 layout(constant_id = 18) const bool ACCUM = false;
 
-layout(std430, binding = 0) readonly buffer X { float x[]; };
-layout(std430, binding = 1) readonly buffer Wt { float w[]; };
+// x and w are read through texel buffers: on lavapipe those loads are
+// vectorised, storage-buffer loads are not.
+layout(r32f, binding = 0) readonly uniform imageBuffer X;
+layout(r32f, binding = 1) readonly uniform imageBuffer Wt;
 layout(std430, binding = 2) readonly buffer B { float b[]; }; // any buffer when !BIAS
 layout(std430, binding = 3) buffer Y { float y[]; };
 
@@ -70,12 +72,12 @@ void main() {
 				uint kk = (c * KH + r) * KW + s;
 				float a[TM], v[TN];
 				for (uint i = 0; i < TM; i++) {
-					a[i] = w[wbase[i] + kk];
+					a[i] = imageLoad(Wt, int(wbase[i] + kk)).x;
 				}
 				for (uint j = 0; j < TN; j++) {
 					int ih = ih0[j] + int(r), iw = iw0[j] + int(s);
 					bool in_ = uint(ih) < H && uint(iw) < W;
-					float xv = x[in_ ? xbase[j] + (c * H + uint(ih)) * W + uint(iw) : 0];
+					float xv = imageLoad(X, int(in_ ? xbase[j] + (c * H + uint(ih)) * W + uint(iw) : 0)).x;
 					v[j] = in_ ? xv : 0.0;
 				}
 				for (uint i = 0; i < TM; i++) {

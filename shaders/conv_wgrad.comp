@@ -25,8 +25,9 @@ layout(constant_id = 13) const uint S = 1;
 layout(constant_id = 14) const uint P = 0;
 layout(constant_id = 18) const bool ACCUM = false;
 
-layout(std430, binding = 0) readonly buffer X { float x[]; };
-layout(std430, binding = 1) readonly buffer DY { float dy[]; };
+// x and dy are read through texel buffers (see conv_fwd).
+layout(r32f, binding = 0) readonly uniform imageBuffer X;
+layout(r32f, binding = 1) readonly uniform imageBuffer DY;
 layout(std430, binding = 2) buffer DW { float dw[]; };
 
 const uint ROWS = K;
@@ -65,12 +66,12 @@ void main() {
 			for (uint ow = 0; ow < OW; ow++) {
 				float a[TM], v[TN];
 				for (uint i = 0; i < TM; i++) {
-					a[i] = dy[dyn + dyoff[i] + oh * OW + ow];
+					a[i] = imageLoad(DY, int(dyn + dyoff[i] + oh * OW + ow)).x;
 				}
 				for (uint j = 0; j < TN; j++) {
 					int ih = int(oh * S) + dr[j], iw = int(ow * S) + ds[j];
 					bool in_ = uint(ih) < H && uint(iw) < W;
-					float xv = x[in_ ? xn + xoff[j] + uint(ih) * W + uint(iw) : 0];
+					float xv = imageLoad(X, int(in_ ? xn + xoff[j] + uint(ih) * W + uint(iw) : 0)).x;
 					v[j] = in_ ? xv : 0.0;
 				}
 				for (uint i = 0; i < TM; i++) {

@@ -13,6 +13,8 @@ const (
 	Adam
 	// Axpy is shaders/axpy.comp.
 	Axpy
+	// AxpyTexel is shaders/axpy_texel.comp.
+	AxpyTexel
 	// Bce is shaders/bce.comp.
 	Bce
 	// BnApply is shaders/bn_apply.comp.
@@ -50,6 +52,9 @@ var spvAdam []byte
 
 //go:embed spv/axpy.spv
 var spvAxpy []byte
+
+//go:embed spv/axpy_texel.spv
+var spvAxpyTexel []byte
 
 //go:embed spv/bce.spv
 var spvBce []byte
@@ -92,6 +97,7 @@ var table = [...]entry{
 	ActFwd:      {"act_fwd", spvActFwd},
 	Adam:        {"adam", spvAdam},
 	Axpy:        {"axpy", spvAxpy},
+	AxpyTexel:   {"axpy_texel", spvAxpyTexel},
 	Bce:         {"bce", spvBce},
 	BnApply:     {"bn_apply", spvBnApply},
 	BnBwdData:   {"bn_bwd_data", spvBnBwdData},

@@ -100,6 +100,8 @@ type DeviceInfo struct {
 	MaxPushConstantsSize    uint32
 	MaxStorageBufferRange   uint32
 	MinStorageBufferAlign   uint64
+	MaxTexelBufferElements  uint32
+	MinTexelBufferAlign     uint64
 	MaxAllocationSize       uint64 // 0 when unknown
 	Timestamps              bool   // the compute queue can write timestamps
 	TimestampPeriod         float32
@@ -240,6 +242,8 @@ func describe(inst vk.Instance, index int, pd vk.PhysicalDevice) DeviceInfo {
 		MaxPushConstantsSize:    l.MaxPushConstantsSize,
 		MaxStorageBufferRange:   l.MaxStorageBufferRange,
 		MinStorageBufferAlign:   uint64(l.MinStorageBufferOffsetAlignment),
+		MaxTexelBufferElements:  l.MaxTexelBufferElements,
+		MinTexelBufferAlign:     uint64(l.MinTexelBufferOffsetAlignment),
 		TimestampPeriod:         l.TimestampPeriod,
 		QueueFamily:             -1,
 	}

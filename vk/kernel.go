@@ -34,8 +34,9 @@ type Kernel struct {
 	id   uint64
 	name string
 
-	bindings []bindingInfo
-	pushSize uint32
+	bindings       []bindingInfo
+	storage, texel int // how many bindings of each kind
+	pushSize       uint32
 
 	module    vk.ShaderModule
 	setLayout vk.DescriptorSetLayout
@@ -57,8 +58,15 @@ func (d *Device) NewKernel(name string, spirv []byte, specs ...Spec) (*Kernel, e
 		return nil, fmt.Errorf("vk: kernel %q: push constants are %d bytes; the device allows %d", name, k.pushSize, d.info.MaxPushConstantsSize)
 	}
 	for _, b := range k.bindings {
-		if b.kind != storageBuffer {
-			return nil, fmt.Errorf("vk: kernel %q: binding %q is a %s; only storage buffers are supported", name, b.name, b.kind)
+		switch {
+		case b.kind == storageBuffer:
+			k.storage++
+		case b.kind == storageTexelBuffer && b.format != formatUnknown:
+			k.texel++
+		case b.kind == storageTexelBuffer:
+			return nil, fmt.Errorf("vk: kernel %q: storage texel buffer %q needs a format qualifier, r32f or rgba32f", name, b.name)
+		default:
+			return nil, fmt.Errorf("vk: kernel %q: binding %q is a %s; only storage buffers and storage texel buffers are supported", name, b.name, b.kind)
 		}
 	}
 	seen := map[uint32]bool{}
@@ -105,7 +113,7 @@ func (k *Kernel) create(spirv []byte, specs []Spec) error {
 	for i := range k.bindings {
 		binds[i] = vk.DescriptorSetLayoutBinding{
 			Binding:         uint32(i),
-			DescriptorType:  vk.DescriptorTypeStorageBuffer,
+			DescriptorType:  k.bindings[i].kind.descriptorType(),
 			DescriptorCount: 1,
 			StageFlags:      vk.ShaderStageFlags(vk.ShaderStageComputeBit),
 		}
@@ -207,4 +215,24 @@ func (k *Kernel) destroy() {
 		vk.DestroyShaderModule(h, k.module, nil)
 	}
 	k.pipeline, k.layout, k.setLayout, k.module = vk.NullPipeline, vk.NullPipelineLayout, vk.NullDescriptorSetLayout, vk.NullShaderModule
+}
+
+func (k descriptorKind) descriptorType() vk.DescriptorType {
+	switch k {
+	case uniformBuffer:
+		return vk.DescriptorTypeUniformBuffer
+	case uniformTexelBuffer:
+		return vk.DescriptorTypeUniformTexelBuffer
+	case storageTexelBuffer:
+		return vk.DescriptorTypeStorageTexelBuffer
+	}
+	return vk.DescriptorTypeStorageBuffer
+}
+
+// vkFormat is the view format of a texel buffer and its texel size in bytes.
+func (f texelFormat) vkFormat() (vk.Format, uint64) {
+	if f == formatRGBA32f {
+		return vk.FormatR32g32b32a32Sfloat, 16
+	}
+	return vk.FormatR32Sfloat, 4
 }

@@ -54,13 +54,15 @@ func newAllocator(d *Device, types []memoryType, blockSize int64) *allocator {
 	if a.blockSize > a.maxAlloc {
 		a.blockSize = a.maxAlloc
 	}
-	if d.info.MinStorageBufferAlign > a.align {
-		a.align = d.info.MinStorageBufferAlign
-	}
+	a.align = max(a.align, d.info.MinStorageBufferAlign, d.info.MinTexelBufferAlign)
 	return a
 }
 
-const bufferUsage = vk.BufferUsageStorageBufferBit | vk.BufferUsageTransferSrcBit | vk.BufferUsageTransferDstBit
+// Every block can back storage buffers and storage texel buffers (a view
+// of a buffer as an array of texels of one format: on lavapipe, loads
+// through them are vectorised where storage-buffer loads are not).
+const bufferUsage = vk.BufferUsageStorageBufferBit | vk.BufferUsageStorageTexelBufferBit |
+	vk.BufferUsageTransferSrcBit | vk.BufferUsageTransferDstBit
 
 // newBlock makes a block of size bytes in a memory type that has every flag
 // of want and as many of prefer as possible; host-visible blocks are mapped.
@@ -217,6 +219,8 @@ type Buffer struct {
 	off  uint64
 	size uint64 // what the caller asked for
 	span uint64 // what was set aside: size rounded up to the alignment
+
+	views map[vk.Format]vk.BufferView // texel views, made on first use
 }
 
 // NewBuffer sets aside size bytes of device memory. The name appears in
@@ -258,8 +262,40 @@ func (b *Buffer) Close() {
 func (b *Buffer) describe() string { return fmt.Sprintf("buffer %q (%d bytes)", b.name, b.size) }
 
 func (b *Buffer) destroy() {
+	for _, v := range b.views {
+		vk.DestroyBufferView(b.dev.handle, v, nil)
+	}
+	b.views = nil
 	b.dev.mem.free(b.blk, b.off, b.span)
 	b.blk = nil
+}
+
+// view returns the buffer seen as texels of format f (texel bytes each),
+// made on first use and destroyed with the buffer.
+func (b *Buffer) view(f vk.Format, texel uint64) (vk.BufferView, error) {
+	if v, ok := b.views[f]; ok {
+		return v, nil
+	}
+	n := b.size / texel
+	if n == 0 || n > uint64(b.dev.info.MaxTexelBufferElements) {
+		return vk.NullBufferView, fmt.Errorf("buffer %q holds %d texels of %d bytes; the device's texel buffers hold 1 to %d",
+			b.name, n, texel, b.dev.info.MaxTexelBufferElements)
+	}
+	var v vk.BufferView
+	if err := check("vkCreateBufferView", vk.CreateBufferView(b.dev.handle, &vk.BufferViewCreateInfo{
+		SType:  vk.StructureTypeBufferViewCreateInfo,
+		Buffer: b.blk.buffer,
+		Format: f,
+		Offset: vk.DeviceSize(b.off),
+		Range:  vk.DeviceSize(n * texel),
+	}, nil, &v)); err != nil {
+		return vk.NullBufferView, err
+	}
+	if b.views == nil {
+		b.views = map[vk.Format]vk.BufferView{}
+	}
+	b.views[f] = v
+	return v, nil
 }
 
 // overlaps reports whether two buffers share any byte of memory.

@@ -71,13 +71,13 @@ type access struct {
 }
 
 type descriptorPool struct {
-	pool          vk.DescriptorPool
-	sets, storage int // what is left
+	pool                 vk.DescriptorPool
+	sets, storage, texel int // what is left
 }
 
 const (
 	poolSets     = 64
-	poolStorage  = 8 * poolSets
+	poolStorage  = 8 * poolSets // of each descriptor type
 	maxTimestamp = 256
 
 	deviceStages = vk.PipelineStageComputeShaderBit | vk.PipelineStageTransferBit
@@ -203,7 +203,7 @@ func (s *Sequence) Dispatch(k *Kernel, g Groups, push any, bufs ...*Buffer) {
 		if !s.usable(fmt.Sprintf("%s binding %d (%s)", what, i, k.bindings[i].name), b) {
 			return
 		}
-		if b.size > uint64(s.dev.info.MaxStorageBufferRange) {
+		if k.bindings[i].kind == storageBuffer && b.size > uint64(s.dev.info.MaxStorageBufferRange) {
 			s.fail("%s: buffer %q is %d bytes, more than the device's maxStorageBufferRange (%d); split it",
 				what, b.name, b.size, s.dev.info.MaxStorageBufferRange)
 			return
@@ -223,14 +223,25 @@ func (s *Sequence) Dispatch(k *Kernel, g Groups, push any, bufs ...*Buffer) {
 	}
 	writes := make([]vk.WriteDescriptorSet, len(bufs))
 	for i, b := range bufs {
+		bi := k.bindings[i]
 		writes[i] = vk.WriteDescriptorSet{
 			SType:           vk.StructureTypeWriteDescriptorSet,
 			DstSet:          set,
 			DstBinding:      uint32(i),
 			DescriptorCount: 1,
-			DescriptorType:  vk.DescriptorTypeStorageBuffer,
-			PBufferInfo:     []vk.DescriptorBufferInfo{{Buffer: b.blk.buffer, Offset: vk.DeviceSize(b.off), Range: vk.DeviceSize(b.size)}},
+			DescriptorType:  bi.kind.descriptorType(),
 		}
+		if bi.kind == storageTexelBuffer {
+			f, size := bi.format.vkFormat()
+			v, err := b.view(f, size)
+			if err != nil {
+				s.fail("%s binding %d (%s): %v", what, i, bi.name, err)
+				return
+			}
+			writes[i].PTexelBufferView = []vk.BufferView{v}
+			continue
+		}
+		writes[i].PBufferInfo = []vk.DescriptorBufferInfo{{Buffer: b.blk.buffer, Offset: vk.DeviceSize(b.off), Range: vk.DeviceSize(b.size)}}
 	}
 	vk.UpdateDescriptorSets(s.dev.handle, uint32(len(writes)), writes, 0, nil)
 
@@ -382,22 +393,24 @@ func barrierOut(cmd vk.CommandBuffer) {
 }
 
 func (s *Sequence) descriptorSet(k *Kernel) (vk.DescriptorSet, error) {
-	need := len(k.bindings)
-	if need > poolStorage {
-		return vk.NullDescriptorSet, fmt.Errorf("%d bindings; at most %d are supported", need, poolStorage)
+	if k.storage > poolStorage || k.texel > poolStorage {
+		return vk.NullDescriptorSet, fmt.Errorf("%d bindings; at most %d of each kind are supported", len(k.bindings), poolStorage)
 	}
 	n := len(s.descs)
-	if n == 0 || s.descs[n-1].sets == 0 || s.descs[n-1].storage < need {
+	if n == 0 || s.descs[n-1].sets == 0 || s.descs[n-1].storage < k.storage || s.descs[n-1].texel < k.texel {
 		var p vk.DescriptorPool
 		if err := check("vkCreateDescriptorPool", vk.CreateDescriptorPool(s.dev.handle, &vk.DescriptorPoolCreateInfo{
 			SType:         vk.StructureTypeDescriptorPoolCreateInfo,
 			MaxSets:       poolSets,
-			PoolSizeCount: 1,
-			PPoolSizes:    []vk.DescriptorPoolSize{{Type: vk.DescriptorTypeStorageBuffer, DescriptorCount: poolStorage}},
+			PoolSizeCount: 2,
+			PPoolSizes: []vk.DescriptorPoolSize{
+				{Type: vk.DescriptorTypeStorageBuffer, DescriptorCount: poolStorage},
+				{Type: vk.DescriptorTypeStorageTexelBuffer, DescriptorCount: poolStorage},
+			},
 		}, nil, &p)); err != nil {
 			return vk.NullDescriptorSet, err
 		}
-		s.descs = append(s.descs, descriptorPool{pool: p, sets: poolSets, storage: poolStorage})
+		s.descs = append(s.descs, descriptorPool{pool: p, sets: poolSets, storage: poolStorage, texel: poolStorage})
 		n++
 	}
 	dp := &s.descs[n-1]
@@ -411,7 +424,8 @@ func (s *Sequence) descriptorSet(k *Kernel) (vk.DescriptorSet, error) {
 		return vk.NullDescriptorSet, err
 	}
 	dp.sets--
-	dp.storage -= need
+	dp.storage -= k.storage
+	dp.texel -= k.texel
 	return set, nil
 }
 
@@ -484,7 +498,7 @@ func (s *Sequence) Reset() error {
 	}
 	for i := range s.descs {
 		vk.ResetDescriptorPool(s.dev.handle, s.descs[i].pool, 0)
-		s.descs[i].sets, s.descs[i].storage = poolSets, poolStorage
+		s.descs[i].sets, s.descs[i].storage, s.descs[i].texel = poolSets, poolStorage, poolStorage
 	}
 	s.err, s.finished, s.ran = nil, false, false
 	s.pending, s.buffers, s.kernels = s.pending[:0], nil, nil

@@ -28,7 +28,23 @@ type bindingInfo struct {
 	name   string
 	reads  bool
 	writes bool
+	format texelFormat // texel buffers only
 }
+
+// texelFormat is a texel buffer's format, as the shader declares it.
+type texelFormat int
+
+const (
+	formatUnknown texelFormat = iota
+	formatR32f
+	formatRGBA32f
+)
+
+// SPIR-V Image Format operands.
+const (
+	spvFormatRgba32f = 1
+	spvFormatR32f    = 3
+)
 
 type specKind int
 
@@ -308,6 +324,14 @@ func reflectSPIRV(code []byte) (*reflection, error) {
 				b.kind = storageTexelBuffer
 				b.writes = !has(v.id, decNonWritable)
 				b.reads = !has(v.id, decNonReadable)
+				if len(t.args) > 6 {
+					switch t.args[6] {
+					case spvFormatR32f:
+						b.format = formatR32f
+					case spvFormatRgba32f:
+						b.format = formatRGBA32f
+					}
+				}
 			} else {
 				b.kind, b.writes = uniformTexelBuffer, false
 			}

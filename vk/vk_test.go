@@ -672,3 +672,36 @@ func TestBarrierCoversLaterCommandsOfOtherKinds(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A storage texel buffer binding reads through a view of the buffer's own
+// range, also when the buffer sits at an offset inside its block, and the
+// same buffer can be bound as a texel buffer and as a storage buffer.
+func TestTexelBuffer(t *testing.T) {
+	d := vktest.Open(t)
+	k, err := d.NewKernel("axpy texel", shaders.AxpyTexel.SPIRV(), vk.SpecUint(0, axpyLocal), vk.SpecFloat(1, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	const n = 1000
+	newBuffer(t, d, "pad", 48) // so x starts at an offset in its block
+	x, y := newBuffer(t, d, "x", 4*n), newBuffer(t, d, "y", 4*n)
+	xs, ys := make([]float32, n), make([]float32, n)
+	for i := range xs {
+		xs[i], ys[i] = float32(i), float32(-i)
+	}
+	upload(t, x, xs)
+	upload(t, y, ys)
+	s := newSequence(t, d, "texel")
+	s.Dispatch(k, vk.GroupsFor(n, axpyLocal), axpyPush{N: n}, x, y)                // y = 2x + y = x
+	s.Dispatch(newAxpy(t, d, 1), vk.GroupsFor(n, axpyLocal), axpyPush{N: n}, y, x) // x = y + x = 2x
+	if err := s.Submit(); err != nil {
+		t.Fatal(err)
+	}
+	gx, gy := download(t, x, n), download(t, y, n)
+	for i := 0; i < n; i++ {
+		if gy[i] != float32(i) || gx[i] != float32(2*i) {
+			t.Fatalf("at %d: x = %g, y = %g; want %d and %d", i, gx[i], gy[i], 2*i, i)
+		}
+	}
+}
