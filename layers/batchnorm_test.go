@@ -103,7 +103,7 @@ func TestBatchNormVarianceFarFromZero(t *testing.T) {
 func TestActivate(t *testing.T) {
 	d := vktest.Open(t)
 	r := rand.New(rand.NewSource(3))
-	const n = 1000003 // not a multiple of any workgroup
+	const n = 4500003 // past 65535 workgroups of 64, so the grid has rows; a multiple of nothing
 	x, dy := rnd(r, n, 3), rnd(r, n, 1)
 	bx, bdy := upload(t, d, "x", x), upload(t, d, "dy", dy)
 	for _, a := range []layers.Activation{layers.LeakyReLU(0.2), layers.ReLU, {Act: layers.Tanh}, {Act: layers.Sigmoid}, {}} {

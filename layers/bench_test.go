@@ -163,3 +163,97 @@ func BenchmarkConv(b *testing.B) {
 }
 
 var _ = fmt.Sprint
+
+// BenchmarkOps times the memory-bound ops at the DCGAN shapes at batch 64
+// and reports GB/s: the bytes each pass must read and write once.
+func BenchmarkOps(b *testing.B) {
+	d := vktest.OpenWith(b, vk.Options{})
+	for _, c := range []struct {
+		name       string
+		n, ch, h, w int
+	}{
+		{"dcgan64/G/bn_1024x4x4", 64, 1024, 4, 4},
+		{"dcgan64/G/bn_128x32x32", 64, 128, 32, 32},
+		{"dcgan64/D/bn_128x16x16", 64, 128, 16, 16},
+		{"dcgan28/G/bn_64x14x14", 64, 64, 14, 14},
+	} {
+		count := c.n * c.ch * c.h * c.w
+		bn, err := layers.NewBatchNorm2d(d, layers.BatchNorm2dConfig{N: c.n, C: c.ch, H: c.h, W: c.w, Act: lrelu})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(bn.Close)
+		x, y, g, be, run := alloc(b, d, "x", count), alloc(b, d, "y", count), alloc(b, d, "g", c.ch), alloc(b, d, "b", c.ch), alloc(b, d, "run", 2*c.ch)
+		dg, db, dy := alloc(b, d, "dg", c.ch), alloc(b, d, "db", c.ch), alloc(b, d, "dy", count)
+		// Forward reads x twice for the statistics and once to normalise,
+		// and writes y; backward reads x, y and dy twice and writes dx.
+		b.Run(c.name+"+lrelu/fwd", func(b *testing.B) {
+			timeBytes(b, d, 16*count, func(s *vk.Sequence) { bn.Forward(s, y, x, g, be, run) })
+		})
+		b.Run(c.name+"+lrelu/bwd", func(b *testing.B) {
+			timeBytes(b, d, 28*count, func(s *vk.Sequence) { bn.Backward(s, dy, dg, db, dy, x, y, g) })
+		})
+		act, err := layers.NewActivate(d, count, lrelu)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(act.Close)
+		b.Run(c.name+"/lrelu_alone", func(b *testing.B) {
+			timeBytes(b, d, 8*count, func(s *vk.Sequence) { act.Forward(s, y, y) })
+		})
+	}
+	for _, c := range []struct {
+		name  string
+		count int
+	}{
+		// Every parameter of a model in one update: dcgan64 G and D.
+		{"dcgan64/G/adam", 100*16384 + 2*1024 + 1024*512*25 + 2*512 + 512*256*25 + 2*256 + 256*128*25 + 2*128 + 128*3*25 + 3},
+		{"dcgan64/D/adam", 3*64*25 + 64 + 64*128*25 + 2*128 + 128*256*25 + 2*256 + 256*512*25 + 2*512 + 8192 + 1},
+	} {
+		a, err := layers.NewAdam(d, c.count, layers.AdamConfig{LR: 2e-4, Beta1: 0.5})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(a.Close)
+		clock, err := layers.NewClock(d, "adam", 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(clock.Close)
+		p, g, m, v := alloc(b, d, "p", c.count), alloc(b, d, "g", c.count), alloc(b, d, "m", c.count), alloc(b, d, "v", c.count)
+		b.Run(c.name, func(b *testing.B) {
+			// Reads p, g, m, v and writes p, m, v.
+			timeBytes(b, d, 28*c.count, func(s *vk.Sequence) { clock.Tick(s); a.Update(s, p, g, m, v, clock) })
+		})
+	}
+}
+
+// timeBytes is timeIt for memory-bound ops: it reports GB/s instead.
+func timeBytes(b *testing.B, d *vk.Device, bytes int, rec func(s *vk.Sequence)) {
+	s, err := d.NewSequence(b.Name())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	s.Timestamp("start")
+	rec(s)
+	s.Timestamp("end")
+	if err := s.Submit(); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	var dev time.Duration
+	for i := 0; i < b.N; i++ {
+		if err := s.Submit(); err != nil {
+			b.Fatal(err)
+		}
+		st, err := s.Timestamps()
+		if err != nil {
+			b.Fatal(err)
+		}
+		dev += st[1].At
+	}
+	per := dev.Seconds() / float64(b.N)
+	b.ReportMetric(per*1e3, "device-ms/op")
+	b.ReportMetric(float64(bytes)/per/1e9, "GB/s")
+}

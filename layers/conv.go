@@ -25,10 +25,24 @@ func (g geom) swap() geom {
 	return geom{g.n, g.k, g.oh, g.ow, g.c, g.h, g.w, g.kh, g.kw, g.s, g.p}
 }
 
-// gemm is one implicit-GEMM kernel with the tile and grid it was built for.
+// gemm is an implicit-GEMM pass: its kernels (one, or one per output phase
+// of a transposed conv) with the grid each is dispatched over, and the
+// rearrangement of its weight operand (conv_wgrad has none).
 type gemm struct {
-	k      *vk.Kernel
+	ks     []*vk.Kernel
 	groups vk.Groups
+	w      rowMajor4
+}
+
+// record records the pass; bufs are the kernel's bindings, with the weight
+// second for conv_fwd and convt_fwd.
+func (g gemm) record(s *vk.Sequence, bufs ...*vk.Buffer) {
+	if g.w.count > 0 {
+		bufs[1] = g.w.record(s, bufs[1])
+	}
+	for _, k := range g.ks {
+		s.Dispatch(k, g.groups, nil, bufs...)
+	}
 }
 
 // convFwd builds conv_fwd for g: rows are the K output channels, columns
@@ -37,16 +51,24 @@ func convFwd(ks *kernels, name string, g geom, extra ...vk.Spec) gemm {
 	rows, cols := g.k, g.n*g.oh*g.ow
 	t := tileFor(ks.dev, rows, cols)
 	specs := append(append(t.specs(), g.specs()...), extra...)
-	return gemm{ks.add(name, shaders.ConvFwd, specs...), t.groups(rows, cols, 1)}
+	return gemm{[]*vk.Kernel{ks.add(name, shaders.ConvFwd, specs...)}, t.groups(rows, cols, 1),
+		convWeight(ks, name, g.k, g.c, g.kh*g.kw)}
 }
 
-// convtFwd builds convt_fwd for g: one grid per output phase (S² in z),
-// columns the N·⌈OH/S⌉·⌈OW/S⌉ positions of a phase.
+// convtFwd builds convt_fwd for g: one kernel per output phase (S² of
+// them), whose columns are the N·⌈OH/S⌉·⌈OW/S⌉ positions of the phase.
 func convtFwd(ks *kernels, name string, g geom, extra ...vk.Spec) gemm {
 	rows, cols := g.k, g.n*ceilDiv(g.oh, g.s)*ceilDiv(g.ow, g.s)
 	t := tileFor(ks.dev, rows, cols)
 	specs := append(append(t.specs(), g.specs()...), extra...)
-	return gemm{ks.add(name, shaders.ConvtFwd, specs...), t.groups(rows, cols, g.s*g.s)}
+	out := gemm{groups: t.groups(rows, cols, 1), w: convtWeight(ks, name, g.c, g.k, g.kh*g.kw)}
+	for ph := 0; ph < g.s; ph++ {
+		for pw := 0; pw < g.s; pw++ {
+			phase := []vk.Spec{vk.SpecUint(specPH, uint32(ph)), vk.SpecUint(specPW, uint32(pw))}
+			out.ks = append(out.ks, ks.add(fmt.Sprintf("%s phase %d,%d", name, ph, pw), shaders.ConvtFwd, append(phase, specs...)...))
+		}
+	}
+	return out
 }
 
 // convWgrad builds conv_wgrad for g (x is g's input, dy its output): rows
@@ -55,7 +77,7 @@ func convWgrad(ks *kernels, name string, g geom) gemm {
 	rows, cols := g.k, g.c*g.kh*g.kw
 	t := tileFor(ks.dev, rows, cols)
 	specs := append(append(t.specs(), g.specs()...), vk.SpecBool(specAccum, true))
-	return gemm{ks.add(name, shaders.ConvWgrad, specs...), t.groups(rows, cols, 1)}
+	return gemm{ks: []*vk.Kernel{ks.add(name, shaders.ConvWgrad, specs...)}, groups: t.groups(rows, cols, 1)}
 }
 
 // channelSum builds channel_sum over an N×C×L tensor; it accumulates.
@@ -163,7 +185,7 @@ func (c *Conv2d) Forward(s *vk.Sequence, y, x, w, b *vk.Buffer) {
 	} else {
 		b = w
 	}
-	s.Dispatch(c.fwd.k, c.fwd.groups, nil, x, w, b, y)
+	c.fwd.record(s, x, w, b, y)
 }
 
 // Backward records the gradients: dx = ∂L/∂x (overwritten; nil skips it),
@@ -178,9 +200,9 @@ func (c *Conv2d) Backward(s *vk.Sequence, dx, dw, db, dy, x, w, y *vk.Buffer) {
 	need("conv2d backward", "dw", dw, g.k*g.c*g.kh*g.kw)
 	if dx != nil {
 		need("conv2d backward", "dx", dx, g.n*g.c*g.h*g.w)
-		s.Dispatch(c.data.k, c.data.groups, nil, dy, w, w, dx)
+		c.data.record(s, dy, w, w, dx)
 	}
-	s.Dispatch(c.wgrad.k, c.wgrad.groups, nil, x, dy, dw)
+	c.wgrad.record(s, x, dy, dw)
 	if c.Config.Bias {
 		need("conv2d backward", "db", db, g.k)
 		s.Dispatch(c.bgrad, vk.Groups{X: uint32(g.k)}, nil, dy, db)
@@ -272,7 +294,7 @@ func (c *ConvTranspose2d) Forward(s *vk.Sequence, y, x, w, b *vk.Buffer) {
 	} else {
 		b = w
 	}
-	s.Dispatch(c.fwd.k, c.fwd.groups, nil, x, w, b, y)
+	c.fwd.record(s, x, w, b, y)
 }
 
 // Backward records the gradients, as Conv2d.Backward does.
@@ -284,9 +306,9 @@ func (c *ConvTranspose2d) Backward(s *vk.Sequence, dx, dw, db, dy, x, w, y *vk.B
 	need("conv_transpose2d backward", "dw", dw, g.c*g.k*g.kh*g.kw)
 	if dx != nil {
 		need("conv_transpose2d backward", "dx", dx, g.n*g.c*g.h*g.w)
-		s.Dispatch(c.data.k, c.data.groups, nil, dy, w, w, dx)
+		c.data.record(s, dy, w, w, dx)
 	}
-	s.Dispatch(c.wgrad.k, c.wgrad.groups, nil, dy, x, dw)
+	c.wgrad.record(s, dy, x, dw)
 	if c.Config.Bias {
 		need("conv_transpose2d backward", "db", db, g.k)
 		s.Dispatch(c.bgrad, vk.Groups{X: uint32(g.k)}, nil, dy, db)

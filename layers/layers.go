@@ -101,26 +101,32 @@ const (
 	specEpsilon  = 29
 	specLogBeta1 = 30
 	specLogBeta2 = 31
+	specPH       = 32
+	specPW       = 33
+	specD0       = 34 // permute's shape and output strides
+	specT0       = 37
 )
 
 // local is the workgroup size of element-wise and reduction kernels.
 const local = 64
 
-// flatGroups lays n invocations out for flat_id() in common.glsl: rows of
+// flatGroups lays n invocations out for FLAT_ID() in common.glsl: rows of
 // at most 65535 workgroups (the minimum limit in x) spread over y.
 func flatGroups(n, local int) vk.Groups {
-	g := (n + local - 1) / local
+	g := ceilDiv(n, local)
 	if g <= 65535 {
 		return vk.Groups{X: uint32(g)}
 	}
-	y := (g + 65535 - 1) / 65535
-	return vk.Groups{X: uint32((g + y - 1) / y), Y: uint32(y)}
+	y := ceilDiv(g, 65535)
+	return vk.Groups{X: uint32(ceilDiv(g, y)), Y: uint32(y)}
 }
 
-// kernels owns the kernels an op builds, and closes them together.
+// kernels owns the kernels and scratch buffers an op builds, and closes
+// them together.
 type kernels struct {
 	dev  *vk.Device
 	list []*vk.Kernel
+	bufs []*vk.Buffer
 	err  error
 }
 
@@ -139,11 +145,87 @@ func (ks *kernels) add(name string, s shaders.Shader, specs ...vk.Spec) *vk.Kern
 	return k
 }
 
+// buffer makes a scratch buffer of n floats, keeping the first error.
+func (ks *kernels) buffer(name string, n int) *vk.Buffer {
+	if ks.err != nil {
+		return nil
+	}
+	b, err := ks.dev.NewBuffer(name, 4*n)
+	if err != nil {
+		ks.err = err
+		return nil
+	}
+	ks.bufs = append(ks.bufs, b)
+	return b
+}
+
 func (ks *kernels) close() {
+	for i := len(ks.bufs) - 1; i >= 0; i-- {
+		ks.bufs[i].Close()
+	}
 	for i := len(ks.list) - 1; i >= 0; i-- {
 		ks.list[i].Close()
 	}
-	ks.list = nil
+	ks.list, ks.bufs = nil, nil
+}
+
+// rowMajor4 rearranges a weight for the GEMM kernels: their A operand is
+// read four rows at a time, so it is laid out depth-major with each depth
+// index holding the rows padded to a multiple of 4. A weight is a D0×D1×D2
+// tensor (PyTorch's [out][in][kh·kw] or [in][out][kh·kw]); strides says
+// where each of its dimensions goes in the rearranged copy. When that is
+// the weight's own layout the copy is skipped.
+type rowMajor4 struct {
+	k      *vk.Kernel
+	buf    *vk.Buffer
+	groups vk.Groups
+	count  int
+}
+
+func newRowMajor4(ks *kernels, name string, dims, strides [3]int, size int) rowMajor4 {
+	natural := [3]int{dims[1] * dims[2], dims[2], 1}
+	same := true
+	for i := range dims {
+		if dims[i] > 1 && strides[i] != natural[i] {
+			same = false
+		}
+	}
+	n := dims[0] * dims[1] * dims[2]
+	if same && size == n {
+		return rowMajor4{count: n}
+	}
+	specs := []vk.Spec{specLocal()}
+	for i := 0; i < 3; i++ {
+		specs = append(specs, vk.SpecUint(uint32(specD0+i), uint32(dims[i])), vk.SpecUint(uint32(specT0+i), uint32(strides[i])))
+	}
+	return rowMajor4{
+		k:      ks.add(name, shaders.Permute, specs...),
+		buf:    ks.buffer(name+" rearranged weight", size),
+		groups: flatGroups(n, local),
+		count:  n,
+	}
+}
+
+// record rearranges w and returns the buffer the GEMM reads.
+func (r rowMajor4) record(s *vk.Sequence, w *vk.Buffer) *vk.Buffer {
+	if r.k == nil {
+		return w
+	}
+	s.Dispatch(r.k, r.groups, nil, w, r.buf)
+	return r.buf
+}
+
+// convWeight is the rearrangement for conv_fwd of a weight [rows][d][rs]:
+// depth index (d, rs), rows padded to a multiple of 4.
+func convWeight(ks *kernels, name string, rows, d, rs int) rowMajor4 {
+	r4 := ceilDiv(rows, 4) * 4
+	return newRowMajor4(ks, name, [3]int{rows, d, rs}, [3]int{1, rs * r4, r4}, d*rs*r4)
+}
+
+// convtWeight is the rearrangement for convt_fwd of a weight [d][rows][rs].
+func convtWeight(ks *kernels, name string, d, rows, rs int) rowMajor4 {
+	r4 := ceilDiv(rows, 4) * 4
+	return newRowMajor4(ks, name, [3]int{d, rows, rs}, [3]int{rs * r4, 1, r4}, d*rs*r4)
 }
 
 // tile is how a GEMM kernel splits its output: each invocation computes a
@@ -163,7 +245,7 @@ func tileFor(d *vk.Device, rows, cols int) tile {
 	if d.Info().Type != vk.TypeCPU {
 		t = tile{lx: 16, ly: 16, tm: 4, tn: 4}
 	}
-	t.tm = min(t.tm, rows)
+	t.tm = min(t.tm, ceilDiv(rows, 4)*4) // a multiple of 4: the GEMMs load four rows at a time
 	t.tn = min(t.tn, ceilDiv(cols, t.lx))
 	t.ly = min(t.ly, ceilDiv(rows, t.tm))
 	return t

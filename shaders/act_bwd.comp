@@ -15,7 +15,7 @@ layout(std430, binding = 1) readonly buffer DY { float dy[]; };
 layout(std430, binding = 2) writeonly buffer DX { float dx[]; };
 
 void main() {
-	uint i = flat_id();
+	uint i = FLAT_ID();
 	GUARD(i, COUNT)
 	dx[i] = dy[i] * dact(ACT, y[i], SLOPE);
 }

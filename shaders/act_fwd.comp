@@ -13,7 +13,7 @@ layout(std430, binding = 0) readonly buffer X { float x[]; };
 layout(std430, binding = 1) writeonly buffer Y { float y[]; };
 
 void main() {
-	uint i = flat_id();
+	uint i = FLAT_ID();
 	GUARD(i, COUNT)
 	y[i] = activate(ACT, x[i], SLOPE);
 }

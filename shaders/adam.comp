@@ -44,7 +44,7 @@ float one_minus_pow(float log_beta, float t) {
 }
 
 void main() {
-	uint i = flat_id();
+	uint i = FLAT_ID();
 	GUARD(i, COUNT)
 	float t = float(clock[2]);
 	float bc1 = one_minus_pow(LOG_BETA1, t), bc2 = one_minus_pow(LOG_BETA2, t);

@@ -23,7 +23,7 @@ layout(std430, binding = 3) readonly buffer Beta { float beta[]; };
 layout(std430, binding = 4) writeonly buffer Y { float y[]; };
 
 void main() {
-	uint i = flat_id();
+	uint i = FLAT_ID();
 	GUARD(i, N * C * L)
 	uint c = i / L % C;
 	float invstd = EVAL ? inversesqrt(stats[C + c] + EPS) : stats[C + c];

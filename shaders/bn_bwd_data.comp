@@ -22,7 +22,7 @@ layout(std430, binding = 5) readonly buffer Gamma { float gamma[]; };
 layout(std430, binding = 6) writeonly buffer DX { float dx[]; };
 
 void main() {
-	uint i = flat_id();
+	uint i = FLAT_ID();
 	GUARD(i, N * C * L)
 	uint c = i / L % C;
 	float M = float(N * L);

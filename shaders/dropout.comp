@@ -17,7 +17,7 @@ layout(std430, binding = 1) readonly buffer X { float x[]; };
 layout(std430, binding = 2) writeonly buffer Y { float y[]; };
 
 void main() {
-	uint q = flat_id(); // four elements each
+	uint q = FLAT_ID(); // four elements each
 	GUARD(4 * q, COUNT)
 	uvec4 r = philox(uvec4(q, STREAM, clock[2], 0), uvec2(clock[0], clock[1]));
 	float scale = 1.0 / (1.0 - P);

@@ -16,7 +16,7 @@ layout(std430, binding = 1) writeonly buffer Z { float z[]; };
 const float TAU = 6.283185307179586;
 
 void main() {
-	uint q = flat_id();
+	uint q = FLAT_ID();
 	GUARD(4 * q, COUNT)
 	uvec4 r = philox(uvec4(q, STREAM, clock[2], 1), uvec2(clock[0], clock[1]));
 	float r0 = sqrt(-2.0 * log(uniform01(r.x))), r1 = sqrt(-2.0 * log(uniform01(r.z)));

@@ -37,6 +37,8 @@ const (
 	Dropout
 	// Normal is shaders/normal.comp.
 	Normal
+	// Permute is shaders/permute.comp.
+	Permute
 	// Tick is shaders/tick.comp.
 	Tick
 )
@@ -89,6 +91,9 @@ var spvDropout []byte
 //go:embed spv/normal.spv
 var spvNormal []byte
 
+//go:embed spv/permute.spv
+var spvPermute []byte
+
 //go:embed spv/tick.spv
 var spvTick []byte
 
@@ -109,5 +114,6 @@ var table = [...]entry{
 	ConvtFwd:    {"convt_fwd", spvConvtFwd},
 	Dropout:     {"dropout", spvDropout},
 	Normal:      {"normal", spvNormal},
+	Permute:     {"permute", spvPermute},
 	Tick:        {"tick", spvTick},
 }

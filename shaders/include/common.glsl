@@ -8,12 +8,12 @@
 // starts with one: workgroups round the element count up.
 #define GUARD(i, n) if ((i) >= (n)) { return; }
 
-// flat_id numbers the invocations of a dispatch laid out by
+// FLAT_ID numbers the invocations of a dispatch laid out by
 // layers.flatGroups: rows of gl_NumWorkGroups.x workgroups, so that counts
-// past 65535 workgroups (the minimum limit in x) spread over y.
-uint flat_id() {
-	return gl_GlobalInvocationID.y * gl_NumWorkGroups.x * gl_WorkGroupSize.x + gl_GlobalInvocationID.x;
-}
+// past 65535 workgroups (the minimum limit in x) spread over y. It is a
+// macro so that gl_WorkGroupSize is read where it is used, after the
+// shader's local_size layout: a function here would see the default size 1.
+#define FLAT_ID() (gl_GlobalInvocationID.y * gl_NumWorkGroups.x * gl_WorkGroupSize.x + gl_GlobalInvocationID.x)
 
 // Flat index of element (n, c, h, w) of an NCHW tensor with C channels of H×W.
 uint nchw(uint n, uint c, uint h, uint w, uint C, uint H, uint W) {
