@@ -1,7 +1,6 @@
 package layers_test
 
 import (
-	"fmt"
 	"testing"
 	"time"
 
@@ -162,14 +161,14 @@ func BenchmarkConv(b *testing.B) {
 	}
 }
 
-var _ = fmt.Sprint
+
 
 // BenchmarkOps times the memory-bound ops at the DCGAN shapes at batch 64
 // and reports GB/s: the bytes each pass must read and write once.
 func BenchmarkOps(b *testing.B) {
 	d := vktest.OpenWith(b, vk.Options{})
 	for _, c := range []struct {
-		name       string
+		name        string
 		n, ch, h, w int
 	}{
 		{"dcgan64/G/bn_1024x4x4", 64, 1024, 4, 4},
