@@ -161,8 +161,6 @@ func BenchmarkConv(b *testing.B) {
 	}
 }
 
-
-
 // BenchmarkOps times the memory-bound ops at the DCGAN shapes at batch 64
 // and reports GB/s: the bytes each pass must read and write once.
 func BenchmarkOps(b *testing.B) {
