@@ -49,7 +49,7 @@ func (g gemm) record(s *vk.Sequence, bufs ...*vk.Buffer) {
 // the N·OH·OW output positions.
 func convFwd(ks *kernels, name string, g geom, extra ...vk.Spec) gemm {
 	rows, cols := g.k, g.n*g.oh*g.ow
-	t := tileFor(ks.dev, rows, cols)
+	t := tileFor(ks.dev, rows, cols, true)
 	specs := append(append(t.specs(), g.specs()...), extra...)
 	return gemm{[]*vk.Kernel{ks.add(name, shaders.ConvFwd, specs...)}, t.groups(rows, cols, 1),
 		convWeight(ks, name, g.k, g.c, g.kh*g.kw)}
@@ -59,7 +59,7 @@ func convFwd(ks *kernels, name string, g geom, extra ...vk.Spec) gemm {
 // them), whose columns are the N·⌈OH/S⌉·⌈OW/S⌉ positions of the phase.
 func convtFwd(ks *kernels, name string, g geom, extra ...vk.Spec) gemm {
 	rows, cols := g.k, g.n*ceilDiv(g.oh, g.s)*ceilDiv(g.ow, g.s)
-	t := tileFor(ks.dev, rows, cols)
+	t := tileFor(ks.dev, rows, cols, true)
 	specs := append(append(t.specs(), g.specs()...), extra...)
 	out := gemm{groups: t.groups(rows, cols, 1), w: convtWeight(ks, name, g.c, g.k, g.kh*g.kw)}
 	for ph := 0; ph < g.s; ph++ {
@@ -75,7 +75,7 @@ func convtFwd(ks *kernels, name string, g geom, extra ...vk.Spec) gemm {
 // are the K output channels, columns the C·KH·KW taps. It accumulates.
 func convWgrad(ks *kernels, name string, g geom) gemm {
 	rows, cols := g.k, g.c*g.kh*g.kw
-	t := tileFor(ks.dev, rows, cols)
+	t := tileFor(ks.dev, rows, cols, false)
 	specs := append(append(t.specs(), g.specs()...), vk.SpecBool(specAccum, true))
 	return gemm{ks: []*vk.Kernel{ks.add(name, shaders.ConvWgrad, specs...)}, groups: t.groups(rows, cols, 1)}
 }

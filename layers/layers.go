@@ -232,16 +232,26 @@ func convtWeight(ks *kernels, name string, d, rows, rs int) rowMajor4 {
 // TM×TN block, a workgroup LX×LY invocations.
 type tile struct{ lx, ly, tm, tn int }
 
-// tileFor picks the register tile for a rows×cols output on d. On lavapipe
-// (a CPU device) a large block per invocation is what was measured fastest:
-// loads are the cost there, and a 16×16 block does 256 multiply-adds for
-// 32 loads (16×16 in 8×8 workgroups ran the conv layers at 36–43 GFLOP/s
-// against 24–27 for 8×8; ../shared/notes/lavapipe.md has why). GPUs get
-// smaller blocks and more invocations. A small dimension shrinks the block
-// rather than the workgroup's width of 8, which keeps the lanes of one
-// lavapipe subgroup on one row.
-func tileFor(d *vk.Device, rows, cols int) tile {
+// tileFor picks the register tile for a rows×cols output on d; vecRows
+// says the kernel loads its row operand four rows at a time (conv_fwd and
+// convt_fwd), which makes tall blocks cheap.
+//
+// On lavapipe (a CPU device) loads are the cost (storage and shared memory
+// are accessed lane by lane there, ../shared/notes/lavapipe.md), so a large
+// block per invocation wins: measured on the 2-core project machine with
+// go test -bench Conv ./layers/, 8×8 blocks ran the conv layers at 24–27
+// GFLOP/s and 16×16 at 34–43; with vec4 row loads 32×8 beat 16×16 (conv
+// forward 52–54 against 43–46 GFLOP/s, transposed-conv forward 37–42
+// against 34–36), while the filter gradient, whose rows are scalar loads,
+// stays best at 16×16. GPUs get smaller blocks and more invocations (not yet
+// measured on one). A small dimension shrinks the block rather than the
+// workgroup's width of 8, which keeps the lanes of one lavapipe subgroup on
+// one row.
+func tileFor(d *vk.Device, rows, cols int, vecRows bool) tile {
 	t := tile{lx: 8, ly: 8, tm: 16, tn: 16}
+	if vecRows {
+		t.tm, t.tn = 32, 8
+	}
 	if d.Info().Type != vk.TypeCPU {
 		t = tile{lx: 16, ly: 16, tm: 4, tn: 4}
 	}
