@@ -114,6 +114,22 @@ func build(b *testing.B, d *vk.Device, g geomCfg, transposed bool) built {
 // timeIt runs rec's recording after a warm-up, b.N times, and reports the
 // device time per run and GFLOP/s.
 func timeIt(b *testing.B, d *vk.Device, flops float64, rec func(s *vk.Sequence)) {
+	per := deviceSeconds(b, d, rec)
+	b.ReportMetric(per*1e3, "device-ms/op")
+	b.ReportMetric(flops/per/1e9, "GFLOP/s")
+}
+
+// timeBytes is timeIt for memory-bound ops: it reports GB/s instead.
+func timeBytes(b *testing.B, d *vk.Device, bytes int, rec func(s *vk.Sequence)) {
+	per := deviceSeconds(b, d, rec)
+	b.ReportMetric(per*1e3, "device-ms/op")
+	b.ReportMetric(float64(bytes)/per/1e9, "GB/s")
+}
+
+// deviceSeconds is the mean device time of b.N runs of rec's recording,
+// between timestamps around it, after one run to warm up (first touches
+// of fresh memory are slow on lavapipe).
+func deviceSeconds(b *testing.B, d *vk.Device, rec func(s *vk.Sequence)) float64 {
 	s, err := d.NewSequence(b.Name())
 	if err != nil {
 		b.Fatal(err)
@@ -122,7 +138,7 @@ func timeIt(b *testing.B, d *vk.Device, flops float64, rec func(s *vk.Sequence))
 	s.Timestamp("start")
 	rec(s)
 	s.Timestamp("end")
-	if err := s.Submit(); err != nil { // warm-up: first touches of fresh memory are slow on lavapipe
+	if err := s.Submit(); err != nil {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
@@ -137,9 +153,7 @@ func timeIt(b *testing.B, d *vk.Device, flops float64, rec func(s *vk.Sequence))
 		}
 		dev += st[1].At
 	}
-	per := dev.Seconds() / float64(b.N)
-	b.ReportMetric(per*1e3, "device-ms/op")
-	b.ReportMetric(flops/per/1e9, "GFLOP/s")
+	return dev.Seconds() / float64(b.N)
 }
 
 func BenchmarkConv(b *testing.B) {
@@ -223,34 +237,4 @@ func BenchmarkOps(b *testing.B) {
 			timeBytes(b, d, 28*c.count, func(s *vk.Sequence) { clock.Tick(s); a.Update(s, p, g, m, v, clock) })
 		})
 	}
-}
-
-// timeBytes is timeIt for memory-bound ops: it reports GB/s instead.
-func timeBytes(b *testing.B, d *vk.Device, bytes int, rec func(s *vk.Sequence)) {
-	s, err := d.NewSequence(b.Name())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	s.Timestamp("start")
-	rec(s)
-	s.Timestamp("end")
-	if err := s.Submit(); err != nil {
-		b.Fatal(err)
-	}
-	b.ResetTimer()
-	var dev time.Duration
-	for i := 0; i < b.N; i++ {
-		if err := s.Submit(); err != nil {
-			b.Fatal(err)
-		}
-		st, err := s.Timestamps()
-		if err != nil {
-			b.Fatal(err)
-		}
-		dev += st[1].At
-	}
-	per := dev.Seconds() / float64(b.N)
-	b.ReportMetric(per*1e3, "device-ms/op")
-	b.ReportMetric(float64(bytes)/per/1e9, "GB/s")
 }

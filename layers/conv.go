@@ -109,6 +109,108 @@ func checkGeom(op string, g geom) error {
 	return nil
 }
 
+// conv is what Conv2d and ConvTranspose2d share: a forward pass, the
+// passes of backward and the checks on the buffers they are given.
+type conv struct {
+	op   string // "conv2d" or "conv_transpose2d", for messages
+	g    geom   // the forward geometry
+	bias bool
+	ks   kernels
+
+	fwd, data, wgrad gemm
+	bgrad, act       *vk.Kernel
+	transposed       bool // the filter gradient takes (dy, x) where a conv's takes (x, dy)
+}
+
+// newConv builds the kernels of either op. A conv's backward-data is a
+// transposed conv and the other way round; a transposed conv's filter
+// gradient is conv_wgrad with its output in x's place and its input in
+// dy's, over the swapped geometry, which writes C×K×KH×KW.
+func newConv(d *vk.Device, op string, g geom, bias bool, act Activation, transposed bool) (*conv, error) {
+	if err := checkGeom(op, g); err != nil {
+		return nil, err
+	}
+	if err := act.check(); err != nil {
+		return nil, fmt.Errorf("layers: %s: %w", op, err)
+	}
+	c := &conv{op: op, g: g, bias: bias, ks: kernels{dev: d}, transposed: transposed}
+	name := fmt.Sprintf("%s %d→%d %d×%d", op, g.c, g.k, g.h, g.w)
+	fused := append(act.specs(), vk.SpecBool(specBias, bias))
+	if transposed {
+		c.fwd = convtFwd(&c.ks, name, g, fused...)
+		c.data = convFwd(&c.ks, name+" data", g.swap())
+		c.wgrad = convWgrad(&c.ks, name+" filter", g.swap())
+	} else {
+		c.fwd = convFwd(&c.ks, name, g, fused...)
+		c.data = convtFwd(&c.ks, name+" data", g.swap())
+		c.wgrad = convWgrad(&c.ks, name+" filter", g)
+	}
+	if bias {
+		c.bgrad = channelSum(&c.ks, name+" bias", g.n, g.k, g.oh*g.ow)
+	}
+	if act.Act != None {
+		c.act = actBwd(&c.ks, name+" act", g.n*g.k*g.oh*g.ow, act)
+	}
+	if c.ks.err != nil {
+		c.Close()
+		return nil, c.ks.err
+	}
+	return c, nil
+}
+
+// Close destroys the kernels and scratch buffers.
+func (c *conv) Close() { c.ks.close() }
+
+func (c *conv) sizes() (nx, nw, ny int) {
+	g := c.g
+	return g.n * g.c * g.h * g.w, g.k * g.c * g.kh * g.kw, g.n * g.k * g.oh * g.ow
+}
+
+// Forward records y = act(op(x, w) + b). b is ignored without Bias.
+func (c *conv) Forward(s *vk.Sequence, y, x, w, b *vk.Buffer) {
+	nx, nw, ny := c.sizes()
+	what := c.op + " forward"
+	need(what, "x", x, nx)
+	need(what, "w", w, nw)
+	need(what, "y", y, ny)
+	if c.bias {
+		need(what, "b", b, c.g.k)
+	} else {
+		b = w
+	}
+	c.fwd.record(s, x, w, b, y)
+}
+
+// Backward records the gradients: dx = ∂L/∂x (overwritten; nil skips it),
+// dw and db += ∂L/∂w, ∂L/∂b (db only with Bias). dy is ∂L/∂y; with a fused
+// activation it is overwritten with the gradient before the activation,
+// computed from the forward output y (y is unused without an activation).
+func (c *conv) Backward(s *vk.Sequence, dx, dw, db, dy, x, w, y *vk.Buffer) {
+	nx, nw, ny := c.sizes()
+	what := c.op + " backward"
+	need(what, "dy", dy, ny)
+	if c.act != nil {
+		need(what, "y", y, ny)
+		s.Dispatch(c.act, flatGroups(ny, local), nil, y, dy, dy)
+	}
+	need(what, "x", x, nx)
+	need(what, "w", w, nw)
+	need(what, "dw", dw, nw)
+	if dx != nil {
+		need(what, "dx", dx, nx)
+		c.data.record(s, dy, w, w, dx)
+	}
+	if c.transposed {
+		c.wgrad.record(s, dy, x, dw)
+	} else {
+		c.wgrad.record(s, x, dy, dw)
+	}
+	if c.bias {
+		need(what, "db", db, c.g.k)
+		s.Dispatch(c.bgrad, vk.Groups{X: uint32(c.g.k)}, nil, dy, db)
+	}
+}
+
 // Conv2dConfig describes a Conv2d: PyTorch's nn.Conv2d(C, K, (KH, KW),
 // Stride, Pad) on a batch of N inputs of H×W, with an optional activation
 // fused into the forward pass.
@@ -125,97 +227,24 @@ type Conv2dConfig struct {
 func (c Conv2dConfig) OutH() int { return (c.H+2*c.Pad-c.KH)/c.Stride + 1 }
 func (c Conv2dConfig) OutW() int { return (c.W+2*c.Pad-c.KW)/c.Stride + 1 }
 
-func (c Conv2dConfig) geom() geom {
-	g := geom{c.N, c.C, c.H, c.W, c.K, 0, 0, c.KH, c.KW, c.Stride, c.Pad}
-	if c.Stride > 0 {
-		g.oh, g.ow = c.OutH(), c.OutW()
-	}
-	return g
-}
-
 // Conv2d records a 2-D convolution. x is N×C×H×W, w is K×C×KH×KW, b is K,
 // y is N×K×OH×OW.
 type Conv2d struct {
 	Config Conv2dConfig
-	g      geom
-	ks     kernels
-
-	fwd, data, wgrad gemm
-	bgrad, act       *vk.Kernel
+	*conv
 }
 
 // NewConv2d builds the kernels of a Conv2d.
 func NewConv2d(d *vk.Device, cfg Conv2dConfig) (*Conv2d, error) {
-	g := cfg.geom()
-	if err := checkGeom("conv2d", g); err != nil {
+	g := geom{cfg.N, cfg.C, cfg.H, cfg.W, cfg.K, 0, 0, cfg.KH, cfg.KW, cfg.Stride, cfg.Pad}
+	if cfg.Stride > 0 {
+		g.oh, g.ow = cfg.OutH(), cfg.OutW()
+	}
+	c, err := newConv(d, "conv2d", g, cfg.Bias, cfg.Act, false)
+	if err != nil {
 		return nil, err
 	}
-	if err := cfg.Act.check(); err != nil {
-		return nil, fmt.Errorf("layers: conv2d: %w", err)
-	}
-	c := &Conv2d{Config: cfg, g: g, ks: kernels{dev: d}}
-	name := fmt.Sprintf("conv2d %d→%d %d×%d", cfg.C, cfg.K, cfg.H, cfg.W)
-	c.fwd = convFwd(&c.ks, name, g, append(cfg.Act.specs(), vk.SpecBool(specBias, cfg.Bias))...)
-	c.data = convtFwd(&c.ks, name+" data", g.swap())
-	c.wgrad = convWgrad(&c.ks, name+" filter", g)
-	if cfg.Bias {
-		c.bgrad = channelSum(&c.ks, name+" bias", g.n, g.k, g.oh*g.ow)
-	}
-	if cfg.Act.Act != None {
-		c.act = actBwd(&c.ks, name+" act", g.n*g.k*g.oh*g.ow, cfg.Act)
-	}
-	if c.ks.err != nil {
-		c.Close()
-		return nil, c.ks.err
-	}
-	return c, nil
-}
-
-// Close destroys the kernels.
-func (c *Conv2d) Close() { c.ks.close() }
-
-// Forward records y = act(conv(x, w) + b). b is ignored without Bias.
-func (c *Conv2d) Forward(s *vk.Sequence, y, x, w, b *vk.Buffer) {
-	g := c.g
-	need("conv2d forward", "x", x, g.n*g.c*g.h*g.w)
-	need("conv2d forward", "w", w, g.k*g.c*g.kh*g.kw)
-	need("conv2d forward", "y", y, g.n*g.k*g.oh*g.ow)
-	if c.Config.Bias {
-		need("conv2d forward", "b", b, g.k)
-	} else {
-		b = w
-	}
-	c.fwd.record(s, x, w, b, y)
-}
-
-// Backward records the gradients: dx = ∂L/∂x (overwritten; nil skips it),
-// dw and db += ∂L/∂w, ∂L/∂b (db only with Bias). dy is ∂L/∂y; with a fused
-// activation it is overwritten with the gradient before the activation,
-// computed from the forward output y (y is unused without an activation).
-func (c *Conv2d) Backward(s *vk.Sequence, dx, dw, db, dy, x, w, y *vk.Buffer) {
-	g := c.g
-	backward(s, c.act, g.n*g.k*g.oh*g.ow, dy, y, "conv2d")
-	need("conv2d backward", "x", x, g.n*g.c*g.h*g.w)
-	need("conv2d backward", "w", w, g.k*g.c*g.kh*g.kw)
-	need("conv2d backward", "dw", dw, g.k*g.c*g.kh*g.kw)
-	if dx != nil {
-		need("conv2d backward", "dx", dx, g.n*g.c*g.h*g.w)
-		c.data.record(s, dy, w, w, dx)
-	}
-	c.wgrad.record(s, x, dy, dw)
-	if c.Config.Bias {
-		need("conv2d backward", "db", db, g.k)
-		s.Dispatch(c.bgrad, vk.Groups{X: uint32(g.k)}, nil, dy, db)
-	}
-}
-
-// backward turns dy into the gradient before a fused activation, in place.
-func backward(s *vk.Sequence, act *vk.Kernel, count int, dy, y *vk.Buffer, op string) {
-	need(op+" backward", "dy", dy, count)
-	if act != nil {
-		need(op+" backward", "y", y, count)
-		s.Dispatch(act, flatGroups(count, local), nil, y, dy, dy)
-	}
+	return &Conv2d{cfg, c}, nil
 }
 
 // ConvTranspose2dConfig describes a ConvTranspose2d: PyTorch's
@@ -240,79 +269,20 @@ func (c ConvTranspose2dConfig) OutW() int { return (c.W-1)*c.Stride - 2*c.Pad + 
 // C×K×KH×KW (PyTorch's layout), b is K, y is N×K×OH×OW.
 type ConvTranspose2d struct {
 	Config ConvTranspose2dConfig
-	g      geom
-	ks     kernels
-
-	fwd, data, wgrad gemm
-	bgrad, act       *vk.Kernel
+	*conv
 }
 
 // NewConvTranspose2d builds the kernels of a ConvTranspose2d.
 func NewConvTranspose2d(d *vk.Device, cfg ConvTranspose2dConfig) (*ConvTranspose2d, error) {
-	g := geom{cfg.N, cfg.C, cfg.H, cfg.W, cfg.K, cfg.OutH(), cfg.OutW(), cfg.KH, cfg.KW, cfg.Stride, cfg.Pad}
-	if err := checkGeom("conv_transpose2d", g); err != nil {
-		return nil, err
-	}
-	if cfg.OutPad < 0 || cfg.OutPad >= cfg.Stride {
+	if cfg.Stride > 0 && (cfg.OutPad < 0 || cfg.OutPad >= cfg.Stride) {
 		return nil, fmt.Errorf("layers: conv_transpose2d: output padding %d must be in [0, stride %d)", cfg.OutPad, cfg.Stride)
 	}
-	if err := cfg.Act.check(); err != nil {
-		return nil, fmt.Errorf("layers: conv_transpose2d: %w", err)
+	g := geom{cfg.N, cfg.C, cfg.H, cfg.W, cfg.K, cfg.OutH(), cfg.OutW(), cfg.KH, cfg.KW, cfg.Stride, cfg.Pad}
+	c, err := newConv(d, "conv_transpose2d", g, cfg.Bias, cfg.Act, true)
+	if err != nil {
+		return nil, err
 	}
-	c := &ConvTranspose2d{Config: cfg, g: g, ks: kernels{dev: d}}
-	name := fmt.Sprintf("conv_transpose2d %d→%d %d×%d", cfg.C, cfg.K, cfg.H, cfg.W)
-	c.fwd = convtFwd(&c.ks, name, g, append(cfg.Act.specs(), vk.SpecBool(specBias, cfg.Bias))...)
-	// Backward-data is a conv from the output back to the input; the filter
-	// gradient is conv_wgrad with the output in x's place and the input in
-	// dy's, which writes C×K×KH×KW.
-	c.data = convFwd(&c.ks, name+" data", g.swap())
-	c.wgrad = convWgrad(&c.ks, name+" filter", g.swap())
-	if cfg.Bias {
-		c.bgrad = channelSum(&c.ks, name+" bias", g.n, g.k, g.oh*g.ow)
-	}
-	if cfg.Act.Act != None {
-		c.act = actBwd(&c.ks, name+" act", g.n*g.k*g.oh*g.ow, cfg.Act)
-	}
-	if c.ks.err != nil {
-		c.Close()
-		return nil, c.ks.err
-	}
-	return c, nil
-}
-
-// Close destroys the kernels.
-func (c *ConvTranspose2d) Close() { c.ks.close() }
-
-// Forward records y = act(conv_transpose(x, w) + b). b is ignored without Bias.
-func (c *ConvTranspose2d) Forward(s *vk.Sequence, y, x, w, b *vk.Buffer) {
-	g := c.g
-	need("conv_transpose2d forward", "x", x, g.n*g.c*g.h*g.w)
-	need("conv_transpose2d forward", "w", w, g.c*g.k*g.kh*g.kw)
-	need("conv_transpose2d forward", "y", y, g.n*g.k*g.oh*g.ow)
-	if c.Config.Bias {
-		need("conv_transpose2d forward", "b", b, g.k)
-	} else {
-		b = w
-	}
-	c.fwd.record(s, x, w, b, y)
-}
-
-// Backward records the gradients, as Conv2d.Backward does.
-func (c *ConvTranspose2d) Backward(s *vk.Sequence, dx, dw, db, dy, x, w, y *vk.Buffer) {
-	g := c.g
-	backward(s, c.act, g.n*g.k*g.oh*g.ow, dy, y, "conv_transpose2d")
-	need("conv_transpose2d backward", "x", x, g.n*g.c*g.h*g.w)
-	need("conv_transpose2d backward", "w", w, g.c*g.k*g.kh*g.kw)
-	need("conv_transpose2d backward", "dw", dw, g.c*g.k*g.kh*g.kw)
-	if dx != nil {
-		need("conv_transpose2d backward", "dx", dx, g.n*g.c*g.h*g.w)
-		c.data.record(s, dy, w, w, dx)
-	}
-	c.wgrad.record(s, dy, x, dw)
-	if c.Config.Bias {
-		need("conv_transpose2d backward", "db", db, g.k)
-		s.Dispatch(c.bgrad, vk.Groups{X: uint32(g.k)}, nil, dy, db)
-	}
+	return &ConvTranspose2d{cfg, c}, nil
 }
 
 // LinearConfig describes a Linear: PyTorch's nn.Linear(In, Out) on a batch
