@@ -75,9 +75,10 @@ func convtFwd(ks *kernels, name string, g geom, extra ...vk.Spec) gemm {
 // are the K output channels, columns the C·KH·KW taps. It accumulates.
 func convWgrad(ks *kernels, name string, g geom) gemm {
 	rows, cols := g.k, g.c*g.kh*g.kw
-	t := tileFor(ks.dev, rows, cols, false)
+	t := tileFor(ks.dev, rows, cols, true)
 	specs := append(append(t.specs(), g.specs()...), vk.SpecBool(specAccum, true))
-	return gemm{ks: []*vk.Kernel{ks.add(name, shaders.ConvWgrad, specs...)}, groups: t.groups(rows, cols, 1)}
+	return gemm{[]*vk.Kernel{ks.add(name, shaders.ConvWgrad, specs...)}, t.groups(rows, cols, 1),
+		gradRows(ks, name, g.n, g.k, g.oh*g.ow)}
 }
 
 // channelSum builds channel_sum over an N×C×L tensor; it accumulates.

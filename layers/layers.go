@@ -200,7 +200,7 @@ func newRowMajor4(ks *kernels, name string, dims, strides [3]int, size int) rowM
 	}
 	return rowMajor4{
 		k:      ks.add(name, shaders.Permute, specs...),
-		buf:    ks.buffer(name+" rearranged weight", size),
+		buf:    ks.buffer(name+" rearranged", size),
 		groups: flatGroups(n, local),
 		count:  n,
 	}
@@ -228,13 +228,21 @@ func convtWeight(ks *kernels, name string, d, rows, rs int) rowMajor4 {
 	return newRowMajor4(ks, name, [3]int{d, rows, rs}, [3]int{rs * r4, 1, r4}, d*rs*r4)
 }
 
+// gradRows is the rearrangement for conv_wgrad of an output gradient
+// [n][k][l]: depth index (n, l), the K rows padded to a multiple of 4.
+func gradRows(ks *kernels, name string, n, k, l int) rowMajor4 {
+	k4 := ceilDiv(k, 4) * 4
+	return newRowMajor4(ks, name+" dy", [3]int{n, k, l}, [3]int{l * k4, 1, k4}, n*l*k4)
+}
+
 // tile is how a GEMM kernel splits its output: each invocation computes a
 // TM×TN block, a workgroup LX×LY invocations.
 type tile struct{ lx, ly, tm, tn int }
 
 // tileFor picks the register tile for a rows×cols output on d; vecRows
-// says the kernel loads its row operand four rows at a time (conv_fwd and
-// convt_fwd), which makes tall blocks cheap.
+// says the kernel loads its row operand four rows at a time (all three
+// GEMMs do: the weight, or the output gradient for the filter gradient,
+// comes rearranged by rowMajor4), which makes tall blocks cheap.
 //
 // On lavapipe (a CPU device) loads are the cost (storage and shared memory
 // are accessed lane by lane there, ../shared/notes/lavapipe.md), so a large
@@ -242,8 +250,8 @@ type tile struct{ lx, ly, tm, tn int }
 // go test -bench Conv ./layers/, 8×8 blocks ran the conv layers at 24–27
 // GFLOP/s and 16×16 at 34–43; with vec4 row loads 32×8 beat 16×16 (conv
 // forward 52–54 against 43–46 GFLOP/s, transposed-conv forward 37–42
-// against 34–36), while the filter gradient, whose rows are scalar loads,
-// stays best at 16×16. GPUs get smaller blocks and more invocations (not yet
+// against 34–36; the filter gradient went from 36–48 with scalar rows at
+// 16×16 to 48–63). GPUs get smaller blocks and more invocations (not yet
 // measured on one). A small dimension shrinks the block rather than the
 // workgroup's width of 8, which keeps the lanes of one lavapipe subgroup on
 // one row.

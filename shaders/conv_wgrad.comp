@@ -7,7 +7,9 @@
 //   dw[k,c,r,s] (+)= Σ_{n,oh,ow} dy[n,k,oh,ow] · x[n,c,oh·S−P+r, ow·S−P+s]
 // x is N×C×H×W, dy is N×K×OH×OW, dw is K×C×KH×KW. As a GEMM: rows are the K
 // output channels, columns the C·KH·KW taps, and the reduction runs over the
-// N·OH·OW output positions in order. ConvTranspose2d's backward-filter is the
+// N·OH·OW output positions in order. dy comes rearranged (layers' permute)
+// as dyt, N·OH·OW rows of K4 = K rounded up to 4 floats, so one vec4 load
+// gives four output channels (as conv_fwd reads its weight). ConvTranspose2d's backward-filter is the
 // same sum with the roles swapped (its input as dy, its output gradient as
 // x), and Linear's is the 1×1 case. With ACCUM the result is added to dw, so
 // gradients from several batches (D on real and on fake data) sum up.
@@ -25,13 +27,14 @@ layout(constant_id = 13) const uint S = 1;
 layout(constant_id = 14) const uint P = 0;
 layout(constant_id = 18) const bool ACCUM = false;
 
-// x and dy are read through texel buffers (see conv_fwd).
+// x and dyt are read through texel buffers (see conv_fwd).
 layout(r32f, binding = 0) readonly uniform imageBuffer X;
-layout(r32f, binding = 1) readonly uniform imageBuffer DY;
+layout(rgba32f, binding = 1) readonly uniform imageBuffer DYt;
 layout(std430, binding = 2) buffer DW { float dw[]; };
 
 const uint ROWS = K;
 const uint COLS = C * KH * KW;
+const uint K4 = (K + 3) / 4 * 4;
 
 void main() {
 	uint row0 = tile_row0(), col0 = tile_col0();
@@ -49,10 +52,7 @@ void main() {
 		dr[j] = int(rs / KW) - int(P);
 		ds[j] = int(rs % KW) - int(P);
 	}
-	uint dyoff[TM];
-	for (uint i = 0; i < TM; i++) {
-		dyoff[i] = min(row0 + i, ROWS - 1) * OH * OW;
-	}
+	uint dyrow = row0 / 4; // TM is a multiple of 4 (see conv_fwd)
 
 	float acc[TM][TN];
 	for (uint i = 0; i < TM; i++) {
@@ -61,12 +61,17 @@ void main() {
 		}
 	}
 	for (uint n = 0; n < N; n++) {
-		uint dyn = n * K * OH * OW, xn = n * C * H * W;
+		uint xn = n * C * H * W;
 		for (uint oh = 0; oh < OH; oh++) {
 			for (uint ow = 0; ow < OW; ow++) {
 				float a[TM], v[TN];
-				for (uint i = 0; i < TM; i++) {
-					a[i] = imageLoad(DY, int(dyn + dyoff[i] + oh * OW + ow)).x;
+				uint q = ((n * OH + oh) * OW + ow) * (K4 / 4) + dyrow;
+				for (uint i = 0; i < TM; i += 4) {
+					vec4 d = imageLoad(DYt, int(q + i / 4));
+					a[i] = d.x;
+					a[i + 1] = d.y;
+					a[i + 2] = d.z;
+					a[i + 3] = d.w;
 				}
 				for (uint j = 0; j < TN; j++) {
 					int ih = int(oh * S) + dr[j], iw = int(ow * S) + ds[j];
