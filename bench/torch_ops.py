@@ -7,8 +7,10 @@ layers/bench_test.go (2 x the multiply-adds of the dense definition).
 
 reads gan-vk's benchmark lines on stdin, times the same passes in PyTorch
 (Debian's python3-torch; 2 threads unless --threads), and prints both with
-the ratio gan-vk / PyTorch. Without stdin (or with --torch-only) it prints
-PyTorch alone.
+the ratio PyTorch time / gan-vk time (1.0 is as fast as PyTorch). Without
+stdin (or with --torch-only) it prints PyTorch alone. Install
+libopenblas0-pthread beside python3-torch: without it Debian's torch falls
+back to the reference BLAS, and its dense layers run 10-30x slower.
 
 PyTorch 1.13's CPU transposed convolution can take a slow path, so each
 transposed-conv pass is also timed as the equivalent regular-convolution

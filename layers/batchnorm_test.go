@@ -153,3 +153,39 @@ func TestBCE(t *testing.T) {
 		})
 	}
 }
+
+// Batch statistics and their gradients are workgroup-tree sums: the same
+// inputs give the same bits, run after run.
+func TestBatchNormDeterministic(t *testing.T) {
+	d := vktest.Open(t)
+	const n, c, h, w = 8, 16, 9, 9
+	count := n * c * h * w
+	bn, err := layers.NewBatchNorm2d(d, layers.BatchNorm2dConfig{N: n, C: c, H: h, W: w, Act: lrelu})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bn.Close()
+	r := rand.New(rand.NewSource(8))
+	x, dy, g, b := upload(t, d, "x", rnd(r, count, 2)), upload(t, d, "dy", rnd(r, count, 1)), upload(t, d, "gamma", rnd(r, c, 1)), upload(t, d, "beta", rnd(r, c, 1))
+	running, y, dx, dg, db := alloc(t, d, "running", 2*c), alloc(t, d, "y", count), alloc(t, d, "dx", count), alloc(t, d, "dgamma", c), alloc(t, d, "dbeta", c)
+	var first [][]float64
+	for round := 0; round < 2; round++ {
+		run(t, d, func(s *vk.Sequence) {
+			for _, z := range []*vk.Buffer{running, dg, db} {
+				s.Fill(z, 0)
+			}
+			bn.Forward(s, y, x, g, b, running)
+			bn.Backward(s, dx, dg, db, dy, x, y, g)
+		})
+		got := [][]float64{download(t, y, count), download(t, dx, count), download(t, dg, c), download(t, db, c), download(t, running, 2*c)}
+		if round == 0 {
+			first = got
+			continue
+		}
+		for i, name := range []string{"y", "dx", "dgamma", "dbeta", "running"} {
+			if err := ref.Exact.Check(got[i], first[i]); err != nil {
+				t.Errorf("%s differs between two runs: %v", name, err)
+			}
+		}
+	}
+}
