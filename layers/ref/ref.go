@@ -25,16 +25,43 @@ func (g Conv) OutW() int { return (g.W+2*g.Pad-g.KW)/g.Stride + 1 }
 func (g Conv) TOutH() int { return (g.H-1)*g.Stride - 2*g.Pad + g.KH + g.OutPad }
 func (g Conv) TOutW() int { return (g.W-1)*g.Stride - 2*g.Pad + g.KW + g.OutPad }
 
-// taps calls f for every (input position, output position, kernel tap) of
-// a convolution from an H×W input to an OH×OW output.
-func (g Conv) taps(oh, ow int, f func(ih, iw, y, x, r, s int)) {
-	for y := 0; y < oh; y++ {
-		for x := 0; x < ow; x++ {
-			for r := 0; r < g.KH; r++ {
-				for s := 0; s < g.KW; s++ {
-					ih, iw := y*g.Stride-g.Pad+r, x*g.Stride-g.Pad+s
-					if ih >= 0 && ih < g.H && iw >= 0 && iw < g.W {
-						f(ih, iw, y, x, r, s)
+// pairs calls f with the flat indices (into x, y and w) of every product
+// x·w that adds into y: for a Conv2d, output (oy, ox) of channel k reads
+// input (oy·S−P+r, ox·S−P+s) of channel c through w[k][c][r][s]; for a
+// ConvTranspose2d, input (ih, iw) of channel c adds into output
+// (ih·S−P+r, iw·S−P+s) of channel k through w[c][k][r][s]. Products that
+// fall outside the input (or output) are skipped: padding is zeros.
+func (g Conv) pairs(transposed bool, f func(xi, yi, wi int)) {
+	OH, OW := g.OutH(), g.OutW()
+	if transposed {
+		OH, OW = g.TOutH(), g.TOutW()
+	}
+	for n := 0; n < g.N; n++ {
+		for k := 0; k < g.K; k++ {
+			for c := 0; c < g.C; c++ {
+				for r := 0; r < g.KH; r++ {
+					for s := 0; s < g.KW; s++ {
+						wi := ((k*g.C+c)*g.KH+r)*g.KW + s
+						if transposed {
+							wi = ((c*g.K+k)*g.KH+r)*g.KW + s
+							for ih := 0; ih < g.H; ih++ {
+								for iw := 0; iw < g.W; iw++ {
+									oy, ox := ih*g.Stride-g.Pad+r, iw*g.Stride-g.Pad+s
+									if oy >= 0 && oy < OH && ox >= 0 && ox < OW {
+										f(((n*g.C+c)*g.H+ih)*g.W+iw, ((n*g.K+k)*OH+oy)*OW+ox, wi)
+									}
+								}
+							}
+							continue
+						}
+						for oy := 0; oy < OH; oy++ {
+							for ox := 0; ox < OW; ox++ {
+								ih, iw := oy*g.Stride-g.Pad+r, ox*g.Stride-g.Pad+s
+								if ih >= 0 && ih < g.H && iw >= 0 && iw < g.W {
+									f(((n*g.C+c)*g.H+ih)*g.W+iw, ((n*g.K+k)*OH+oy)*OW+ox, wi)
+								}
+							}
+						}
 					}
 				}
 			}
@@ -42,114 +69,51 @@ func (g Conv) taps(oh, ow int, f func(ih, iw, y, x, r, s int)) {
 	}
 }
 
-// Conv2d is y = conv(x, w) + b with w K×C×KH×KW; b may be nil.
-func Conv2d(x, w, b []float64, g Conv) []float64 {
+// forward is y = op(x, w) + b; b may be nil.
+func (g Conv) forward(transposed bool, x, w, b []float64) []float64 {
 	OH, OW := g.OutH(), g.OutW()
+	if transposed {
+		OH, OW = g.TOutH(), g.TOutW()
+	}
 	y := make([]float64, g.N*g.K*OH*OW)
-	for n := 0; n < g.N; n++ {
-		for k := 0; k < g.K; k++ {
-			out := y[(n*g.K+k)*OH*OW:][:OH*OW]
-			if b != nil {
-				for i := range out {
-					out[i] = b[k]
-				}
-			}
-			for c := 0; c < g.C; c++ {
-				g.taps(OH, OW, func(ih, iw, oy, ox, r, s int) {
-					out[oy*OW+ox] += x[((n*g.C+c)*g.H+ih)*g.W+iw] * w[((k*g.C+c)*g.KH+r)*g.KW+s]
-				})
-			}
+	if b != nil {
+		for i := range y {
+			y[i] = b[i/(OH*OW)%g.K]
 		}
 	}
+	g.pairs(transposed, func(xi, yi, wi int) { y[yi] += x[xi] * w[wi] })
 	return y
 }
 
+// backward is op's gradients from dy = ∂L/∂y.
+func (g Conv) backward(transposed bool, dy, x, w []float64) (dx, dw, db []float64) {
+	dx, dw, db = make([]float64, len(x)), make([]float64, len(w)), make([]float64, g.K)
+	l := len(dy) / (g.N * g.K)
+	for i, v := range dy {
+		db[i/l%g.K] += v
+	}
+	g.pairs(transposed, func(xi, yi, wi int) {
+		dx[xi] += dy[yi] * w[wi]
+		dw[wi] += dy[yi] * x[xi]
+	})
+	return dx, dw, db
+}
+
+// Conv2d is y = conv(x, w) + b with w K×C×KH×KW; b may be nil.
+func Conv2d(x, w, b []float64, g Conv) []float64 { return g.forward(false, x, w, b) }
+
 // Conv2dBackward is Conv2d's gradients from dy = ∂L/∂y.
 func Conv2dBackward(dy, x, w []float64, g Conv) (dx, dw, db []float64) {
-	OH, OW := g.OutH(), g.OutW()
-	dx = make([]float64, len(x))
-	dw = make([]float64, len(w))
-	db = make([]float64, g.K)
-	for n := 0; n < g.N; n++ {
-		for k := 0; k < g.K; k++ {
-			d := dy[(n*g.K+k)*OH*OW:][:OH*OW]
-			for _, v := range d {
-				db[k] += v
-			}
-			for c := 0; c < g.C; c++ {
-				g.taps(OH, OW, func(ih, iw, oy, ox, r, s int) {
-					xi, wi := ((n*g.C+c)*g.H+ih)*g.W+iw, ((k*g.C+c)*g.KH+r)*g.KW+s
-					dx[xi] += d[oy*OW+ox] * w[wi]
-					dw[wi] += d[oy*OW+ox] * x[xi]
-				})
-			}
-		}
-	}
-	return dx, dw, db
+	return g.backward(false, dy, x, w)
 }
 
 // ConvTranspose2d is y = conv_transpose(x, w) + b with w C×K×KH×KW; b may
 // be nil. Each input value scatters into the outputs its kernel reaches.
-func ConvTranspose2d(x, w, b []float64, g Conv) []float64 {
-	OH, OW := g.TOutH(), g.TOutW()
-	y := make([]float64, g.N*g.K*OH*OW)
-	for n := 0; n < g.N; n++ {
-		for k := 0; k < g.K; k++ {
-			out := y[(n*g.K+k)*OH*OW:][:OH*OW]
-			if b != nil {
-				for i := range out {
-					out[i] = b[k]
-				}
-			}
-			for c := 0; c < g.C; c++ {
-				g.scatter(OH, OW, func(ih, iw, oy, ox, r, s int) {
-					out[oy*OW+ox] += x[((n*g.C+c)*g.H+ih)*g.W+iw] * w[((c*g.K+k)*g.KH+r)*g.KW+s]
-				})
-			}
-		}
-	}
-	return y
-}
-
-// scatter calls f for every input position and kernel tap of a transposed
-// convolution, with the output position it reaches (if inside OH×OW).
-func (g Conv) scatter(OH, OW int, f func(ih, iw, y, x, r, s int)) {
-	for ih := 0; ih < g.H; ih++ {
-		for iw := 0; iw < g.W; iw++ {
-			for r := 0; r < g.KH; r++ {
-				for s := 0; s < g.KW; s++ {
-					oy, ox := ih*g.Stride-g.Pad+r, iw*g.Stride-g.Pad+s
-					if oy >= 0 && oy < OH && ox >= 0 && ox < OW {
-						f(ih, iw, oy, ox, r, s)
-					}
-				}
-			}
-		}
-	}
-}
+func ConvTranspose2d(x, w, b []float64, g Conv) []float64 { return g.forward(true, x, w, b) }
 
 // ConvTranspose2dBackward is ConvTranspose2d's gradients from dy.
 func ConvTranspose2dBackward(dy, x, w []float64, g Conv) (dx, dw, db []float64) {
-	OH, OW := g.TOutH(), g.TOutW()
-	dx = make([]float64, len(x))
-	dw = make([]float64, len(w))
-	db = make([]float64, g.K)
-	for n := 0; n < g.N; n++ {
-		for k := 0; k < g.K; k++ {
-			d := dy[(n*g.K+k)*OH*OW:][:OH*OW]
-			for _, v := range d {
-				db[k] += v
-			}
-			for c := 0; c < g.C; c++ {
-				g.scatter(OH, OW, func(ih, iw, oy, ox, r, s int) {
-					xi, wi := ((n*g.C+c)*g.H+ih)*g.W+iw, ((c*g.K+k)*g.KH+r)*g.KW+s
-					dx[xi] += d[oy*OW+ox] * w[wi]
-					dw[wi] += d[oy*OW+ox] * x[xi]
-				})
-			}
-		}
-	}
-	return dx, dw, db
+	return g.backward(true, dy, x, w)
 }
 
 // Linear is y = x·wᵀ + b for x N×In, w Out×In; b may be nil.
