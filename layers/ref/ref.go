@@ -162,16 +162,22 @@ func BatchNorm2d(x, gamma, beta []float64, n, c, l int, eps float64) (y, mean, u
 	unbiased = make([]float64, c)
 	m := float64(n * l)
 	for ch := 0; ch < c; ch++ {
-		var s, q float64
-		each(n, c, l, ch, func(i int) { s += x[i] })
-		mu := s / m
-		each(n, c, l, ch, func(i int) { q += (x[i] - mu) * (x[i] - mu) })
+		mu, q := moments(x, n, c, l, ch)
 		inv := 1 / math.Sqrt(q/m+eps)
 		each(n, c, l, ch, func(i int) { y[i] = (x[i]-mu)*inv*gamma[ch] + beta[ch] })
 		mean[ch] = mu
 		unbiased[ch] = q / math.Max(m-1, 1)
 	}
 	return y, mean, unbiased
+}
+
+// moments is channel ch's mean and sum of squared deviations from it, in
+// two passes.
+func moments(x []float64, n, c, l, ch int) (mean, sq float64) {
+	each(n, c, l, ch, func(i int) { mean += x[i] })
+	mean /= float64(n * l)
+	each(n, c, l, ch, func(i int) { sq += (x[i] - mean) * (x[i] - mean) })
+	return mean, sq
 }
 
 // BatchNorm2dEval normalises with given (running) statistics.
@@ -191,10 +197,7 @@ func BatchNorm2dBackward(dy, x, gamma []float64, n, c, l int, eps float64) (dx, 
 	dbeta = make([]float64, c)
 	m := float64(n * l)
 	for ch := 0; ch < c; ch++ {
-		var s, q float64
-		each(n, c, l, ch, func(i int) { s += x[i] })
-		mu := s / m
-		each(n, c, l, ch, func(i int) { q += (x[i] - mu) * (x[i] - mu) })
+		mu, q := moments(x, n, c, l, ch)
 		inv := 1 / math.Sqrt(q/m+eps)
 		var sg, sgx float64
 		each(n, c, l, ch, func(i int) { sg += dy[i]; sgx += dy[i] * (x[i] - mu) * inv })
