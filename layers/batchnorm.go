@@ -55,30 +55,17 @@ func NewBatchNorm2d(d *vk.Device, cfg BatchNorm2dConfig) (*BatchNorm2d, error) {
 	b.eval = b.ks.add(name+" eval", shaders.BnApply, with(append(cfg.Act.specs(), eps, vk.SpecBool(specEval, true))...)...)
 	b.bwdReduce = b.ks.add(name, shaders.BnBwdReduce, with(cfg.Act.specs()...)...)
 	b.bwdData = b.ks.add(name, shaders.BnBwdData, with(cfg.Act.specs()...)...)
-	err := b.ks.err
-	if err == nil {
-		b.saved, err = d.NewBuffer(name+" saved", 8*cfg.C)
-	}
-	if err == nil {
-		b.sums, err = d.NewBuffer(name+" sums", 8*cfg.C)
-	}
-	if err != nil {
+	b.saved = b.ks.buffer(name+" saved", 2*cfg.C)
+	b.sums = b.ks.buffer(name+" sums", 2*cfg.C)
+	if b.ks.err != nil {
 		b.Close()
-		return nil, err
+		return nil, b.ks.err
 	}
 	return b, nil
 }
 
 // Close destroys the kernels and buffers.
-func (b *BatchNorm2d) Close() {
-	if b.sums != nil {
-		b.sums.Close()
-	}
-	if b.saved != nil {
-		b.saved.Close()
-	}
-	b.ks.close()
-}
+func (b *BatchNorm2d) Close() { b.ks.close() }
 
 func (b *BatchNorm2d) count() int { c := b.Config; return c.N * c.C * c.H * c.W }
 
