@@ -22,10 +22,8 @@ type Clock struct {
 func NewClock(d *vk.Device, name string, seed uint64) (*Clock, error) {
 	c := &Clock{ks: kernels{dev: d}}
 	c.tick = c.ks.add(name, shaders.Tick)
+	c.buf = c.ks.buffer(name+" clock", 4) // four 32-bit words
 	err := c.ks.err
-	if err == nil {
-		c.buf, err = d.NewBuffer(name+" clock", 16)
-	}
 	if err == nil {
 		err = c.Set(seed, 0)
 	}
@@ -37,13 +35,7 @@ func NewClock(d *vk.Device, name string, seed uint64) (*Clock, error) {
 }
 
 // Close destroys the buffer and kernel.
-func (c *Clock) Close() {
-	if c.buf != nil {
-		c.buf.Close()
-		c.buf = nil
-	}
-	c.ks.close()
-}
+func (c *Clock) Close() { c.ks.close() }
 
 // Buffer is the clock's device buffer, for the ops that read it.
 func (c *Clock) Buffer() *vk.Buffer { return c.buf }
