@@ -12,7 +12,7 @@ import (
 type Activate struct {
 	Count    int
 	Act      Activation
-	ks       kernels
+	ks       parts
 	fwd, bwd *vk.Kernel
 }
 
@@ -24,7 +24,7 @@ func NewActivate(d *vk.Device, count int, a Activation) (*Activate, error) {
 	if err := a.check(); err != nil {
 		return nil, fmt.Errorf("layers: %w", err)
 	}
-	l := &Activate{Count: count, Act: a, ks: kernels{dev: d}}
+	l := &Activate{Count: count, Act: a, ks: parts{dev: d}}
 	name := fmt.Sprintf("%v %d", a.Act, count)
 	l.fwd = l.ks.add(name, shaders.ActFwd, append(a.specs(), specLocal(), vk.SpecUint(specN, uint32(count)))...)
 	l.bwd = actBwd(&l.ks, name, count, a)

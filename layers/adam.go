@@ -21,7 +21,7 @@ type AdamConfig struct {
 type Adam struct {
 	Count  int
 	Config AdamConfig
-	ks     kernels
+	ks     parts
 	k      *vk.Kernel
 }
 
@@ -37,7 +37,7 @@ func NewAdam(d *vk.Device, count int, cfg AdamConfig) (*Adam, error) {
 		return nil, fmt.Errorf("layers: adam: count %d, lr %g, β1 %g, β2 %g, ε %g: need count, lr, ε > 0 and β in [0, 1)",
 			count, cfg.LR, cfg.Beta1, cfg.Beta2, cfg.Eps)
 	}
-	a := &Adam{Count: count, Config: cfg, ks: kernels{dev: d}}
+	a := &Adam{Count: count, Config: cfg, ks: parts{dev: d}}
 	a.k = a.ks.add(fmt.Sprintf("adam %d", count), shaders.Adam, specLocal(), vk.SpecUint(specN, uint32(count)),
 		vk.SpecFloat(specLR, cfg.LR), vk.SpecFloat(specBeta1, cfg.Beta1), vk.SpecFloat(specBeta2, cfg.Beta2),
 		vk.SpecFloat(specEpsilon, cfg.Eps),

@@ -24,7 +24,7 @@ type BatchNorm2dConfig struct {
 // per-channel sums.
 type BatchNorm2d struct {
 	Config BatchNorm2dConfig
-	ks     kernels
+	ks     parts
 
 	stats, apply, eval, bwdReduce, bwdData *vk.Kernel
 	saved, sums                            *vk.Buffer
@@ -44,7 +44,7 @@ func NewBatchNorm2d(d *vk.Device, cfg BatchNorm2dConfig) (*BatchNorm2d, error) {
 	if err := cfg.Act.check(); err != nil {
 		return nil, fmt.Errorf("layers: batch_norm2d: %w", err)
 	}
-	b := &BatchNorm2d{Config: cfg, ks: kernels{dev: d}}
+	b := &BatchNorm2d{Config: cfg, ks: parts{dev: d}}
 	name := fmt.Sprintf("batch_norm2d %d×%d×%d", cfg.C, cfg.H, cfg.W)
 	shape := []vk.Spec{specLocal(), vk.SpecUint(specN, uint32(cfg.N)), vk.SpecUint(specC, uint32(cfg.C)),
 		vk.SpecUint(specH, uint32(cfg.H*cfg.W))}

@@ -47,7 +47,7 @@ func (g gemm) record(s *vk.Sequence, bufs ...*vk.Buffer) {
 
 // convFwd builds conv_fwd for g: rows are the K output channels, columns
 // the N·OH·OW output positions.
-func convFwd(ks *kernels, name string, g geom, extra ...vk.Spec) gemm {
+func convFwd(ks *parts, name string, g geom, extra ...vk.Spec) gemm {
 	rows, cols := g.k, g.n*g.oh*g.ow
 	t := tileFor(ks.dev, rows, cols, true)
 	specs := append(append(t.specs(), g.specs()...), extra...)
@@ -57,7 +57,7 @@ func convFwd(ks *kernels, name string, g geom, extra ...vk.Spec) gemm {
 
 // convtFwd builds convt_fwd for g: one kernel per output phase (S² of
 // them), whose columns are the N·⌈OH/S⌉·⌈OW/S⌉ positions of the phase.
-func convtFwd(ks *kernels, name string, g geom, extra ...vk.Spec) gemm {
+func convtFwd(ks *parts, name string, g geom, extra ...vk.Spec) gemm {
 	rows, cols := g.k, g.n*ceilDiv(g.oh, g.s)*ceilDiv(g.ow, g.s)
 	t := tileFor(ks.dev, rows, cols, true)
 	specs := append(append(t.specs(), g.specs()...), extra...)
@@ -73,7 +73,7 @@ func convtFwd(ks *kernels, name string, g geom, extra ...vk.Spec) gemm {
 
 // convWgrad builds conv_wgrad for g (x is g's input, dy its output): rows
 // are the K output channels, columns the C·KH·KW taps. It accumulates.
-func convWgrad(ks *kernels, name string, g geom) gemm {
+func convWgrad(ks *parts, name string, g geom) gemm {
 	rows, cols := g.k, g.c*g.kh*g.kw
 	t := tileFor(ks.dev, rows, cols, true)
 	specs := append(append(t.specs(), g.specs()...), vk.SpecBool(specAccum, true))
@@ -82,14 +82,14 @@ func convWgrad(ks *kernels, name string, g geom) gemm {
 }
 
 // channelSum builds channel_sum over an N×C×L tensor; it accumulates.
-func channelSum(ks *kernels, name string, n, c, l int) *vk.Kernel {
+func channelSum(ks *parts, name string, n, c, l int) *vk.Kernel {
 	return ks.add(name, shaders.ChannelSum, specLocal(),
 		vk.SpecUint(specN, uint32(n)), vk.SpecUint(specC, uint32(c)), vk.SpecUint(specH, uint32(l)),
 		vk.SpecBool(specAccum, true))
 }
 
 // actBwd builds act_bwd over count values.
-func actBwd(ks *kernels, name string, count int, a Activation) *vk.Kernel {
+func actBwd(ks *parts, name string, count int, a Activation) *vk.Kernel {
 	return ks.add(name, shaders.ActBwd, append(a.specs(), specLocal(), vk.SpecUint(specN, uint32(count)))...)
 }
 
@@ -116,7 +116,7 @@ type conv struct {
 	op   string // "conv2d" or "conv_transpose2d", for messages
 	g    geom   // the forward geometry
 	bias bool
-	ks   kernels
+	ks   parts
 
 	fwd, data, wgrad gemm
 	bgrad, act       *vk.Kernel
@@ -134,7 +134,7 @@ func newConv(d *vk.Device, op string, g geom, bias bool, act Activation, transpo
 	if err := act.check(); err != nil {
 		return nil, fmt.Errorf("layers: %s: %w", op, err)
 	}
-	c := &conv{op: op, g: g, bias: bias, ks: kernels{dev: d}, transposed: transposed}
+	c := &conv{op: op, g: g, bias: bias, ks: parts{dev: d}, transposed: transposed}
 	name := fmt.Sprintf("%s %d→%d %d×%d", op, g.c, g.k, g.h, g.w)
 	fused := append(act.specs(), vk.SpecBool(specBias, bias))
 	if transposed {

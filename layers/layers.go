@@ -121,9 +121,9 @@ func flatGroups(n, local int) vk.Groups {
 	return vk.Groups{X: uint32(ceilDiv(g, y)), Y: uint32(y)}
 }
 
-// kernels owns the kernels and scratch buffers an op builds, and closes
+// parts owns the kernels and scratch buffers an op builds, and closes
 // them together.
-type kernels struct {
+type parts struct {
 	dev  *vk.Device
 	list []*vk.Kernel
 	bufs []*vk.Buffer
@@ -132,7 +132,7 @@ type kernels struct {
 
 // add builds a kernel, keeping the first error; later adds after an error
 // do nothing and return nil.
-func (ks *kernels) add(name string, s shaders.Shader, specs ...vk.Spec) *vk.Kernel {
+func (ks *parts) add(name string, s shaders.Shader, specs ...vk.Spec) *vk.Kernel {
 	if ks.err != nil {
 		return nil
 	}
@@ -146,7 +146,7 @@ func (ks *kernels) add(name string, s shaders.Shader, specs ...vk.Spec) *vk.Kern
 }
 
 // buffer makes a scratch buffer of n floats, keeping the first error.
-func (ks *kernels) buffer(name string, n int) *vk.Buffer {
+func (ks *parts) buffer(name string, n int) *vk.Buffer {
 	if ks.err != nil {
 		return nil
 	}
@@ -159,7 +159,7 @@ func (ks *kernels) buffer(name string, n int) *vk.Buffer {
 	return b
 }
 
-func (ks *kernels) close() {
+func (ks *parts) close() {
 	for i := len(ks.bufs) - 1; i >= 0; i-- {
 		ks.bufs[i].Close()
 	}
@@ -182,7 +182,7 @@ type rowMajor4 struct {
 	count  int
 }
 
-func newRowMajor4(ks *kernels, name string, dims, strides [3]int, size int) rowMajor4 {
+func newRowMajor4(ks *parts, name string, dims, strides [3]int, size int) rowMajor4 {
 	natural := [3]int{dims[1] * dims[2], dims[2], 1}
 	same := true
 	for i := range dims {
@@ -217,20 +217,20 @@ func (r rowMajor4) record(s *vk.Sequence, w *vk.Buffer) *vk.Buffer {
 
 // convWeight is the rearrangement for conv_fwd of a weight [rows][d][rs]:
 // depth index (d, rs), rows padded to a multiple of 4.
-func convWeight(ks *kernels, name string, rows, d, rs int) rowMajor4 {
+func convWeight(ks *parts, name string, rows, d, rs int) rowMajor4 {
 	r4 := ceilDiv(rows, 4) * 4
 	return newRowMajor4(ks, name, [3]int{rows, d, rs}, [3]int{1, rs * r4, r4}, d*rs*r4)
 }
 
 // convtWeight is the rearrangement for convt_fwd of a weight [d][rows][rs].
-func convtWeight(ks *kernels, name string, d, rows, rs int) rowMajor4 {
+func convtWeight(ks *parts, name string, d, rows, rs int) rowMajor4 {
 	r4 := ceilDiv(rows, 4) * 4
 	return newRowMajor4(ks, name, [3]int{d, rows, rs}, [3]int{rs * r4, 1, r4}, d*rs*r4)
 }
 
 // gradRows is the rearrangement for conv_wgrad of an output gradient
 // [n][k][l]: depth index (n, l), the K rows padded to a multiple of 4.
-func gradRows(ks *kernels, name string, n, k, l int) rowMajor4 {
+func gradRows(ks *parts, name string, n, k, l int) rowMajor4 {
 	k4 := ceilDiv(k, 4) * 4
 	return newRowMajor4(ks, name+" dy", [3]int{n, k, l}, [3]int{l * k4, 1, k4}, n*l*k4)
 }

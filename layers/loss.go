@@ -15,7 +15,7 @@ type BCE struct {
 	N      int
 	Target float32
 	Slot   int
-	ks     kernels
+	ks     parts
 	k      *vk.Kernel
 }
 
@@ -26,7 +26,7 @@ func NewBCE(d *vk.Device, n int, target float32, slot int) (*BCE, error) {
 	if n <= 0 || slot < 0 {
 		return nil, fmt.Errorf("layers: bce: batch %d must be positive and slot %d not negative", n, slot)
 	}
-	l := &BCE{N: n, Target: target, Slot: slot, ks: kernels{dev: d}}
+	l := &BCE{N: n, Target: target, Slot: slot, ks: parts{dev: d}}
 	l.k = l.ks.add(fmt.Sprintf("bce target %g", target), shaders.Bce, vk.SpecUint(specLocalX, 256),
 		vk.SpecUint(specN, uint32(n)), vk.SpecFloat(specTarget, target), vk.SpecUint(specSlot, uint32(slot)))
 	if l.ks.err != nil {

@@ -14,13 +14,13 @@ import (
 // step. Tick advances it inside a recording.
 type Clock struct {
 	buf  *vk.Buffer
-	ks   kernels
+	ks   parts
 	tick *vk.Kernel
 }
 
 // NewClock makes a clock at seed and step 0.
 func NewClock(d *vk.Device, name string, seed uint64) (*Clock, error) {
-	c := &Clock{ks: kernels{dev: d}}
+	c := &Clock{ks: parts{dev: d}}
 	c.tick = c.ks.add(name, shaders.Tick)
 	c.buf = c.ks.buffer(name+" clock", 4) // four 32-bit words
 	err := c.ks.err
@@ -65,7 +65,7 @@ func (c *Clock) Tick(s *vk.Sequence) { s.Dispatch(c.tick, vk.Groups{X: 1}, nil, 
 // Distinct streams give independent draws at the same step.
 type Normal struct {
 	Count, Stream int
-	ks            kernels
+	ks            parts
 	k             *vk.Kernel
 }
 
@@ -74,7 +74,7 @@ func NewNormal(d *vk.Device, count, stream int) (*Normal, error) {
 	if count <= 0 || stream < 0 {
 		return nil, fmt.Errorf("layers: normal: count %d must be positive and stream %d not negative", count, stream)
 	}
-	l := &Normal{Count: count, Stream: stream, ks: kernels{dev: d}}
+	l := &Normal{Count: count, Stream: stream, ks: parts{dev: d}}
 	l.k = l.ks.add(fmt.Sprintf("normal %d", count), shaders.Normal, specLocal(),
 		vk.SpecUint(specN, uint32(count)), vk.SpecUint(specStream, uint32(stream)))
 	if l.ks.err != nil {
@@ -100,7 +100,7 @@ type Dropout struct {
 	Count  int
 	P      float32
 	Stream int
-	ks     kernels
+	ks     parts
 	k      *vk.Kernel
 }
 
@@ -109,7 +109,7 @@ func NewDropout(d *vk.Device, count int, p float32, stream int) (*Dropout, error
 	if count <= 0 || stream < 0 || p < 0 || p >= 1 {
 		return nil, fmt.Errorf("layers: dropout: count %d must be positive, stream %d not negative, p %g in [0, 1)", count, stream, p)
 	}
-	l := &Dropout{Count: count, P: p, Stream: stream, ks: kernels{dev: d}}
+	l := &Dropout{Count: count, P: p, Stream: stream, ks: parts{dev: d}}
 	l.k = l.ks.add(fmt.Sprintf("dropout %d", count), shaders.Dropout, specLocal(),
 		vk.SpecUint(specN, uint32(count)), vk.SpecFloat(specDropP, p), vk.SpecUint(specStream, uint32(stream)))
 	if l.ks.err != nil {
