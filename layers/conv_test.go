@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
+	"strings"
 	"testing"
 
 	"github.com/gan-vk/gan-vk/layers"
@@ -220,4 +221,30 @@ func TestConfigErrors(t *testing.T) {
 	if _, err := layers.NewLinear(d, layers.LinearConfig{N: 1, In: 3, Out: 2, Act: layers.LeakyReLU(-1)}); err == nil {
 		t.Error("a negative LeakyReLU slope was accepted")
 	}
+}
+
+// A buffer too small for the shape is a programming error: it panics with
+// a message naming the op, the buffer and both sizes.
+func TestShapeMismatchPanics(t *testing.T) {
+	d := vktest.Open(t)
+	o, err := layers.NewConv2d(d, layers.Conv2dConfig{N: 2, C: 3, H: 8, W: 8, K: 4, KH: 3, KW: 3, Stride: 1, Pad: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	x, w, y := alloc(t, d, "x", 2*3*8*8), alloc(t, d, "w", 4*3*9), alloc(t, d, "y short", 10)
+	s, err := d.NewSequence("mismatch")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	defer func() {
+		msg := fmt.Sprint(recover())
+		for _, want := range []string{"conv2d forward", `"y short"`, "holds 10 floats", "needs 512"} {
+			if !strings.Contains(msg, want) {
+				t.Errorf("panic %q does not say %q", msg, want)
+			}
+		}
+	}()
+	o.Forward(s, y, x, w, nil)
 }
