@@ -42,7 +42,7 @@ func (l *Activate) Close() { l.ks.close() }
 func (l *Activate) Forward(s *vk.Sequence, y, x *vk.Buffer) {
 	need("activation forward", "x", x, l.Count)
 	need("activation forward", "y", y, l.Count)
-	s.Dispatch(l.fwd, flatGroups(l.Count, local), nil, x, y)
+	s.Dispatch(l.fwd, elementwise(l.Count), nil, twice(x, y)...)
 }
 
 // Backward records dx = dy·act'(x) from the forward output y; dx may be dy.
@@ -50,5 +50,5 @@ func (l *Activate) Backward(s *vk.Sequence, dx, dy, y *vk.Buffer) {
 	need("activation backward", "y", y, l.Count)
 	need("activation backward", "dy", dy, l.Count)
 	need("activation backward", "dx", dx, l.Count)
-	s.Dispatch(l.bwd, flatGroups(l.Count, local), nil, y, dy, dx)
+	s.Dispatch(l.bwd, elementwise(l.Count), nil, twice(y, dy, dx)...)
 }

@@ -62,5 +62,5 @@ func (a *Adam) Update(s *vk.Sequence, param, grad, m, v *vk.Buffer, clock *Clock
 	}{{"param", param}, {"grad", grad}, {"m", m}, {"v", v}} {
 		need("adam", b.name, b.b, a.Count)
 	}
-	s.Dispatch(a.k, flatGroups(a.Count, local), nil, clock.buf, param, grad, m, v)
+	s.Dispatch(a.k, elementwise(a.Count), nil, append([]*vk.Buffer{clock.buf}, twice(param, grad, m, v)...)...)
 }

@@ -82,13 +82,13 @@ func (b *BatchNorm2d) check(op string, bufs ...*vk.Buffer) {
 func (b *BatchNorm2d) Forward(s *vk.Sequence, y, x, gamma, beta, running *vk.Buffer) {
 	b.check("forward", y, x, gamma, beta, running)
 	s.Dispatch(b.stats, vk.Groups{X: uint32(b.Config.C)}, nil, x, b.saved, running)
-	s.Dispatch(b.apply, flatGroups(b.count(), local), nil, x, b.saved, gamma, beta, y)
+	s.Dispatch(b.apply, elementwise(b.count()), nil, x, x, b.saved, gamma, beta, y, y)
 }
 
 // ForwardEval records eval-mode normalisation with the running statistics.
 func (b *BatchNorm2d) ForwardEval(s *vk.Sequence, y, x, gamma, beta, running *vk.Buffer) {
 	b.check("eval", y, x, gamma, beta, running)
-	s.Dispatch(b.eval, flatGroups(b.count(), local), nil, x, running, gamma, beta, y)
+	s.Dispatch(b.eval, elementwise(b.count()), nil, x, x, running, gamma, beta, y, y)
 }
 
 // Backward records dx = ∂L/∂x (overwritten; it may be dy) and dγ, dβ +=
@@ -108,5 +108,5 @@ func (b *BatchNorm2d) Backward(s *vk.Sequence, dx, dgamma, dbeta, dy, x, y, gamm
 		need("batch_norm2d backward", "y", y, n)
 	}
 	s.Dispatch(b.bwdReduce, vk.Groups{X: uint32(c)}, nil, x, y, dy, b.saved, b.sums, dgamma, dbeta)
-	s.Dispatch(b.bwdData, flatGroups(n, local), nil, x, y, dy, b.saved, b.sums, gamma, dx)
+	s.Dispatch(b.bwdData, elementwise(n), nil, append(twice(x, y, dy), b.saved, b.sums, gamma, dx, dx)...)
 }

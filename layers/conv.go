@@ -192,7 +192,7 @@ func (c *conv) Backward(s *vk.Sequence, dx, dw, db, dy, x, w, y *vk.Buffer) {
 	need(what, "dy", dy, ny)
 	if c.act != nil {
 		need(what, "y", y, ny)
-		s.Dispatch(c.act, flatGroups(ny, local), nil, y, dy, dy)
+		s.Dispatch(c.act, elementwise(ny), nil, twice(y, dy, dy)...)
 	}
 	need(what, "x", x, nx)
 	need(what, "w", w, nw)

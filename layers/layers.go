@@ -289,6 +289,20 @@ func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
 func specLocal() vk.Spec { return vk.SpecUint(specLocalX, local) }
 
+// elementwise is the grid of a kernel built on elementwise.glsl: one
+// invocation per four floats.
+func elementwise(count int) vk.Groups { return flatGroups(ceilDiv(count, 4), local) }
+
+// twice binds each buffer to the two bindings (vec4 and float views) an
+// elementwise.glsl tensor takes.
+func twice(bufs ...*vk.Buffer) []*vk.Buffer {
+	out := make([]*vk.Buffer, 0, 2*len(bufs))
+	for _, b := range bufs {
+		out = append(out, b, b)
+	}
+	return out
+}
+
 // need panics when a buffer is too small for what an op reads or writes
 // there: a shape mismatch is a programming error (DESIGN.md).
 func need(op, what string, b *vk.Buffer, floats int) {

@@ -90,7 +90,7 @@ func (l *Normal) Close() { l.ks.close() }
 // Draw records z ← N(0, 1) draws.
 func (l *Normal) Draw(s *vk.Sequence, z *vk.Buffer, clock *Clock) {
 	need("normal", "z", z, l.Count)
-	s.Dispatch(l.k, flatGroups(ceilDiv(l.Count, 4), local), nil, clock.buf, z)
+	s.Dispatch(l.k, elementwise(l.Count), nil, clock.buf, z, z)
 }
 
 // Dropout records inverted dropout over Count floats: each value is kept
@@ -126,7 +126,7 @@ func (l *Dropout) Close() { l.ks.close() }
 func (l *Dropout) Forward(s *vk.Sequence, y, x *vk.Buffer, clock *Clock) {
 	need("dropout", "x", x, l.Count)
 	need("dropout", "y", y, l.Count)
-	s.Dispatch(l.k, flatGroups(ceilDiv(l.Count, 4), local), nil, clock.buf, x, y)
+	s.Dispatch(l.k, elementwise(l.Count), nil, append([]*vk.Buffer{clock.buf}, twice(x, y)...)...)
 }
 
 // Backward records dx = dy masked and scaled as Forward was at the same

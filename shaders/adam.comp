@@ -1,6 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
+#include "elementwise.glsl"
 
 // Adam with bias correction, in place, as torch.optim.Adam computes it:
 //   m = β1·m + (1−β1)·g,  v = β2·v + (1−β2)·g²
@@ -8,7 +9,6 @@
 // t is the optimizer's clock (word 2), advanced by tick before each update,
 // so a recorded update stays valid from step to step.
 
-layout(local_size_x = 64, local_size_x_id = 0) in;
 layout(constant_id = 4) const uint COUNT = 1;
 layout(constant_id = 26) const float LR = 0.0002;
 layout(constant_id = 27) const float BETA1 = 0.5;
@@ -18,10 +18,10 @@ layout(constant_id = 30) const float LOG_BETA1 = -0.6931472; // ln β1, computed
 layout(constant_id = 31) const float LOG_BETA2 = -0.0010005;
 
 layout(std430, binding = 0) readonly buffer Clock { uint clock[]; };
-layout(std430, binding = 1) buffer Param { float param[]; };
-layout(std430, binding = 2) readonly buffer Grad { float grad[]; };
-layout(std430, binding = 3) buffer M { float m[]; };
-layout(std430, binding = 4) buffer V { float v[]; };
+TENSOR_INOUT(Param, 1)
+TENSOR_IN(Grad, 3)
+TENSOR_INOUT(M, 5)
+TENSOR_INOUT(V, 7)
 
 // one_minus_pow is 1 − β^t = −expm1(t·ln β) without the cancellation of
 // 1 − pow(β, t) (in float32 1 − 0.999 keeps only 4 digits).
@@ -44,14 +44,13 @@ float one_minus_pow(float log_beta, float t) {
 }
 
 void main() {
-	uint i = FLAT_ID();
-	GUARD(i, COUNT)
+	ELEMENTWISE(COUNT)
 	float t = float(clock[2]);
 	float bc1 = one_minus_pow(LOG_BETA1, t), bc2 = one_minus_pow(LOG_BETA2, t);
-	float g = grad[i];
-	float mi = BETA1 * m[i] + (1.0 - BETA1) * g;
-	float vi = BETA2 * v[i] + (1.0 - BETA2) * g * g;
-	m[i] = mi;
-	v[i] = vi;
-	param[i] -= LR / bc1 * mi / (sqrt(vi) / sqrt(bc2) + EPSILON);
+	vec4 g = LOADV(Grad);
+	vec4 m = BETA1 * LOADV(M) + (1.0 - BETA1) * g;
+	vec4 v = BETA2 * LOADV(V) + (1.0 - BETA2) * g * g;
+	STOREV(M, m)
+	STOREV(V, v)
+	STOREV(Param, LOADV(Param) - LR / bc1 * m / (sqrt(v) / sqrt(bc2) + EPSILON))
 }

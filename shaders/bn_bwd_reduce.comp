@@ -14,9 +14,10 @@ layout(constant_id = 6) const uint L = 1;
 layout(constant_id = 16) const uint ACT = ACT_NONE;
 layout(constant_id = 17) const float SLOPE = 0.2;
 
-layout(std430, binding = 0) readonly buffer X { float x[]; };
-layout(std430, binding = 1) readonly buffer Yb { float y[]; }; // any buffer when ACT is none
-layout(std430, binding = 2) readonly buffer DY { float dy[]; };
+// x, y and dy are read through texel views (see elementwise.glsl).
+layout(r32f, binding = 0) readonly uniform imageBuffer X;
+layout(r32f, binding = 1) readonly uniform imageBuffer Yb; // any buffer of the size when ACT is none
+layout(r32f, binding = 2) readonly uniform imageBuffer DY;
 layout(std430, binding = 3) readonly buffer Saved { float saved[]; };
 layout(std430, binding = 4) writeonly buffer Sums { float sums[]; }; // Σg[C], Σg·x̂[C]
 layout(std430, binding = 5) buffer DGamma { float dgamma[]; };
@@ -31,9 +32,10 @@ void main() {
 	float sg = 0.0, sgx = 0.0;
 	for (uint e = gl_LocalInvocationID.x; e < M; e += gl_WorkGroupSize.x) {
 		uint i = (e / L * C + c) * L + e % L;
-		float g = ACT == ACT_NONE ? dy[i] : dy[i] * dact(ACT, y[i], SLOPE);
+		float d = imageLoad(DY, int(i)).x;
+		float g = ACT == ACT_NONE ? d : d * dact(ACT, imageLoad(Yb, int(i)).x, SLOPE);
 		sg += g;
-		sgx += g * (x[i] - mean) * invstd;
+		sgx += g * (imageLoad(X, int(i)).x - mean) * invstd;
 	}
 	sg = wg_sum(sg);
 	sgx = wg_sum(sgx);

@@ -16,7 +16,7 @@ layout(constant_id = 6) const uint L = 1;
 layout(constant_id = 19) const float EPS = 1e-5;
 layout(constant_id = 20) const float MOMENTUM = 0.1;
 
-layout(std430, binding = 0) readonly buffer X { float x[]; };
+layout(r32f, binding = 0) readonly uniform imageBuffer X; // a texel view: see elementwise.glsl
 layout(std430, binding = 1) writeonly buffer Saved { float saved[]; }; // mean[C], invstd[C]
 layout(std430, binding = 2) buffer Running { float running[]; };       // mean[C], var[C]
 
@@ -27,12 +27,12 @@ void main() {
 	GUARD(c, C)
 	float s = 0.0;
 	for (uint e = gl_LocalInvocationID.x; e < M; e += gl_WorkGroupSize.x) {
-		s += x[(e / L * C + c) * L + e % L];
+		s += imageLoad(X, int((e / L * C + c) * L + e % L)).x;
 	}
 	float mean = wg_sum(s) / float(M);
 	float q = 0.0;
 	for (uint e = gl_LocalInvocationID.x; e < M; e += gl_WorkGroupSize.x) {
-		float d = x[(e / L * C + c) * L + e % L] - mean;
+		float d = imageLoad(X, int((e / L * C + c) * L + e % L)).x - mean;
 		q += d * d;
 	}
 	float ss = wg_sum(q);

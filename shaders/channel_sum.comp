@@ -11,7 +11,7 @@ layout(constant_id = 5) const uint C = 1;
 layout(constant_id = 6) const uint L = 1;
 layout(constant_id = 18) const bool ACCUM = false;
 
-layout(std430, binding = 0) readonly buffer X { float x[]; };
+layout(r32f, binding = 0) readonly uniform imageBuffer X; // a texel view: see elementwise.glsl
 layout(std430, binding = 1) buffer Out { float out_[]; };
 
 void main() {
@@ -19,7 +19,7 @@ void main() {
 	GUARD(c, C)
 	float v = 0.0;
 	for (uint e = gl_LocalInvocationID.x; e < N * L; e += gl_WorkGroupSize.x) {
-		v += x[(e / L * C + c) * L + e % L];
+		v += imageLoad(X, int((e / L * C + c) * L + e % L)).x;
 	}
 	float sum = wg_sum(v);
 	if (gl_LocalInvocationID.x == 0) {

@@ -1,28 +1,24 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
+#include "elementwise.glsl"
 
 // z ~ N(0, 1): Philox at counter (element/4, STREAM, step, 1) with key seed
 // (seed and step from the clock buffer), two Box–Muller pairs per four
 // elements. The same (seed, step, STREAM) gives the same z on every run.
 
-layout(local_size_x = 64, local_size_x_id = 0) in;
 layout(constant_id = 4) const uint COUNT = 1;
 layout(constant_id = 25) const uint STREAM = 0;
 
 layout(std430, binding = 0) readonly buffer Clock { uint clock[]; };
-layout(std430, binding = 1) writeonly buffer Z { float z[]; };
+TENSOR_OUT(Z, 1)
 
 const float TAU = 6.283185307179586;
 
 void main() {
-	uint q = FLAT_ID();
-	GUARD(4 * q, COUNT)
+	ELEMENTWISE(COUNT)
 	uvec4 r = philox(uvec4(q, STREAM, clock[2], 1), uvec2(clock[0], clock[1]));
 	float r0 = sqrt(-2.0 * log(uniform01(r.x))), r1 = sqrt(-2.0 * log(uniform01(r.z)));
 	float t0 = TAU * uniform01(r.y), t1 = TAU * uniform01(r.w);
-	vec4 v = vec4(r0 * cos(t0), r0 * sin(t0), r1 * cos(t1), r1 * sin(t1));
-	for (uint k = 0; k < 4 && 4 * q + k < COUNT; k++) {
-		z[4 * q + k] = v[k];
-	}
+	STOREV(Z, vec4(r0 * cos(t0), r0 * sin(t0), r1 * cos(t1), r1 * sin(t1)))
 }

@@ -271,12 +271,14 @@ func (b *Buffer) destroy() {
 }
 
 // view returns the buffer seen as texels of format f (texel bytes each),
-// made on first use and destroyed with the buffer.
+// made on first use and destroyed with the buffer. It spans what was set
+// aside (the size rounded up to the alignment, at least 16 bytes), so even
+// a buffer of one float has a whole vec4 texel.
 func (b *Buffer) view(f vk.Format, texel uint64) (vk.BufferView, error) {
 	if v, ok := b.views[f]; ok {
 		return v, nil
 	}
-	n := b.size / texel
+	n := b.span / texel
 	if n == 0 || n > uint64(b.dev.info.MaxTexelBufferElements) {
 		return vk.NullBufferView, fmt.Errorf("buffer %q holds %d texels of %d bytes; the device's texel buffers hold 1 to %d",
 			b.name, n, texel, b.dev.info.MaxTexelBufferElements)

@@ -54,6 +54,14 @@ float dact(uint act, float y, float slope) {
 	return 1.0;
 }
 
+vec4 activate4(uint act, vec4 x, float slope) {
+	return vec4(activate(act, x.x, slope), activate(act, x.y, slope), activate(act, x.z, slope), activate(act, x.w, slope));
+}
+
+vec4 dact4(uint act, vec4 y, float slope) {
+	return vec4(dact(act, y.x, slope), dact(act, y.y, slope), dact(act, y.z, slope), dact(act, y.w, slope));
+}
+
 // Philox4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2,
 // 3", SC 2011): four random words from a 128-bit counter and a 64-bit key.
 // layers/ref.Philox is its Go twin, bit for bit.
