@@ -189,3 +189,36 @@ func TestBatchNormDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// Tensors past the device's maxStorageBufferRange (128 MiB on lavapipe)
+// work: the element-wise and GEMM kernels bind them as texel views, which
+// that limit does not cover. A dcgan64 activation at batch 256 is 134 MB.
+func TestBeyondStorageBufferRange(t *testing.T) {
+	d := vktest.Open(t)
+	const side = 5800 // 5800² floats = 134.6 MB
+	n := side * side
+	if limit := int(d.Info().MaxStorageBufferRange); 4*n <= limit {
+		t.Fatalf("the test tensor (%d bytes) is within maxStorageBufferRange (%d); make it larger", 4*n, limit)
+	}
+	r := rand.New(rand.NewSource(10))
+	x := rnd(r, n, 1)
+	bx, by, bz := upload(t, d, "x", x), alloc(t, d, "y", n), alloc(t, d, "z", n)
+	act, err := layers.NewActivate(d, n, lrelu)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer act.Close()
+	// A 1×1 convolution with one channel: z = 3·x + 1.
+	conv, err := layers.NewConv2d(d, layers.Conv2dConfig{N: 1, C: 1, H: side, W: side, K: 1, KH: 1, KW: 1, Stride: 1, Bias: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conv.Close()
+	w, b := upload(t, d, "w", []float64{3}), upload(t, d, "b", []float64{1})
+	run(t, d, func(s *vk.Sequence) {
+		act.Forward(s, by, bx)
+		conv.Forward(s, bz, bx, w, b)
+	})
+	expect(t, "leaky_relu", by, ref.Activate(ref.Leaky, float64(float32(0.2)), x), ref.Pointwise)
+	expect(t, "conv", bz, ref.Conv2d(x, []float64{3}, []float64{1}, ref.Conv{N: 1, C: 1, H: side, W: side, K: 1, KH: 1, KW: 1, Stride: 1}), ref.Pointwise)
+}

@@ -51,7 +51,7 @@ func convFwd(ks *parts, name string, g geom, extra ...vk.Spec) gemm {
 	rows, cols := g.k, g.n*g.oh*g.ow
 	t := tileFor(ks.dev, rows, cols, true)
 	specs := append(append(t.specs(), g.specs()...), extra...)
-	return gemm{[]*vk.Kernel{ks.add(name, shaders.ConvFwd, specs...)}, t.groups(rows, cols, 1),
+	return gemm{[]*vk.Kernel{ks.add(name, shaders.ConvFwd, specs...)}, t.groups(rows, cols),
 		convWeight(ks, name, g.k, g.c, g.kh*g.kw)}
 }
 
@@ -61,7 +61,7 @@ func convtFwd(ks *parts, name string, g geom, extra ...vk.Spec) gemm {
 	rows, cols := g.k, g.n*ceilDiv(g.oh, g.s)*ceilDiv(g.ow, g.s)
 	t := tileFor(ks.dev, rows, cols, true)
 	specs := append(append(t.specs(), g.specs()...), extra...)
-	out := gemm{groups: t.groups(rows, cols, 1), w: convtWeight(ks, name, g.c, g.k, g.kh*g.kw)}
+	out := gemm{groups: t.groups(rows, cols), w: convtWeight(ks, name, g.c, g.k, g.kh*g.kw)}
 	for ph := 0; ph < g.s; ph++ {
 		for pw := 0; pw < g.s; pw++ {
 			phase := []vk.Spec{vk.SpecUint(specPH, uint32(ph)), vk.SpecUint(specPW, uint32(pw))}
@@ -77,7 +77,7 @@ func convWgrad(ks *parts, name string, g geom) gemm {
 	rows, cols := g.k, g.c*g.kh*g.kw
 	t := tileFor(ks.dev, rows, cols, true)
 	specs := append(append(t.specs(), g.specs()...), vk.SpecBool(specAccum, true))
-	return gemm{[]*vk.Kernel{ks.add(name, shaders.ConvWgrad, specs...)}, t.groups(rows, cols, 1),
+	return gemm{[]*vk.Kernel{ks.add(name, shaders.ConvWgrad, specs...)}, t.groups(rows, cols),
 		gradRows(ks, name, g.n, g.k, g.oh*g.ow)}
 }
 

@@ -276,13 +276,13 @@ func (t tile) specs() []vk.Spec {
 	}
 }
 
-// groups covers rows×cols outputs, times z.
-func (t tile) groups(rows, cols, z int) vk.Groups {
-	return vk.Groups{
-		X: uint32(ceilDiv(cols, t.tn*t.lx)),
-		Y: uint32(ceilDiv(rows, t.tm*t.ly)),
-		Z: uint32(z),
-	}
+// groups covers rows×cols outputs; column blocks past 65535 workgroups
+// (the minimum limit in x) wrap into z, as tile_col0 in gemm.glsl reads
+// them.
+func (t tile) groups(rows, cols int) vk.Groups {
+	x := ceilDiv(cols, t.tn*t.lx)
+	z := ceilDiv(x, 65535)
+	return vk.Groups{X: uint32(ceilDiv(x, z)), Y: uint32(ceilDiv(rows, t.tm*t.ly)), Z: uint32(z)}
 }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }

@@ -36,7 +36,7 @@ layout(constant_id = 18) const bool ACCUM = false;
 layout(r32f, binding = 0) readonly uniform imageBuffer X;
 layout(rgba32f, binding = 1) readonly uniform imageBuffer Wt;
 layout(std430, binding = 2) readonly buffer B { float b[]; }; // any buffer when !BIAS
-layout(std430, binding = 3) buffer Y { float y[]; };
+layout(r32f, binding = 3) uniform imageBuffer Y; // a texel view: no storage-buffer size limit
 
 const uint ROWS = K;
 const uint COLS = N * OH * OW;
@@ -112,7 +112,7 @@ void main() {
 				v += b[k];
 			}
 			v = activate(ACT, v, SLOPE);
-			y[o] = ACCUM ? y[o] + v : v;
+			imageStore(Y, int(o), vec4(ACCUM ? imageLoad(Y, int(o)).x + v : v));
 		}
 	}
 }

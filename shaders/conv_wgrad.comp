@@ -30,7 +30,7 @@ layout(constant_id = 18) const bool ACCUM = false;
 // x and dyt are read through texel buffers (see conv_fwd).
 layout(r32f, binding = 0) readonly uniform imageBuffer X;
 layout(rgba32f, binding = 1) readonly uniform imageBuffer DYt;
-layout(std430, binding = 2) buffer DW { float dw[]; };
+layout(r32f, binding = 2) uniform imageBuffer DW;
 
 const uint ROWS = K;
 const uint COLS = C * KH * KW;
@@ -99,7 +99,7 @@ void main() {
 				break;
 			}
 			uint o = k * COLS + col;
-			dw[o] = ACCUM ? dw[o] + acc[i][j] : acc[i][j];
+			imageStore(DW, int(o), vec4(ACCUM ? imageLoad(DW, int(o)).x + acc[i][j] : acc[i][j]));
 		}
 	}
 }

@@ -39,7 +39,7 @@ layout(constant_id = 33) const uint PW = 0;
 layout(r32f, binding = 0) readonly uniform imageBuffer X;
 layout(rgba32f, binding = 1) readonly uniform imageBuffer Wt;
 layout(std430, binding = 2) readonly buffer B { float b[]; }; // any buffer when !BIAS
-layout(std430, binding = 3) buffer Y { float y[]; };
+layout(r32f, binding = 3) uniform imageBuffer Y; // a texel view: no storage-buffer size limit
 
 const uint QH = (OH + S - 1) / S; // output rows of one phase
 const uint QW = (OW + S - 1) / S;
@@ -123,7 +123,7 @@ void main() {
 				v += b[k];
 			}
 			v = activate(ACT, v, SLOPE);
-			y[o] = ACCUM ? y[o] + v : v;
+			imageStore(Y, int(o), vec4(ACCUM ? imageLoad(Y, int(o)).x + v : v));
 		}
 	}
 }

@@ -14,12 +14,13 @@ layout(constant_id = 37) const uint T0 = 1;
 layout(constant_id = 38) const uint T1 = 1;
 layout(constant_id = 39) const uint T2 = 1;
 
-layout(std430, binding = 0) readonly buffer X { float x[]; };
-layout(std430, binding = 1) writeonly buffer Y { float y[]; };
+// Texel views (see elementwise.glsl): no storage-buffer size limit.
+layout(r32f, binding = 0) readonly uniform imageBuffer X;
+layout(r32f, binding = 1) writeonly uniform imageBuffer Y;
 
 void main() {
 	uint i = FLAT_ID();
 	GUARD(i, D0 * D1 * D2)
 	uint i0 = i / (D1 * D2), i1 = i / D2 % D1, i2 = i % D2;
-	y[i0 * T0 + i1 * T1 + i2 * T2] = x[i];
+	imageStore(Y, int(i0 * T0 + i1 * T1 + i2 * T2), imageLoad(X, int(i)));
 }

@@ -25,8 +25,12 @@ layout(local_size_x_id = 0, local_size_y_id = 1) in;
 layout(constant_id = 2) const uint TM = 4; // rows per invocation
 layout(constant_id = 3) const uint TN = 4; // columns per invocation
 
-// The first row and column of this invocation's block.
+// The first row and column of this invocation's block. Column blocks past
+// 65535 workgroups (the minimum limit in x) continue in z (layers' tile.groups).
 uint tile_row0() { return (gl_WorkGroupID.y * gl_WorkGroupSize.y + gl_LocalInvocationID.y) * TM; }
-uint tile_col0() { return (gl_WorkGroupID.x * gl_WorkGroupSize.x + gl_LocalInvocationID.x) * TN; }
+uint tile_col0() {
+	uint wg = gl_WorkGroupID.z * gl_NumWorkGroups.x + gl_WorkGroupID.x;
+	return (wg * gl_WorkGroupSize.x + gl_LocalInvocationID.x) * TN;
+}
 
 #endif
