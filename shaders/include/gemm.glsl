@@ -13,8 +13,9 @@
 // the loop's execution mask and stored back; r32f texel loads are vpgatherdd,
 // rgba32f loads four 128-bit loads per 8 lanes. About six instructions per
 // 8 multiply-adds caps this structure near 75 GFLOP/s on the 2-core project
-// machine; the big layers reach 50–63. Tried and measured without gain:
-// unrolling several channels per loop iteration, a sliding window of input
+// machine; the big layers reach 50–64. Tried and measured without gain:
+// unrolling several channels per loop iteration (also forced with
+// [[unroll]]), a sliding window of input
 // values shared between neighbouring columns, per-iteration partial sums,
 // and guarding at the stores instead of the start.
 #ifndef GANVK_GEMM_GLSL
