@@ -194,38 +194,20 @@ func TestGoldenAdam(t *testing.T) {
 	c := golden(t, "adam")
 	p := c.get(t, "p0")
 	n := len(p)
-	a, err := layers.NewAdam(d, n, layers.AdamConfig{LR: 2e-4, Beta1: 0.5, Beta2: 0.999, Eps: 1e-8})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	clock, err := layers.NewClock(d, "adam", 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer clock.Close()
-	bp, bg := upload(t, d, "p", p), alloc(t, d, "g", n)
-	bm, bv := upload(t, d, "m", make([]float64, n)), upload(t, d, "v", make([]float64, n))
 	m, v := make([]float64, n), make([]float64, n)
-	s, err := d.NewSequence("adam")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	clock.Tick(s)
-	a.Update(s, bp, bg, bm, bv, clock)
+	rig := newAdamRig(t, d, layers.AdamConfig{LR: 2e-4, Beta1: 0.5, Beta2: 0.999, Eps: 1e-8}, p, make([]float64, n))
 	for step := 1; step <= 3; step++ {
 		g := c.get(t, fmt.Sprint("grad", step))
-		if err := bg.Upload(0, vk.Float32Bytes(f32(g))); err != nil {
+		if err := rig.g.Upload(0, vk.Float32Bytes(f32(g))); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Submit(); err != nil {
+		if err := rig.step.Submit(); err != nil {
 			t.Fatal(err)
 		}
 		ref.Adam(p, g, m, v, step, float64(float32(2e-4)), 0.5, float64(float32(0.999)), float64(float32(1e-8)))
-		both(t, fmt.Sprint("p after step ", step), bp, p, c.get(t, fmt.Sprint("p", step)))
-		both(t, fmt.Sprint("m after step ", step), bm, m, c.get(t, fmt.Sprint("m", step)))
-		both(t, fmt.Sprint("v after step ", step), bv, v, c.get(t, fmt.Sprint("v", step)))
+		both(t, fmt.Sprint("p after step ", step), rig.p, p, c.get(t, fmt.Sprint("p", step)))
+		both(t, fmt.Sprint("m after step ", step), rig.m, m, c.get(t, fmt.Sprint("m", step)))
+		both(t, fmt.Sprint("v after step ", step), rig.v, v, c.get(t, fmt.Sprint("v", step)))
 	}
 }
 
