@@ -27,15 +27,16 @@ func (g geom) swap() geom {
 
 // gemm is an implicit-GEMM pass: its kernels (one, or one per output phase
 // of a transposed conv) with the grid each is dispatched over, and the
-// rearrangement of its weight operand (conv_wgrad has none).
+// rearrangement of its row operand: the weight for conv_fwd and convt_fwd,
+// dy for conv_wgrad.
 type gemm struct {
 	ks     []*vk.Kernel
 	groups vk.Groups
 	w      rowMajor4
 }
 
-// record records the pass; bufs are the kernel's bindings, with the weight
-// second for conv_fwd and convt_fwd.
+// record records the pass; bufs are the kernel's bindings, the row operand
+// second, which it replaces with its rearranged copy.
 func (g gemm) record(s *vk.Sequence, bufs ...*vk.Buffer) {
 	if g.w.count > 0 {
 		bufs[1] = g.w.record(s, bufs[1])
