@@ -38,9 +38,7 @@ type gemm struct {
 // record records the pass; bufs are the kernel's bindings, the row operand
 // second, which it replaces with its rearranged copy.
 func (g gemm) record(s *vk.Sequence, bufs ...*vk.Buffer) {
-	if g.w.count > 0 {
-		bufs[1] = g.w.record(s, bufs[1])
-	}
+	bufs[1] = g.w.record(s, bufs[1])
 	for _, k := range g.ks {
 		s.Dispatch(k, g.groups, nil, bufs...)
 	}
@@ -50,7 +48,7 @@ func (g gemm) record(s *vk.Sequence, bufs ...*vk.Buffer) {
 // the N·OH·OW output positions.
 func convFwd(ks *parts, name string, g geom, extra ...vk.Spec) gemm {
 	rows, cols := g.k, g.n*g.oh*g.ow
-	t := tileFor(ks.dev, rows, cols, true)
+	t := tileFor(ks.dev, rows, cols)
 	specs := append(append(t.specs(), g.specs()...), extra...)
 	return gemm{[]*vk.Kernel{ks.add(name, shaders.ConvFwd, specs...)}, t.groups(rows, cols),
 		convWeight(ks, name, g.k, g.c, g.kh*g.kw)}
@@ -60,7 +58,7 @@ func convFwd(ks *parts, name string, g geom, extra ...vk.Spec) gemm {
 // them), whose columns are the N·⌈OH/S⌉·⌈OW/S⌉ positions of the phase.
 func convtFwd(ks *parts, name string, g geom, extra ...vk.Spec) gemm {
 	rows, cols := g.k, g.n*ceilDiv(g.oh, g.s)*ceilDiv(g.ow, g.s)
-	t := tileFor(ks.dev, rows, cols, true)
+	t := tileFor(ks.dev, rows, cols)
 	specs := append(append(t.specs(), g.specs()...), extra...)
 	out := gemm{groups: t.groups(rows, cols), w: convtWeight(ks, name, g.c, g.k, g.kh*g.kw)}
 	for ph := 0; ph < g.s; ph++ {
@@ -76,7 +74,7 @@ func convtFwd(ks *parts, name string, g geom, extra ...vk.Spec) gemm {
 // are the K output channels, columns the C·KH·KW taps. It accumulates.
 func convWgrad(ks *parts, name string, g geom) gemm {
 	rows, cols := g.k, g.c*g.kh*g.kw
-	t := tileFor(ks.dev, rows, cols, true)
+	t := tileFor(ks.dev, rows, cols)
 	specs := append(append(t.specs(), g.specs()...), vk.SpecBool(specAccum, true))
 	return gemm{[]*vk.Kernel{ks.add(name, shaders.ConvWgrad, specs...)}, t.groups(rows, cols),
 		gradRows(ks, name, g.n, g.k, g.oh*g.ow)}

@@ -110,9 +110,10 @@ const (
 // local is the workgroup size of element-wise and reduction kernels.
 const local = 64
 
-// flatGroups lays n invocations out for FLAT_ID() in common.glsl: rows of
-// at most 65535 workgroups (the minimum limit in x) spread over y.
-func flatGroups(n, local int) vk.Groups {
+// flatGroups lays n invocations, in workgroups of local, out for FLAT_ID()
+// in common.glsl: rows of at most 65535 workgroups (the minimum limit in x)
+// spread over y.
+func flatGroups(n int) vk.Groups {
 	g := ceilDiv(n, local)
 	if g <= 65535 {
 		return vk.Groups{X: uint32(g)}
@@ -176,10 +177,9 @@ func (ks *parts) close() {
 // where each of its dimensions goes in the rearranged copy. When that is
 // the weight's own layout the copy is skipped.
 type rowMajor4 struct {
-	k      *vk.Kernel
+	k      *vk.Kernel // nil when the operand already has the layout: record passes it through
 	buf    *vk.Buffer
 	groups vk.Groups
-	count  int
 }
 
 func newRowMajor4(ks *parts, name string, dims, strides [3]int, size int) rowMajor4 {
@@ -192,7 +192,7 @@ func newRowMajor4(ks *parts, name string, dims, strides [3]int, size int) rowMaj
 	}
 	n := dims[0] * dims[1] * dims[2]
 	if same && size == n {
-		return rowMajor4{count: n}
+		return rowMajor4{}
 	}
 	specs := []vk.Spec{specLocal()}
 	for i := 0; i < 3; i++ {
@@ -201,8 +201,7 @@ func newRowMajor4(ks *parts, name string, dims, strides [3]int, size int) rowMaj
 	return rowMajor4{
 		k:      ks.add(name, shaders.Permute, specs...),
 		buf:    ks.buffer(name+" rearranged", size),
-		groups: flatGroups(n, local),
-		count:  n,
+		groups: flatGroups(n),
 	}
 }
 
@@ -239,10 +238,10 @@ func gradRows(ks *parts, name string, n, k, l int) rowMajor4 {
 // TM×TN block, a workgroup LX×LY invocations.
 type tile struct{ lx, ly, tm, tn int }
 
-// tileFor picks the register tile for a rows×cols output on d; vecRows
-// says the kernel loads its row operand four rows at a time (all three
-// GEMMs do: the weight, or the output gradient for the filter gradient,
-// comes rearranged by rowMajor4), which makes tall blocks cheap.
+// tileFor picks the register tile for a rows×cols output on d. The GEMMs
+// load their row operand four rows at a time (the weight, or dy for the
+// filter gradient, comes rearranged by rowMajor4), which makes tall blocks
+// cheap.
 //
 // On lavapipe (a CPU device) loads are the cost (storage and shared memory
 // are accessed lane by lane there, ../shared/notes/lavapipe.md), so a large
@@ -255,11 +254,8 @@ type tile struct{ lx, ly, tm, tn int }
 // measured on one). A small dimension shrinks the block rather than the
 // workgroup's width of 8, which keeps the lanes of one lavapipe subgroup on
 // one row.
-func tileFor(d *vk.Device, rows, cols int, vecRows bool) tile {
-	t := tile{lx: 8, ly: 8, tm: 16, tn: 16}
-	if vecRows {
-		t.tm, t.tn = 32, 8
-	}
+func tileFor(d *vk.Device, rows, cols int) tile {
+	t := tile{lx: 8, ly: 8, tm: 32, tn: 8}
 	if d.Info().Type != vk.TypeCPU {
 		t = tile{lx: 16, ly: 16, tm: 4, tn: 4}
 	}
@@ -291,7 +287,7 @@ func specLocal() vk.Spec { return vk.SpecUint(specLocalX, local) }
 
 // elementwise is the grid of a kernel built on elementwise.glsl: one
 // invocation per four floats.
-func elementwise(count int) vk.Groups { return flatGroups(ceilDiv(count, 4), local) }
+func elementwise(count int) vk.Groups { return flatGroups(ceilDiv(count, 4)) }
 
 // twice binds each buffer to the two bindings (vec4 and float views) an
 // elementwise.glsl tensor takes.

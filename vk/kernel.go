@@ -218,15 +218,10 @@ func (k *Kernel) destroy() {
 }
 
 func (k descriptorKind) descriptorType() vk.DescriptorType {
-	switch k {
-	case uniformBuffer:
-		return vk.DescriptorTypeUniformBuffer
-	case uniformTexelBuffer:
-		return vk.DescriptorTypeUniformTexelBuffer
-	case storageTexelBuffer:
+	if k == storageTexelBuffer {
 		return vk.DescriptorTypeStorageTexelBuffer
 	}
-	return vk.DescriptorTypeStorageBuffer
+	return vk.DescriptorTypeStorageBuffer // NewKernel accepts no other kind
 }
 
 // vkFormat is the view format of a texel buffer and its texel size in bytes.

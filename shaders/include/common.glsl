@@ -15,11 +15,6 @@
 // shader's local_size layout: a function here would see the default size 1.
 #define FLAT_ID() (gl_GlobalInvocationID.y * gl_NumWorkGroups.x * gl_WorkGroupSize.x + gl_GlobalInvocationID.x)
 
-// Flat index of element (n, c, h, w) of an NCHW tensor with C channels of H×W.
-uint nchw(uint n, uint c, uint h, uint w, uint C, uint H, uint W) {
-	return ((n * C + c) * H + h) * W + w;
-}
-
 // Activations, numbered as layers.Act numbers them. Each derivative is
 // written in terms of the activation's output y, so backward needs only y.
 #define ACT_NONE 0
