@@ -182,7 +182,9 @@ func (c *conv) Forward(s *vk.Sequence, y, x, w, b *vk.Buffer) {
 }
 
 // Backward records the gradients: dx = ∂L/∂x (overwritten; nil skips it),
-// dw and db += ∂L/∂w, ∂L/∂b (db only with Bias). dy is ∂L/∂y; with a fused
+// dw and db += ∂L/∂w, ∂L/∂b (db only with Bias; a nil dw skips both, as
+// the generator's step does for the discriminator, whose parameters it
+// does not update). dy is ∂L/∂y; with a fused
 // activation it is overwritten with the gradient before the activation,
 // computed from the forward output y (y is unused without an activation).
 func (c *conv) Backward(s *vk.Sequence, dx, dw, db, dy, x, w, y *vk.Buffer) {
@@ -193,13 +195,16 @@ func (c *conv) Backward(s *vk.Sequence, dx, dw, db, dy, x, w, y *vk.Buffer) {
 		need(what, "y", y, ny)
 		s.Dispatch(c.act, elementwise(ny), nil, twice(y, dy, dy)...)
 	}
-	need(what, "x", x, nx)
 	need(what, "w", w, nw)
-	need(what, "dw", dw, nw)
 	if dx != nil {
 		need(what, "dx", dx, nx)
 		c.data.record(s, dy, w, w, dx)
 	}
+	if dw == nil {
+		return
+	}
+	need(what, "x", x, nx)
+	need(what, "dw", dw, nw)
 	if c.transposed {
 		c.wgrad.record(s, dy, x, dw)
 	} else {

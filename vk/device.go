@@ -145,11 +145,7 @@ func (d *Device) submit(cmd vk.CommandBuffer, fence vk.Fence) error {
 // queueSubmit hands one command buffer to the queue; fence signals when it is done.
 func (d *Device) queueSubmit(cmd vk.CommandBuffer, fence vk.Fence) error {
 	d.queueMu.Lock()
-	res := vk.QueueSubmit(d.queue, 1, []vk.SubmitInfo{{
-		SType:              vk.StructureTypeSubmitInfo,
-		CommandBufferCount: 1,
-		PCommandBuffers:    []vk.CommandBuffer{cmd},
-	}}, fence)
+	res := queueSubmit(d.queue, cmd, fence)
 	d.queueMu.Unlock()
 	return check("vkQueueSubmit", res)
 }

@@ -176,6 +176,10 @@ func newInstance(opts Options) (*instance, error) {
 		in.destroy()
 		return nil, fmt.Errorf("vk: loading instance functions: %v", err)
 	}
+	if err := loadCommands(h); err != nil {
+		in.destroy()
+		return nil, err
+	}
 	if opts.Validation {
 		m, err := newMessenger(h)
 		if err != nil {

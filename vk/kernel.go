@@ -143,39 +143,17 @@ func (k *Kernel) create(spirv []byte, specs []Spec) error {
 	}
 	k.layout = layout
 
-	stage := vk.PipelineShaderStageCreateInfo{
-		SType:  vk.StructureTypePipelineShaderStageCreateInfo,
-		Stage:  vk.ShaderStageComputeBit,
-		Module: mod,
-		PName:  "main\x00",
+	sorted := append([]Spec(nil), specs...)
+	sort.Slice(sorted, func(a, b int) bool { return sorted[a].ID < sorted[b].ID })
+	ids, values := make([]uint32, len(sorted)), make([]uint32, len(sorted))
+	for i, s := range sorted {
+		ids[i], values[i] = s.ID, s.bits
 	}
-	if len(specs) > 0 {
-		sorted := append([]Spec(nil), specs...)
-		sort.Slice(sorted, func(a, b int) bool { return sorted[a].ID < sorted[b].ID })
-		entries := make([]vk.SpecializationMapEntry, len(sorted))
-		data := make([]byte, 4*len(sorted))
-		for i, s := range sorted {
-			entries[i] = vk.SpecializationMapEntry{ConstantID: s.ID, Offset: uint32(4 * i), Size: 4}
-			binary.LittleEndian.PutUint32(data[4*i:], s.bits)
-		}
-		cdata := cBytes(data) // C memory: vulkan-go would keep a Go pointer in a C struct
-		defer freeC(cdata)
-		stage.PSpecializationInfo = []vk.SpecializationInfo{{
-			MapEntryCount: uint32(len(entries)),
-			PMapEntries:   entries,
-			DataSize:      uint(len(data)),
-			PData:         cdata,
-		}}
-	}
-	pipes := make([]vk.Pipeline, 1)
-	if err := check("vkCreateComputePipelines", vk.CreateComputePipelines(h, vk.NullPipelineCache, 1, []vk.ComputePipelineCreateInfo{{
-		SType:  vk.StructureTypeComputePipelineCreateInfo,
-		Stage:  stage,
-		Layout: layout,
-	}}, nil, pipes)); err != nil {
+	pipe, res := createComputePipeline(h, mod, layout, ids, values)
+	if err := check("vkCreateComputePipelines", res); err != nil {
 		return err
 	}
-	k.pipeline = pipes[0]
+	k.pipeline = pipe
 	return nil
 }
 

@@ -221,16 +221,9 @@ func (s *Sequence) Dispatch(k *Kernel, g Groups, push any, bufs ...*Buffer) {
 		s.fail("%s: %v", what, err)
 		return
 	}
-	writes := make([]vk.WriteDescriptorSet, len(bufs))
+	writes := make([]binding, len(bufs))
 	for i, b := range bufs {
 		bi := k.bindings[i]
-		writes[i] = vk.WriteDescriptorSet{
-			SType:           vk.StructureTypeWriteDescriptorSet,
-			DstSet:          set,
-			DstBinding:      uint32(i),
-			DescriptorCount: 1,
-			DescriptorType:  bi.kind.descriptorType(),
-		}
 		if bi.kind == storageTexelBuffer {
 			f, size := bi.format.vkFormat()
 			v, err := b.view(f, size)
@@ -238,12 +231,12 @@ func (s *Sequence) Dispatch(k *Kernel, g Groups, push any, bufs ...*Buffer) {
 				s.fail("%s binding %d (%s): %v", what, i, bi.name, err)
 				return
 			}
-			writes[i].PTexelBufferView = []vk.BufferView{v}
+			writes[i] = binding{texel: true, view: v}
 			continue
 		}
-		writes[i].PBufferInfo = []vk.DescriptorBufferInfo{{Buffer: b.blk.buffer, Offset: vk.DeviceSize(b.off), Range: vk.DeviceSize(b.size)}}
+		writes[i] = binding{buffer: b.blk.buffer, off: b.off, size: b.size}
 	}
-	vk.UpdateDescriptorSets(s.dev.handle, uint32(len(writes)), writes, 0, nil)
+	writeSet(s.dev.handle, set, writes)
 
 	s.track(accs)
 	vk.CmdBindPipeline(s.cmd, vk.PipelineBindPointCompute, k.pipeline)
@@ -288,9 +281,7 @@ func (s *Sequence) Copy(dst, src *Buffer) {
 		src.access(false, vk.PipelineStageTransferBit, vk.AccessTransferReadBit),
 		dst.access(true, vk.PipelineStageTransferBit, vk.AccessTransferWriteBit),
 	})
-	vk.CmdCopyBuffer(s.cmd, src.blk.buffer, dst.blk.buffer, 1, []vk.BufferCopy{{
-		SrcOffset: vk.DeviceSize(src.off), DstOffset: vk.DeviceSize(dst.off), Size: vk.DeviceSize(src.size),
-	}})
+	cmdCopyBuffer(s.cmd, src.blk.buffer, src.off, dst.blk.buffer, dst.off, src.size)
 	s.stats.Copies++
 	s.buffers = append(s.buffers, dst, src)
 }
@@ -372,12 +363,7 @@ func (s *Sequence) track(accs []access) {
 }
 
 func memoryBarrier(cmd vk.CommandBuffer, srcStage, dstStage vk.PipelineStageFlagBits, srcMask, dstMask vk.AccessFlagBits) {
-	vk.CmdPipelineBarrier(cmd, vk.PipelineStageFlags(srcStage), vk.PipelineStageFlags(dstStage), 0,
-		1, []vk.MemoryBarrier{{
-			SType:         vk.StructureTypeMemoryBarrier,
-			SrcAccessMask: vk.AccessFlags(srcMask),
-			DstAccessMask: vk.AccessFlags(dstMask),
-		}}, 0, nil, 0, nil)
+	cmdMemoryBarrier(cmd, srcStage, dstStage, srcMask, dstMask)
 }
 
 // barrierIn opens every command buffer: whatever earlier submissions wrote is

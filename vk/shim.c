@@ -90,3 +90,88 @@ void ganvk_query(VkInstance instance, VkPhysicalDevice device, int want_driver, 
 		out->driver_info[sizeof(out->driver_info) - 1] = 0;
 	}
 }
+
+static PFN_vkCreateComputePipelines create_compute_pipelines;
+static PFN_vkQueueSubmit queue_submit;
+static PFN_vkUpdateDescriptorSets update_descriptor_sets;
+static PFN_vkCmdCopyBuffer cmd_copy_buffer;
+static PFN_vkCmdPipelineBarrier cmd_pipeline_barrier;
+
+int ganvk_load_commands(VkInstance instance) {
+	create_compute_pipelines = (PFN_vkCreateComputePipelines)gipa(instance, "vkCreateComputePipelines");
+	queue_submit = (PFN_vkQueueSubmit)gipa(instance, "vkQueueSubmit");
+	update_descriptor_sets = (PFN_vkUpdateDescriptorSets)gipa(instance, "vkUpdateDescriptorSets");
+	cmd_copy_buffer = (PFN_vkCmdCopyBuffer)gipa(instance, "vkCmdCopyBuffer");
+	cmd_pipeline_barrier = (PFN_vkCmdPipelineBarrier)gipa(instance, "vkCmdPipelineBarrier");
+	return create_compute_pipelines && queue_submit && update_descriptor_sets && cmd_copy_buffer &&
+		cmd_pipeline_barrier;
+}
+
+VkResult ganvk_create_compute_pipeline(VkDevice device, VkShaderModule module, VkPipelineLayout layout,
+		uint32_t nspecs, const uint32_t *ids, const uint32_t *values, VkPipeline *out) {
+	VkSpecializationMapEntry entries[nspecs > 0 ? nspecs : 1];
+	for (uint32_t i = 0; i < nspecs; i++) {
+		entries[i].constantID = ids[i];
+		entries[i].offset = 4 * i;
+		entries[i].size = 4;
+	}
+	VkSpecializationInfo spec = {nspecs, entries, 4 * (size_t)nspecs, values};
+	VkComputePipelineCreateInfo info = {0};
+	info.sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO;
+	info.stage.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO;
+	info.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
+	info.stage.module = module;
+	info.stage.pName = "main";
+	info.stage.pSpecializationInfo = nspecs > 0 ? &spec : NULL;
+	info.layout = layout;
+	return create_compute_pipelines(device, VK_NULL_HANDLE, 1, &info, NULL, out);
+}
+
+VkResult ganvk_queue_submit(VkQueue queue, VkCommandBuffer cmd, VkFence fence) {
+	VkSubmitInfo info = {0};
+	info.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO;
+	info.commandBufferCount = 1;
+	info.pCommandBuffers = &cmd;
+	return queue_submit(queue, 1, &info, fence);
+}
+
+void ganvk_write_set(VkDevice device, VkDescriptorSet set, uint32_t n, const int32_t *texel,
+		const uint64_t *buffers, const uint64_t *offsets, const uint64_t *ranges, const uint64_t *views) {
+	if (n == 0) return;
+	VkWriteDescriptorSet writes[n];
+	VkDescriptorBufferInfo infos[n];
+	VkBufferView bviews[n];
+	for (uint32_t i = 0; i < n; i++) {
+		VkWriteDescriptorSet w = {0};
+		w.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET;
+		w.dstSet = set;
+		w.dstBinding = i;
+		w.descriptorCount = 1;
+		if (texel[i]) {
+			bviews[i] = (VkBufferView)(uintptr_t)views[i];
+			w.descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER;
+			w.pTexelBufferView = &bviews[i];
+		} else {
+			infos[i].buffer = (VkBuffer)(uintptr_t)buffers[i];
+			infos[i].offset = offsets[i];
+			infos[i].range = ranges[i];
+			w.descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+			w.pBufferInfo = &infos[i];
+		}
+		writes[i] = w;
+	}
+	update_descriptor_sets(device, n, writes, 0, NULL);
+}
+
+void ganvk_cmd_copy_buffer(VkCommandBuffer cmd, VkBuffer src, uint64_t src_off, VkBuffer dst, uint64_t dst_off, uint64_t size) {
+	VkBufferCopy region = {src_off, dst_off, size};
+	cmd_copy_buffer(cmd, src, dst, 1, &region);
+}
+
+void ganvk_cmd_memory_barrier(VkCommandBuffer cmd, uint32_t src_stage, uint32_t dst_stage, uint32_t src_access, uint32_t dst_access) {
+	VkMemoryBarrier b = {0};
+	b.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER;
+	b.srcAccessMask = src_access;
+	b.dstAccessMask = dst_access;
+	cmd_pipeline_barrier(cmd, src_stage, dst_stage, 0, 1, &b, 0, NULL, 0, NULL);
+}

@@ -133,8 +133,74 @@ func queryProps2(inst vk.Instance, pd vk.PhysicalDevice, wantDriver bool) props2
 
 func cInstance(inst vk.Instance) C.VkInstance { return C.VkInstance(unsafe.Pointer(inst)) }
 
-// cBytes copies b into C memory that the caller frees with freeC; used for
-// data that vulkan-go would otherwise leave as a Go pointer inside C structs.
-func cBytes(b []byte) unsafe.Pointer { return C.CBytes(b) }
+// loadCommands looks up the commands the shim makes for vulkan-go (see
+// shim.h for why).
+func loadCommands(inst vk.Instance) error {
+	if C.ganvk_load_commands(cInstance(inst)) == 0 {
+		return fmt.Errorf("vk: the Vulkan loader lacks a core command (vkCreateComputePipelines, vkQueueSubmit, vkUpdateDescriptorSets, vkCmdCopyBuffer or vkCmdPipelineBarrier)")
+	}
+	return nil
+}
 
-func freeC(p unsafe.Pointer) { C.free(p) }
+// handle64 is a non-dispatchable handle (a pointer or a uint64, as the
+// platform defines them) as a uint64.
+func handle64[T any](h T) C.uint64_t {
+	if unsafe.Sizeof(h) == 8 {
+		return *(*C.uint64_t)(unsafe.Pointer(&h))
+	}
+	return C.uint64_t(*(*uint32)(unsafe.Pointer(&h)))
+}
+
+func createComputePipeline(dev vk.Device, module vk.ShaderModule, layout vk.PipelineLayout, ids, values []uint32) (vk.Pipeline, vk.Result) {
+	var pipe vk.Pipeline
+	var pids, pvalues *C.uint32_t
+	if len(ids) > 0 {
+		pids, pvalues = (*C.uint32_t)(unsafe.Pointer(&ids[0])), (*C.uint32_t)(unsafe.Pointer(&values[0]))
+	}
+	res := C.ganvk_create_compute_pipeline(C.VkDevice(unsafe.Pointer(dev)), *(*C.VkShaderModule)(unsafe.Pointer(&module)),
+		*(*C.VkPipelineLayout)(unsafe.Pointer(&layout)), C.uint32_t(len(ids)), pids, pvalues,
+		(*C.VkPipeline)(unsafe.Pointer(&pipe)))
+	return pipe, vk.Result(res)
+}
+
+func queueSubmit(q vk.Queue, cmd vk.CommandBuffer, fence vk.Fence) vk.Result {
+	return vk.Result(C.ganvk_queue_submit(C.VkQueue(unsafe.Pointer(q)), C.VkCommandBuffer(unsafe.Pointer(cmd)),
+		*(*C.VkFence)(unsafe.Pointer(&fence))))
+}
+
+// binding is one descriptor write: a texel view, or a storage buffer range.
+type binding struct {
+	texel  bool
+	view   vk.BufferView
+	buffer vk.Buffer
+	off    uint64
+	size   uint64
+}
+
+func writeSet(dev vk.Device, set vk.DescriptorSet, bs []binding) {
+	n := len(bs)
+	if n == 0 {
+		return
+	}
+	texel := make([]C.int32_t, n)
+	buffers, offs, ranges, views := make([]C.uint64_t, n), make([]C.uint64_t, n), make([]C.uint64_t, n), make([]C.uint64_t, n)
+	for i, b := range bs {
+		if b.texel {
+			texel[i], views[i] = 1, handle64(b.view)
+		} else {
+			buffers[i], offs[i], ranges[i] = handle64(b.buffer), C.uint64_t(b.off), C.uint64_t(b.size)
+		}
+	}
+	C.ganvk_write_set(C.VkDevice(unsafe.Pointer(dev)), *(*C.VkDescriptorSet)(unsafe.Pointer(&set)), C.uint32_t(n),
+		&texel[0], &buffers[0], &offs[0], &ranges[0], &views[0])
+}
+
+func cmdCopyBuffer(cmd vk.CommandBuffer, src vk.Buffer, srcOff uint64, dst vk.Buffer, dstOff uint64, size uint64) {
+	C.ganvk_cmd_copy_buffer(C.VkCommandBuffer(unsafe.Pointer(cmd)), *(*C.VkBuffer)(unsafe.Pointer(&src)), C.uint64_t(srcOff),
+		*(*C.VkBuffer)(unsafe.Pointer(&dst)), C.uint64_t(dstOff), C.uint64_t(size))
+}
+
+func cmdMemoryBarrier(cmd vk.CommandBuffer, srcStage, dstStage vk.PipelineStageFlagBits, srcMask, dstMask vk.AccessFlagBits) {
+	C.ganvk_cmd_memory_barrier(C.VkCommandBuffer(unsafe.Pointer(cmd)), C.uint32_t(srcStage), C.uint32_t(dstStage),
+		C.uint32_t(srcMask), C.uint32_t(dstMask))
+}

@@ -2,6 +2,12 @@
 // loading the loader by its versioned name, the VK_EXT_debug_utils messenger,
 // and vkGetPhysicalDeviceProperties2 (Vulkan 1.1). Everything is reached through
 // vkGetInstanceProcAddr, so the binary does not link against libvulkan.
+//
+// It also makes the calls whose arguments are arrays of structs. vulkan-go
+// copies such an array into C memory that a finalizer frees: the finalizer
+// can run (after any garbage collection) while the C call still reads it,
+// which crashed vkCreateComputePipelines about one run in five. Here the
+// structs are built on the C stack for the length of the call.
 #ifndef GANVK_SHIM_H
 #define GANVK_SHIM_H
 
@@ -31,5 +37,24 @@ typedef struct {
 // want_driver asks for VkPhysicalDeviceDriverProperties (Vulkan 1.2 or
 // VK_KHR_driver_properties).
 void ganvk_query(VkInstance instance, VkPhysicalDevice device, int want_driver, ganvk_props *out);
+
+// ganvk_load_commands looks up the commands below through instance; they are
+// the loader's trampolines, valid for every device of every instance.
+// It returns 0 when one is missing.
+int ganvk_load_commands(VkInstance instance);
+
+VkResult ganvk_create_compute_pipeline(VkDevice device, VkShaderModule module, VkPipelineLayout layout,
+	uint32_t nspecs, const uint32_t *ids, const uint32_t *values, VkPipeline *out);
+
+VkResult ganvk_queue_submit(VkQueue queue, VkCommandBuffer cmd, VkFence fence);
+
+// ganvk_write_set writes n bindings 0..n-1 of set: binding i is a texel
+// buffer view views[i] when texel[i], else a storage buffer range.
+void ganvk_write_set(VkDevice device, VkDescriptorSet set, uint32_t n, const int32_t *texel,
+	const uint64_t *buffers, const uint64_t *offsets, const uint64_t *ranges, const uint64_t *views);
+
+void ganvk_cmd_copy_buffer(VkCommandBuffer cmd, VkBuffer src, uint64_t src_off, VkBuffer dst, uint64_t dst_off, uint64_t size);
+
+void ganvk_cmd_memory_barrier(VkCommandBuffer cmd, uint32_t src_stage, uint32_t dst_stage, uint32_t src_access, uint32_t dst_access);
 
 #endif

@@ -114,7 +114,7 @@ func (r *stagingRing) copy(s *stagingSlot, src vk.Buffer, srcOff uint64, dst vk.
 		return err
 	}
 	barrierIn(s.cmd)
-	vk.CmdCopyBuffer(s.cmd, src, dst, 1, []vk.BufferCopy{{SrcOffset: vk.DeviceSize(srcOff), DstOffset: vk.DeviceSize(dstOff), Size: vk.DeviceSize(n)}})
+	cmdCopyBuffer(s.cmd, src, srcOff, dst, dstOff, n)
 	barrierOut(s.cmd)
 	if err := check("vkEndCommandBuffer", vk.EndCommandBuffer(s.cmd)); err != nil {
 		return err
