@@ -23,7 +23,7 @@ var allowed = map[string][]string{
 	"vk/vktest":   {"vk"},
 	"layers":      {"vk", "shaders"},
 	"layers/ref":  {}, // plain Go, so a reference can share nothing with what it checks
-	"gan":         {"layers", "vk", "github.com/google/uuid"},
+	"gan":         {"layers", "vk", "github.com/google/uuid", "golang.org/x/image/draw"},
 	"viewer":      {"vk", "gan", "github.com/go-gl/glfw/v3.3/glfw"},
 	"cmd/gan-vk":  {"*"},
 }

@@ -2,4 +2,8 @@ module github.com/gan-vk/gan-vk
 
 go 1.26.8
 
-require github.com/vulkan-go/vulkan v0.0.0-20221209234627-c0a353ae26c8
+require (
+	github.com/google/uuid v1.6.0
+	github.com/vulkan-go/vulkan v0.0.0-20221209234627-c0a353ae26c8
+	golang.org/x/image v0.48.0
+)

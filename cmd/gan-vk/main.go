@@ -1,5 +1,7 @@
 // Command gan-vk trains DCGANs with every tensor op a Vulkan compute shader.
 //
+//	gan-vk train      train a DCGAN (Fashion-MNIST by default), or --resume a run
+//	gan-vk sample     draw images from a checkpoint
 //	gan-vk devices    list the Vulkan devices and mark the one training would use
 //
 // Run "gan-vk help" for the commands and "gan-vk <command> --help" for flags.
@@ -24,6 +26,8 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"train", "train a DCGAN (Fashion-MNIST by default), or --resume a run", runTrain},
+		{"sample", "draw images from a checkpoint", runSample},
 		{"devices", "list the Vulkan devices and mark the one training would use", runDevices},
 	}
 }

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/gan-vk/gan-vk/gan"
+)
+
+const sampleSynopsis = `sample --checkpoint PATH [--n 64] [--seed 1] [--grid out.png | --out dir/]
+
+Draws images from a trained generator: --checkpoint takes a checkpoint file
+or a run folder (its newest checkpoint). Batch norm uses its running
+statistics (eval mode). The same checkpoint and --seed give the same
+images.`
+
+func runSample(args []string, stdout, stderr io.Writer) (err error) {
+	fs := newFlags("sample", sampleSynopsis, stdout, stderr)
+	ckpt := fs.String("checkpoint", "", "a checkpoint `file`, or a run folder (its newest checkpoint)")
+	n := fs.Int("n", 64, "images to draw")
+	seed := fs.Uint64("seed", 1, "seed of the z's")
+	grid := fs.String("grid", "", "write the images as one grid PNG to this `file` (default sample.png when --out is not given)")
+	out := fs.String("out", "", "write one PNG per image into this `folder`")
+	cols := fs.Int("cols", 8, "images per row of the grid")
+	device := fs.String("device", "", "Vulkan device: an index or part of a name")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	switch {
+	case *ckpt == "":
+		return &usageError{"--checkpoint is required: a checkpoint file or a run folder"}
+	case *n < 1 || *n > 4096:
+		return &usageError{fmt.Sprintf("--n %d must be in [1, 4096]", *n)}
+	case *cols < 1:
+		return &usageError{"--cols must be at least 1"}
+	}
+	if *grid == "" && *out == "" {
+		*grid = "sample.png"
+	}
+	path := *ckpt
+	var c *gan.Checkpoint
+	if st, serr := os.Stat(path); serr == nil && st.IsDir() {
+		if c, err = gan.NewestCheckpoint(path, nil); err != nil {
+			return err
+		}
+	} else if c, err = gan.ReadCheckpoint(path); err != nil {
+		return err
+	}
+	d, err := openDevice(*device)
+	if err != nil {
+		return err
+	}
+	defer closeDevice(d, stderr, &err)
+	g, err := gan.LoadGenerator(d, c)
+	if err != nil {
+		return err
+	}
+	defer g.Close()
+	s, err := g.NewSampler(d, *n, *seed)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	imgs, err := s.Images()
+	if err != nil {
+		return err
+	}
+	if *grid != "" {
+		if err := gan.WritePNG(*grid, gan.Grid(imgs, s.N, s.C, s.S, *cols)); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "wrote %s: %d images from %s (step %d)\n", *grid, s.N, c.Path, g.Step)
+	}
+	if *out != "" {
+		if err := os.MkdirAll(*out, 0o755); err != nil {
+			return err
+		}
+		for i := 0; i < s.N; i++ {
+			if err := gan.WritePNG(filepath.Join(*out, fmt.Sprintf("%04d.png", i)), gan.Image(imgs, i, s.C, s.S)); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(stdout, "wrote %d images to %s from %s (step %d)\n", s.N, *out, c.Path, g.Step)
+	}
+	return nil
+}

@@ -1,0 +1,445 @@
+package gan
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	_ "image/jpeg" // decoders for image folders
+	_ "image/png"
+	"io"
+	"io/fs"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+
+	"golang.org/x/image/draw"
+)
+
+// DefaultData is where Debian's dataset-fashion-mnist installs Fashion-MNIST.
+const DefaultData = "/usr/share/datasets/fashion-mnist"
+
+// Crop modes for image folders.
+const (
+	CropSquare = "square" // the largest centred square
+	CropCelebA = "celeba" // carpedm20's centred 108×108 face crop of CelebA's 218×178 images
+)
+
+// DataOptions says where the training images are and how to prepare them.
+type DataOptions struct {
+	Path     string // an IDX images file, a directory holding one (MNIST layout), or a folder of JPEG/PNG images
+	Size     int    // the model's side: images are resized to Size×Size
+	Crop     string // for image folders: CropSquare (default) or CropCelebA
+	CacheDir string // where a decoded image folder is cached; "" decodes every time
+	Log      func(format string, args ...any)
+}
+
+// Dataset is a set of training images at the model's size: N images of
+// C×S×S bytes (CHW), read through src.
+type Dataset struct {
+	Source  string // the file or folder it came from
+	N, C, S int
+	Skipped int    // images of a folder that failed to decode
+	Cache   string // the cache file it is read from, if any
+	src     io.ReaderAt
+	closer  io.Closer
+}
+
+// Close releases the cache file.
+func (d *Dataset) Close() error {
+	if d.closer != nil {
+		return d.closer.Close()
+	}
+	return nil
+}
+
+func (d *Dataset) imageBytes() int { return d.C * d.S * d.S }
+
+// OpenDataset opens the images at opt.Path: an IDX file (or a directory
+// with train-images-idx3-ubyte[.gz]), which is read whole and must be
+// intact, or a folder of JPEG and PNG images (searched recursively), which
+// is decoded once into a cache; images that fail to decode are skipped and
+// counted, and a folder with none that decodes is an error.
+func OpenDataset(opt DataOptions) (*Dataset, error) {
+	if opt.Crop == "" {
+		opt.Crop = CropSquare
+	}
+	if opt.Crop != CropSquare && opt.Crop != CropCelebA {
+		return nil, fmt.Errorf("unknown crop %q; use %q or %q", opt.Crop, CropSquare, CropCelebA)
+	}
+	if opt.Log == nil {
+		opt.Log = func(string, ...any) {}
+	}
+	st, err := os.Stat(opt.Path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) && opt.Path == DefaultData {
+			return nil, fmt.Errorf("the default data set %s is missing; install it (apt-get install dataset-fashion-mnist) or pass --data", DefaultData)
+		}
+		return nil, fmt.Errorf("data: %w", err)
+	}
+	if st.IsDir() {
+		if p, ok := idxInDir(opt.Path); ok {
+			return openIDX(p, opt)
+		}
+		return openFolder(opt)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("data: %s is neither a file nor a directory", opt.Path)
+	}
+	return openIDX(opt.Path, opt)
+}
+
+func openIDX(path string, opt DataOptions) (*Dataset, error) {
+	n, rows, cols, pix, err := idxImages(path)
+	if err != nil {
+		return nil, fmt.Errorf("data: %w", err)
+	}
+	s := opt.Size
+	if rows != s || cols != s {
+		out := make([]byte, n*s*s)
+		for i := 0; i < n; i++ {
+			src := &image.Gray{Pix: pix[i*rows*cols : (i+1)*rows*cols], Stride: cols, Rect: image.Rect(0, 0, cols, rows)}
+			dst := &image.Gray{Pix: out[i*s*s : (i+1)*s*s], Stride: s, Rect: image.Rect(0, 0, s, s)}
+			draw.CatmullRom.Scale(dst, dst.Rect, src, squareCrop(src.Rect), draw.Src, nil)
+		}
+		pix = out
+	}
+	return &Dataset{Source: path, N: n, C: 1, S: s, src: bytes.NewReader(pix)}, nil
+}
+
+// squareCrop is the largest square centred in r.
+func squareCrop(r image.Rectangle) image.Rectangle {
+	side := min(r.Dx(), r.Dy())
+	x0 := r.Min.X + (r.Dx()-side)/2
+	y0 := r.Min.Y + (r.Dy()-side)/2
+	return image.Rect(x0, y0, x0+side, y0+side)
+}
+
+// celebACrop is carpedm20's face crop: a centred 108×108 square (smaller
+// images get their largest centred square).
+func celebACrop(r image.Rectangle) image.Rectangle {
+	side := min(108, r.Dx(), r.Dy())
+	x0 := r.Min.X + (r.Dx()-side+1)/2
+	y0 := r.Min.Y + (r.Dy()-side+1)/2
+	return image.Rect(x0, y0, x0+side, y0+side)
+}
+
+// maxPixels bounds the images a folder may hold: a header claiming more is
+// refused before decoding allocates for it.
+const maxPixels = 1 << 26
+
+type folderFile struct {
+	path string
+	size int64
+	mod  int64
+}
+
+func listImages(root string) ([]folderFile, error) {
+	var files []folderFile
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if p != root && strings.HasPrefix(d.Name(), ".") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		switch strings.ToLower(filepath.Ext(p)) {
+		case ".jpg", ".jpeg", ".png":
+		default:
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if info.Mode().IsRegular() {
+			files = append(files, folderFile{p, info.Size(), info.ModTime().UnixNano()})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("data: reading %s: %w", root, err)
+	}
+	sort.Slice(files, func(i, j int) bool { return files[i].path < files[j].path })
+	return files, nil
+}
+
+// cacheKey names a folder's cache by everything that decides its bytes.
+func cacheKey(root string, files []folderFile, s int, crop string) string {
+	h := sha256.New()
+	abs, _ := filepath.Abs(root)
+	fmt.Fprintf(h, "gan-vk folder cache 1\n%s\n%d %s\n", abs, s, crop)
+	for _, f := range files {
+		fmt.Fprintf(h, "%s %d %d\n", f.path, f.size, f.mod)
+	}
+	return fmt.Sprintf("%x", h.Sum(nil)[:12])
+}
+
+// The cache file: cacheMagic, then N, C, S and Skipped as little-endian
+// uint32, then N images of C×S×S bytes.
+const (
+	cacheMagic  = "GANVKU8\n"
+	cacheHeader = len(cacheMagic) + 16
+)
+
+func openFolder(opt DataOptions) (*Dataset, error) {
+	files, err := listImages(opt.Path)
+	if err != nil {
+		return nil, err
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("data: %s holds no .jpg, .jpeg or .png images (nor an IDX train-images file)", opt.Path)
+	}
+	key := cacheKey(opt.Path, files, opt.Size, opt.Crop)
+	var cache string
+	if opt.CacheDir != "" {
+		cache = filepath.Join(opt.CacheDir, fmt.Sprintf("%s-%d-%s.u8", filepath.Base(filepath.Clean(opt.Path)), opt.Size, key))
+		if ds, err := openCache(cache); err == nil {
+			ds.Source = opt.Path
+			opt.Log("data: %d images of %s from the cache %s", ds.N, opt.Path, cache)
+			return ds, nil
+		}
+	}
+	pix, n, skipped, err := decodeFolder(files, opt)
+	if err != nil {
+		return nil, err
+	}
+	ds := &Dataset{Source: opt.Path, N: n, C: 3, S: opt.Size, Skipped: skipped, src: bytes.NewReader(pix)}
+	if cache != "" {
+		if err := writeCache(cache, ds, pix); err != nil {
+			opt.Log("data: not caching the decoded images (%v); the next run decodes them again", err)
+		} else {
+			ds.Cache = cache
+		}
+	}
+	return ds, nil
+}
+
+func openCache(path string) (*Dataset, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	var h [cacheHeader]byte
+	if _, err := io.ReadFull(f, h[:]); err != nil || string(h[:len(cacheMagic)]) != cacheMagic {
+		f.Close()
+		return nil, fmt.Errorf("%s is not a gan-vk image cache", path)
+	}
+	u := func(i int) int { return int(binary.LittleEndian.Uint32(h[len(cacheMagic)+4*i:])) }
+	ds := &Dataset{N: u(0), C: u(1), S: u(2), Skipped: u(3), Cache: path, closer: f}
+	st, err := f.Stat()
+	if err != nil || ds.N == 0 || st.Size() != int64(cacheHeader)+int64(ds.N)*int64(ds.imageBytes()) {
+		f.Close()
+		return nil, fmt.Errorf("%s is truncated or corrupt", path)
+	}
+	ds.src = io.NewSectionReader(f, int64(cacheHeader), st.Size()-int64(cacheHeader))
+	return ds, nil
+}
+
+// writeCache writes the decoded images atomically: a temporary file,
+// synced, then renamed.
+func writeCache(path string, ds *Dataset, pix []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".cache-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	var h [cacheHeader]byte
+	copy(h[:], cacheMagic)
+	for i, v := range []int{ds.N, ds.C, ds.S, ds.Skipped} {
+		binary.LittleEndian.PutUint32(h[len(cacheMagic)+4*i:], uint32(v))
+	}
+	if _, err := tmp.Write(h[:]); err == nil {
+		_, err = tmp.Write(pix)
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// decodeFolder decodes, crops and resizes every file with a pool of
+// goroutines, keeping the order of files and dropping those that fail.
+func decodeFolder(files []folderFile, opt DataOptions) (pix []byte, n, skipped int, err error) {
+	s := opt.Size
+	img := 3 * s * s
+	out := make([]byte, len(files)*img)
+	ok := make([]bool, len(files))
+	errs := make([]error, len(files))
+	crop := squareCrop
+	if opt.Crop == CropCelebA {
+		crop = celebACrop
+	}
+	opt.Log("data: decoding %d images of %s to %d×%d (once; later runs read the cache)", len(files), opt.Path, s, s)
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < runtime.NumCPU(); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			dst := image.NewRGBA(image.Rect(0, 0, s, s))
+			for i := range jobs {
+				if errs[i] = decodeInto(files[i].path, dst, crop); errs[i] == nil {
+					toCHW(out[i*img:(i+1)*img], dst)
+					ok[i] = true
+				}
+			}
+		}()
+	}
+	for i := range files {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	for i := range files {
+		if !ok[i] {
+			if skipped < 5 {
+				opt.Log("data: skipping %v", errs[i])
+			}
+			skipped++
+			continue
+		}
+		copy(out[n*img:], out[i*img:(i+1)*img])
+		n++
+	}
+	if skipped > 5 {
+		opt.Log("data: skipped %d images in all that failed to decode", skipped)
+	}
+	if n == 0 {
+		return nil, 0, skipped, fmt.Errorf("data: none of the %d images in %s decodes (first: %v)", len(files), opt.Path, errs[0])
+	}
+	return out[:n*img], n, skipped, nil
+}
+
+// decodeInto decodes one image file, crops it and resizes it into dst.
+func decodeInto(path string, dst *image.RGBA, crop func(image.Rectangle) image.Rectangle) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	cfg, _, err := image.DecodeConfig(f)
+	if err != nil {
+		return fmt.Errorf("%s: %v", path, err)
+	}
+	if cfg.Width < 1 || cfg.Height < 1 || int64(cfg.Width)*int64(cfg.Height) > maxPixels {
+		return fmt.Errorf("%s: %d×%d pixels is outside what gan-vk decodes (1 to %d pixels)", path, cfg.Width, cfg.Height, maxPixels)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	src, _, err := image.Decode(f)
+	if err != nil {
+		return fmt.Errorf("%s: %v", path, err)
+	}
+	draw.Draw(dst, dst.Rect, image.NewUniform(color.Black), image.Point{}, draw.Src)
+	draw.CatmullRom.Scale(dst, dst.Rect, src, crop(src.Bounds()), draw.Over, nil)
+	return nil
+}
+
+// toCHW copies an RGBA image's colour planes into out, channel by channel.
+func toCHW(out []byte, m *image.RGBA) {
+	s := m.Rect.Dx()
+	for y := 0; y < s; y++ {
+		for x := 0; x < s; x++ {
+			p := m.Pix[y*m.Stride+4*x:]
+			for c := 0; c < 3; c++ {
+				out[(c*s+y)*s+x] = p[c]
+			}
+		}
+	}
+}
+
+// Loader serves the batches of a dataset: each epoch visits every image
+// once in an order drawn from the seed and the epoch, and drops the last
+// partial batch. A batch depends only on its step, which makes resuming
+// exact.
+type Loader struct {
+	ds        *Dataset
+	batch     int
+	seed      uint64
+	mu        sync.Mutex
+	perm      []int
+	permEpoch int
+	raw       []byte
+}
+
+// NewLoader serves batches of batch images.
+func NewLoader(ds *Dataset, batch int, seed uint64) (*Loader, error) {
+	if ds.N < batch {
+		return nil, fmt.Errorf("data: %s has %d images, fewer than one batch of %d; use a smaller --batch", ds.Source, ds.N, batch)
+	}
+	return &Loader{ds: ds, batch: batch, seed: seed, permEpoch: -1, raw: make([]byte, ds.imageBytes())}, nil
+}
+
+// StepsPerEpoch is the number of whole batches in the dataset.
+func (l *Loader) StepsPerEpoch() int { return l.ds.N / l.batch }
+
+// Batch fills dst with the real batch of step (counting from 0), as
+// floats in [-1, 1], NCHW.
+func (l *Loader) Batch(step int, dst []float32) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	epoch, pos := step/l.StepsPerEpoch(), step%l.StepsPerEpoch()
+	if epoch != l.permEpoch {
+		r := rand.New(rand.NewSource(int64(l.seed) ^ int64(epoch+1)*0x5DEECE66D))
+		l.perm, l.permEpoch = r.Perm(l.ds.N), epoch
+	}
+	size := l.ds.imageBytes()
+	if len(dst) != l.batch*size {
+		return fmt.Errorf("data: a batch is %d floats, not %d", l.batch*size, len(dst))
+	}
+	for b := 0; b < l.batch; b++ {
+		i := l.perm[pos*l.batch+b]
+		if _, err := l.ds.src.ReadAt(l.raw, int64(i)*int64(size)); err != nil {
+			return fmt.Errorf("data: reading image %d of %s: %w", i, l.ds.Source, err)
+		}
+		out := dst[b*size : (b+1)*size]
+		for j, v := range l.raw {
+			out[j] = float32(v)/127.5 - 1
+		}
+	}
+	return nil
+}
+
+// ProbeData says, without decoding anything, how many channels the data at
+// path has (1 for IDX files, 3 for image folders) and the preset that suits
+// it (dcgan28 for IDX, dcgan64 for folders).
+func ProbeData(path string) (channels int, preset string, err error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) && path == DefaultData {
+			return 0, "", fmt.Errorf("the default data set %s is missing; install it (apt-get install dataset-fashion-mnist) or pass --data", DefaultData)
+		}
+		return 0, "", fmt.Errorf("data: %w", err)
+	}
+	if !st.IsDir() {
+		if !st.Mode().IsRegular() {
+			return 0, "", fmt.Errorf("data: %s is neither a file nor a directory", path)
+		}
+		return 1, "dcgan28", nil
+	}
+	if _, ok := idxInDir(path); ok {
+		return 1, "dcgan28", nil
+	}
+	return 3, "dcgan64", nil
+}

@@ -1,0 +1,92 @@
+package gan
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// idxImages reads an IDX file of unsigned-byte images (MNIST, Fashion-MNIST,
+// EMNIST: magic 0x00000803, then count, rows and columns as big-endian
+// uint32, then the pixels), raw or gzip-compressed. It checks the magic,
+// the dimensions and that the file holds exactly the pixels they promise.
+func idxImages(path string) (n, rows, cols int, pixels []byte, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, 0, 0, nil, err
+	}
+	defer f.Close()
+	var r io.Reader = bufio.NewReader(f)
+	head := make([]byte, 2)
+	if _, err := io.ReadFull(r, head); err != nil {
+		return 0, 0, 0, nil, fmt.Errorf("%s: %w", path, idxTruncated(err))
+	}
+	r = io.MultiReader(bytes.NewReader(head), r)
+	if head[0] == 0x1f && head[1] == 0x8b {
+		gz, err := gzip.NewReader(r)
+		if err != nil {
+			return 0, 0, 0, nil, fmt.Errorf("%s: not a valid gzip file: %v", path, err)
+		}
+		defer gz.Close()
+		r = gz
+	}
+	var hdr [16]byte
+	if _, err := io.ReadFull(r, hdr[:4]); err != nil {
+		return 0, 0, 0, nil, fmt.Errorf("%s: %w", path, idxTruncated(err))
+	}
+	magic := binary.BigEndian.Uint32(hdr[:4])
+	switch {
+	case magic>>8 != 0x08:
+		return 0, 0, 0, nil, fmt.Errorf("%s: not an IDX file of unsigned bytes (magic %#08x; MNIST images start 0x00000803)", path, magic)
+	case magic&0xff != 3:
+		return 0, 0, 0, nil, fmt.Errorf("%s: an IDX file of %d dimensions, not images (3: count, rows, columns); is it a labels file?", path, magic&0xff)
+	}
+	if _, err := io.ReadFull(r, hdr[4:]); err != nil {
+		return 0, 0, 0, nil, fmt.Errorf("%s: %w", path, idxTruncated(err))
+	}
+	n, rows, cols = int(binary.BigEndian.Uint32(hdr[4:])), int(binary.BigEndian.Uint32(hdr[8:])), int(binary.BigEndian.Uint32(hdr[12:]))
+	const maxSide, maxBytes = 1 << 12, 1 << 34
+	if n == 0 || rows == 0 || cols == 0 || rows > maxSide || cols > maxSide || int64(n)*int64(rows)*int64(cols) > maxBytes {
+		return 0, 0, 0, nil, fmt.Errorf("%s: implausible dimensions %d images of %d×%d", path, n, rows, cols)
+	}
+	// Read what is there rather than trusting the header with a large
+	// allocation: a corrupt count gets a short read, not an out-of-memory.
+	want := int64(n) * int64(rows) * int64(cols)
+	var buf bytes.Buffer
+	got, err := io.Copy(&buf, io.LimitReader(r, want))
+	if err != nil {
+		return 0, 0, 0, nil, fmt.Errorf("%s: %v", path, err)
+	}
+	if got < want {
+		return 0, 0, 0, nil, fmt.Errorf("%s: truncated: the header promises %d images of %d×%d (%d bytes of pixels), the file holds %d", path, n, rows, cols, want, got)
+	}
+	if extra, _ := io.Copy(io.Discard, io.LimitReader(r, 1)); extra > 0 {
+		return 0, 0, 0, nil, fmt.Errorf("%s: more bytes than the header's %d images of %d×%d; the file is corrupt", path, n, rows, cols)
+	}
+	return n, rows, cols, buf.Bytes(), nil
+}
+
+func idxTruncated(err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return errors.New("truncated: too short for an IDX header")
+	}
+	return err
+}
+
+// idxInDir finds the training images of an MNIST-style directory.
+func idxInDir(dir string) (string, bool) {
+	for _, name := range []string{"train-images-idx3-ubyte.gz", "train-images-idx3-ubyte", "train-images.idx3-ubyte",
+		"emnist-balanced-train-images-idx3-ubyte.gz", "emnist-balanced-train-images-idx3-ubyte"} {
+		p := filepath.Join(dir, name)
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+			return p, true
+		}
+	}
+	return "", false
+}

@@ -1,0 +1,233 @@
+package gan
+
+import (
+	"fmt"
+
+	"github.com/gan-vk/gan-vk/layers"
+	"github.com/gan-vk/gan-vk/vk"
+)
+
+// Dropout draws a different mask for each pass through the discriminator
+// in a step: the real batch, the fake batch, and the generator's step.
+const (
+	passReal = iota
+	passFake
+	passG
+	passes
+)
+
+// convOp is what Linear, Conv2d and ConvTranspose2d have in common.
+type convOp interface {
+	Forward(s *vk.Sequence, y, x, w, b *vk.Buffer)
+	Backward(s *vk.Sequence, dx, dw, db, dy, x, w, y *vk.Buffer)
+	Close()
+}
+
+// net is a network's ops at one batch size, over a netParams: one op per
+// layer, the output of each layer (kept for backward), and two buffers
+// that gradients flow through on the way back.
+type net struct {
+	spec  netSpec
+	p     *netParams
+	n     int
+	convs []convOp
+	bns   []*layers.BatchNorm2d
+	drops [][passes]*layers.Dropout
+	outs  []*vk.Buffer
+	grads [2]*vk.Buffer // nil for a net built for forward only
+	owned []interface{ Close() }
+}
+
+// newNet builds spec's ops at batch n over p. withGrad allocates the
+// buffers backward needs; a sampler leaves it off.
+func newNet(d *vk.Device, p *netParams, n int, withGrad bool) (*net, error) {
+	spec := p.spec
+	m := &net{spec: spec, p: p, n: n,
+		convs: make([]convOp, len(spec.layers)), bns: make([]*layers.BatchNorm2d, len(spec.layers)),
+		drops: make([][passes]*layers.Dropout, len(spec.layers)), outs: make([]*vk.Buffer, len(spec.layers))}
+	fail := func(err error) (*net, error) {
+		m.Close()
+		return nil, fmt.Errorf("gan: building the %s: %w", spec.name, err)
+	}
+	largest := 0 // the largest activation a gradient passes through
+	for i, l := range spec.layers {
+		var (
+			op  interface{ Close() }
+			err error
+		)
+		switch l.kind {
+		case dense:
+			var c *layers.Linear
+			c, err = layers.NewLinear(d, layers.LinearConfig{N: n, In: l.c, Out: l.k, Bias: l.bias, Act: l.act})
+			m.convs[i], op = c, c
+		case conv:
+			var c *layers.Conv2d
+			c, err = layers.NewConv2d(d, layers.Conv2dConfig{N: n, C: l.c, H: l.h, W: l.w, K: l.k, KH: l.size, KW: l.size,
+				Stride: l.stride, Pad: l.padding, Bias: l.bias, Act: l.act})
+			m.convs[i], op = c, c
+		case convT:
+			var c *layers.ConvTranspose2d
+			c, err = layers.NewConvTranspose2d(d, layers.ConvTranspose2dConfig{N: n, C: l.c, H: l.h, W: l.w, K: l.k,
+				KH: l.size, KW: l.size, Stride: l.stride, Pad: l.padding, OutPad: l.outPad, Bias: l.bias, Act: l.act})
+			m.convs[i], op = c, c
+		case batchNorm:
+			var b *layers.BatchNorm2d
+			b, err = layers.NewBatchNorm2d(d, layers.BatchNorm2dConfig{N: n, C: l.k, H: l.oh, W: l.ow, Act: l.act})
+			m.bns[i], op = b, b
+		case dropout:
+			for pass := range passes {
+				var dr *layers.Dropout
+				if dr, err = layers.NewDropout(d, n*l.outCount(), l.p, dropStream(i, pass)); err != nil {
+					break
+				}
+				m.drops[i][pass] = dr
+				m.owned = append(m.owned, dr)
+			}
+		}
+		if err != nil {
+			return fail(err)
+		}
+		if op != nil {
+			m.owned = append(m.owned, op)
+		}
+		out, err := d.NewBuffer(fmt.Sprintf("%s.%d output", spec.name, l.module), 4*n*l.outCount())
+		if err != nil {
+			return fail(err)
+		}
+		m.outs[i] = out
+		m.owned = append(m.owned, out)
+		if i < len(spec.layers)-1 {
+			largest = max(largest, n*l.outCount())
+		}
+	}
+	if withGrad && largest > 0 {
+		for j := range m.grads {
+			g, err := d.NewBuffer(fmt.Sprintf("%s gradient %d", spec.name, j), 4*largest)
+			if err != nil {
+				return fail(err)
+			}
+			m.grads[j] = g
+			m.owned = append(m.owned, g)
+		}
+	}
+	return m, nil
+}
+
+// dropStream is the Philox stream of layer i's dropout in a pass; stream 0
+// is the latent draw's.
+func dropStream(i, pass int) int { return 1 + passes*i + pass }
+
+// Close destroys the ops and buffers.
+func (m *net) Close() {
+	for i := len(m.owned) - 1; i >= 0; i-- {
+		m.owned[i].Close()
+	}
+	m.owned = nil
+}
+
+// out is the network's output: n images, or n logits.
+func (m *net) out() *vk.Buffer { return m.outs[len(m.outs)-1] }
+
+func (m *net) input(x *vk.Buffer, i int) *vk.Buffer {
+	if i == 0 {
+		return x
+	}
+	return m.outs[i-1]
+}
+
+// forward records the network on x. In training mode batch norm uses the
+// batch's statistics (and moves its running ones) and dropout draws its
+// pass's mask from clock; in eval mode batch norm uses the running
+// statistics and dropout passes values through.
+func (m *net) forward(s *vk.Sequence, x *vk.Buffer, train bool, pass int, clock *layers.Clock) {
+	for i, l := range m.spec.layers {
+		in, out, ps := m.input(x, i), m.outs[i], m.p.layers[i]
+		switch l.kind {
+		case dense, conv, convT:
+			m.convs[i].Forward(s, out, in, ps[0].val, bias(ps))
+		case batchNorm:
+			if train {
+				m.bns[i].Forward(s, out, in, ps[0].val, ps[1].val, m.p.running[i])
+			} else {
+				m.bns[i].ForwardEval(s, out, in, ps[0].val, ps[1].val, m.p.running[i])
+			}
+		case dropout:
+			if train {
+				m.drops[i][pass].Forward(s, out, in, clock)
+			} else {
+				s.Copy(out, in)
+			}
+		}
+	}
+}
+
+func bias(ps []*tensor) *vk.Buffer {
+	if len(ps) > 1 {
+		return ps[1].val
+	}
+	return nil
+}
+
+func biasGrad(ps []*tensor) *vk.Buffer {
+	if len(ps) > 1 {
+		return ps[1].grad
+	}
+	return nil
+}
+
+// backward records the gradients of the last training forward on x, from
+// dy = ∂L/∂output (which it may overwrite). dx receives ∂L/∂x unless it is
+// nil. With params the parameters' gradients accumulate into their grad
+// buffers; without, the weight gradients are skipped (batch norm's γ and β
+// gradients come with its data gradient and still accumulate: the caller
+// zeroes them before the step that uses them).
+func (m *net) backward(s *vk.Sequence, x, dy, dx *vk.Buffer, params bool, pass int, clock *layers.Clock) {
+	other := func(b *vk.Buffer) *vk.Buffer {
+		if b == m.grads[0] {
+			return m.grads[1]
+		}
+		return m.grads[0]
+	}
+	for i := len(m.spec.layers) - 1; i >= 0; i-- {
+		l, ps := m.spec.layers[i], m.p.layers[i]
+		in, out := m.input(x, i), m.outs[i]
+		target := dx // where ∂L/∂in goes
+		if i > 0 {
+			target = other(dy)
+		}
+		switch l.kind {
+		case dense, conv, convT:
+			var dw, db *vk.Buffer
+			if params {
+				dw, db = ps[0].grad, biasGrad(ps)
+			}
+			m.convs[i].Backward(s, target, dw, db, dy, in, ps[0].val, out)
+		case batchNorm:
+			if i > 0 {
+				target = dy // in place
+			}
+			if target == nil {
+				target = dy
+			}
+			m.bns[i].Backward(s, target, ps[0].grad, ps[1].grad, dy, in, out, ps[0].val)
+		case dropout:
+			if i > 0 {
+				target = dy
+			}
+			if target != nil {
+				m.drops[i][pass].Backward(s, target, dy, clock)
+			}
+		}
+		if target == nil {
+			return
+		}
+		dy = target
+	}
+}
+
+// zeroGrads records setting every parameter gradient to 0.
+func (p *netParams) zeroGrads(s *vk.Sequence) {
+	for _, t := range p.all {
+		s.Fill(t.grad, 0)
+	}
+}

@@ -1,0 +1,191 @@
+package gan
+
+import (
+	"github.com/gan-vk/gan-vk/layers/ref"
+)
+
+// refNet is a network composed from layers/ref in float64: the reference a
+// whole training step on the device is held to.
+type refNet struct {
+	spec    netSpec
+	p       [][][]float64 // per layer, per tensor (as netParams.layers)
+	m, v    [][][]float64
+	running [][]float64 // per layer: BN mean then variance
+}
+
+// refTrace is what a forward keeps for backward.
+type refTrace struct {
+	n         int
+	ins, pres [][]float64 // each layer's input and value before its activation
+	outs      [][]float64
+	dropMasks [][]float64
+}
+
+func (r *refNet) geom(l layerSpec, n int) ref.Conv {
+	return ref.Conv{N: n, C: l.c, H: l.h, W: l.w, K: l.k, KH: l.size, KW: l.size, Stride: l.stride, Pad: l.padding, OutPad: l.outPad}
+}
+
+func biasOf(ps [][]float64) []float64 {
+	if len(ps) > 1 {
+		return ps[1]
+	}
+	return nil
+}
+
+// forward runs the network on x (n samples). mask gives layer i's dropout
+// mask in training mode.
+func (r *refNet) forward(x []float64, n int, train bool, mask func(i, count int) []float64) *refTrace {
+	tr := &refTrace{n: n}
+	in := x
+	for i, l := range r.spec.layers {
+		ps := r.p[i]
+		var pre []float64
+		var m []float64
+		switch l.kind {
+		case dense:
+			pre = ref.Linear(in, ps[0], biasOf(ps), n, l.c, l.k)
+		case conv:
+			pre = ref.Conv2d(in, ps[0], biasOf(ps), r.geom(l, n))
+		case convT:
+			pre = ref.ConvTranspose2d(in, ps[0], biasOf(ps), r.geom(l, n))
+		case batchNorm:
+			if train {
+				var mean, unbiased []float64
+				pre, mean, unbiased = ref.BatchNorm2d(in, ps[0], ps[1], n, l.k, l.oh*l.ow, 1e-5)
+				rs := r.running[i]
+				for c := 0; c < l.k; c++ {
+					rs[c] = 0.9*rs[c] + 0.1*mean[c]
+					rs[l.k+c] = 0.9*rs[l.k+c] + 0.1*unbiased[c]
+				}
+			} else {
+				rs := r.running[i]
+				pre = ref.BatchNorm2dEval(in, ps[0], ps[1], rs[:l.k], rs[l.k:], n, l.k, l.oh*l.ow, 1e-5)
+			}
+		case dropout:
+			pre = append([]float64(nil), in...)
+			if train {
+				m = mask(i, len(in))
+				for j := range pre {
+					pre[j] *= m[j]
+				}
+			}
+		}
+		a, slope := ref.Act(l.act.Act), float64(float32(l.act.Slope))
+		out := ref.Activate(a, slope, pre)
+		tr.ins, tr.pres, tr.outs, tr.dropMasks = append(tr.ins, in), append(tr.pres, pre), append(tr.outs, out), append(tr.dropMasks, m)
+		in = out
+	}
+	return tr
+}
+
+// backward returns ∂L/∂x and each tensor's gradient from dy = ∂L/∂output.
+func (r *refNet) backward(tr *refTrace, dy []float64) (dx []float64, grads [][][]float64) {
+	n := tr.n
+	grads = make([][][]float64, len(r.spec.layers))
+	for i := len(r.spec.layers) - 1; i >= 0; i-- {
+		l, ps := r.spec.layers[i], r.p[i]
+		d := ref.ActivateBackward(ref.Act(l.act.Act), float64(float32(l.act.Slope)), tr.pres[i], dy)
+		var gw, gb []float64
+		switch l.kind {
+		case dense:
+			dx, gw, gb = ref.LinearBackward(d, tr.ins[i], ps[0], n, l.c, l.k)
+		case conv:
+			dx, gw, gb = ref.Conv2dBackward(d, tr.ins[i], ps[0], r.geom(l, n))
+		case convT:
+			dx, gw, gb = ref.ConvTranspose2dBackward(d, tr.ins[i], ps[0], r.geom(l, n))
+		case batchNorm:
+			dx, gw, gb = ref.BatchNorm2dBackward(d, tr.ins[i], ps[0], n, l.k, l.oh*l.ow, 1e-5)
+		case dropout:
+			dx = make([]float64, len(d))
+			for j := range d {
+				dx[j] = d[j] * tr.dropMasks[i][j]
+			}
+		}
+		switch len(ps) {
+		case 1:
+			grads[i] = [][]float64{gw}
+		case 2:
+			grads[i] = [][]float64{gw, gb}
+		}
+		dy = dx
+	}
+	return dx, grads
+}
+
+func addGrads(a, b [][][]float64) [][][]float64 {
+	if a == nil {
+		return b
+	}
+	for i := range a {
+		for j := range a[i] {
+			for k := range a[i][j] {
+				a[i][j][k] += b[i][j][k]
+			}
+		}
+	}
+	return a
+}
+
+// adam steps every tensor at step t.
+func (r *refNet) adam(grads [][][]float64, t int, lr, beta1 float64) {
+	for i := range r.p {
+		for j := range r.p[i] {
+			ref.Adam(r.p[i][j], grads[i][j], r.m[i][j], r.v[i][j], t, lr, beta1, 0.999, 1e-8)
+		}
+	}
+}
+
+// refTrainer is Trainer's algorithm in float64.
+type refTrainer struct {
+	cfg  TrainConfig
+	g, d *refNet
+	step int
+}
+
+// refStep runs one training step on a real batch and returns its stats.
+func (rt *refTrainer) refStep(real []float64) Stats {
+	cfg, n := rt.cfg, rt.cfg.Batch
+	rt.step++
+	k := rt.step
+	maskAt := func(step int, pass int) func(i, count int) []float64 {
+		return func(i, count int) []float64 {
+			return ref.DropoutMask(count, float64(float32(cfg.Model.Dropout)), cfg.Seed, uint32(step), uint32(dropStream(i, pass)))
+		}
+	}
+	z := ref.Normal(n*cfg.Model.Z, cfg.Seed, uint32(k), 0)
+	for i := range z { // the device stores z as float32
+		z[i] = float64(float32(z[i]))
+	}
+	var st Stats
+	fake := rt.g.forward(z, n, true, nil).outs
+	fakeImg := fake[len(fake)-1]
+	var dGrads [][][]float64
+	for _, p := range []struct {
+		x      []float64
+		target float64
+		pass   int
+	}{{real, 1, passReal}, {fakeImg, 0, passFake}} {
+		tr := rt.d.forward(p.x, n, true, maskAt(k, p.pass))
+		loss, dlogit, prob := ref.BCEWithLogits(tr.outs[len(tr.outs)-1], p.target)
+		if p.pass == passReal {
+			st.DReal, st.DX = float32(loss), float32(prob)
+		} else {
+			st.DFake, st.DGZ = float32(loss), float32(prob)
+		}
+		_, g := rt.d.backward(tr, dlogit)
+		dGrads = addGrads(dGrads, g)
+	}
+	rt.d.adam(dGrads, k, float64(cfg.LR), float64(float32(cfg.Beta1)))
+	for j := 0; j < cfg.GSteps; j++ {
+		gk := (k-1)*cfg.GSteps + j + 1
+		gtr := rt.g.forward(z, n, true, nil)
+		img := gtr.outs[len(gtr.outs)-1]
+		dtr := rt.d.forward(img, n, true, maskAt(gk, passG))
+		loss, dlogit, prob := ref.BCEWithLogits(dtr.outs[len(dtr.outs)-1], 1)
+		st.G, st.DGZAfter = float32(loss), float32(prob)
+		dimg, _ := rt.d.backward(dtr, dlogit)
+		_, gGrads := rt.g.backward(gtr, dimg)
+		rt.g.adam(gGrads, gk, float64(cfg.LR), float64(float32(cfg.Beta1)))
+	}
+	return st
+}

@@ -1,0 +1,211 @@
+package gan
+
+import (
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
+
+	"github.com/gan-vk/gan-vk/layers"
+	"github.com/gan-vk/gan-vk/vk"
+)
+
+// sampleStream is the Philox stream of sample z's, apart from training's.
+const sampleStream = 1 << 16
+
+// Sampler runs a generator's forward pass in eval mode (batch norm with its
+// running statistics) on its own z, without touching the training state.
+type Sampler struct {
+	N, Z    int
+	C, S    int
+	net     *net
+	z       *vk.Buffer
+	normal  *layers.Normal
+	clock   *layers.Clock
+	draw    *vk.Sequence
+	forward *vk.Sequence
+	owned   []interface{ Close() }
+}
+
+func newSampler(d *vk.Device, g *netParams, m ModelConfig, n int, seed uint64) (*Sampler, error) {
+	s := &Sampler{N: n, Z: m.Z, C: m.Channels, S: m.Size()}
+	fail := func(err error) (*Sampler, error) {
+		s.Close()
+		return nil, fmt.Errorf("gan: sampler: %w", err)
+	}
+	var err error
+	if s.net, err = newNet(d, g, n, false); err != nil {
+		return fail(err)
+	}
+	s.owned = append(s.owned, s.net)
+	if s.z, err = d.NewBuffer("sample z", 4*n*m.Z); err != nil {
+		return fail(err)
+	}
+	s.owned = append(s.owned, s.z)
+	if s.normal, err = layers.NewNormal(d, n*m.Z, sampleStream); err != nil {
+		return fail(err)
+	}
+	s.owned = append(s.owned, s.normal)
+	if s.clock, err = layers.NewClock(d, "sample", seed); err != nil {
+		return fail(err)
+	}
+	s.owned = append(s.owned, s.clock)
+	if s.draw, err = d.NewSequence("sample z"); err != nil {
+		return fail(err)
+	}
+	s.owned = append(s.owned, s.draw)
+	s.normal.Draw(s.draw, s.z, s.clock)
+	if s.forward, err = d.NewSequence("sample"); err != nil {
+		return fail(err)
+	}
+	s.owned = append(s.owned, s.forward)
+	s.net.forward(s.forward, s.z, false, 0, nil)
+	if err := s.Redraw(seed, 0); err != nil {
+		return fail(err)
+	}
+	return s, nil
+}
+
+// Close destroys the sampler's ops and buffers.
+func (s *Sampler) Close() {
+	for i := len(s.owned) - 1; i >= 0; i-- {
+		s.owned[i].Close()
+	}
+	s.owned = nil
+}
+
+// Redraw draws the sampler's z from (seed, draw): the same pair gives the
+// same z on any run.
+func (s *Sampler) Redraw(seed uint64, draw uint32) error {
+	if err := s.clock.Set(seed, draw); err != nil {
+		return err
+	}
+	return s.draw.Submit()
+}
+
+// Images runs the generator on the sampler's z and returns N images of
+// C×S×S floats in [-1, 1], NCHW.
+func (s *Sampler) Images() ([]float32, error) {
+	if err := s.forward.Submit(); err != nil {
+		return nil, err
+	}
+	return readFloats(s.net.out(), s.N*s.C*s.S*s.S)
+}
+
+// NewSampler builds a sampler of n images over the trainer's generator.
+func (t *Trainer) NewSampler(n int) (*Sampler, error) {
+	return newSampler(t.dev, t.g, t.Config.Model, n, t.Config.Seed)
+}
+
+// Generator is a generator loaded from a checkpoint, for sampling.
+type Generator struct {
+	Config TrainConfig
+	Step   int
+	p      *netParams
+}
+
+// LoadGenerator puts a checkpoint's generator (parameters and running
+// statistics) on the device.
+func LoadGenerator(d *vk.Device, c *Checkpoint) (*Generator, error) {
+	st, err := c.State()
+	if err != nil {
+		return nil, err
+	}
+	p, err := newNetParams(d, st.Config.Model.generator())
+	if err != nil {
+		return nil, err
+	}
+	if err := loadState(c, p.state(false)); err != nil {
+		p.Close()
+		return nil, err
+	}
+	return &Generator{Config: st.Config, Step: st.Step, p: p}, nil
+}
+
+// Close frees the generator's buffers.
+func (g *Generator) Close() { g.p.Close() }
+
+// NewSampler builds a sampler of n images over the generator.
+func (g *Generator) NewSampler(d *vk.Device, n int, seed uint64) (*Sampler, error) {
+	return newSampler(d, g.p, g.Config.Model, n, seed)
+}
+
+// toByte maps a value of tanh's range [-1, 1] to a pixel byte.
+func toByte(v float32) uint8 {
+	x := math.Round(float64(v+1) * 127.5)
+	return uint8(max(0, min(255, x)))
+}
+
+// Image turns image i of a batch (NCHW floats in [-1, 1]) into an image.
+func Image(batch []float32, i, c, s int) image.Image {
+	at := func(ch, y, x int) uint8 { return toByte(batch[((i*c+ch)*s+y)*s+x]) }
+	if c == 1 {
+		m := image.NewGray(image.Rect(0, 0, s, s))
+		for y := 0; y < s; y++ {
+			for x := 0; x < s; x++ {
+				m.Pix[y*m.Stride+x] = at(0, y, x)
+			}
+		}
+		return m
+	}
+	m := image.NewRGBA(image.Rect(0, 0, s, s))
+	for y := 0; y < s; y++ {
+		for x := 0; x < s; x++ {
+			m.SetRGBA(x, y, color.RGBA{at(0, y, x), at(1, y, x), at(2, y, x), 255})
+		}
+	}
+	return m
+}
+
+// gridPad is the gap between images in a grid, in pixels.
+const gridPad = 2
+
+// Grid lays n images of a batch out in rows of cols, with a gap between
+// them.
+func Grid(batch []float32, n, c, s, cols int) image.Image {
+	rows := (n + cols - 1) / cols
+	w, h := cols*(s+gridPad)+gridPad, rows*(s+gridPad)+gridPad
+	var out interface {
+		image.Image
+		Set(x, y int, c color.Color)
+	}
+	if c == 1 {
+		out = image.NewGray(image.Rect(0, 0, w, h))
+	} else {
+		out = image.NewRGBA(image.Rect(0, 0, w, h))
+	}
+	for i := 0; i < n; i++ {
+		img := Image(batch, i, c, s)
+		x0, y0 := gridPad+(i%cols)*(s+gridPad), gridPad+(i/cols)*(s+gridPad)
+		for y := 0; y < s; y++ {
+			for x := 0; x < s; x++ {
+				out.Set(x0+x, y0+y, img.At(x, y))
+			}
+		}
+	}
+	return out
+}
+
+// WritePNG writes an image to path atomically (a temporary file, then a
+// rename), so a reader never sees half a PNG.
+func WritePNG(path string, m image.Image) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	err = png.Encode(tmp, m)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}

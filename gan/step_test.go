@@ -1,0 +1,121 @@
+package gan
+
+import (
+	"fmt"
+	"math/rand"
+	"testing"
+
+	"github.com/gan-vk/gan-vk/layers/ref"
+	"github.com/gan-vk/gan-vk/vk"
+	"github.com/gan-vk/gan-vk/vk/vktest"
+)
+
+// download64 reads a buffer's first n floats as float64.
+func download64(t testing.TB, b *vk.Buffer, n int) []float64 {
+	t.Helper()
+	v, err := readFloats(b, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]float64, n)
+	for i, x := range v {
+		out[i] = float64(x)
+	}
+	return out
+}
+
+// refFrom copies a network's state from the device into a reference.
+func refFrom(t testing.TB, p *netParams) *refNet {
+	r := &refNet{spec: p.spec}
+	for i, l := range p.spec.layers {
+		var vals, ms, vs [][]float64
+		for _, ts := range p.layers[i] {
+			vals = append(vals, download64(t, ts.val, ts.count()))
+			ms = append(ms, download64(t, ts.m, ts.count()))
+			vs = append(vs, download64(t, ts.v, ts.count()))
+		}
+		r.p, r.m, r.v = append(r.p, vals), append(r.m, ms), append(r.v, vs)
+		var rs []float64
+		if p.running[i] != nil {
+			rs = download64(t, p.running[i], 2*l.k)
+		}
+		r.running = append(r.running, rs)
+	}
+	return r
+}
+
+// uploadReal fills the trainer's real batch with values in [-1, 1].
+func uploadReal(t testing.TB, tr *Trainer, r *rand.Rand) []float64 {
+	n := tr.Real().Size() / 4
+	f := make([]float32, n)
+	v := make([]float64, n)
+	for i := range f {
+		f[i] = float32(2*r.Float64() - 1)
+		v[i] = float64(f[i])
+	}
+	if err := tr.Real().Upload(0, vk.Float32Bytes(f)); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// checkNet holds a network's state on the device to the reference's.
+func checkNet(t *testing.T, what string, p *netParams, r *refNet, tol ref.Tol) {
+	t.Helper()
+	for i, l := range p.spec.layers {
+		for j, ts := range p.layers[i] {
+			if err := tol.Check(download64(t, ts.val, ts.count()), r.p[i][j]); err != nil {
+				t.Errorf("%s: %s: %v", what, ts.name, err)
+			}
+		}
+		if p.running[i] != nil {
+			if err := tol.Check(download64(t, p.running[i], 2*l.k), r.running[i]); err != nil {
+				t.Errorf("%s: %s.%d running stats: %v", what, p.spec.name, l.module, err)
+			}
+		}
+	}
+}
+
+// TestStepMatchesReference runs a few training steps of small versions of
+// both presets on the device and in float64 from layers/ref, and holds the
+// losses and every parameter and running statistic to the reference.
+func TestStepMatchesReference(t *testing.T) {
+	d := vktest.Open(t)
+	for _, c := range []struct {
+		preset    string
+		ch, batch int
+		gsteps    int
+	}{{"dcgan28", 1, 4, 2}, {"dcgan64", 3, 2, 1}} {
+		t.Run(c.preset, func(t *testing.T) {
+			m, err := DefaultModel(c.preset, c.ch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.Z, m.GF, m.DF = 8, 2, 2
+			cfg := TrainConfig{Model: m, Batch: c.batch, LR: 2e-4, Beta1: 0.5, GSteps: c.gsteps, Seed: 7}
+			tr, err := NewTrainer(d, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tr.Close()
+			rt := &refTrainer{cfg: cfg, g: refFrom(t, tr.g), d: refFrom(t, tr.d)}
+			r := rand.New(rand.NewSource(1))
+			for step := 1; step <= 3; step++ {
+				real := uploadReal(t, tr, r)
+				got, err := tr.Step()
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := rt.refStep(real)
+				g := []float64{float64(got.DReal), float64(got.DFake), float64(got.G), float64(got.DX), float64(got.DGZ), float64(got.DGZAfter)}
+				w := []float64{float64(want.DReal), float64(want.DFake), float64(want.G), float64(want.DX), float64(want.DGZ), float64(want.DGZAfter)}
+				if err := ref.Sum.Check(g, w); err != nil {
+					t.Errorf("step %d stats %+v, want %+v: %v", step, got, want, err)
+				}
+			}
+			tol := ref.Tol{Name: "three steps", Abs: 1e-5, Rel: 1e-4}
+			checkNet(t, fmt.Sprintf("after %d steps", tr.Steps()), tr.g, rt.g, tol)
+			checkNet(t, fmt.Sprintf("after %d steps", tr.Steps()), tr.d, rt.d, tol)
+		})
+	}
+}
