@@ -262,7 +262,7 @@ func (t *Trainer) Save(path string, extra map[string]string) error {
 				return fmt.Errorf("checkpoint: reading %s from the device: %w", st.name, err)
 			}
 			if !finite(v) {
-				return fmt.Errorf("%w: %s holds NaN or infinite values; not writing a checkpoint of them", ErrDiverged, st.name)
+				return fmt.Errorf("%w: %s holds NaN or infinite values, which no checkpoint keeps", ErrDiverged, st.name)
 			}
 			tensors = append(tensors, f32Tensor(st.name, st.shape, v))
 		}

@@ -60,6 +60,9 @@ func idxImages(path string) (n, rows, cols int, pixels []byte, err error) {
 	want := int64(n) * int64(rows) * int64(cols)
 	var buf bytes.Buffer
 	got, err := io.Copy(&buf, io.LimitReader(r, want))
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return 0, 0, 0, nil, fmt.Errorf("%s: truncated: the compressed stream ends early (%d of %d bytes of pixels)", path, got, want)
+	}
 	if err != nil {
 		return 0, 0, 0, nil, fmt.Errorf("%s: %v", path, err)
 	}

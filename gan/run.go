@@ -253,14 +253,7 @@ func (r *Run) Train(ctx context.Context, d *vk.Device, resume bool) (int, error)
 		}
 		dt := time.Since(t0)
 		if !finite([]float32{st.DReal, st.DFake, st.G, st.DX, st.DGZ}) {
-			last := "none was written"
-			if ckptPath != "" {
-				last = ckptPath
-			} else if c, err := NewestCheckpoint(r.Dir, nil); err == nil {
-				last = c.Path
-			}
-			return step, fmt.Errorf("%w at step %d: d_loss %g, g_loss %g; the last good checkpoint is %s; try a lower --lr, or --resume from it",
-				ErrDiverged, step+1, st.DLoss(), st.G, last)
+			return step, r.diverged(fmt.Sprintf("at step %d: d_loss %g, g_loss %g", step+1, st.DLoss(), st.G))
 		}
 		ev := Event{Step: t.Steps(), TotalSteps: total, Epoch: step / loader.StepsPerEpoch(), StepsPerEpoch: loader.StepsPerEpoch(),
 			Stats: st, MsPerStep: float64(dt.Microseconds()) / 1000, ImagesPerSec: float64(cfg.Train.Batch) / dt.Seconds(),
@@ -278,7 +271,9 @@ func (r *Run) Train(ctx context.Context, d *vk.Device, resume bool) (int, error)
 		stopping := ctx.Err() != nil
 		if cfg.CheckpointEvery > 0 && t.Steps()%cfg.CheckpointEvery == 0 || last || stopping ||
 			cfg.CheckpointMinutes > 0 && time.Since(lastCkpt).Minutes() >= cfg.CheckpointMinutes {
-			if ev.Checkpoint, err = save(); err != nil {
+			if ev.Checkpoint, err = save(); errors.Is(err, ErrDiverged) {
+				return t.Steps(), r.diverged(fmt.Sprintf("by step %d: %v", t.Steps(), err))
+			} else if err != nil {
 				return t.Steps(), err
 			}
 		}
@@ -293,6 +288,17 @@ func (r *Run) Train(ctx context.Context, d *vk.Device, resume bool) (int, error)
 		logf("%s has already run its %d steps", r.Dir, total)
 	}
 	return t.Steps(), nil
+}
+
+// diverged is the error for a run whose numbers went NaN or infinite: it
+// names the last good checkpoint, which the run never overwrites with bad
+// values, and what to try.
+func (r *Run) diverged(what string) error {
+	last := "no checkpoint was written before it"
+	if c, err := NewestCheckpoint(r.Dir, nil); err == nil {
+		last = "the last good checkpoint is " + c.Path
+	}
+	return fmt.Errorf("%w %s; %s; start a new run with a lower --lr (this one has %g)", ErrDiverged, what, last, r.Config.Train.LR)
 }
 
 func round3(v float64) float64 { return math.Round(v*1000) / 1000 }

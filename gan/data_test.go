@@ -1,0 +1,301 @@
+package gan
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// idxBytes makes an IDX images file of n rows×cols images whose pixel
+// values count up from the image index.
+func idxBytes(n, rows, cols int) []byte {
+	var b bytes.Buffer
+	binary.Write(&b, binary.BigEndian, []uint32{0x803, uint32(n), uint32(rows), uint32(cols)})
+	for i := 0; i < n*rows*cols; i++ {
+		b.WriteByte(byte(i/(rows*cols) + i%7))
+	}
+	return b.Bytes()
+}
+
+func gz(b []byte) []byte {
+	var out bytes.Buffer
+	w := gzip.NewWriter(&out)
+	w.Write(b)
+	w.Close()
+	return out.Bytes()
+}
+
+func writeFile(t *testing.T, path string, b []byte) string {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestIDX(t *testing.T) {
+	dir := t.TempDir()
+	good := idxBytes(3, 28, 28)
+	labels := append([]byte{0, 0, 8, 1, 0, 0, 0, 3}, 1, 2, 3)
+	random := idxBytes(3, 28, 28)
+	for i := 16; i < len(random); i++ {
+		random[i] = byte(i * i * 2654435761 >> 13)
+	}
+	noisy := gz(random)
+	for _, c := range []struct {
+		name string
+		data []byte
+		err  string // "" when it must load
+	}{
+		{"raw", good, ""},
+		{"gzip", gz(good), ""},
+		{"wrong magic", append([]byte{0, 0, 9, 3}, good[4:]...), "not an IDX file of unsigned bytes"},
+		{"labels file", labels, "is it a labels file"},
+		{"truncated pixels", good[:len(good)-5], "truncated"},
+		{"truncated header", good[:9], "truncated"},
+		{"truncated gzip header", gz(good)[:30], "truncated"},
+		{"truncated gzip", noisy[:len(noisy)/2], "compressed stream ends early"},
+		{"extra bytes", append(append([]byte{}, good...), 0), "more bytes than the header"},
+		{"zero images", idxBytes(0, 28, 28), "implausible dimensions"},
+		{"huge count", append(append([]byte{0, 0, 8, 3}, 0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 28, 0, 0, 0, 28), good[16:]...), "implausible dimensions"},
+		{"empty", nil, "truncated"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := writeFile(t, filepath.Join(dir, strings.ReplaceAll(c.name, " ", "_")), c.data)
+			ds, err := OpenDataset(DataOptions{Path: p, Size: 28})
+			if c.err == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer ds.Close()
+				if ds.N != 3 || ds.C != 1 || ds.S != 28 {
+					t.Fatalf("got %d images of %d×%d×%d, want 3 of 1×28×28", ds.N, ds.C, ds.S, ds.S)
+				}
+				img := make([]byte, 28*28)
+				ds.src.ReadAt(img, 2*28*28)
+				if !bytes.Equal(img, good[16+2*28*28:]) {
+					t.Errorf("image 2 differs from the file's")
+				}
+				return
+			}
+			if err == nil {
+				ds.Close()
+				t.Fatalf("loaded; want an error containing %q", c.err)
+			}
+			if !strings.Contains(err.Error(), c.err) || !strings.Contains(err.Error(), p) {
+				t.Errorf("error %q does not say %q and name the file", err, c.err)
+			}
+		})
+	}
+}
+
+// TestIDXResized reads 28×28 images at dcgan64's size.
+func TestIDXResized(t *testing.T) {
+	p := writeFile(t, filepath.Join(t.TempDir(), "train-images-idx3-ubyte"), idxBytes(2, 28, 28))
+	ds, err := OpenDataset(DataOptions{Path: filepath.Dir(p), Size: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ds.N != 2 || ds.C != 1 || ds.S != 64 {
+		t.Fatalf("got %d images of %d×%d×%d, want 2 of 1×64×64", ds.N, ds.C, ds.S, ds.S)
+	}
+}
+
+func TestDefaultData(t *testing.T) {
+	ds, err := OpenDataset(DataOptions{Path: DefaultData, Size: 28})
+	if err != nil {
+		t.Fatalf("%v (./build.sh installs dataset-fashion-mnist)", err)
+	}
+	if ds.N != 60000 || ds.C != 1 {
+		t.Errorf("Fashion-MNIST: %d images of %d channels, want 60000 of 1", ds.N, ds.C)
+	}
+	if c, preset, err := ProbeData(DefaultData); err != nil || c != 1 || preset != "dcgan28" {
+		t.Errorf("ProbeData: %d, %q, %v; want 1, dcgan28", c, preset, err)
+	}
+}
+
+// hugePNG is a valid PNG header claiming w×h pixels, with no pixel data.
+func hugePNG(w, h uint32) []byte {
+	var b bytes.Buffer
+	b.WriteString("\x89PNG\r\n\x1a\n")
+	ihdr := make([]byte, 13)
+	binary.BigEndian.PutUint32(ihdr[0:], w)
+	binary.BigEndian.PutUint32(ihdr[4:], h)
+	ihdr[8], ihdr[9] = 8, 2 // 8-bit RGB
+	binary.Write(&b, binary.BigEndian, uint32(len(ihdr)))
+	chunk := append([]byte("IHDR"), ihdr...)
+	b.Write(chunk)
+	binary.Write(&b, binary.BigEndian, crc32.ChecksumIEEE(chunk))
+	return b.Bytes()
+}
+
+func encode(t *testing.T, m image.Image, jpg bool) []byte {
+	var b bytes.Buffer
+	var err error
+	if jpg {
+		err = jpeg.Encode(&b, m, nil)
+	} else {
+		err = png.Encode(&b, m)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func TestImageFolder(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "faces")
+	// A red 40×30 JPEG: a square crop and a resize must keep it red.
+	red := image.NewRGBA(image.Rect(0, 0, 40, 30))
+	for i := range red.Pix {
+		if i%4 == 0 || i%4 == 3 {
+			red.Pix[i] = 255
+		}
+	}
+	writeFile(t, filepath.Join(dir, "a.jpg"), encode(t, red, true))
+	gray16 := image.NewGray16(image.Rect(0, 0, 20, 20))
+	for i := range gray16.Pix {
+		gray16.Pix[i] = 0xff
+	}
+	writeFile(t, filepath.Join(dir, "sub", "b.PNG"), encode(t, gray16, false))
+	alpha := image.NewNRGBA(image.Rect(0, 0, 8, 8)) // fully transparent: black
+	writeFile(t, filepath.Join(dir, "sub", "c.png"), encode(t, alpha, false))
+	grayJPEG := image.NewGray(image.Rect(0, 0, 1, 1))
+	grayJPEG.SetGray(0, 0, color.Gray{128})
+	writeFile(t, filepath.Join(dir, "d.jpeg"), encode(t, grayJPEG, true))
+	writeFile(t, filepath.Join(dir, "broken.jpg"), []byte("not a jpeg"))
+	writeFile(t, filepath.Join(dir, "huge.png"), hugePNG(30000, 30000))
+	writeFile(t, filepath.Join(dir, "notes.txt"), []byte("ignored"))
+
+	cache := t.TempDir()
+	var logs []string
+	logf := func(f string, a ...any) { logs = append(logs, strings.TrimSpace(fmt.Sprintf(f, a...))) }
+	ds, err := OpenDataset(DataOptions{Path: dir, Size: 16, CacheDir: cache, Log: logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ds.N != 4 || ds.Skipped != 2 || ds.C != 3 || ds.S != 16 || ds.Cache == "" {
+		t.Fatalf("got %d images (%d skipped) of %d×%d, cache %q; want 4 (2 skipped) of 3×16, cached", ds.N, ds.Skipped, ds.C, ds.S, ds.Cache)
+	}
+	joined := strings.Join(logs, "\n")
+	for _, want := range []string{"broken.jpg", "huge.png", "30000×30000"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("the log does not name %q:\n%s", want, joined)
+		}
+	}
+	img := make([]byte, 3*16*16)
+	ds.src.ReadAt(img, 0) // a.jpg: red
+	if img[8*16+8] < 200 || img[256+8*16+8] > 50 || img[512+8*16+8] > 50 {
+		t.Errorf("a.jpg's centre is (%d, %d, %d), want red", img[8*16+8], img[256+8*16+8], img[512+8*16+8])
+	}
+	ds.Close()
+
+	logs = nil
+	again, err := OpenDataset(DataOptions{Path: dir, Size: 16, CacheDir: cache, Log: logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	if again.N != 4 || !strings.Contains(strings.Join(logs, "\n"), "from the cache") {
+		t.Errorf("the second open did not read the cache: %d images, log %q", again.N, logs)
+	}
+	cached := make([]byte, len(img))
+	again.src.ReadAt(cached, 0)
+	if !bytes.Equal(cached, img) {
+		t.Errorf("the cache holds other bytes than the decode")
+	}
+}
+
+func TestImageFolderErrors(t *testing.T) {
+	empty := t.TempDir()
+	writeFile(t, filepath.Join(empty, "readme.txt"), []byte("no images"))
+	bad := t.TempDir()
+	writeFile(t, filepath.Join(bad, "x.png"), []byte("garbage"))
+	for _, c := range []struct {
+		name, path, err string
+	}{
+		{"missing", filepath.Join(empty, "nope"), "no such file"},
+		{"empty", empty, "holds no .jpg, .jpeg or .png images"},
+		{"none decodes", bad, "none of the 1 images"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := OpenDataset(DataOptions{Path: c.path, Size: 16})
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("error %v, want one containing %q", err, c.err)
+			}
+		})
+	}
+}
+
+func TestLoader(t *testing.T) {
+	p := writeFile(t, filepath.Join(t.TempDir(), "x.idx"), idxBytes(10, 2, 2))
+	ds, err := OpenDataset(DataOptions{Path: p, Size: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewLoader(ds, 11, 1); err == nil || !strings.Contains(err.Error(), "fewer than one batch") {
+		t.Errorf("a batch larger than the data: %v", err)
+	}
+	l, err := NewLoader(ds, 3, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.StepsPerEpoch() != 3 {
+		t.Fatalf("%d steps per epoch, want 3 (the partial batch dropped)", l.StepsPerEpoch())
+	}
+	seen := map[float32]int{}
+	b := make([]float32, 3*4)
+	for step := 0; step < 3; step++ {
+		if err := l.Batch(step, b); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 3; i++ {
+			first := b[4*i] // pixel 0 of image k is byte k: which image this is
+			seen[first]++
+			for _, v := range b[4*i : 4*i+4] {
+				if v < -1 || v > 1 {
+					t.Fatalf("value %g outside [-1, 1]", v)
+				}
+			}
+		}
+	}
+	if len(seen) != 9 {
+		t.Errorf("an epoch served %d distinct images, want 9 of the 10", len(seen))
+	}
+	again := make([]float32, len(b))
+	l2, _ := NewLoader(ds, 3, 1)
+	l2.Batch(2, again)
+	l.Batch(2, b)
+	if !equalFloats(again, b) {
+		t.Errorf("step 2's batch depends on more than its step")
+	}
+	l.Batch(3, again)
+	if equalFloats(again, b) {
+		t.Errorf("epoch 2 starts with epoch 1's last batch order")
+	}
+}
+
+func equalFloats(a, b []float32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

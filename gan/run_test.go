@@ -1,0 +1,392 @@
+package gan
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gan-vk/gan-vk/vk/vktest"
+)
+
+// tinyConfig is a dcgan28 small enough to train in a test.
+func tinyConfig(t testing.TB) TrainConfig {
+	m, err := DefaultModel("dcgan28", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Z, m.GF, m.DF = 16, 4, 4
+	return TrainConfig{Model: m, Batch: 8, LR: 2e-4, Beta1: 0.5, GSteps: 2, Seed: 3}
+}
+
+// tinyRun is a run of tinyConfig on 40 synthetic images in a new folder.
+func tinyRun(t testing.TB, steps int) *Run {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "images.idx")
+	if err := os.WriteFile(data, idxBytes(40, 28, 28), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return &Run{Dir: filepath.Join(dir, "run"), Config: RunConfig{Train: tinyConfig(t), Data: data, Crop: CropSquare,
+		Steps: steps, SampleEvery: 2, CheckpointEvery: 2, Keep: 2}}
+}
+
+// state downloads a network's whole state (parameters, running statistics,
+// Adam's moments) as raw float32 bits.
+func stateBits(t testing.TB, p *netParams) map[string][]float32 {
+	out := map[string][]float32{}
+	for _, s := range p.state(true) {
+		v, err := readRange(s.buf, s.off, s.count)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[s.name] = v
+	}
+	return out
+}
+
+func sameBits(a, b map[string][]float32) string {
+	for name, v := range a {
+		w := b[name]
+		if len(v) != len(w) {
+			return name
+		}
+		for i := range v {
+			if v[i] != w[i] && !(v[i] != v[i] && w[i] != w[i]) {
+				return name
+			}
+		}
+	}
+	return ""
+}
+
+func TestCheckpointRoundTrip(t *testing.T) {
+	d := vktest.Open(t)
+	cfg := tinyConfig(t)
+	a, err := NewTrainer(d, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	for i := 0; i < 2; i++ {
+		if _, err := a.Step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(t.TempDir(), checkpointName(2))
+	if err := a.Save(path, nil); err != nil {
+		t.Fatal(err)
+	}
+	other := cfg
+	other.Seed = 99 // another initialisation, the same configuration otherwise
+	b, err := NewTrainer(d, other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	c, err := ReadCheckpoint(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Load(c); err == nil || !strings.Contains(err.Error(), "was written by a run configured") {
+		t.Fatalf("loading into another seed's trainer: %v", err)
+	}
+	b.Close()
+	if b, err = NewTrainer(d, cfg); err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if _, err := b.Step(); err != nil { // move it away from the initial state
+		t.Fatal(err)
+	}
+	if err := b.Load(c); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range [][2]*netParams{{a.g, b.g}, {a.d, b.d}} {
+		if name := sameBits(stateBits(t, p[0]), stateBits(t, p[1])); name != "" {
+			t.Errorf("%s differs after the round trip", name)
+		}
+	}
+	if b.Steps() != 2 {
+		t.Errorf("loaded step %d, want 2", b.Steps())
+	}
+	// PyTorch's state_dict names and shapes, and num_batches_tracked.
+	for name, shape := range map[string][]int{
+		"generator.0.weight":                   {7 * 7 * 16, 16},
+		"generator.2.running_var":              {16},
+		"generator.4.weight":                   {16, 8, 5, 5},
+		"generator.10.bias":                    {1},
+		"discriminator.0.weight":               {4, 1, 5, 5},
+		"discriminator.7.weight":               {1, 8 * 7 * 7},
+		"optimizer.generator.4.weight.exp_avg": {16, 8, 5, 5},
+	} {
+		if e, ok := c.entries[name]; !ok || !equalShape(e.Shape, shape) {
+			t.Errorf("%s: %v, want shape %v", name, e.Shape, shape)
+		}
+	}
+	if e := c.entries["generator.2.num_batches_tracked"]; e.DType != "I64" || len(e.Shape) != 0 {
+		t.Errorf("num_batches_tracked is %s %v, want an I64 scalar", e.DType, e.Shape)
+	}
+}
+
+// TestCheckpointRefusals holds ReadCheckpoint and Load to a clear refusal
+// for each way a file can be wrong.
+func TestCheckpointRefusals(t *testing.T) {
+	d := vktest.Open(t)
+	cfg := tinyConfig(t)
+	tr, err := NewTrainer(d, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.safetensors")
+	if err := tr.Save(good, nil); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := ReadCheckpoint(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// rewrite writes a checkpoint with the good one's tensors and metadata,
+	// changed by edit.
+	rewrite := func(name string, edit func(meta map[string]string, ts []stTensor) []stTensor) string {
+		meta := map[string]string{}
+		for k, v := range c.Meta {
+			meta[k] = v
+		}
+		var ts []stTensor
+		for n, e := range c.entries {
+			ts = append(ts, stTensor{n, e.DType, e.Shape, c.data[e.Offsets[0]:e.Offsets[1]]})
+		}
+		ts = edit(meta, ts)
+		p := filepath.Join(dir, name)
+		if err := writeSafetensors(p, meta, ts); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	find := func(ts []stTensor, name string) *stTensor {
+		for i := range ts {
+			if ts[i].name == name {
+				return &ts[i]
+			}
+		}
+		t.Fatalf("no tensor %s", name)
+		return nil
+	}
+	wider := cfg
+	wider.Model.GF = 8
+	for _, c := range []struct {
+		name string
+		file func() string
+		err  string
+	}{
+		{"truncated", func() string { return writeFile(t, filepath.Join(dir, "cut"), raw[:len(raw)-100]) }, "truncated or corrupt"},
+		{"header only", func() string { return writeFile(t, filepath.Join(dir, "short"), raw[:5]) }, "too short"},
+		{"huge header length", func() string {
+			b := append([]byte{}, raw...)
+			b[7] = 0x10
+			return writeFile(t, filepath.Join(dir, "huge"), b)
+		}, "the header claims"},
+		{"not JSON", func() string {
+			b := append([]byte{}, raw...)
+			b[8] = '!'
+			return writeFile(t, filepath.Join(dir, "json"), b)
+		}, "not JSON"},
+		{"not ours", func() string {
+			return rewrite("foreign", func(m map[string]string, ts []stTensor) []stTensor { delete(m, "format"); return ts })
+		}, "not written by gan-vk"},
+		{"wrong dtype", func() string {
+			return rewrite("dtype", func(m map[string]string, ts []stTensor) []stTensor {
+				x := find(ts, "generator.0.weight")
+				x.dtype, x.shape = "I64", []int{x.shape[0] / 2, x.shape[1]}
+				return ts
+			})
+		}, `"generator.0.weight" is I64`},
+		{"wrong shape", func() string {
+			return rewrite("shape", func(m map[string]string, ts []stTensor) []stTensor {
+				x := find(ts, "generator.4.weight")
+				x.shape = []int{x.shape[1], x.shape[0], 5, 5}
+				return ts
+			})
+		}, `"generator.4.weight" has shape [8 16 5 5]`},
+		{"missing tensor", func() string {
+			return rewrite("missing", func(m map[string]string, ts []stTensor) []stTensor {
+				x := find(ts, "discriminator.3.bias")
+				x.name = "discriminator.3.beta"
+				return ts
+			})
+		}, `no tensor "discriminator.3.bias"`},
+		{"other model", func() string {
+			return rewrite("wider", func(m map[string]string, ts []stTensor) []stTensor {
+				m["config"] = describe(wider)
+				return ts
+			})
+		}, `"gf":8`},
+		{"NaN", func() string {
+			return rewrite("nan", func(m map[string]string, ts []stTensor) []stTensor {
+				x := find(ts, "generator.10.bias")
+				x.data = []byte{0, 0, 0xc0, 0x7f}
+				return ts
+			})
+		}, "NaN"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := c.file()
+			ck, err := ReadCheckpoint(path)
+			if err == nil {
+				err = tr.Load(ck)
+			}
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("got %v, want an error containing %q", err, c.err)
+			}
+		})
+	}
+}
+
+// TestCheckpointWriteFailure: a write that fails leaves what was there and
+// no temporary file.
+func TestCheckpointWriteFailure(t *testing.T) {
+	d := vktest.Open(t)
+	tr, err := NewTrainer(d, tinyConfig(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	dir := t.TempDir()
+	// The target is a non-empty directory: the rename at the end fails.
+	target := filepath.Join(dir, "step.safetensors")
+	writeFile(t, filepath.Join(target, "keep"), []byte("previous"))
+	if err := tr.Save(target, nil); err == nil {
+		t.Fatal("saving over a directory succeeded")
+	}
+	if b, err := os.ReadFile(filepath.Join(target, "keep")); err != nil || string(b) != "previous" {
+		t.Errorf("what was at the target changed: %q, %v", b, err)
+	}
+	ents, _ := os.ReadDir(dir)
+	if len(ents) != 1 {
+		t.Errorf("the failed write left files behind: %v", ents)
+	}
+}
+
+// TestResumeIsExact: N steps, a resume, and N more give the same bits as
+// 2N steps straight, metrics included.
+func TestResumeIsExact(t *testing.T) {
+	d := vktest.Open(t)
+	ctx := context.Background()
+	straight := tinyRun(t, 6)
+	if _, err := straight.Train(ctx, d, false); err != nil {
+		t.Fatal(err)
+	}
+	split := tinyRun(t, 3)
+	split.Config.CheckpointEvery = 0
+	if step, err := split.Train(ctx, d, false); err != nil || step != 3 {
+		t.Fatalf("first half: step %d, %v", step, err)
+	}
+	split.Config.Steps = 6
+	if step, err := split.Train(ctx, d, true); err != nil || step != 6 {
+		t.Fatalf("second half: step %d, %v", step, err)
+	}
+	a, err := os.ReadFile(filepath.Join(straight.checkpointsDir(), checkpointName(6)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(split.checkpointsDir(), checkpointName(6)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a, b) {
+		t.Errorf("the resumed run's checkpoint differs from the straight run's")
+	}
+	ma, _ := os.ReadFile(straight.metricsPath())
+	mb, _ := os.ReadFile(split.metricsPath())
+	if la, lb := metricLosses(t, ma), metricLosses(t, mb); la != lb {
+		t.Errorf("metrics differ:\n%s\nvs\n%s", la, lb)
+	}
+	files, _ := Checkpoints(straight.checkpointsDir())
+	if len(files) != 2 {
+		t.Errorf("--keep 2 kept %d checkpoints: %v", len(files), files)
+	}
+}
+
+// metricLosses keeps the step and losses of each metrics line (timings differ).
+func metricLosses(t *testing.T, b []byte) string {
+	var out []string
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		i := strings.Index(l, `"images_per_sec"`)
+		if i < 0 {
+			t.Fatalf("metrics line %q", l)
+		}
+		out = append(out, l[:i])
+	}
+	return strings.Join(out, "\n")
+}
+
+// TestInterrupt: a cancelled run finishes its step and checkpoints.
+func TestInterrupt(t *testing.T) {
+	d := vktest.Open(t)
+	r := tinyRun(t, 100)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	step, err := r.Train(ctx, d, false)
+	if !errors.Is(err, context.Canceled) || step != 1 {
+		t.Fatalf("step %d, %v; want step 1, context.Canceled", step, err)
+	}
+	if _, err := os.Stat(filepath.Join(r.checkpointsDir(), checkpointName(1))); err != nil {
+		t.Errorf("no checkpoint after the interrupt: %v", err)
+	}
+}
+
+// TestDivergence: an absurd learning rate stops the run with a clear error
+// and writes no checkpoint of the NaNs (1e8 overflows Adam's second moment
+// while the losses are still finite; 1e18 makes the losses NaN).
+func TestDivergence(t *testing.T) {
+	d := vktest.Open(t)
+	for _, lr := range []float32{1e8, 1e18} {
+		r := tinyRun(t, 60)
+		r.Config.Train.LR = lr
+		r.Config.CheckpointEvery = 1
+		step, err := r.Train(context.Background(), d, false)
+		if !errors.Is(err, ErrDiverged) {
+			t.Fatalf("lr %g: step %d: %v; want ErrDiverged", lr, step, err)
+		}
+		if !strings.Contains(err.Error(), "lower --lr") || !strings.Contains(err.Error(), "no checkpoint was written") {
+			t.Errorf("lr %g: the error does not say what happened and what to try: %v", lr, err)
+		}
+		if ents, _ := os.ReadDir(r.checkpointsDir()); len(ents) != 0 {
+			t.Errorf("lr %g: the checkpoints folder holds %v", lr, ents)
+		}
+	}
+}
+
+// TestMetricsRepair: resuming drops a partial last line and the lines of
+// steps after the checkpoint.
+func TestMetricsRepair(t *testing.T) {
+	d := vktest.Open(t)
+	r := tinyRun(t, 2)
+	if _, err := r.Train(context.Background(), d, false); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(r.metricsPath(), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(`{"step":3,"epoch":0.6,"d_loss":1}` + "\n" + `{"step":4,"ep`)
+	f.Close()
+	r.Config.Steps = 3
+	if _, err := r.Train(context.Background(), d, true); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(r.metricsPath())
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[2], `{"step":3,`) || strings.Contains(string(b), `"d_loss":1}`) {
+		t.Errorf("metrics after the repair:\n%s", b)
+	}
+}
