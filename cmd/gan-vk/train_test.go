@@ -1,0 +1,101 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestTrainAndSample trains a tiny model through the command line with the
+// validation layer on, resumes it, and samples from the result.
+func TestTrainAndSample(t *testing.T) {
+	t.Setenv("GAN_VK_VALIDATION", "1")
+	dir := t.TempDir()
+	run := filepath.Join(dir, "run")
+	tiny := []string{"--steps", "3", "--gf", "4", "--df", "4", "--batch", "8", "--run", run, "--sample-every", "2"}
+	code, stdout, stderr := runCLI(t, append([]string{"train"}, tiny...)...)
+	if code != 0 {
+		t.Fatalf("train: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	for _, want := range []string{"dcgan28 (1×28×28)", "fashion-mnist", "step 3/3", "trained 3 steps"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("train's output lacks %q:\n%s", want, stdout)
+		}
+	}
+	for _, f := range []string{"config.json", "metrics.jsonl", "samples/real.png", "samples/step_000002.png",
+		"samples/step_000003.png", "checkpoints/step_000000003.safetensors"} {
+		if _, err := os.Stat(filepath.Join(run, f)); err != nil {
+			t.Errorf("the run folder lacks %s", f)
+		}
+	}
+	code, stdout, stderr = runCLI(t, "train", "--resume", run, "--steps", "4", "--quiet")
+	if code != 0 || !strings.Contains(stdout, "trained 4 steps") {
+		t.Fatalf("resume: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	grid := filepath.Join(dir, "grid.png")
+	code, stdout, stderr = runCLI(t, "sample", "--checkpoint", run, "--n", "6", "--grid", grid, "--out", filepath.Join(dir, "each"))
+	if code != 0 || !strings.Contains(stdout, "(step 4)") {
+		t.Fatalf("sample: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(dir, "each")); len(ents) != 6 {
+		t.Errorf("--out wrote %d files, want 6", len(ents))
+	}
+	if _, err := os.Stat(grid); err != nil {
+		t.Errorf("--grid: %v", err)
+	}
+}
+
+// TestTrainBadInput: each mistake gets one clear line and the right exit code.
+func TestTrainBadInput(t *testing.T) {
+	dir := t.TempDir()
+	existing := filepath.Join(dir, "existing")
+	os.MkdirAll(existing, 0o755)
+	os.WriteFile(filepath.Join(existing, "config.json"), []byte("{}"), 0o644)
+	corrupt := filepath.Join(dir, "corrupt.idx")
+	os.WriteFile(corrupt, []byte{0, 0, 8, 3, 0, 0, 0, 9, 0, 0, 0, 28, 0, 0, 0, 28, 1, 2, 3}, 0o644)
+	emptyDir := filepath.Join(dir, "empty")
+	os.MkdirAll(emptyDir, 0o755)
+	badCkpt := filepath.Join(dir, "bad.safetensors")
+	os.WriteFile(badCkpt, []byte("not a checkpoint at all"), 0o644)
+	for _, c := range []struct {
+		name string
+		args []string
+		code int
+		err  string
+	}{
+		{"unknown preset", []string{"train", "--preset", "dcgan32"}, 2, `unknown preset "dcgan32"`},
+		{"batch 0", []string{"train", "--batch", "0"}, 2, "batch 0 must be at least 1"},
+		{"negative lr", []string{"train", "--lr", "-1"}, 2, "learning rate -1 must be positive"},
+		{"dropout on dcgan64", []string{"train", "--preset", "dcgan64", "--dropout", "0.3"}, 2, "dcgan64's has none"},
+		{"bad crop", []string{"train", "--crop", "round"}, 2, `--crop "round"`},
+		{"missing data", []string{"train", "--data", filepath.Join(dir, "nowhere")}, 1, "no such file or directory"},
+		{"corrupt data", []string{"train", "--data", corrupt, "--run", filepath.Join(dir, "r1")}, 1, "truncated"},
+		{"empty folder", []string{"train", "--data", emptyDir, "--run", filepath.Join(dir, "r2")}, 1, "holds no .jpg"},
+		{"run exists", []string{"train", "--run", existing}, 2, "already holds a run"},
+		{"resume changes lr", []string{"train", "--resume", existing, "--lr", "0.1"}, 2, "--lr cannot be given with --resume"},
+		{"resume no run", []string{"train", "--resume", dir}, 1, "not a gan-vk run folder"},
+		{"resume corrupt config", []string{"train", "--resume", existing}, 1, "config.json"},
+		{"sample no checkpoint flag", []string{"sample"}, 2, "--checkpoint is required"},
+		{"sample bad file", []string{"sample", "--checkpoint", badCkpt}, 1, "truncated or corrupt"},
+		{"sample empty run", []string{"sample", "--checkpoint", emptyDir}, 1, "no checkpoint"},
+		{"sample n", []string{"sample", "--checkpoint", badCkpt, "--n", "0"}, 2, "--n 0"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, stdout, stderr := runCLI(t, c.args...)
+			if code != c.code {
+				t.Errorf("exit %d, want %d\nstdout: %s\nstderr: %s", code, c.code, stdout, stderr)
+			}
+			if !strings.Contains(stderr, c.err) {
+				t.Errorf("stderr lacks %q:\n%s", c.err, stderr)
+			}
+			first := strings.SplitN(strings.TrimSpace(stderr), "\n", 2)[0]
+			if !strings.Contains(first, c.err) {
+				t.Errorf("the first line does not say what was wrong: %q", first)
+			}
+			if strings.Contains(stderr, "goroutine") || strings.Contains(stderr, "panic") {
+				t.Errorf("a panic reached the user:\n%s", stderr)
+			}
+		})
+	}
+}
