@@ -54,6 +54,19 @@ type CheckpointState struct {
 // fits the file, every tensor's bytes lie inside the data and match its
 // dtype and shape, and the metadata names our format.
 func ReadCheckpoint(path string) (*Checkpoint, error) {
+	c, err := readSafetensors(path)
+	if err != nil {
+		return nil, err
+	}
+	if c.Meta["format"] != checkpointFormat {
+		return nil, fmt.Errorf("checkpoint %s: not written by gan-vk (metadata format %q, want %q)", path, c.Meta["format"], checkpointFormat)
+	}
+	return c, nil
+}
+
+// readSafetensors reads any safetensors file of F32 and I64 tensors,
+// checking its structure.
+func readSafetensors(path string) (*Checkpoint, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint: %w", err)
@@ -113,9 +126,6 @@ func ReadCheckpoint(path string) (*Checkpoint, error) {
 			return nil, bad("tensor %q: bytes %v do not fit a %v %s tensor in %d bytes of data", name, e.Offsets, e.Shape, e.DType, dataLen)
 		}
 		c.entries[name] = e
-	}
-	if c.Meta["format"] != checkpointFormat {
-		return nil, fmt.Errorf("checkpoint %s: not written by gan-vk (metadata format %q, want %q)", path, c.Meta["format"], checkpointFormat)
 	}
 	c.data = make([]byte, dataLen)
 	if _, err := io.ReadFull(f, c.data); err != nil {

@@ -1,0 +1,97 @@
+package gan
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/gan-vk/gan-vk/layers/ref"
+	"github.com/gan-vk/gan-vk/vk"
+	"github.com/gan-vk/gan-vk/vk/vktest"
+)
+
+// TestStepMatchesPyTorch holds whole training steps of small versions of
+// both presets to PyTorch's (pytorch/golden_step.py writes the goldens):
+// the same initial parameters, real batches, z and dropout masks, the same
+// losses at every step and the same parameters and running statistics
+// after the last.
+func TestStepMatchesPyTorch(t *testing.T) {
+	gold, err := readSafetensors(filepath.Join("testdata", "torch_step.safetensors"))
+	if err != nil {
+		t.Fatalf("%v (run /usr/bin/python3 pytorch/golden_step.py)", err)
+	}
+	d := vktest.Open(t)
+	for _, name := range []string{"dcgan28", "dcgan64"} {
+		t.Run(name, func(t *testing.T) {
+			var cfg TrainConfig
+			if err := json.Unmarshal([]byte(gold.Meta[name+".config"]), &cfg); err != nil {
+				t.Fatal(err)
+			}
+			var losses [][6]float64
+			if err := json.Unmarshal([]byte(gold.Meta[name+".losses"]), &losses); err != nil {
+				t.Fatal(err)
+			}
+			steps, _ := strconv.Atoi(gold.Meta[name+".steps"])
+			tr, err := NewTrainer(d, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tr.Close()
+			for _, p := range []*netParams{tr.g, tr.d} {
+				for _, s := range p.state(false) {
+					v, err := gold.floats("init."+name+"."+s.name, s.shape)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := s.buf.Upload(4*s.off, vk.Float32Bytes(v)); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			for k := 1; k <= steps; k++ {
+				m := cfg.Model
+				real, err := gold.floats(fmt.Sprintf("real.%s.%d", name, k), []int{cfg.Batch, m.Channels, m.Size(), m.Size()})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := tr.Real().Upload(0, vk.Float32Bytes(real)); err != nil {
+					t.Fatal(err)
+				}
+				st, err := tr.Step()
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := []float64{float64(st.DReal), float64(st.DFake), float64(st.G), float64(st.DX), float64(st.DGZ), float64(st.DGZAfter)}
+				if err := ref.Torch.Check(got, losses[k-1][:]); err != nil {
+					t.Errorf("step %d losses %v, PyTorch %v: %v", k, got, losses[k-1], err)
+				}
+			}
+			tol := ref.Tol{Name: "torch, after steps", Abs: 1e-5, Rel: 1e-4}
+			for _, p := range []*netParams{tr.g, tr.d} {
+				for _, s := range p.state(false) {
+					want, err := gold.floats("want."+name+"."+s.name, s.shape)
+					if err != nil {
+						t.Fatal(err)
+					}
+					got, err := readRange(s.buf, s.off, s.count)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := tol.Check(to64(got), to64(want)); err != nil {
+						t.Errorf("%s after %d steps: %v", s.name, steps, err)
+					}
+				}
+			}
+		})
+	}
+}
+
+func to64(v []float32) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = float64(x)
+	}
+	return out
+}

@@ -1,0 +1,144 @@
+#!/usr/bin/python3
+"""Writes gan/testdata/torch_step.safetensors: whole training steps of small
+versions of both presets run in PyTorch, which TestStepMatchesPyTorch holds
+gan-vk's recorded steps to.
+
+    /usr/bin/python3 pytorch/golden_step.py
+
+The step is gan/trainer.go's: z drawn once per step; the discriminator on
+the real batch (target 1) and then on G(z) (target 0), each backward after
+its forward, then Adam; then --g-steps generator updates, each running G
+and D again and taking the BCE of D(G(z)) against 1 back to G. Dropout
+masks and z are gan-vk's Philox draws (pytorch/ganvk.py).
+
+For each case the file holds the initial parameters (init.<case>.<name>),
+the real batches (real.<case>.<step>), the state after the last step
+(want.<case>.<name>: parameters and running statistics) and, in the
+metadata, the configuration and each step's losses.
+"""
+
+import json
+import os
+
+import torch
+from torch import nn
+
+import ganvk
+
+CASES = {
+    "dcgan28": dict(model=dict(preset="dcgan28", channels=1, z=8, gf=2, df=2, leak=0.2, dropout=0.3),
+                    batch=4, lr=2e-4, beta1=0.5, g_steps=2, seed=11, steps=3),
+    "dcgan64": dict(model=dict(preset="dcgan64", channels=3, z=8, gf=2, df=2, leak=0.2, dropout=0.0),
+                    batch=2, lr=1e-3, beta1=0.5, g_steps=1, seed=12, steps=2),
+}
+
+
+def init(net, gen):
+    for m in net.modules():
+        if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+            m.weight.data.normal_(0, 0.02, generator=gen)
+            if m.bias is not None:
+                m.bias.data.zero_()
+        elif isinstance(m, nn.BatchNorm2d):
+            m.weight.data.normal_(1, 0.02, generator=gen)
+            m.bias.data.zero_()
+
+
+def dropouts(d):
+    """The MaskDropout modules of d with their index among gan-vk's layers
+    (gan/model.go: layers that compute, not activations or Flatten)."""
+    out, layer = [], 0
+    for m in d:
+        if isinstance(m, ganvk.MaskDropout):
+            if m.p > 0:
+                out.append((m, layer))
+                layer += 1
+        elif isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d, nn.BatchNorm2d)):
+            layer += 1
+    return out
+
+
+def set_masks(d, n, p, seed, step, pass_, shape_of):
+    for m, layer in dropouts(d):
+        count = n * shape_of(m)
+        m.mask = ganvk.dropout_mask(count, p, seed, step, 1 + 3 * layer + pass_)
+
+
+def run(name, c):
+    torch.manual_seed(0)
+    gen = torch.Generator().manual_seed(c["seed"])
+    g, d = ganvk.generator(c["model"]), ganvk.discriminator(c["model"])
+    init(g, gen)
+    init(d, gen)
+    out = {}
+    for net, prefix in [(g, "generator"), (d, "discriminator")]:
+        for k, v in net.state_dict().items():
+            if not k.endswith("num_batches_tracked"):
+                out[f"init.{name}.{prefix}.{k}"] = v.clone()
+    n, m = c["batch"], c["model"]
+    side = 28 if m["preset"] == "dcgan28" else 64
+    # The element count each dropout sees, per sample: from a dry run.
+    sizes = {}
+    hooks = [mod.register_forward_pre_hook(lambda mod, inp: sizes.__setitem__(mod, inp[0][0].numel()))
+             for mod, _ in dropouts(d)]
+    with torch.no_grad():
+        d.eval()
+        d(torch.zeros(1, m["channels"], side, side))
+    for h in hooks:
+        h.remove()
+    g.train()
+    d.train()
+    opt_d = torch.optim.Adam(d.parameters(), lr=c["lr"], betas=(c["beta1"], 0.999), eps=1e-8)
+    opt_g = torch.optim.Adam(g.parameters(), lr=c["lr"], betas=(c["beta1"], 0.999), eps=1e-8)
+    bce = nn.BCEWithLogitsLoss()
+    seed, losses = c["seed"], []
+    rnd = torch.Generator().manual_seed(100 + c["seed"])
+    for k in range(1, c["steps"] + 1):
+        real = (torch.rand(n, m["channels"], side, side, generator=rnd) * 2 - 1).float()
+        out[f"real.{name}.{k}"] = real
+        z = ganvk.normal(n * m["z"], seed, k, 0).view(n, m["z"])
+        opt_d.zero_grad()
+        fake = g(z)
+        set_masks(d, n, m["dropout"], seed, k, 0, sizes.get)
+        logit = d(real)
+        l_real = bce(logit, torch.ones_like(logit))
+        dx = torch.sigmoid(logit).mean()
+        l_real.backward()
+        set_masks(d, n, m["dropout"], seed, k, 1, sizes.get)
+        logit = d(fake.detach())
+        l_fake = bce(logit, torch.zeros_like(logit))
+        dgz = torch.sigmoid(logit).mean()
+        l_fake.backward()
+        opt_d.step()
+        for j in range(c["g_steps"]):
+            gk = (k - 1) * c["g_steps"] + j + 1
+            opt_g.zero_grad()
+            set_masks(d, n, m["dropout"], seed, gk, 2, sizes.get)
+            logit = d(g(z))
+            l_g = bce(logit, torch.ones_like(logit))
+            dgz_after = torch.sigmoid(logit).mean()
+            l_g.backward()
+            opt_g.step()
+        losses.append([float(v) for v in (l_real, l_fake, l_g, dx, dgz, dgz_after)])
+    for net, prefix in [(g, "generator"), (d, "discriminator")]:
+        for k, v in net.state_dict().items():
+            if not k.endswith("num_batches_tracked"):
+                out[f"want.{name}.{prefix}.{k}"] = v.clone()
+    cfg = {key: c[key] for key in ("model", "batch", "lr", "beta1", "g_steps", "seed")}
+    return out, {f"{name}.config": json.dumps(cfg), f"{name}.losses": json.dumps(losses), f"{name}.steps": str(c["steps"])}
+
+
+def main():
+    tensors, meta = {}, {"torch": torch.__version__}
+    for name, c in CASES.items():
+        t, m = run(name, c)
+        tensors.update(t)
+        meta.update(m)
+    path = os.path.join(os.path.dirname(__file__), "..", "gan", "testdata", "torch_step.safetensors")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    ganvk.write_safetensors(path, tensors, meta)
+    print("wrote", os.path.normpath(path))
+
+
+if __name__ == "__main__":
+    main()
