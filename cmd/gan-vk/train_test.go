@@ -1,6 +1,10 @@
 package main
 
 import (
+	"bytes"
+	"fmt"
+	"image"
+	"image/jpeg"
 	"os"
 	"path/filepath"
 	"strings"
@@ -97,5 +101,45 @@ func TestTrainBadInput(t *testing.T) {
 				t.Errorf("a panic reached the user:\n%s", stderr)
 			}
 		})
+	}
+}
+
+// TestTrainImageFolder trains dcgan64 on a folder of JPEGs (colour, not
+// square, one of them broken) and resumes it: the second run reads the
+// decoded images from the cache.
+func TestTrainImageFolder(t *testing.T) {
+	t.Setenv("GAN_VK_VALIDATION", "1")
+	dir := t.TempDir()
+	faces := filepath.Join(dir, "img_align_celeba")
+	os.MkdirAll(faces, 0o755)
+	for i := 0; i < 12; i++ {
+		m := image.NewRGBA(image.Rect(0, 0, 60, 80))
+		for p := range m.Pix {
+			m.Pix[p] = byte(p*7 + i*31)
+		}
+		var b bytes.Buffer
+		if err := jpeg.Encode(&b, m, nil); err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(faces, fmt.Sprintf("%06d.jpg", i)), b.Bytes(), 0o644)
+	}
+	os.WriteFile(filepath.Join(faces, "broken.jpg"), []byte("truncated"), 0o644)
+	run := filepath.Join(dir, "runs", "celeba")
+	code, stdout, stderr := runCLI(t, "train", "--data", faces, "--crop", "celeba", "--gf", "2", "--df", "2", "--batch", "4",
+		"--steps", "2", "--run", run)
+	if code != 0 {
+		t.Fatalf("train: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	for _, want := range []string{"dcgan64 (3×64×64)", "decoding 13 images", "skipping", "broken.jpg", "trained 2 steps"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout)
+		}
+	}
+	if ents, _ := os.ReadDir(filepath.Join(dir, "runs", ".cache")); len(ents) != 1 {
+		t.Errorf("the cache beside the runs holds %d files, want 1", len(ents))
+	}
+	code, stdout, stderr = runCLI(t, "train", "--resume", run, "--steps", "3")
+	if code != 0 || !strings.Contains(stdout, "from the cache") {
+		t.Fatalf("resume: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 }
