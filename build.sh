@@ -4,6 +4,7 @@
 #   ./build.sh            install what is missing, compile the shaders, build bin/gan-vk
 #   ./build.sh devices    the same, then list the Vulkan devices (bin/gan-vk devices)
 #   ./build.sh run ARGS   the same, then run bin/gan-vk ARGS
+#   ./build.sh train ARGS the same, then bin/gan-vk train ARGS (no ARGS: dcgan28 on Fashion-MNIST)
 #   ./build.sh shaders    compile shaders/*.comp to shaders/spv/*.spv and regenerate shaders_gen.go
 #   ./build.sh test       gofmt, go vet, SPIR-V freshness, go test ./... (validation layer on)
 #   ./build.sh deps       only install (or, without root, list) the Debian packages
@@ -109,6 +110,7 @@ shaders) shaders ;;
 test) test_all ;;
 devices) build && bin/gan-vk devices ;;
 run) shift; build && exec bin/gan-vk "$@" ;;
--h | --help | help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' ;;
+train) shift; build && exec bin/gan-vk train "$@" ;;
+-h | --help | help) sed -n '2,/^[^#]/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//' ;;
 *) log "unknown command '$1'; run ./build.sh --help"; exit 2 ;;
 esac

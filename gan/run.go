@@ -184,7 +184,8 @@ func (r *Run) Train(ctx context.Context, d *vk.Device, resume bool) (int, error)
 			return 0, err
 		}
 		logf("resuming %s at step %d from %s", r.Dir, t.Steps(), c.Path)
-	} else if err := r.writeConfig(); err != nil {
+	}
+	if err := r.writeConfig(); err != nil { // on resume: the totals may have changed
 		return 0, err
 	}
 	metrics, err := r.openMetrics(t.Steps())
