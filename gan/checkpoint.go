@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -170,7 +171,7 @@ func (c *Checkpoint) floats(name string, shape []int) ([]float32, error) {
 	if e.DType != "F32" {
 		return nil, fmt.Errorf("checkpoint %s: tensor %q is %s, want F32", c.Path, name, e.DType)
 	}
-	if !equalShape(e.Shape, shape) {
+	if !slices.Equal(e.Shape, shape) {
 		return nil, fmt.Errorf("checkpoint %s: tensor %q has shape %v, this model's is %v (preset, --gf, --df or data channels differ)", c.Path, name, e.Shape, shape)
 	}
 	b := c.data[e.Offsets[0]:e.Offsets[1]]
@@ -179,18 +180,6 @@ func (c *Checkpoint) floats(name string, shape []int) ([]float32, error) {
 		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
 	}
 	return out, nil
-}
-
-func equalShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // stTensor is one tensor to write.

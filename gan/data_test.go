@@ -12,6 +12,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -279,23 +280,11 @@ func TestLoader(t *testing.T) {
 	l2, _ := NewLoader(ds, 3, 1)
 	l2.Batch(2, again)
 	l.Batch(2, b)
-	if !equalFloats(again, b) {
+	if !slices.Equal(again, b) {
 		t.Errorf("step 2's batch depends on more than its step")
 	}
 	l.Batch(3, again)
-	if equalFloats(again, b) {
+	if slices.Equal(again, b) {
 		t.Errorf("epoch 2 starts with epoch 1's last batch order")
 	}
-}
-
-func equalFloats(a, b []float32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -122,7 +123,7 @@ func TestCheckpointRoundTrip(t *testing.T) {
 		"discriminator.7.weight":               {1, 8 * 7 * 7},
 		"optimizer.generator.4.weight.exp_avg": {16, 8, 5, 5},
 	} {
-		if e, ok := c.entries[name]; !ok || !equalShape(e.Shape, shape) {
+		if e, ok := c.entries[name]; !ok || !slices.Equal(e.Shape, shape) {
 			t.Errorf("%s: %v, want shape %v", name, e.Shape, shape)
 		}
 	}
