@@ -310,6 +310,9 @@ func writeSafetensors(path string, meta map[string]string, tensors []stTensor) (
 			err = fmt.Errorf("checkpoint: writing %s: %w", path, err)
 		}
 	}()
+	if err = tmp.Chmod(0o644); err != nil { // CreateTemp makes it 0600
+		return err
+	}
 	var lenBuf [8]byte
 	binary.LittleEndian.PutUint64(lenBuf[:], uint64(len(hj)))
 	if _, err = tmp.Write(lenBuf[:]); err != nil {

@@ -257,6 +257,10 @@ func writeCache(path string, ds *Dataset, pix []byte) error {
 		return err
 	}
 	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o644); err != nil { // CreateTemp makes it 0600
+		tmp.Close()
+		return err
+	}
 	var h [cacheHeader]byte
 	copy(h[:], cacheMagic)
 	for i, v := range []int{ds.N, ds.C, ds.S, ds.Skipped} {

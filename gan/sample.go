@@ -196,7 +196,10 @@ func WritePNG(path string, m image.Image) error {
 	if err != nil {
 		return err
 	}
-	err = png.Encode(tmp, m)
+	err = tmp.Chmod(0o644) // CreateTemp makes it 0600
+	if err == nil {
+		err = png.Encode(tmp, m)
+	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
