@@ -6,9 +6,12 @@ import (
 	"image"
 	"image/jpeg"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // TestTrainAndSample trains a tiny model through the command line with the
@@ -141,5 +144,56 @@ func TestTrainImageFolder(t *testing.T) {
 	code, stdout, stderr = runCLI(t, "train", "--resume", run, "--steps", "3")
 	if code != 0 || !strings.Contains(stdout, "from the cache") {
 		t.Fatalf("resume: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+}
+
+// TestMain lets a test run the command in a process of its own: with
+// GAN_VK_RUN_MAIN=1 the test binary is gan-vk.
+func TestMain(m *testing.M) {
+	if os.Getenv("GAN_VK_RUN_MAIN") == "1" {
+		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// TestTrainSIGTERM stops a training process with SIGTERM: it finishes the
+// step, writes a checkpoint, says how to resume and exits 0.
+func TestTrainSIGTERM(t *testing.T) {
+	dir := t.TempDir()
+	run := filepath.Join(dir, "run")
+	cmd := exec.Command(os.Args[0], "train", "--steps", "100000", "--gf", "4", "--df", "4", "--batch", "8",
+		"--run", run, "--sample-every", "0", "--checkpoint-every", "0")
+	cmd.Env = append(os.Environ(), "GAN_VK_RUN_MAIN=1", "GAN_VK_VALIDATION=1")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for { // wait until it is training
+		b, _ := os.ReadFile(filepath.Join(run, "metrics.jsonl"))
+		if bytes.Count(b, []byte("\n")) >= 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("no training after 60 s:\n%s\n%s", out.String(), errb.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit: %v\n%s\n%s", err, out.String(), errb.String())
+	}
+	if !strings.Contains(out.String(), "continue with: gan-vk train --resume "+run) {
+		t.Errorf("no line saying how to resume:\n%s", out.String())
+	}
+	ckpts, _ := filepath.Glob(filepath.Join(run, "checkpoints", "step_*.safetensors"))
+	if len(ckpts) != 1 {
+		t.Fatalf("checkpoints after SIGTERM: %v", ckpts)
+	}
+	code, stdout, stderr := runCLI(t, "sample", "--checkpoint", run, "--grid", filepath.Join(dir, "g.png"))
+	if code != 0 {
+		t.Errorf("the checkpoint SIGTERM left does not sample: %d\n%s\n%s", code, stdout, stderr)
 	}
 }
