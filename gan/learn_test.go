@@ -78,7 +78,7 @@ func TestLearns(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer g.Close()
-	after := sampleStats(t, func(n int) (*Sampler, error) { return g.NewSampler(d, n, cfg.Seed) })
+	after := sampleStats(t, func(n int) (*Sampler, error) { return g.NewSampler(d, n, cfg.Seed, false) })
 	t.Logf("mean brightness: data %.3f, untrained %.3f, trained %.3f; spread across samples %.3f", realMean, before.mean, after.mean, after.spread)
 	if after.spread < 0.05 {
 		t.Errorf("the samples are nearly the same image (spread %.3f)", after.spread)

@@ -16,8 +16,10 @@ import (
 // sampleStream is the Philox stream of sample z's, apart from training's.
 const sampleStream = 1 << 16
 
-// Sampler runs a generator's forward pass in eval mode (batch norm with its
-// running statistics) on its own z, without touching the training state.
+// Sampler runs a generator's forward pass on its own z: in eval mode (batch
+// norm with its running statistics), which leaves the training state alone,
+// or with batch norm on the batch's own statistics (BatchStats), which moves
+// the running statistics as training does.
 type Sampler struct {
 	N, Z    int
 	C, S    int
@@ -30,7 +32,7 @@ type Sampler struct {
 	owned   []interface{ Close() }
 }
 
-func newSampler(d *vk.Device, g *netParams, m ModelConfig, n int, seed uint64) (*Sampler, error) {
+func newSampler(d *vk.Device, g *netParams, m ModelConfig, n int, seed uint64, batchStats bool) (*Sampler, error) {
 	s := &Sampler{N: n, Z: m.Z, C: m.Channels, S: m.Size()}
 	fail := func(err error) (*Sampler, error) {
 		s.Close()
@@ -62,7 +64,7 @@ func newSampler(d *vk.Device, g *netParams, m ModelConfig, n int, seed uint64) (
 		return fail(err)
 	}
 	s.owned = append(s.owned, s.forward)
-	s.net.forward(s.forward, s.z, false, 0, nil)
+	s.net.forward(s.forward, s.z, batchStats, 0, nil) // the generator has no dropout: no clock
 	if err := s.Redraw(seed, 0); err != nil {
 		return fail(err)
 	}
@@ -97,7 +99,7 @@ func (s *Sampler) Images() ([]float32, error) {
 
 // NewSampler builds a sampler of n images over the trainer's generator.
 func (t *Trainer) NewSampler(n int) (*Sampler, error) {
-	return newSampler(t.dev, t.g, t.Config.Model, n, t.Config.Seed)
+	return newSampler(t.dev, t.g, t.Config.Model, n, t.Config.Seed, false)
 }
 
 // Generator is a generator loaded from a checkpoint, for sampling.
@@ -128,9 +130,10 @@ func LoadGenerator(d *vk.Device, c *Checkpoint) (*Generator, error) {
 // Close frees the generator's buffers.
 func (g *Generator) Close() { g.p.Close() }
 
-// NewSampler builds a sampler of n images over the generator.
-func (g *Generator) NewSampler(d *vk.Device, n int, seed uint64) (*Sampler, error) {
-	return newSampler(d, g.p, g.Config.Model, n, seed)
+// NewSampler builds a sampler of n images over the generator; batchStats
+// normalises with each batch's statistics instead of the running ones.
+func (g *Generator) NewSampler(d *vk.Device, n int, seed uint64, batchStats bool) (*Sampler, error) {
+	return newSampler(d, g.p, g.Config.Model, n, seed, batchStats)
 }
 
 // toByte maps a value of tanh's range [-1, 1] to a pixel byte.

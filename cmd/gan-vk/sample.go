@@ -13,8 +13,10 @@ const sampleSynopsis = `sample --checkpoint PATH [--n 64] [--seed 1] [--grid out
 
 Draws images from a trained generator: --checkpoint takes a checkpoint file
 or a run folder (its newest checkpoint). Batch norm uses its running
-statistics (eval mode). The same checkpoint and --seed give the same
-images.`
+statistics (--bn eval, PyTorch's eval mode) unless --bn batch normalises
+with the statistics of the images drawn together (training mode, which
+some generators look better in early on). The same checkpoint, --seed and
+--n give the same images.`
 
 func runSample(args []string, stdout, stderr io.Writer) (err error) {
 	fs := newFlags("sample", sampleSynopsis, stdout, stderr)
@@ -24,6 +26,7 @@ func runSample(args []string, stdout, stderr io.Writer) (err error) {
 	grid := fs.String("grid", "", "write the images as one grid PNG to this `file` (default sample.png when --out is not given)")
 	out := fs.String("out", "", "write one PNG per image into this `folder`")
 	cols := fs.Int("cols", 8, "images per row of the grid")
+	bn := fs.String("bn", "eval", "batch norm: eval (running statistics) or batch (the drawn batch's statistics)")
 	device := fs.String("device", "", "Vulkan device: an index or part of a name")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -35,6 +38,8 @@ func runSample(args []string, stdout, stderr io.Writer) (err error) {
 		return &usageError{fmt.Sprintf("--n %d must be in [1, 4096]", *n)}
 	case *cols < 1:
 		return &usageError{"--cols must be at least 1"}
+	case *bn != "eval" && *bn != "batch":
+		return &usageError{fmt.Sprintf("--bn %q: use eval or batch", *bn)}
 	}
 	if *grid == "" && *out == "" {
 		*grid = "sample.png"
@@ -58,7 +63,7 @@ func runSample(args []string, stdout, stderr io.Writer) (err error) {
 		return err
 	}
 	defer g.Close()
-	s, err := g.NewSampler(d, *n, *seed)
+	s, err := g.NewSampler(d, *n, *seed, *bn == "batch")
 	if err != nil {
 		return err
 	}

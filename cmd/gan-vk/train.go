@@ -49,7 +49,7 @@ var resumable = map[string]bool{"resume": true, "steps": true, "epochs": true, "
 
 func runTrain(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("train", trainSynopsis, stdout, stderr)
-	data := fs.String("data", gan.DefaultData, "training images: an IDX `file`, a directory with train-images-idx3-ubyte[.gz], or an image folder")
+	data := fs.String("data", gan.DefaultData, "training images (a `path`): an IDX file, a directory with train-images-idx3-ubyte[.gz], or an image folder")
 	preset := fs.String("preset", "", "model: dcgan64 or dcgan28 (default: dcgan28 for IDX data, dcgan64 for image folders)")
 	batch := fs.Int("batch", 64, "batch size")
 	epochs := fs.Int("epochs", 25, "epochs to train in all (ignored when --steps is given)")
@@ -66,7 +66,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	gf := fs.Int("gf", 0, "generator width, carpedm20's gf_dim (default: 128 for dcgan64, 64 for dcgan28)")
 	df := fs.Int("df", 0, "discriminator width, carpedm20's df_dim (default 64)")
 	leak := fs.Float64("leak", 0.2, "LeakyReLU slope")
-	dropout := fs.Float64("dropout", -1, "dcgan28's discriminator dropout (default 0.3; 0 turns it off)")
+	dropout := fs.Float64("dropout", 0.3, "dcgan28's discriminator dropout (0 turns it off; dcgan64's discriminator has none)")
 	lr := fs.Float64("lr", 2e-4, "Adam learning rate")
 	beta1 := fs.Float64("beta1", 0.5, "Adam β1")
 	gSteps := fs.Int("g-steps", 2, "generator updates per discriminator update (carpedm20: 2; pytorch/examples: 1)")
@@ -131,11 +131,11 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 			return &usageError{"--gf and --df must be positive"}
 		}
 		m.Leak = float32(*leak)
-		if *dropout >= 0 {
-			if m.Preset != "dcgan28" && *dropout > 0 {
-				return &usageError{"--dropout applies to dcgan28's discriminator; dcgan64's has none"}
-			}
+		switch {
+		case m.Preset == "dcgan28":
 			m.Dropout = float32(*dropout)
+		case set["dropout"] && *dropout > 0:
+			return &usageError{"--dropout applies to dcgan28's discriminator; dcgan64's has none"}
 		}
 		cfg = gan.RunConfig{
 			Train: gan.TrainConfig{Model: m, Batch: *batch, LR: float32(*lr), Beta1: float32(*beta1), GSteps: *gSteps, Seed: *seed},

@@ -51,6 +51,23 @@ func TestTrainAndSample(t *testing.T) {
 	if _, err := os.Stat(grid); err != nil {
 		t.Errorf("--grid: %v", err)
 	}
+	batchGrid := filepath.Join(dir, "batch.png")
+	code, stdout, stderr = runCLI(t, "sample", "--checkpoint", run, "--n", "6", "--bn", "batch", "--grid", batchGrid)
+	if code != 0 {
+		t.Fatalf("sample --bn batch: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if a, b := readFile(t, grid), readFile(t, batchGrid); bytes.Equal(a, b) {
+		t.Errorf("--bn batch drew the same grid as --bn eval")
+	}
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // TestTrainBadInput: each mistake gets one clear line and the right exit code.
@@ -87,6 +104,7 @@ func TestTrainBadInput(t *testing.T) {
 		{"sample bad file", []string{"sample", "--checkpoint", badCkpt}, 1, "truncated or corrupt"},
 		{"sample empty run", []string{"sample", "--checkpoint", emptyDir}, 1, "no checkpoint"},
 		{"sample n", []string{"sample", "--checkpoint", badCkpt, "--n", "0"}, 2, "--n 0"},
+		{"sample bn", []string{"sample", "--checkpoint", badCkpt, "--bn", "train"}, 2, `--bn "train"`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			code, stdout, stderr := runCLI(t, c.args...)
