@@ -49,6 +49,9 @@ func newNet(d *vk.Device, p *netParams, n int, withGrad bool) (*net, error) {
 		m.Close()
 		return nil, fmt.Errorf("gan: building the %s: %w", spec.name, err)
 	}
+	if err := checkBatch(d, spec, n); err != nil {
+		return nil, err
+	}
 	largest := 0 // the largest activation a gradient passes through
 	for i, l := range spec.layers {
 		var (
@@ -111,6 +114,22 @@ func newNet(d *vk.Device, p *netParams, n int, withGrad bool) (*net, error) {
 		}
 	}
 	return m, nil
+}
+
+// checkBatch refuses a batch whose tensors the device cannot bind: the
+// kernels see every tensor through a texel buffer view, which holds at most
+// MaxTexelBufferElements floats.
+func checkBatch(d *vk.Device, spec netSpec, n int) error {
+	limit := int(d.Info().MaxTexelBufferElements)
+	per := spec.layers[0].inCount()
+	for _, l := range spec.layers {
+		per = max(per, l.outCount())
+	}
+	if n*per > limit {
+		return fmt.Errorf("batch %d is too large for %s: the %s's largest tensor would hold %d floats, more than its texel buffers' %d; use --batch %d or less",
+			n, d.Info().Name, spec.name, n*per, limit, limit/per)
+	}
+	return nil
 }
 
 // dropStream is the Philox stream of layer i's dropout in a pass; stream 0

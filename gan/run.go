@@ -165,16 +165,16 @@ func (r *Run) Train(ctx context.Context, d *vk.Device, resume bool) (int, error)
 	if total == 0 {
 		total = cfg.Epochs * loader.StepsPerEpoch()
 	}
-	for _, dir := range []string{r.samplesDir(), r.checkpointsDir()} {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return 0, err
-		}
-	}
 	t, err := NewTrainer(d, cfg.Train)
 	if err != nil {
 		return 0, err
 	}
 	defer t.Close()
+	for _, dir := range []string{r.samplesDir(), r.checkpointsDir()} { // once there is something to write
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return 0, err
+		}
+	}
 	if resume {
 		c, err := NewestCheckpoint(r.Dir, logf)
 		if err != nil {

@@ -97,6 +97,8 @@ func TestTrainBadInput(t *testing.T) {
 		{"corrupt data", []string{"train", "--data", corrupt, "--run", filepath.Join(dir, "r1")}, 1, "truncated"},
 		{"empty folder", []string{"train", "--data", emptyDir, "--run", filepath.Join(dir, "r2")}, 1, "holds no .jpg"},
 		{"run exists", []string{"train", "--run", existing}, 2, "already holds a run"},
+		{"batch beyond the device", []string{"train", "--preset", "dcgan64", "--batch", "2048", "--run", filepath.Join(dir, "r3")}, 1,
+			"is too large for"},
 		{"resume changes lr", []string{"train", "--resume", existing, "--lr", "0.1"}, 2, "--lr cannot be given with --resume"},
 		{"resume no run", []string{"train", "--resume", dir}, 1, "not a gan-vk run folder"},
 		{"resume corrupt config", []string{"train", "--resume", existing}, 1, "config.json"},
@@ -122,6 +124,11 @@ func TestTrainBadInput(t *testing.T) {
 				t.Errorf("a panic reached the user:\n%s", stderr)
 			}
 		})
+	}
+	for _, r := range []string{"r1", "r2", "r3"} { // a run that could not start leaves no folder
+		if _, err := os.Stat(filepath.Join(dir, r)); err == nil {
+			t.Errorf("a failed start left the run folder %s", r)
+		}
 	}
 }
 
