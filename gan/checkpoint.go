@@ -198,9 +198,8 @@ func f32Tensor(name string, shape []int, v []float32) stTensor {
 	return stTensor{name, "F32", shape, b}
 }
 
-// netTensors lists a network's state to save or load: parameters, BN
-// running statistics and (with optimizer) Adam's moments. get reads a
-// buffer; set, when loading, writes one.
+// stateTensor is one tensor of a network's saved state: where its floats
+// live on the device, under its state_dict name and shape.
 type stateTensor struct {
 	name  string
 	shape []int
@@ -209,6 +208,8 @@ type stateTensor struct {
 	count int
 }
 
+// state lists a network's state to save or load: parameters, BN running
+// statistics and, with optimizer, Adam's moments.
 func (p *netParams) state(optimizer bool) []stateTensor {
 	var out []stateTensor
 	for i, l := range p.spec.layers {
