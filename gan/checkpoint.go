@@ -285,7 +285,7 @@ func readRange(b *vk.Buffer, off, n int) ([]float32, error) {
 	return out, nil
 }
 
-func writeSafetensors(path string, meta map[string]string, tensors []stTensor) (err error) {
+func writeSafetensors(path string, meta map[string]string, tensors []stTensor) error {
 	header := map[string]any{"__metadata__": meta}
 	var off int64
 	for _, t := range tensors {
@@ -299,46 +299,24 @@ func writeSafetensors(path string, meta map[string]string, tensors []stTensor) (
 	for len(hj)%8 != 0 { // the data starts 8-byte aligned, as safetensors pads it
 		hj = append(hj, ' ')
 	}
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-			err = fmt.Errorf("checkpoint: writing %s: %w", path, err)
-		}
-	}()
-	if err = tmp.Chmod(0o644); err != nil { // CreateTemp makes it 0600
-		return err
-	}
-	var lenBuf [8]byte
-	binary.LittleEndian.PutUint64(lenBuf[:], uint64(len(hj)))
-	if _, err = tmp.Write(lenBuf[:]); err != nil {
-		return err
-	}
-	if _, err = tmp.Write(hj); err != nil {
-		return err
-	}
-	for _, t := range tensors {
-		if _, err = tmp.Write(t.data); err != nil {
+	err = writeAtomic(path, func(w io.Writer) error {
+		var lenBuf [8]byte
+		binary.LittleEndian.PutUint64(lenBuf[:], uint64(len(hj)))
+		if _, err := w.Write(lenBuf[:]); err != nil {
 			return err
 		}
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	if d, derr := os.Open(dir); derr == nil {
-		d.Sync()
-		d.Close()
+		if _, err := w.Write(hj); err != nil {
+			return err
+		}
+		for _, t := range tensors {
+			if _, err := w.Write(t.data); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
 	}
 	return nil
 }

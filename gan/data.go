@@ -246,39 +246,23 @@ func openCache(path string) (*Dataset, error) {
 	return ds, nil
 }
 
-// writeCache writes the decoded images atomically: a temporary file,
-// synced, then renamed.
+// writeCache writes the decoded images atomically.
 func writeCache(path string, ds *Dataset, pix []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".cache-*")
-	if err != nil {
+	return writeAtomic(path, func(w io.Writer) error {
+		var h [cacheHeader]byte
+		copy(h[:], cacheMagic)
+		for i, v := range []int{ds.N, ds.C, ds.S, ds.Skipped} {
+			binary.LittleEndian.PutUint32(h[len(cacheMagic)+4*i:], uint32(v))
+		}
+		if _, err := w.Write(h[:]); err != nil {
+			return err
+		}
+		_, err := w.Write(pix)
 		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o644); err != nil { // CreateTemp makes it 0600
-		tmp.Close()
-		return err
-	}
-	var h [cacheHeader]byte
-	copy(h[:], cacheMagic)
-	for i, v := range []int{ds.N, ds.C, ds.S, ds.Skipped} {
-		binary.LittleEndian.PutUint32(h[len(cacheMagic)+4*i:], uint32(v))
-	}
-	if _, err := tmp.Write(h[:]); err == nil {
-		_, err = tmp.Write(pix)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	})
 }
 
 // decodeFolder decodes, crops and resizes every file with a pool of

@@ -5,9 +5,8 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"io"
 	"math"
-	"os"
-	"path/filepath"
 
 	"github.com/gan-vk/gan-vk/layers"
 	"github.com/gan-vk/gan-vk/vk"
@@ -192,26 +191,8 @@ func Grid(batch []float32, n, c, s, cols int) image.Image {
 	return out
 }
 
-// WritePNG writes an image to path atomically (a temporary file, then a
-// rename), so a reader never sees half a PNG.
+// WritePNG writes an image to path atomically, so a reader (the viewer
+// following a run) never sees half a PNG.
 func WritePNG(path string, m image.Image) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	err = tmp.Chmod(0o644) // CreateTemp makes it 0600
-	if err == nil {
-		err = png.Encode(tmp, m)
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
+	return writeAtomic(path, func(w io.Writer) error { return png.Encode(w, m) })
 }
