@@ -161,6 +161,7 @@ func (m *net) input(x *vk.Buffer, i int) *vk.Buffer {
 func (m *net) forward(s *vk.Sequence, x *vk.Buffer, train bool, pass int, clock *layers.Clock) {
 	for i, l := range m.spec.layers {
 		in, out, ps := m.input(x, i), m.outs[i], m.p.layers[i]
+		s.Scope(scope(m.spec.layerName(i), phaseForward))
 		switch l.kind {
 		case dense, conv, convT:
 			m.convs[i].Forward(s, out, in, ps[0].val, bias(ps))
@@ -211,6 +212,7 @@ func (m *net) backward(s *vk.Sequence, x, dy, dx *vk.Buffer, params bool, pass i
 		l, ps := m.spec.layers[i], m.p.layers[i]
 		in, out := m.input(x, i), m.outs[i]
 		target := dx // where ∂L/∂in goes
+		s.Scope(scope(m.spec.layerName(i), phaseBackward))
 		if i > 0 {
 			target = other(dy)
 		}

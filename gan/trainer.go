@@ -190,6 +190,7 @@ func (t *Trainer) build() error {
 // backward right after its forward, so batch norm's saved statistics are
 // the pass's own), and Adam.
 func (t *Trainer) recordD(s *vk.Sequence) {
+	s.Scope(scope(scopeSetup, phaseForward))
 	t.clockD.Tick(s)
 	t.d.zeroGrads(s)
 	t.normal.Draw(s, t.z, t.clockD)
@@ -200,9 +201,11 @@ func (t *Trainer) recordD(s *vk.Sequence) {
 		pass int
 	}{{t.real, t.bceReal, passReal}, {t.gNet.out(), t.bceFake, passFake}} {
 		t.dNet.forward(s, p.x, true, p.pass, t.clockD)
+		s.Scope(scope(scopeLoss, phaseForward))
 		p.bce.Forward(s, t.dLogit, t.stats, t.dNet.out())
 		t.dNet.backward(s, p.x, t.dLogit, nil, true, p.pass, t.clockD)
 	}
+	s.Scope(scope(scopeAdam, phaseBackward))
 	for i, p := range t.d.all {
 		t.adamD[i].Update(s, p.val, p.grad, p.m, p.v, t.clockD)
 	}
@@ -213,13 +216,16 @@ func (t *Trainer) recordD(s *vk.Sequence) {
 // against target 1 (the non-saturating loss), the gradient back through
 // the discriminator to the images and through the generator, and Adam.
 func (t *Trainer) recordG(s *vk.Sequence) {
+	s.Scope(scope(scopeSetup, phaseForward))
 	t.clockG.Tick(s)
 	t.g.zeroGrads(s)
 	t.gNet.forward(s, t.z, true, 0, nil)
 	t.dNet.forward(s, t.gNet.out(), true, passG, t.clockG)
+	s.Scope(scope(scopeLoss, phaseForward))
 	t.bceG.Forward(s, t.dLogit, t.stats, t.dNet.out())
 	t.dNet.backward(s, t.gNet.out(), t.dLogit, t.dImage, false, passG, t.clockG)
 	t.gNet.backward(s, t.z, t.dImage, nil, true, 0, nil)
+	s.Scope(scope(scopeAdam, phaseBackward))
 	for i, p := range t.g.all {
 		t.adamG[i].Update(s, p.val, p.grad, p.m, p.v, t.clockG)
 	}

@@ -210,6 +210,41 @@ func (a *allocator) destroy() {
 	a.blocks = nil
 }
 
+// MemoryStats is what a device's memory holds: the bytes of the blocks it
+// allocated (each a vkAllocateMemory; the staging ring's included) and the
+// bytes its live buffers asked for.
+type MemoryStats struct {
+	Allocated uint64
+	Blocks    int
+	Buffers   uint64
+}
+
+// Memory reports the device's memory use now.
+func (d *Device) Memory() MemoryStats {
+	var m MemoryStats
+	if d.mem == nil {
+		return m
+	}
+	d.mem.mu.Lock()
+	for _, b := range d.mem.blocks {
+		m.Allocated += b.size
+		m.Blocks++
+	}
+	d.mem.mu.Unlock()
+	if d.staging != nil && d.staging.blk != nil {
+		m.Allocated += d.staging.blk.size
+		m.Blocks++
+	}
+	d.mu.Lock()
+	for _, c := range d.live {
+		if b, ok := c.(*Buffer); ok {
+			m.Buffers += b.size
+		}
+	}
+	d.mu.Unlock()
+	return m
+}
+
 // Buffer is a range of device memory that kernels read and write.
 type Buffer struct {
 	dev  *Device

@@ -22,10 +22,12 @@ type Stats struct {
 	Dispatches, Copies, Fills, Barriers, Timestamps int
 }
 
-// Stamp is one timestamp written by a sequence: its label and when the
-// device passed it, measured from the sequence's first timestamp.
+// Stamp is one timestamp written by a sequence: its label (the command it
+// follows, for a profiled sequence), the scope it was recorded in, and when
+// the device passed it, measured from the sequence's first timestamp.
 type Stamp struct {
 	Label string
+	Scope string
 	At    time.Duration
 }
 
@@ -47,8 +49,11 @@ type Sequence struct {
 	fence vk.Fence
 	descs []descriptorPool
 
-	queries vk.QueryPool
-	labels  []string
+	queries   vk.QueryPool
+	labels    []string
+	scopes    []string
+	scope     string
+	profiling bool // a timestamp follows every command
 
 	err      error
 	finished bool      // recording ended; the command buffer can be submitted
@@ -79,6 +84,7 @@ const (
 	poolSets     = 64
 	poolStorage  = 8 * poolSets // of each descriptor type
 	maxTimestamp = 256
+	maxProfiled  = 8192 // timestamps in a profiled sequence
 
 	deviceStages = vk.PipelineStageComputeShaderBit | vk.PipelineStageTransferBit
 	deviceWrites = vk.AccessShaderWriteBit | vk.AccessTransferWriteBit
@@ -248,6 +254,7 @@ func (s *Sequence) Dispatch(k *Kernel, g Groups, push any, bufs ...*Buffer) {
 	s.stats.Dispatches++
 	s.buffers = append(s.buffers, bufs...)
 	s.kernels = append(s.kernels, k)
+	s.profile(k.name)
 }
 
 func (g Groups) normalize() Groups {
@@ -284,6 +291,7 @@ func (s *Sequence) Copy(dst, src *Buffer) {
 	cmdCopyBuffer(s.cmd, src.blk.buffer, src.off, dst.blk.buffer, dst.off, src.size)
 	s.stats.Copies++
 	s.buffers = append(s.buffers, dst, src)
+	s.profile("copy")
 }
 
 // Fill records setting every 32-bit word of dst to word (0 zeroes it;
@@ -296,20 +304,59 @@ func (s *Sequence) Fill(dst *Buffer, word uint32) {
 	vk.CmdFillBuffer(s.cmd, dst.blk.buffer, vk.DeviceSize(dst.off), vk.DeviceSize(dst.span), word)
 	s.stats.Fills++
 	s.buffers = append(s.buffers, dst)
+	s.profile("fill")
 }
 
 // Timestamp records the moment the device finishes everything recorded
 // before it; read the stamps with Timestamps after Submit.
 func (s *Sequence) Timestamp(label string) {
+	if s.recording() {
+		s.stamp(label)
+	}
+}
+
+// Profile makes the sequence write a timestamp after every command recorded
+// from now on, labelled with the kernel's name ("copy" and "fill" for
+// those), and one now, labelled "start": the difference between a stamp and
+// the one before it is that command's time on the device. Call it before
+// any other timestamp. Profiling costs a little time per command; a
+// sequence meant for measuring the whole should not profile.
+func (s *Sequence) Profile() {
 	if !s.recording() {
 		return
 	}
+	if len(s.labels) > 0 {
+		s.fail("profile: call it before the first timestamp")
+		return
+	}
+	s.profiling = true
+	s.stamp("start")
+}
+
+// Scope names the commands recorded after it, up to the next Scope, in the
+// stamps Timestamps returns.
+func (s *Sequence) Scope(name string) { s.scope = name }
+
+func (s *Sequence) profile(label string) {
+	if s.profiling {
+		s.stamp(label)
+	}
+}
+
+func (s *Sequence) capacity() int {
+	if s.profiling {
+		return maxProfiled
+	}
+	return maxTimestamp
+}
+
+func (s *Sequence) stamp(label string) {
 	if !s.dev.info.Timestamps {
 		s.fail("timestamp %q: the device's queue cannot write timestamps", label)
 		return
 	}
-	if len(s.labels) == maxTimestamp {
-		s.fail("timestamp %q: more than %d timestamps in one sequence", label, maxTimestamp)
+	if len(s.labels) == s.capacity() {
+		s.fail("timestamp %q: more than %d timestamps in one sequence", label, s.capacity())
 		return
 	}
 	if s.queries == vk.NullQueryPool {
@@ -317,7 +364,7 @@ func (s *Sequence) Timestamp(label string) {
 		if err := check("vkCreateQueryPool", vk.CreateQueryPool(s.dev.handle, &vk.QueryPoolCreateInfo{
 			SType:      vk.StructureTypeQueryPoolCreateInfo,
 			QueryType:  vk.QueryTypeTimestamp,
-			QueryCount: maxTimestamp,
+			QueryCount: uint32(s.capacity()),
 		}, nil, &qp)); err != nil {
 			s.fail("timestamp %q: %v", label, err)
 			return
@@ -325,10 +372,11 @@ func (s *Sequence) Timestamp(label string) {
 		s.queries = qp
 	}
 	if len(s.labels) == 0 {
-		vk.CmdResetQueryPool(s.cmd, s.queries, 0, maxTimestamp)
+		vk.CmdResetQueryPool(s.cmd, s.queries, 0, uint32(s.capacity()))
 	}
 	vk.CmdWriteTimestamp(s.cmd, vk.PipelineStageBottomOfPipeBit, s.queries, uint32(len(s.labels)))
 	s.labels = append(s.labels, label)
+	s.scopes = append(s.scopes, s.scope)
 	s.stats.Timestamps++
 }
 
@@ -465,7 +513,7 @@ func (s *Sequence) Timestamps() ([]Stamp, error) {
 	out := make([]Stamp, len(raw))
 	period := float64(s.dev.info.TimestampPeriod)
 	for i, t := range raw {
-		out[i] = Stamp{Label: s.labels[i], At: time.Duration(float64(t-raw[0]) * period)}
+		out[i] = Stamp{Label: s.labels[i], Scope: s.scopes[i], At: time.Duration(float64(t-raw[0]) * period)}
 	}
 	return out, nil
 }
@@ -488,7 +536,12 @@ func (s *Sequence) Reset() error {
 	}
 	s.err, s.finished, s.ran = nil, false, false
 	s.pending, s.buffers, s.kernels = s.pending[:0], nil, nil
-	s.labels, s.stats = nil, Stats{}
+	s.labels, s.scopes, s.scope, s.stats = nil, nil, "", Stats{}
+	if s.queries != vk.NullQueryPool { // its size follows profiling, which starts afresh
+		vk.DestroyQueryPool(s.dev.handle, s.queries, nil)
+		s.queries = vk.NullQueryPool
+	}
+	s.profiling = false
 	if err := s.begin(); err != nil {
 		s.err = fmt.Errorf("vk: sequence %q: %w", s.name, err)
 		return s.err

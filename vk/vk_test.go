@@ -501,6 +501,62 @@ func TestTimestamps(t *testing.T) {
 	}
 }
 
+func TestProfile(t *testing.T) {
+	d := vktest.Open(t)
+	if !d.Info().Timestamps {
+		t.Skip("the device cannot write timestamps")
+	}
+	const n = 1 << 16
+	k := newAxpy(t, d, 1)
+	x, y, z := newBuffer(t, d, "x", 4*n), newBuffer(t, d, "y", 4*n), newBuffer(t, d, "z", 4*n)
+	s := newSequence(t, d, "profiled")
+	s.Profile()
+	s.Scope("zero")
+	s.Fill(x, 0)
+	s.Fill(y, 0)
+	s.Scope("work")
+	s.Dispatch(k, vk.GroupsFor(n, axpyLocal), axpyPush{n}, x, y)
+	s.Copy(z, y)
+	if err := s.Submit(); err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.Timestamps()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []vk.Stamp{{Label: "start"}, {Label: "fill", Scope: "zero"}, {Label: "fill", Scope: "zero"},
+		{Label: "axpy", Scope: "work"}, {Label: "copy", Scope: "work"}}
+	if len(st) != len(want) {
+		t.Fatalf("stamps %+v, want %d", st, len(want))
+	}
+	for i, w := range want {
+		if st[i].Label != w.Label || st[i].Scope != w.Scope || (i > 0 && st[i].At < st[i-1].At) {
+			t.Fatalf("stamp %d is %+v, want %q in scope %q after %v", i, st[i], w.Label, w.Scope, st[max(i-1, 0)].At)
+		}
+	}
+
+	late := newSequence(t, d, "late")
+	late.Timestamp("first")
+	late.Profile()
+	if err := late.Submit(); err == nil || !strings.Contains(err.Error(), "before the first timestamp") {
+		t.Fatalf("Profile after a timestamp: %v", err)
+	}
+}
+
+func TestMemoryStats(t *testing.T) {
+	d := vktest.Open(t)
+	before := d.Memory()
+	b := newBuffer(t, d, "counted", 1000)
+	during := d.Memory()
+	if during.Buffers != before.Buffers+1000 || during.Allocated < during.Buffers || during.Blocks < 1 {
+		t.Fatalf("memory %+v after a 1000-byte buffer, %+v before", during, before)
+	}
+	b.Close()
+	if after := d.Memory(); after.Buffers != before.Buffers {
+		t.Fatalf("memory %+v after closing the buffer, %+v before", after, before)
+	}
+}
+
 func TestCloseReportsLeaks(t *testing.T) {
 	d, err := vk.Open(vk.Options{Validation: true})
 	if err != nil {

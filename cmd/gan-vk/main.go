@@ -3,6 +3,7 @@
 //	gan-vk train      train a DCGAN (Fashion-MNIST by default), or --resume a run
 //	gan-vk sample     draw images from a checkpoint
 //	gan-vk devices    list the Vulkan devices and mark the one training would use
+//	gan-vk bench      time training steps on synthetic data; --profile shows where the time goes
 //
 // Run "gan-vk help" for the commands and "gan-vk <command> --help" for flags.
 package main
@@ -29,6 +30,7 @@ func commands() []command {
 		{"train", "train a DCGAN (Fashion-MNIST by default), or --resume a run", runTrain},
 		{"sample", "draw images from a checkpoint", runSample},
 		{"devices", "list the Vulkan devices and mark the one training would use", runDevices},
+		{"bench", "time training steps on synthetic data; --profile shows where the time goes", runBench},
 	}
 }
 

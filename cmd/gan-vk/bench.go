@@ -1,0 +1,363 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gan-vk/gan-vk/gan"
+	"github.com/gan-vk/gan-vk/vk"
+)
+
+const benchSynopsis = `bench [--preset dcgan28|dcgan64] [--batch 64] [--steps 20] [--profile] [--sweep-batch 16,32,64] [--json]
+
+Times full training steps (one D update and --g-steps G updates) on
+synthetic data already on the device, after --warmup steps, and prints the
+device, images/s, ms per step, the FLOPs of a step and the GFLOP/s reached,
+the fixed cost of the step's dispatches, device memory and host RSS.
+--profile adds where a step's device time goes, layer by layer, from
+timestamps written after every command. --sweep-batch times each batch size
+in a list. The FLOP count is 2 × the multiply-adds of every dense, conv and
+transposed-conv pass of a step (gan/bench.go writes the formula out).`
+
+// benchReport is what bench measures, as --json prints it.
+type benchReport struct {
+	Device       string  `json:"device"`
+	DeviceType   string  `json:"device_type"`
+	Driver       string  `json:"driver"`
+	API          string  `json:"vulkan"`
+	Preset       string  `json:"preset"`
+	Batch        int     `json:"batch"`
+	GSteps       int     `json:"g_steps"`
+	Steps        int     `json:"steps"`
+	Warmup       int     `json:"warmup"`
+	SetupSec     float64 `json:"setup_s"`
+	MsMedian     float64 `json:"ms_per_step_median"`
+	MsMin        float64 `json:"ms_per_step_min"`
+	MsMax        float64 `json:"ms_per_step_max"`
+	ImagesPerSec float64 `json:"images_per_s"`
+	StepGFLOP    float64 `json:"gflop_per_step"`
+	GFLOPs       float64 `json:"gflop_per_s"`
+	Dispatches   int     `json:"dispatches_per_step"`
+	Transfers    int     `json:"transfers_per_step"`
+	Barriers     int     `json:"barriers_per_step"`
+	Submits      int     `json:"submits_per_step"`
+	DispatchUs   float64 `json:"dispatch_cost_us"`
+	FixedMs      float64 `json:"fixed_cost_ms"`
+	DeviceAlloc  uint64  `json:"device_allocated_bytes"`
+	DeviceBufs   uint64  `json:"device_buffer_bytes"`
+	RSS          uint64  `json:"host_rss_bytes,omitempty"`
+
+	Profile []profileEntry `json:"profile,omitempty"`
+	Sweep   []sweepEntry   `json:"sweep,omitempty"`
+}
+
+type profileEntry struct {
+	Layer  string             `json:"layer"`
+	Ms     map[string]float64 `json:"ms"`
+	GFLOPs float64            `json:"gflop_per_s,omitempty"`
+}
+
+type sweepEntry struct {
+	Batch        int     `json:"batch"`
+	MsMedian     float64 `json:"ms_per_step_median"`
+	ImagesPerSec float64 `json:"images_per_s"`
+	GFLOPs       float64 `json:"gflop_per_s"`
+}
+
+func runBench(args []string, stdout, stderr io.Writer) (err error) {
+	fs := newFlags("bench", benchSynopsis, stdout, stderr)
+	preset := fs.String("preset", "dcgan28", "model: dcgan28 or dcgan64")
+	channels := fs.Int("channels", 0, "image channels (default: 1 for dcgan28, 3 for dcgan64)")
+	batch := fs.Int("batch", 64, "batch size")
+	steps := fs.Int("steps", 20, "timed steps")
+	warmup := fs.Int("warmup", 3, "untimed steps first (the first touches of fresh memory are slow)")
+	gSteps := fs.Int("g-steps", 2, "generator updates per step")
+	gf := fs.Int("gf", 0, "generator width (default: the preset's)")
+	df := fs.Int("df", 0, "discriminator width (default: the preset's)")
+	device := fs.String("device", "", "Vulkan device: an index or part of a name (gan-vk devices lists them)")
+	profile := fs.Bool("profile", false, "add a per-layer profile of a step from device timestamps")
+	sweep := fs.String("sweep-batch", "", "time each batch size in this comma-separated `list` instead")
+	asJSON := fs.Bool("json", false, "print the report as one JSON object")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *channels == 0 {
+		*channels = 1
+		if *preset == "dcgan64" {
+			*channels = 3
+		}
+	}
+	m, err := gan.DefaultModel(*preset, *channels)
+	if err != nil {
+		return &usageError{err.Error()}
+	}
+	if *gf < 0 || *df < 0 {
+		return &usageError{"--gf and --df must be positive"}
+	}
+	if *gf > 0 {
+		m.GF = *gf
+	}
+	if *df > 0 {
+		m.DF = *df
+	}
+	switch {
+	case *steps < 1:
+		return &usageError{"--steps must be at least 1"}
+	case *warmup < 0:
+		return &usageError{"--warmup must not be negative"}
+	}
+	batches := []int{*batch}
+	if *sweep != "" {
+		batches = nil
+		for _, f := range strings.Split(*sweep, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 1 {
+				return &usageError{fmt.Sprintf("--sweep-batch %q: give batch sizes like 16,32,64", *sweep)}
+			}
+			batches = append(batches, n)
+		}
+	}
+	cfg := gan.TrainConfig{Model: m, Batch: *batch, LR: 2e-4, Beta1: 0.5, GSteps: *gSteps, Seed: 1}
+	for _, n := range batches {
+		c := cfg
+		c.Batch = n
+		if err := c.Check(); err != nil {
+			return &usageError{err.Error()}
+		}
+	}
+
+	d, err := openDevice(*device)
+	if err != nil {
+		return err
+	}
+	defer closeDevice(d, stderr, &err)
+	info := d.Info()
+	rep := benchReport{Device: info.Name, DeviceType: info.Type.String(), Driver: strings.TrimSpace(info.DriverName + " " + info.DriverInfo),
+		API: info.APIVersion.String(), Preset: m.Preset, Batch: *batch, GSteps: *gSteps, Steps: *steps, Warmup: *warmup}
+	if !*asJSON {
+		fmt.Fprintf(stdout, "gan-vk bench: %s (%d×%d×%d), %d generator updates per step, synthetic data on the device\n",
+			m.Preset, m.Channels, m.Size(), m.Size(), *gSteps)
+		fmt.Fprintf(stdout, "device       %s (%s), %s, Vulkan %s\n", rep.Device, rep.DeviceType, rep.Driver, rep.API)
+	}
+
+	if *sweep != "" {
+		if !*asJSON {
+			fmt.Fprintf(stdout, "\n%8s %12s %10s %10s\n", "batch", "ms/step", "images/s", "GFLOP/s")
+		}
+		for _, n := range batches {
+			c := cfg
+			c.Batch = n
+			r, err := benchOne(d, c, *warmup, *steps, false)
+			if err != nil {
+				return err
+			}
+			e := sweepEntry{Batch: n, MsMedian: r.MsMedian, ImagesPerSec: r.ImagesPerSec, GFLOPs: r.GFLOPs}
+			rep.Sweep = append(rep.Sweep, e)
+			if !*asJSON {
+				fmt.Fprintf(stdout, "%8d %12.1f %10.1f %10.1f\n", n, e.MsMedian, e.ImagesPerSec, e.GFLOPs)
+			}
+		}
+		if *asJSON {
+			return printJSON(stdout, rep)
+		}
+		return nil
+	}
+
+	r, err := benchOne(d, cfg, *warmup, *steps, *profile)
+	if err != nil {
+		return err
+	}
+	r.Device, r.DeviceType, r.Driver, r.API = rep.Device, rep.DeviceType, rep.Driver, rep.API
+	r.Preset, r.GSteps, r.Steps, r.Warmup = rep.Preset, rep.GSteps, rep.Steps, rep.Warmup
+	if *asJSON {
+		return printJSON(stdout, r.benchReport)
+	}
+	r.print(stdout)
+	return nil
+}
+
+// benchRun is one batch size's measurement, with the profile as measured.
+type benchRun struct {
+	benchReport
+	profile *gan.Profile
+}
+
+// benchOne builds a trainer at c, fills its real batch with noise, runs
+// warmup steps, then times steps one by one on the host clock (a step
+// waits for the device, so that is the device's time plus the submits).
+func benchOne(d *vk.Device, c gan.TrainConfig, warmup, steps int, profile bool) (*benchRun, error) {
+	start := time.Now()
+	t, err := gan.NewTrainer(d, c)
+	if err != nil {
+		return nil, err
+	}
+	defer t.Close()
+	if err := t.FillSynthetic(int64(c.Seed)); err != nil {
+		return nil, err
+	}
+	setup := time.Since(start)
+	for range warmup {
+		if _, err := t.Step(); err != nil {
+			return nil, err
+		}
+	}
+	times := make([]time.Duration, steps)
+	for i := range times {
+		s := time.Now()
+		if _, err := t.Step(); err != nil {
+			return nil, err
+		}
+		times[i] = time.Since(s)
+	}
+	slices.Sort(times)
+	med := times[len(times)/2]
+	ms := func(d time.Duration) float64 { return float64(d) / 1e6 }
+	flops := c.StepFLOPs()
+	r := &benchRun{benchReport: benchReport{Batch: c.Batch, SetupSec: setup.Seconds(),
+		MsMedian: ms(med), MsMin: ms(times[0]), MsMax: ms(times[len(times)-1]),
+		ImagesPerSec: float64(c.Batch) / med.Seconds(), StepGFLOP: flops / 1e9, GFLOPs: flops / med.Seconds() / 1e9}}
+	r.Dispatches, r.Transfers, r.Barriers, r.Submits = t.Commands()
+	mem := d.Memory()
+	r.DeviceAlloc, r.DeviceBufs = mem.Allocated, mem.Buffers
+	if d.Info().Timestamps {
+		cost, err := gan.DispatchCost(d, 200, 5)
+		if err != nil {
+			return nil, err
+		}
+		r.DispatchUs = float64(cost) / 1e3
+		r.FixedMs = ms(cost * time.Duration(r.Dispatches+r.Transfers))
+	}
+	if profile {
+		if !d.Info().Timestamps {
+			return nil, fmt.Errorf("--profile needs timestamps, and %s cannot write them; run without --profile", d.Info().Name)
+		}
+		if r.profile, err = t.Profile(3); err != nil {
+			return nil, err
+		}
+		for _, row := range append(r.profile.Rows, r.profile.Total) {
+			e := profileEntry{Layer: row.Name, Ms: map[string]float64{}, GFLOPs: gemmRate(row)}
+			for cat := range gan.Categories {
+				if row.Time[cat] > 0 {
+					e.Ms[cat.String()] = ms(row.Time[cat])
+				}
+			}
+			r.Profile = append(r.Profile, e)
+		}
+	}
+	r.RSS = hostRSS()
+	return r, nil
+}
+
+// gemmRate is the GFLOP/s of a row's dense, conv and transposed-conv
+// passes; 0 when it has none.
+func gemmRate(r gan.ProfileRow) float64 {
+	var f float64
+	var t time.Duration
+	for _, c := range []gan.Category{gan.Forward, gan.BackwardData, gan.BackwardFilter} {
+		f += r.FLOPs[c]
+		t += r.Time[c]
+	}
+	if f == 0 || t == 0 {
+		return 0
+	}
+	return f / t.Seconds() / 1e9
+}
+
+func (r *benchRun) print(w io.Writer) {
+	fmt.Fprintf(w, "batch        %d\n", r.Batch)
+	fmt.Fprintf(w, "setup        %.2f s (kernels, buffers and the recorded steps)\n", r.SetupSec)
+	fmt.Fprintf(w, "step         median %.1f ms, min %.1f, max %.1f (%d steps after %d warm-up)\n",
+		r.MsMedian, r.MsMin, r.MsMax, r.Steps, r.Warmup)
+	fmt.Fprintf(w, "images/s     %.1f\n", r.ImagesPerSec)
+	fmt.Fprintf(w, "FLOPs        %.2f GFLOP per step, %.1f GFLOP/s\n", r.StepGFLOP, r.GFLOPs)
+	if r.DispatchUs > 0 {
+		fmt.Fprintf(w, "fixed cost   %d dispatches + %d copies and fills per step × %.1f µs = %.1f ms (%.1f%% of the step); %d barriers, %d submits\n",
+			r.Dispatches, r.Transfers, r.DispatchUs, r.FixedMs, 100*r.FixedMs/r.MsMedian, r.Barriers, r.Submits)
+	} else {
+		fmt.Fprintf(w, "commands     %d dispatches + %d copies and fills per step; %d barriers, %d submits\n",
+			r.Dispatches, r.Transfers, r.Barriers, r.Submits)
+	}
+	fmt.Fprintf(w, "memory       device %s allocated for %s of buffers (%.2f×)", bytesString(r.DeviceAlloc), bytesString(r.DeviceBufs),
+		float64(r.DeviceAlloc)/float64(max(r.DeviceBufs, 1)))
+	if r.RSS > 0 {
+		fmt.Fprintf(w, "; host RSS %s", bytesString(r.RSS))
+	}
+	fmt.Fprintln(w)
+	if r.profile == nil {
+		return
+	}
+	p := r.profile
+	total := p.Total.Total()
+	fmt.Fprintf(w, "\nprofile: device time of one step by layer, ms (median of %d runs; a timestamp after every command)\n", p.Runs)
+	cols := []gan.Category{gan.Forward, gan.BackwardData, gan.BackwardFilter, gan.BatchNorm, gan.Activations, gan.Loss, gan.Adam, gan.Copies, gan.Other}
+	heads := []string{"fwd", "bwd-data", "bwd-filt", "bn", "act", "loss", "adam", "copies", "other"}
+	fmt.Fprintf(w, "%-34s", "layer")
+	for _, h := range heads {
+		fmt.Fprintf(w, " %8s", h)
+	}
+	fmt.Fprintf(w, " %9s %6s %8s\n", "total", "share", "GFLOP/s")
+	line := func(row gan.ProfileRow) {
+		fmt.Fprintf(w, "%-34s", row.Name)
+		for _, c := range cols {
+			if row.Time[c] == 0 {
+				fmt.Fprintf(w, " %8s", "·")
+				continue
+			}
+			fmt.Fprintf(w, " %8.2f", float64(row.Time[c])/1e6)
+		}
+		fmt.Fprintf(w, " %9.2f %5.1f%%", float64(row.Total())/1e6, 100*float64(row.Total())/float64(max(total, 1)))
+		if g := gemmRate(row); g > 0 {
+			fmt.Fprintf(w, " %8.1f", g)
+		}
+		fmt.Fprintln(w)
+	}
+	for _, row := range p.Rows {
+		line(row)
+	}
+	line(p.Total)
+	fmt.Fprintf(w, "\nby kind:\n")
+	for _, c := range cols {
+		t := p.Total.Time[c]
+		fmt.Fprintf(w, "  %-16s %9.2f ms %5.1f%%", c, float64(t)/1e6, 100*float64(t)/float64(max(total, 1)))
+		if f := p.Total.FLOPs[c]; f > 0 && t > 0 {
+			fmt.Fprintf(w, " %8.1f GFLOP/s", f/t.Seconds()/1e9)
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+func printJSON(w io.Writer, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s\n", b)
+	return err
+}
+
+// hostRSS is the process's resident memory from /proc (Linux); 0 where
+// there is none.
+func hostRSS() uint64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			kb, err := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			if err == nil {
+				return kb << 10
+			}
+		}
+	}
+	return 0
+}

@@ -1,0 +1,353 @@
+package gan
+
+import (
+	"fmt"
+	"math/rand"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gan-vk/gan-vk/layers"
+	"github.com/gan-vk/gan-vk/vk"
+)
+
+// The FLOPs of a training step.
+//
+// A dense, conv or transposed-conv layer does the same number of
+// multiply-adds (MACs) in each of its three passes — forward, backward to
+// its input (data) and backward to its weights (filter) — counted the
+// dense way, every tap of the kernel, padding included:
+//
+//	dense           N·In·Out
+//	conv2d          N·K·OH·OW·C·KH·KW
+//	conv_transpose  N·C·H·W·K·KH·KW
+//
+// A step is one discriminator update and GSteps generator updates; a
+// layer's passes in it (passCounts) are:
+//
+//	                 forward        data                   filter
+//	generator        1 + GSteps     GSteps (not layer 0)   GSteps
+//	discriminator    2 + GSteps     2 (not layer 0)+GSteps 2
+//
+// The D update runs G forward once and D forward and backward on the real
+// and the fake batch, with no gradient to D's input; each G update runs G
+// and D forward, D backward to the images (no filter gradient) and G
+// backward (no gradient to z). FLOPs = 2 × Σ MACs × passes. Batch norm,
+// activations, the loss and Adam are not counted: they are a few FLOPs per
+// element, not per tap.
+
+// macs is the multiply-adds of one pass of l over n samples; 0 for layers
+// that are not dense, conv or transposed conv.
+func (l layerSpec) macs(n int) float64 {
+	switch l.kind {
+	case dense:
+		return float64(n) * float64(l.inCount()) * float64(l.outCount())
+	case conv:
+		return float64(n) * float64(l.k*l.oh*l.ow) * float64(l.c*l.size*l.size)
+	case convT:
+		return float64(n) * float64(l.c*l.h*l.w) * float64(l.k*l.size*l.size)
+	}
+	return 0
+}
+
+// passCounts is how many forward, backward-data and backward-filter passes
+// layer i of the generator (or the discriminator) runs in one step.
+func passCounts(generator bool, i, gSteps int) (fwd, data, filter int) {
+	notFirst := 0
+	if i > 0 {
+		notFirst = 1
+	}
+	if generator {
+		return 1 + gSteps, notFirst * gSteps, gSteps
+	}
+	return 2 + gSteps, 2*notFirst + gSteps, 2
+}
+
+// StepFLOPs is the floating-point operations of one training step's
+// dense, conv and transposed-conv passes, by the formula above.
+func (c TrainConfig) StepFLOPs() float64 {
+	var f float64
+	for _, n := range []struct {
+		spec      netSpec
+		generator bool
+	}{{c.Model.generator(), true}, {c.Model.discriminator(), false}} {
+		for i, l := range n.spec.layers {
+			fwd, data, filter := passCounts(n.generator, i, c.GSteps)
+			f += 2 * l.macs(c.Batch) * float64(fwd+data+filter)
+		}
+	}
+	return f
+}
+
+// The profile's scopes: each recorded command is attributed to a layer (or
+// a part of the step outside the networks) and to the phase it belongs to,
+// "layer/phase".
+const (
+	phaseForward  = "fwd"
+	phaseBackward = "bwd"
+	scopeSetup    = "clock, z, zero grads"
+	scopeLoss     = "loss"
+	scopeAdam     = "Adam"
+)
+
+func scope(name, phase string) string { return name + "/" + phase }
+
+// layerName names layer i in a profile: "G.4 convT 1024→512 8×8".
+func (n netSpec) layerName(i int) string {
+	l := n.layers[i]
+	net := strings.ToUpper(n.name[:1])
+	switch l.kind {
+	case dense:
+		return fmt.Sprintf("%s.%d dense %d→%d", net, l.module, l.inCount(), l.outCount())
+	case conv:
+		return fmt.Sprintf("%s.%d conv %d→%d %d×%d", net, l.module, l.c, l.k, l.oh, l.ow)
+	case convT:
+		return fmt.Sprintf("%s.%d convT %d→%d %d×%d", net, l.module, l.c, l.k, l.oh, l.ow)
+	case batchNorm:
+		return fmt.Sprintf("%s.%d batchnorm %d %d×%d", net, l.module, l.k, l.oh, l.ow)
+	case dropout:
+		return fmt.Sprintf("%s.%d dropout %d×%d×%d", net, l.module, l.k, l.oh, l.ow)
+	}
+	return fmt.Sprintf("%s.%d", net, l.module)
+}
+
+// Category is a kind of device work in a step's profile.
+type Category int
+
+// The categories of a profile, in the order a table shows them.
+const (
+	Forward        Category = iota // dense, conv and transposed-conv forward GEMMs
+	BackwardData                   // their gradient to the input
+	BackwardFilter                 // their gradient to the weights and biases
+	BatchNorm                      // statistics, normalisation and its backward
+	Activations                    // activations and dropout run on their own
+	Loss                           // the BCE loss and its gradient
+	Adam                           // the optimizer
+	Copies                         // fills, copies and weight rearrangements
+	Other                          // the clock and the latent draw
+	Categories
+)
+
+var categoryNames = [Categories]string{"forward", "backward-data", "backward-filter", "batch norm",
+	"activations", "loss", "Adam", "copies", "other"}
+
+func (c Category) String() string { return categoryNames[c] }
+
+// categorize attributes a command, by its label (the kernel's name ends in
+// its shader's) and the phase it was recorded in.
+func categorize(label, phase string) Category {
+	shader := label[strings.LastIndex(label, "/")+1:]
+	switch shader {
+	case "conv_fwd", "convt_fwd":
+		if phase == phaseBackward {
+			return BackwardData
+		}
+		return Forward
+	case "conv_wgrad", "channel_sum":
+		return BackwardFilter
+	case "bn_stats", "bn_apply", "bn_bwd_reduce", "bn_bwd_data":
+		return BatchNorm
+	case "act_fwd", "act_bwd", "dropout":
+		return Activations
+	case "bce":
+		return Loss
+	case "adam":
+		return Adam
+	case "fill", "copy", "permute":
+		return Copies
+	}
+	return Other
+}
+
+// ProfileRow is one layer's (or one part of the step's) device time in a
+// step, by category, and the FLOPs of its GEMM passes.
+type ProfileRow struct {
+	Name  string
+	Time  [Categories]time.Duration
+	FLOPs [Categories]float64
+}
+
+// Total is the row's time.
+func (r ProfileRow) Total() time.Duration {
+	var t time.Duration
+	for _, d := range r.Time {
+		t += d
+	}
+	return t
+}
+
+// Profile is a step's device time, layer by layer, from timestamps written
+// after every command: the median of each command over the runs.
+type Profile struct {
+	Rows  []ProfileRow
+	Total ProfileRow // the sum of the rows
+	Runs  int
+}
+
+// Profile records the trainer's two steps again with a timestamp after
+// every command, runs them (one discriminator update and GSteps generator
+// updates, runs times, training the model as Step does) and attributes each
+// command's device time. Timestamps between commands cost a little, so the
+// profile's total is somewhat above a plain step's.
+func (t *Trainer) Profile(runs int) (*Profile, error) {
+	runs = max(runs, 1)
+	type seq struct {
+		s      *vk.Sequence
+		record func(*vk.Sequence)
+		times  int
+	}
+	var seqs []seq
+	defer func() {
+		for _, q := range seqs {
+			q.s.Close()
+		}
+	}()
+	for _, q := range []seq{{nil, t.recordD, 1}, {nil, t.recordG, t.Config.GSteps}} {
+		s, err := t.dev.NewSequence("profiled step")
+		if err != nil {
+			return nil, fmt.Errorf("gan: profile: %w", err)
+		}
+		q.s = s
+		seqs = append(seqs, q)
+		s.Profile()
+		q.record(s)
+	}
+	rows := map[string]*ProfileRow{}
+	var order []string
+	row := func(name string) *ProfileRow {
+		r, ok := rows[name]
+		if !ok {
+			r = &ProfileRow{Name: name}
+			rows[name] = r
+			order = append(order, name)
+		}
+		return r
+	}
+	for _, q := range seqs {
+		var samples [][]time.Duration // per command, one per run
+		var stamps []vk.Stamp
+		for range runs {
+			for range q.times {
+				if err := q.s.Submit(); err != nil {
+					return nil, fmt.Errorf("gan: profile: %w", err)
+				}
+				st, err := q.s.Timestamps()
+				if err != nil {
+					return nil, fmt.Errorf("gan: profile: %w", err)
+				}
+				if samples == nil {
+					samples = make([][]time.Duration, len(st))
+				}
+				for i := 1; i < len(st); i++ {
+					samples[i] = append(samples[i], st[i].At-st[i-1].At)
+				}
+				stamps = st
+			}
+		}
+		for i := 1; i < len(stamps); i++ {
+			name, phase := stamps[i].Scope, ""
+			if j := strings.LastIndex(name, "/"); j >= 0 {
+				name, phase = name[:j], name[j+1:]
+			}
+			// Each run submits the sequence q.times times: the step's share
+			// is the median of one submission times that.
+			row(name).Time[categorize(stamps[i].Label, phase)] += median(samples[i]) * time.Duration(q.times)
+		}
+	}
+	// The GEMM passes' FLOPs, by the formula StepFLOPs uses.
+	for _, n := range []struct {
+		spec      netSpec
+		generator bool
+	}{{t.Config.Model.generator(), true}, {t.Config.Model.discriminator(), false}} {
+		for i, l := range n.spec.layers {
+			if l.macs(1) == 0 {
+				continue
+			}
+			fwd, data, filter := passCounts(n.generator, i, t.Config.GSteps)
+			r := row(n.spec.layerName(i))
+			m := 2 * l.macs(t.Config.Batch)
+			r.FLOPs[Forward], r.FLOPs[BackwardData], r.FLOPs[BackwardFilter] = m*float64(fwd), m*float64(data), m*float64(filter)
+		}
+	}
+	p := &Profile{Runs: runs, Total: ProfileRow{Name: "step"}}
+	for _, name := range order {
+		r := *rows[name]
+		p.Rows = append(p.Rows, r)
+		for c := range Categories {
+			p.Total.Time[c] += r.Time[c]
+			p.Total.FLOPs[c] += r.FLOPs[c]
+		}
+	}
+	return p, nil
+}
+
+func median(d []time.Duration) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// Commands counts what one step submits to the device: the dispatches,
+// copies, fills and barriers of one discriminator update and GSteps
+// generator updates, and the submissions.
+func (t *Trainer) Commands() (dispatches, transfers, barriers, submits int) {
+	d, g := t.dStep.Stats(), t.gStep.Stats()
+	k := t.Config.GSteps
+	return d.Dispatches + k*g.Dispatches, d.Copies + d.Fills + k*(g.Copies+g.Fills), d.Barriers + k*g.Barriers, 1 + k
+}
+
+// FillSynthetic fills the real batch with uniform noise in [-1, 1), for
+// benchmarks that train on no data set.
+func (t *Trainer) FillSynthetic(seed int64) error {
+	r := rand.New(rand.NewSource(seed))
+	v := make([]float32, t.real.Size()/4)
+	for i := range v {
+		v[i] = 2*r.Float32() - 1
+	}
+	if err := t.real.Upload(0, vk.Float32Bytes(v)); err != nil {
+		return fmt.Errorf("gan: the synthetic batch: %w", err)
+	}
+	return nil
+}
+
+// DispatchCost measures the device's fixed cost of one dispatch inside a
+// command buffer: a sequence of n tiny dependent dispatches (the clock's
+// one-invocation tick, each waiting on the last), timed with timestamps,
+// the median of runs.
+func DispatchCost(d *vk.Device, n, runs int) (time.Duration, error) {
+	if !d.Info().Timestamps {
+		return 0, fmt.Errorf("gan: %s cannot write timestamps", d.Info().Name)
+	}
+	c, err := layers.NewClock(d, "dispatch cost", 0)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	s, err := d.NewSequence("dispatch cost")
+	if err != nil {
+		return 0, err
+	}
+	defer s.Close()
+	s.Timestamp("start")
+	for range n {
+		c.Tick(s)
+	}
+	s.Timestamp("end")
+	var per []time.Duration
+	for r := 0; r <= runs; r++ { // the first run warms up
+		if err := s.Submit(); err != nil {
+			return 0, err
+		}
+		st, err := s.Timestamps()
+		if err != nil {
+			return 0, err
+		}
+		if r > 0 {
+			per = append(per, st[1].At/time.Duration(n))
+		}
+	}
+	return median(per), nil
+}
