@@ -259,10 +259,33 @@ func tileFor(d *vk.Device, rows, cols int) tile {
 	if d.Info().Type != vk.TypeCPU {
 		t = tile{lx: 16, ly: 16, tm: 4, tn: 4}
 	}
+	if forced.lx > 0 {
+		t = forced
+	}
 	t.tm = min(t.tm, ceilDiv(rows, 4)*4) // a multiple of 4: the GEMMs load four rows at a time
 	t.tn = min(t.tn, ceilDiv(cols, t.lx))
 	t.ly = min(t.ly, ceilDiv(rows, t.tm))
 	return t
+}
+
+// forced replaces tileFor's choice when set (ForceTile).
+var forced tile
+
+// ForceTile makes every GEMM built after it use workgroups of lx×ly
+// invocations, each computing a tm×tn block (before shrinking to small
+// outputs), on any device; all zeros restores the per-device choice. It is
+// for measuring tiles on a new device (gan-vk bench --tile), not for
+// training, and is not safe to call while ops are being built.
+func ForceTile(lx, ly, tm, tn int) error {
+	switch {
+	case lx == 0 && ly == 0 && tm == 0 && tn == 0:
+	case lx < 1 || ly < 1 || tn < 1 || tm < 4 || tm%4 != 0:
+		return fmt.Errorf("tile %d,%d,%d,%d: the workgroup and block sizes must be positive, and the block's rows a multiple of 4", lx, ly, tm, tn)
+	case lx*ly > 1024:
+		return fmt.Errorf("tile %d,%d,%d,%d: a workgroup of %d invocations is more than 1024", lx, ly, tm, tn, lx*ly)
+	}
+	forced = tile{lx: lx, ly: ly, tm: tm, tn: tn}
+	return nil
 }
 
 func (t tile) specs() []vk.Spec {

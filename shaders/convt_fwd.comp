@@ -1,5 +1,6 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
 #include "common.glsl"
 #include "gemm.glsl"
 
@@ -12,7 +13,13 @@
 // output, so the reduction runs over C·⌈KH/S⌉·⌈KW/S⌉ taps, all of them real,
 // and each output is still written by exactly one invocation. The phase is
 // a specialization constant so the tap loops have constant bounds and
-// unroll (a run-time phase ran 35–40 % slower on lavapipe). It is also Conv2d's
+// unroll (a run-time phase ran 35–40 % slower on lavapipe). They are marked
+// [[unroll]] too: left to itself, lavapipe's LLVM kept the 2- and 3-long tap
+// loops of some phases as loops, and a phase with 4 taps took as long as
+// one with 9; unrolled, dcgan64's first two transposed convs ran 1.3–1.5×
+// faster (878 → 566 ms and 690 → 522 ms at batch 64; go test -bench
+// 'Conv/dcgan64/G' ./layers/). Forcing the same on conv_fwd's 5×5 loop made
+// it 1.5× slower. It is also Conv2d's
 // backward-data (a conv weight K×C×KH×KW read as [in=K][out=C]) and Linear's.
 // The weight comes rearranged (layers' permute) as wt, C×KH×KW rows of K4 =
 // K rounded up to 4 floats, so one vec4 load gives four output channels.
@@ -76,8 +83,8 @@ void main() {
 		}
 	}
 	for (uint c = 0; c < C; c++) {
-		for (uint jr = 0; jr < TR; jr++) {
-			for (uint js = 0; js < TS; js++) {
+		[[unroll]] for (uint jr = 0; jr < TR; jr++) {
+			[[unroll]] for (uint js = 0; js < TS; js++) {
 				uint r = R0 + jr * S, s = S0 + js * S;
 				float a[TM], v[TN];
 				for (uint i = 0; i < TM; i += 4) {

@@ -1,0 +1,109 @@
+package gan
+
+import (
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/gan-vk/gan-vk/vk/vktest"
+)
+
+// TestStepFLOPs holds the formula to an independent count: pytorch/bench.py
+// hooks every Linear, Conv2d and ConvTranspose2d of the PyTorch models,
+// counts their multiply-adds from the shapes they see, and prints 59.22
+// and 779.94 GFLOP per step for the presets at batch 64 (2 G updates).
+func TestStepFLOPs(t *testing.T) {
+	for _, c := range []struct {
+		preset   string
+		channels int
+		gflop    float64
+	}{{"dcgan28", 1, 59.22}, {"dcgan64", 3, 779.94}} {
+		m, err := DefaultModel(c.preset, c.channels)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := TrainConfig{Model: m, Batch: 64, LR: 2e-4, Beta1: 0.5, GSteps: 2, Seed: 1}
+		if got := cfg.StepFLOPs() / 1e9; math.Abs(got-c.gflop) > 0.005 {
+			t.Errorf("%s: %.3f GFLOP per step, PyTorch's count is %.2f", c.preset, got, c.gflop)
+		}
+		// Linear in the batch.
+		double := cfg
+		double.Batch = 128
+		if r := double.StepFLOPs() / cfg.StepFLOPs(); math.Abs(r-2) > 1e-12 {
+			t.Errorf("%s: doubling the batch multiplies the FLOPs by %g", c.preset, r)
+		}
+	}
+	// The pass table in bench.go, two rows of it.
+	if f, d, w := passCounts(true, 0, 2); f != 3 || d != 0 || w != 2 {
+		t.Errorf("generator layer 0 runs %d/%d/%d passes, want 3/0/2", f, d, w)
+	}
+	if f, d, w := passCounts(false, 1, 2); f != 4 || d != 4 || w != 2 {
+		t.Errorf("discriminator layer 1 runs %d/%d/%d passes, want 4/4/2", f, d, w)
+	}
+}
+
+// TestProfile profiles a small dcgan64 (it has every kind of layer but
+// dropout) and checks that each command lands in a layer and a category.
+func TestProfile(t *testing.T) {
+	d := vktest.Open(t)
+	if !d.Info().Timestamps {
+		t.Skip("the device cannot write timestamps")
+	}
+	m, err := DefaultModel("dcgan64", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Z, m.GF, m.DF = 8, 2, 2
+	cfg := TrainConfig{Model: m, Batch: 2, LR: 2e-4, Beta1: 0.5, GSteps: 2, Seed: 5}
+	tr, err := NewTrainer(d, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	if err := tr.FillSynthetic(1); err != nil {
+		t.Fatal(err)
+	}
+	p, err := tr.Profile(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for c := range Categories {
+		if p.Total.Time[c] <= 0 && c != Activations && c != Other {
+			t.Errorf("no time in %s", c)
+		}
+	}
+	if math.Abs(p.Total.FLOPs[Forward]+p.Total.FLOPs[BackwardData]+p.Total.FLOPs[BackwardFilter]-cfg.StepFLOPs()) > 1 {
+		t.Errorf("the profile's FLOPs %v do not add up to StepFLOPs %g", p.Total.FLOPs, cfg.StepFLOPs())
+	}
+	names := map[string]bool{}
+	var sum [Categories]float64
+	for _, r := range p.Rows {
+		names[r.Name] = true
+		for c := range Categories {
+			sum[c] += float64(r.Time[c])
+		}
+		if strings.Contains(r.Name, "batchnorm") && r.Time[BatchNorm] == 0 {
+			t.Errorf("%s has no batch-norm time", r.Name)
+		}
+		if strings.Contains(r.Name, "conv") && (r.Time[Forward] == 0 || r.Time[BackwardData] == 0 || r.Time[BackwardFilter] == 0) {
+			t.Errorf("%s lacks a GEMM pass: %v", r.Name, r.Time)
+		}
+	}
+	for c := range Categories {
+		if sum[c] != float64(p.Total.Time[c]) {
+			t.Errorf("%s: the rows add up to %v, the total says %v", c, sum[c], p.Total.Time[c])
+		}
+	}
+	for _, want := range []string{"G.0 dense 8→256", "G.13 convT 2→3 64×64", "D.0 conv 3→2 32×32", "D.12 dense 256→1", scopeLoss, scopeAdam, scopeSetup} {
+		if !names[want] {
+			t.Errorf("no row %q in %v", want, names)
+		}
+	}
+	dispatches, transfers, barriers, submits := tr.Commands()
+	if dispatches == 0 || transfers == 0 || barriers == 0 || submits != 3 {
+		t.Errorf("commands per step: %d dispatches, %d transfers, %d barriers, %d submits", dispatches, transfers, barriers, submits)
+	}
+	if cost, err := DispatchCost(d, 20, 2); err != nil || cost <= 0 {
+		t.Errorf("DispatchCost: %v, %v", cost, err)
+	}
+}
