@@ -28,19 +28,31 @@ func (g geom) swap() geom {
 // gemm is an implicit-GEMM pass: its kernels (one, or one per output phase
 // of a transposed conv) with the grid each is dispatched over, and the
 // rearrangement of its row operand: the weight for conv_fwd and convt_fwd,
-// dy for conv_wgrad.
+// dy for conv_wgrad. A split reduction (conv_wgrad's) writes its slices'
+// partial sums to part, which sum adds into the output.
 type gemm struct {
 	ks     []*vk.Kernel
 	groups vk.Groups
 	w      rowMajor4
+
+	part      *vk.Buffer
+	sum       *vk.Kernel
+	sumGroups vk.Groups
 }
 
 // record records the pass; bufs are the kernel's bindings, the row operand
-// second, which it replaces with its rearranged copy.
+// second, which it replaces with its rearranged copy, and the output last.
 func (g gemm) record(s *vk.Sequence, bufs ...*vk.Buffer) {
 	bufs[1] = g.w.record(s, bufs[1])
+	out := bufs[len(bufs)-1]
+	if g.part != nil {
+		bufs[len(bufs)-1] = g.part
+	}
 	for _, k := range g.ks {
 		s.Dispatch(k, g.groups, nil, bufs...)
+	}
+	if g.part != nil {
+		s.Dispatch(g.sum, g.sumGroups, nil, g.part, out)
 	}
 }
 
@@ -50,8 +62,8 @@ func convFwd(ks *parts, name string, g geom, extra ...vk.Spec) gemm {
 	rows, cols := g.k, g.n*g.oh*g.ow
 	t := tileFor(ks.dev, rows, cols)
 	specs := append(append(t.specs(), g.specs()...), extra...)
-	return gemm{[]*vk.Kernel{ks.add(name, shaders.ConvFwd, specs...)}, t.groups(rows, cols),
-		convWeight(ks, name, g.k, g.c, g.kh*g.kw)}
+	return gemm{ks: []*vk.Kernel{ks.add(name, shaders.ConvFwd, specs...)}, groups: t.groups(rows, cols),
+		w: convWeight(ks, name, g.k, g.c, g.kh*g.kw)}
 }
 
 // convtFwd builds convt_fwd for g: one kernel per output phase (S² of
@@ -72,12 +84,43 @@ func convtFwd(ks *parts, name string, g geom, extra ...vk.Spec) gemm {
 
 // convWgrad builds conv_wgrad for g (x is g's input, dy its output): rows
 // are the K output channels, columns the C·KH·KW taps. It accumulates.
+// Where the output is too small to keep the device busy, the reduction is
+// split over slices of the batch (wgradSlices) and summed by sum_slices.
 func convWgrad(ks *parts, name string, g geom) gemm {
 	rows, cols := g.k, g.c*g.kh*g.kw
 	t := tileFor(ks.dev, rows, cols)
-	specs := append(append(t.specs(), g.specs()...), vk.SpecBool(specAccum, true))
-	return gemm{[]*vk.Kernel{ks.add(name, shaders.ConvWgrad, specs...)}, t.groups(rows, cols),
-		gradRows(ks, name, g.n, g.k, g.oh*g.ow)}
+	groups := t.groups(rows, cols)
+	slices := wgradSlices(ks.dev, int(groups.X*groups.Y*max(groups.Z, 1)), g.n)
+	specs := append(append(t.specs(), g.specs()...), vk.SpecBool(specAccum, slices == 1), vk.SpecUint(specSplit, uint32(slices)))
+	out := gemm{ks: []*vk.Kernel{ks.add(name, shaders.ConvWgrad, specs...)}, groups: groups,
+		w: gradRows(ks, name, g.n, g.k, g.oh*g.ow)}
+	if slices > 1 {
+		out.groups.Y *= uint32(slices)
+		out.part = ks.buffer(name+" slices", slices*rows*cols)
+		out.sum = ks.add(name+" slices", shaders.SumSlices, specLocal(),
+			vk.SpecUint(specN, uint32(slices)), vk.SpecUint(specC, uint32(rows*cols)), vk.SpecBool(specAccum, true))
+		out.sumGroups = flatGroups(rows * cols)
+	}
+	return out
+}
+
+// splitTarget is how many workgroups a filter gradient should spread over
+// on a GPU: fewer, and its reduction is split into slices of the batch.
+// splitOnCPU makes lavapipe split too, for the tests.
+var (
+	splitTarget = 512
+	splitOnCPU  = false
+)
+
+// wgradSlices is how many slices of a batch of n a filter gradient that
+// covers its output with groups workgroups is split into: on a GPU enough
+// to reach splitTarget workgroups (at most one sample per slice); on a CPU
+// device, whose few threads any grid keeps busy, none.
+func wgradSlices(d *vk.Device, groups, n int) int {
+	if d.Info().Type == vk.TypeCPU && !splitOnCPU || groups >= splitTarget {
+		return 1
+	}
+	return min(n, ceilDiv(splitTarget, groups))
 }
 
 // channelSum builds channel_sum over an N×C×L tensor; it accumulates.

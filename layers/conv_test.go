@@ -175,6 +175,35 @@ func TestLinear(t *testing.T) {
 	}
 }
 
+// TestConvSplitFilterGradient runs the small convolution cases with the
+// filter gradient's reduction split into one slice per sample (what a GPU
+// gets for small outputs), summed by sum_slices.
+func TestConvSplitFilterGradient(t *testing.T) {
+	d := vktest.Open(t)
+	layers.SplitFilterGradients(t, 1<<20)
+	for _, c := range append([]convCase{convCases[4], convTCases[5]}, convCases[7:]...) {
+		g := c.g
+		t.Run("conv/"+c.name, func(t *testing.T) {
+			o, err := layers.NewConv2d(d, layers.Conv2dConfig{N: g.N, C: g.C, H: g.H, W: g.W, K: g.K,
+				KH: g.KH, KW: g.KW, Stride: g.Stride, Pad: g.Pad, Bias: c.bias, Act: c.act})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer o.Close()
+			checkConv(t, d, o, c, conv2dRef(g))
+		})
+		t.Run("convT/"+c.name, func(t *testing.T) {
+			o, err := layers.NewConvTranspose2d(d, layers.ConvTranspose2dConfig{N: g.N, C: g.C, H: g.H, W: g.W, K: g.K,
+				KH: g.KH, KW: g.KW, Stride: g.Stride, Pad: g.Pad, OutPad: g.OutPad, Bias: c.bias, Act: c.act})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer o.Close()
+			checkConv(t, d, o, c, convT2dRef(g))
+		})
+	}
+}
+
 // The same inputs give the same bits, run after run: every sum has a fixed
 // order.
 func TestConvDeterministic(t *testing.T) {

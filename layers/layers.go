@@ -105,6 +105,7 @@ const (
 	specPW       = 33
 	specD0       = 34 // permute's shape and output strides
 	specT0       = 37
+	specSplit    = 40 // conv_wgrad's slices of the batch
 )
 
 // local is the workgroup size of element-wise and reduction kernels.
@@ -250,14 +251,17 @@ type tile struct{ lx, ly, tm, tn int }
 // GFLOP/s and 16×16 at 34–43; with vec4 row loads 32×8 beat 16×16 (conv
 // forward 52–54 against 43–46 GFLOP/s, transposed-conv forward 37–42
 // against 34–36; the filter gradient went from 36–48 with scalar rows at
-// 16×16 to 48–63). GPUs get smaller blocks and more invocations (not yet
-// measured on one). A small dimension shrinks the block rather than the
-// workgroup's width of 8, which keeps the lanes of one lavapipe subgroup on
-// one row.
+// 16×16 to 48–63). GPUs get 4×4 blocks in workgroups 32 wide and 8 high:
+// one 32-lane warp along the columns. Measured on an NVIDIA H200 with
+// gan-vk bench --tile (2026-11-27), against 16×16 workgroups: dcgan28 at
+// batch 256 1910 → 2393 images/s, dcgan64 at batch 64 191 → 198; 8×8 and
+// 16×16 blocks per invocation were 1.2–1.9× slower there. A small dimension
+// shrinks the block rather than the workgroup's width, which keeps the
+// lanes of one lavapipe subgroup on one row.
 func tileFor(d *vk.Device, rows, cols int) tile {
 	t := tile{lx: 8, ly: 8, tm: 32, tn: 8}
 	if d.Info().Type != vk.TypeCPU {
-		t = tile{lx: 16, ly: 16, tm: 4, tn: 4}
+		t = tile{lx: 32, ly: 8, tm: 4, tn: 4}
 	}
 	if forced.lx > 0 {
 		t = forced

@@ -13,6 +13,13 @@
 // same sum with the roles swapped (its input as dy, its output gradient as
 // x), and Linear's is the 1×1 case. With ACCUM the result is added to dw, so
 // gradients from several batches (D on real and on fake data) sum up.
+//
+// A filter gradient has few outputs and a long reduction: D's first layer
+// at batch 64 is 64×75 outputs, each a sum over 65536 positions, which is
+// two workgroups of a GPU's hundreds. With SPLIT > 1 the batch is cut into
+// SPLIT slices, workgroup row y·SPLIT… covers slice y / (rows' groups), and
+// each slice's sums go to its own SPLIT-th of DW (a scratch buffer then),
+// which sum_slices adds up in order.
 
 layout(constant_id = 4) const uint N = 1;
 layout(constant_id = 5) const uint C = 1;
@@ -26,6 +33,7 @@ layout(constant_id = 12) const uint KW = 1;
 layout(constant_id = 13) const uint S = 1;
 layout(constant_id = 14) const uint P = 0;
 layout(constant_id = 18) const bool ACCUM = false;
+layout(constant_id = 40) const uint SPLIT = 1;
 
 // x and dyt are read through texel buffers (see conv_fwd).
 layout(r32f, binding = 0) readonly uniform imageBuffer X;
@@ -37,7 +45,10 @@ const uint COLS = C * KH * KW;
 const uint K4 = (K + 3) / 4 * 4;
 
 void main() {
-	uint row0 = tile_row0(), col0 = tile_col0();
+	uint groups = gl_NumWorkGroups.y / SPLIT; // row groups of one slice
+	uint slice = gl_WorkGroupID.y / groups;
+	uint row0 = ((gl_WorkGroupID.y % groups) * gl_WorkGroupSize.y + gl_LocalInvocationID.y) * TM;
+	uint col0 = tile_col0();
 	GUARD(row0, ROWS)
 	GUARD(col0, COLS)
 
@@ -60,7 +71,7 @@ void main() {
 			acc[i][j] = 0.0;
 		}
 	}
-	for (uint n = 0; n < N; n++) {
+	for (uint n = slice * N / SPLIT; n < (slice + 1) * N / SPLIT; n++) {
 		uint xn = n * C * H * W;
 		for (uint oh = 0; oh < OH; oh++) {
 			for (uint ow = 0; ow < OW; ow++) {
@@ -98,7 +109,7 @@ void main() {
 			if (col >= COLS) {
 				break;
 			}
-			uint o = k * COLS + col;
+			uint o = (slice * ROWS + k) * COLS + col;
 			imageStore(DW, int(o), vec4(ACCUM ? imageLoad(DW, int(o)).x + acc[i][j] : acc[i][j]));
 		}
 	}

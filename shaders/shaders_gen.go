@@ -39,6 +39,8 @@ const (
 	Normal
 	// Permute is shaders/permute.comp.
 	Permute
+	// SumSlices is shaders/sum_slices.comp.
+	SumSlices
 	// Tick is shaders/tick.comp.
 	Tick
 )
@@ -94,6 +96,9 @@ var spvNormal []byte
 //go:embed spv/permute.spv
 var spvPermute []byte
 
+//go:embed spv/sum_slices.spv
+var spvSumSlices []byte
+
 //go:embed spv/tick.spv
 var spvTick []byte
 
@@ -115,5 +120,6 @@ var table = [...]entry{
 	Dropout:     {"dropout", spvDropout},
 	Normal:      {"normal", spvNormal},
 	Permute:     {"permute", spvPermute},
+	SumSlices:   {"sum_slices", spvSumSlices},
 	Tick:        {"tick", spvTick},
 }

@@ -23,7 +23,7 @@ type Options struct {
 	// libvulkan.so.1.
 	Loader string
 	// BlockSize is the size of the device-memory blocks buffers are carved
-	// from; 0 means 256 MiB (capped by the device's maxMemoryAllocationSize).
+	// from; 0 means 16 MiB (capped by the device's maxMemoryAllocationSize).
 	BlockSize int64
 }
 

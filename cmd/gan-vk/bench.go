@@ -53,6 +53,9 @@ type benchReport struct {
 	FixedMs      float64 `json:"fixed_cost_ms"`
 	DeviceAlloc  uint64  `json:"device_allocated_bytes"`
 	DeviceBufs   uint64  `json:"device_buffer_bytes"`
+	DeviceBlocks int     `json:"device_blocks"`
+	Staging      uint64  `json:"staging_bytes"`
+	RSSWarm      uint64  `json:"host_rss_after_warmup_bytes,omitempty"`
 	RSS          uint64  `json:"host_rss_bytes,omitempty"`
 
 	Profile []profileEntry `json:"profile,omitempty"`
@@ -220,6 +223,7 @@ func benchOne(d *vk.Device, c gan.TrainConfig, warmup, steps int, profile bool) 
 			return nil, err
 		}
 	}
+	rssWarm := hostRSS()
 	times := make([]time.Duration, steps)
 	for i := range times {
 		s := time.Now()
@@ -237,7 +241,7 @@ func benchOne(d *vk.Device, c gan.TrainConfig, warmup, steps int, profile bool) 
 		ImagesPerSec: float64(c.Batch) / med.Seconds(), StepGFLOP: flops / 1e9, GFLOPs: flops / med.Seconds() / 1e9}}
 	r.Dispatches, r.Transfers, r.Barriers, r.Submits = t.Commands()
 	mem := d.Memory()
-	r.DeviceAlloc, r.DeviceBufs = mem.Allocated, mem.Buffers
+	r.DeviceAlloc, r.DeviceBufs, r.DeviceBlocks, r.Staging = mem.Allocated, mem.Buffers, mem.Blocks, mem.Staging
 	if d.Info().Timestamps {
 		cost, err := gan.DispatchCost(d, 200, 5)
 		if err != nil {
@@ -263,7 +267,7 @@ func benchOne(d *vk.Device, c gan.TrainConfig, warmup, steps int, profile bool) 
 			r.Profile = append(r.Profile, e)
 		}
 	}
-	r.RSS = hostRSS()
+	r.RSSWarm, r.RSS = rssWarm, hostRSS()
 	return r, nil
 }
 
@@ -296,10 +300,10 @@ func (r *benchRun) print(w io.Writer) {
 		fmt.Fprintf(w, "commands     %d dispatches + %d copies and fills per step; %d barriers, %d submits\n",
 			r.Dispatches, r.Transfers, r.Barriers, r.Submits)
 	}
-	fmt.Fprintf(w, "memory       device %s allocated for %s of buffers (%.2f×)", bytesString(r.DeviceAlloc), bytesString(r.DeviceBufs),
-		float64(r.DeviceAlloc)/float64(max(r.DeviceBufs, 1)))
+	fmt.Fprintf(w, "memory       device %s in %d blocks for %s of buffers (%.2f×), and %s of staging", bytesString(r.DeviceAlloc), r.DeviceBlocks,
+		bytesString(r.DeviceBufs), float64(r.DeviceAlloc)/float64(max(r.DeviceBufs, 1)), bytesString(r.Staging))
 	if r.RSS > 0 {
-		fmt.Fprintf(w, "; host RSS %s", bytesString(r.RSS))
+		fmt.Fprintf(w, "; host RSS %s after warm-up, %s after the timed steps", bytesString(r.RSSWarm), bytesString(r.RSS))
 	}
 	fmt.Fprintln(w)
 	if r.profile == nil {

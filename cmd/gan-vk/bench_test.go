@@ -17,7 +17,7 @@ func TestBench(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("bench --profile: exit %d\n%s\n%s", code, stdout, stderr)
 	}
-	for _, want := range []string{"dcgan28 (1×28×28)", "images/s", "GFLOP per step", "dispatches", "device ", "allocated for",
+	for _, want := range []string{"dcgan28 (1×28×28)", "images/s", "GFLOP per step", "dispatches", "device ", "blocks for",
 		"profile:", "G.4 convT 16→8 7×7", "D.0 conv 1→4 14×14", "Adam", "by kind:", "backward-filter"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("bench's report lacks %q:\n%s", want, stdout)
