@@ -9,12 +9,14 @@
 # and python3 with torch (Debian: python3-torch; for cuda, a CUDA build).
 # Each run's output goes to OUTDIR (default bench/out), a summary table to
 # the terminal. STEPS sets the timed steps (default: 20 on cuda; on cpu 20
-# for dcgan28 and 5 for dcgan64, whose step takes seconds there).
+# for dcgan28 and 5 for dcgan64, whose step takes seconds there); TILE, if
+# set, is passed to gan-vk bench --tile.
 set -eu
 cd "$(dirname "$0")/.."
 mode=${1:-}
 out=${2:-bench/out}
 bin=${GAN_VK:-bin/gan-vk}
+tile=${TILE:+--tile $TILE}
 case $mode in
 cpu) batches="64" python=${PYTHON:-/usr/bin/python3} ;;
 cuda) batches="64 256" python=${PYTHON:-python3} ;;
@@ -34,13 +36,13 @@ for preset in dcgan28 dcgan64; do
 	fi
 	for batch in $batches; do
 		echo "gan-vk $preset batch $batch" >&2
-		"$bin" bench --preset $preset --batch $batch --steps "$steps" --warmup $warmup --json >"$out/ganvk-$preset-$batch.json"
+		"$bin" bench $tile --preset $preset --batch $batch --steps "$steps" --warmup $warmup --json >"$out/ganvk-$preset-$batch.json"
 		echo "PyTorch $preset batch $batch" >&2
 		"$python" pytorch/bench.py --device $mode --preset $preset --batch $batch --steps "$steps" --warmup $warmup --json \
 			>"$out/torch-$preset-$batch.json"
 	done
 	if [ "$mode" = cuda ]; then
-		"$bin" bench --preset $preset --batch 64 --steps 10 --profile >"$out/ganvk-$preset-64-profile.txt"
+		"$bin" bench $tile --preset $preset --batch 64 --steps 10 --profile >"$out/ganvk-$preset-64-profile.txt"
 	fi
 done
 

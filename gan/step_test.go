@@ -5,6 +5,7 @@ import (
 	"math/rand"
 	"testing"
 
+	"github.com/gan-vk/gan-vk/layers"
 	"github.com/gan-vk/gan-vk/layers/ref"
 	"github.com/gan-vk/gan-vk/vk"
 	"github.com/gan-vk/gan-vk/vk/vktest"
@@ -78,15 +79,28 @@ func checkNet(t *testing.T, what string, p *netParams, r *refNet, tol ref.Tol) {
 
 // TestStepMatchesReference runs a few training steps of small versions of
 // both presets on the device and in float64 from layers/ref, and holds the
-// losses and every parameter and running statistic to the reference.
+// losses and every parameter and running statistic to the reference; once
+// with the device's own GEMMs and once with the GPU form (shared memory)
+// forced.
 func TestStepMatchesReference(t *testing.T) {
 	d := vktest.Open(t)
 	for _, c := range []struct {
 		preset    string
 		ch, batch int
 		gsteps    int
-	}{{"dcgan28", 1, 4, 2}, {"dcgan64", 3, 2, 1}} {
-		t.Run(c.preset, func(t *testing.T) {
+		shared    bool
+	}{{"dcgan28", 1, 4, 2, false}, {"dcgan64", 3, 2, 1, false}, {"dcgan28", 1, 4, 2, true}} {
+		name := c.preset
+		if c.shared {
+			name += "/shared-memory GEMMs"
+		}
+		t.Run(name, func(t *testing.T) {
+			if c.shared {
+				if err := layers.ForceTile(16, 16, 4, 4, true); err != nil {
+					t.Fatal(err)
+				}
+				defer layers.ForceTile(0, 0, 0, 0, false)
+			}
 			m, err := DefaultModel(c.preset, c.ch)
 			if err != nil {
 				t.Fatal(err)

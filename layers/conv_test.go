@@ -181,6 +181,30 @@ func TestLinear(t *testing.T) {
 func TestConvSplitFilterGradient(t *testing.T) {
 	d := vktest.Open(t)
 	layers.SplitFilterGradients(t, 1<<20)
+	checkSmallConvs(t, d)
+}
+
+// TestConvSharedMemory runs the small convolution cases through the GEMMs'
+// GPU form (gemm_shared.glsl), with tiles that fit none of them exactly,
+// and with the filter gradient split as well.
+func TestConvSharedMemory(t *testing.T) {
+	d := vktest.Open(t)
+	for _, tile := range [][4]int{{16, 16, 4, 4}, {8, 4, 8, 2}} {
+		t.Run(fmt.Sprint(tile), func(t *testing.T) {
+			layers.SharedMemoryTiles(t, tile[0], tile[1], tile[2], tile[3])
+			checkSmallConvs(t, d)
+		})
+	}
+	t.Run("split", func(t *testing.T) {
+		layers.SharedMemoryTiles(t, 16, 16, 4, 4)
+		layers.SplitFilterGradients(t, 1<<20)
+		checkSmallConvs(t, d)
+	})
+}
+
+// checkSmallConvs runs Conv2d and ConvTranspose2d on the small cases: the
+// first layers of dcgan28's networks, batch 1, stride 3 and 1×1.
+func checkSmallConvs(t *testing.T, d *vk.Device) {
 	for _, c := range append([]convCase{convCases[4], convTCases[5]}, convCases[7:]...) {
 		g := c.g
 		t.Run("conv/"+c.name, func(t *testing.T) {

@@ -40,9 +40,38 @@ layout(r32f, binding = 3) uniform imageBuffer Y; // a texel view: no storage-buf
 
 const uint ROWS = K;
 const uint COLS = N * OH * OW;
+const uint RED = C * KH * KW;
 const uint K4 = (K + 3) / 4 * 4;
 
+// out writes output (k, col): bias, activation, and ACCUM's sum.
+void out_(uint k, uint col, float v) {
+	uint n = col / (OH * OW), ohw = col % (OH * OW);
+	uint o = (n * K + k) * OH * OW + ohw;
+	if (BIAS) {
+		v += b[k];
+	}
+	v = activate(ACT, v, SLOPE);
+	imageStore(Y, int(o), vec4(ACCUM ? imageLoad(Y, int(o)).x + v : v));
+}
+
+// The operands for gemm_shared: the weight's rows at tap kk = (c, r, s),
+// and x at that tap of column col's receptive field.
+vec4 shared_a4(uint kk, uint row) { return imageLoad(Wt, int(kk * (K4 / 4) + row / 4)); }
+float shared_b(uint kk, uint col) {
+	uint n = col / (OH * OW), ohw = col % (OH * OW);
+	uint c = kk / (KH * KW), rs = kk % (KH * KW);
+	int ih = int(ohw / OW * S + rs / KW) - int(P), iw = int(ohw % OW * S + rs % KW) - int(P);
+	bool in_ = uint(ih) < H && uint(iw) < W;
+	return in_ ? imageLoad(X, int(n * C * H * W + (c * H + uint(ih)) * W + uint(iw))).x : 0.0;
+}
+void shared_store(uint row, uint col, float v) { out_(row, col, v); }
+#include "gemm_shared.glsl"
+
 void main() {
+	if (SHARED) {
+		gemm_shared();
+		return;
+	}
 	uint row0 = tile_row0(), col0 = tile_col0();
 	GUARD(row0, ROWS)
 	GUARD(col0, COLS)
@@ -100,19 +129,12 @@ void main() {
 		if (col >= COLS) {
 			break;
 		}
-		uint n = col / (OH * OW), ohw = col % (OH * OW);
 		for (uint i = 0; i < TM; i++) {
 			uint k = row0 + i;
 			if (k >= ROWS) {
 				break;
 			}
-			uint o = (n * K + k) * OH * OW + ohw;
-			float v = acc[i][j];
-			if (BIAS) {
-				v += b[k];
-			}
-			v = activate(ACT, v, SLOPE);
-			imageStore(Y, int(o), vec4(ACCUM ? imageLoad(Y, int(o)).x + v : v));
+			out_(k, col, acc[i][j]);
 		}
 	}
 }

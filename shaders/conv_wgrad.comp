@@ -44,7 +44,35 @@ const uint ROWS = K;
 const uint COLS = C * KH * KW;
 const uint K4 = (K + 3) / 4 * 4;
 
+// The operands for gemm_shared, over this workgroup's slice of the batch:
+// reduction step kk is output position (n, oh, ow) of the slice.
+uint slice_() { return gl_WorkGroupID.y / (gl_NumWorkGroups.y / SPLIT); }
+uint red_() { uint s = slice_(); return ((s + 1) * N / SPLIT - s * N / SPLIT) * OH * OW; }
+vec4 shared_a4(uint kk, uint row) {
+	uint p = slice_() * N / SPLIT * OH * OW + kk;
+	return imageLoad(DYt, int(p * (K4 / 4) + row / 4));
+}
+float shared_b(uint kk, uint col) {
+	uint p = slice_() * N / SPLIT * OH * OW + kk;
+	uint n = p / (OH * OW), ohw = p % (OH * OW);
+	uint c = col / (KH * KW), rs = col % (KH * KW);
+	int ih = int(ohw / OW * S + rs / KW) - int(P), iw = int(ohw % OW * S + rs % KW) - int(P);
+	bool in_ = uint(ih) < H && uint(iw) < W;
+	return in_ ? imageLoad(X, int(n * C * H * W + (c * H + uint(ih)) * W + uint(iw))).x : 0.0;
+}
+void shared_store(uint row, uint col, float v) {
+	uint o = (slice_() * ROWS + row) * COLS + col;
+	imageStore(DW, int(o), vec4(ACCUM ? imageLoad(DW, int(o)).x + v : v));
+}
+#define RED red_()
+#define GEMM_SHARED_ROW_GROUPS (gl_NumWorkGroups.y / SPLIT)
+#include "gemm_shared.glsl"
+
 void main() {
+	if (SHARED) {
+		gemm_shared();
+		return;
+	}
 	uint groups = gl_NumWorkGroups.y / SPLIT; // row groups of one slice
 	uint slice = gl_WorkGroupID.y / groups;
 	uint row0 = ((gl_WorkGroupID.y % groups) * gl_WorkGroupSize.y + gl_LocalInvocationID.y) * TM;

@@ -60,8 +60,44 @@ const uint R0 = (PH + P) % S, S0 = (PW + P) % S;
 const uint TR = R0 < KH ? (KH - R0 + S - 1) / S : 0;
 const uint TS = S0 < KW ? (KW - S0 + S - 1) / S : 0;
 const int DH0 = int((PH + P - R0) / S), DW0 = int((PW + P - S0) / S);
+const uint RED = C * TR * TS;
+
+// out writes output (k, col) of the phase: bias, activation, and ACCUM's sum.
+void out_(uint k, uint col, float v) {
+	uint n = col / (QH * QW), q = col % (QH * QW);
+	uint oh = q / QW * S + PH, ow = q % QW * S + PW;
+	if (oh >= OH || ow >= OW) {
+		return;
+	}
+	uint o = ((n * K + k) * OH + oh) * OW + ow;
+	if (BIAS) {
+		v += b[k];
+	}
+	v = activate(ACT, v, SLOPE);
+	imageStore(Y, int(o), vec4(ACCUM ? imageLoad(Y, int(o)).x + v : v));
+}
+
+// The operands for gemm_shared at reduction step kk = (c, jr, js).
+vec4 shared_a4(uint kk, uint row) {
+	uint c = kk / (TR * TS), t = kk % (TR * TS);
+	uint r = R0 + t / TS * S, s = S0 + t % TS * S;
+	return imageLoad(Wt, int(((c * KH + r) * KW + s) * (K4 / 4) + row / 4));
+}
+float shared_b(uint kk, uint col) {
+	uint c = kk / (TR * TS), t = kk % (TR * TS);
+	uint n = col / (QH * QW), q = col % (QH * QW);
+	int ih = int(q / QW) + DH0 - int(t / TS), iw = int(q % QW) + DW0 - int(t % TS);
+	bool in_ = uint(ih) < H && uint(iw) < W;
+	return in_ ? imageLoad(X, int(n * C * H * W + (c * H + uint(ih)) * W + uint(iw))).x : 0.0;
+}
+void shared_store(uint row, uint col, float v) { out_(row, col, v); }
+#include "gemm_shared.glsl"
 
 void main() {
+	if (SHARED) {
+		gemm_shared();
+		return;
+	}
 	uint row0 = tile_row0(), col0 = tile_col0();
 	GUARD(row0, ROWS)
 	GUARD(col0, COLS)
@@ -132,23 +168,12 @@ void main() {
 		if (col >= COLS) {
 			break;
 		}
-		uint n = col / (QH * QW), q = col % (QH * QW);
-		uint oh = q / QW * S + PH, ow = q % QW * S + PW;
-		if (oh >= OH || ow >= OW) {
-			continue;
-		}
 		for (uint i = 0; i < TM; i++) {
 			uint k = row0 + i;
 			if (k >= ROWS) {
 				break;
 			}
-			uint o = ((n * K + k) * OH + oh) * OW + ow;
-			float v = acc[i][j];
-			if (BIAS) {
-				v += b[k];
-			}
-			v = activate(ACT, v, SLOPE);
-			imageStore(Y, int(o), vec4(ACCUM ? imageLoad(Y, int(o)).x + v : v));
+			out_(k, col, acc[i][j]);
 		}
 	}
 }

@@ -89,7 +89,7 @@ func runBench(args []string, stdout, stderr io.Writer) (err error) {
 	profile := fs.Bool("profile", false, "add a per-layer profile of a step from device timestamps")
 	sweep := fs.String("sweep-batch", "", "time each batch size in this comma-separated `list` instead")
 	asJSON := fs.Bool("json", false, "print the report as one JSON object")
-	tile := fs.String("tile", "", "force the GEMM tile `LX,LY,TM,TN` (workgroup LX×LY, TM×TN outputs per invocation) to measure one on a new device")
+	tile := fs.String("tile", "", "force the GEMM tile `LX,LY,TM,TN[,shared]` (workgroup LX×LY, TM×TN outputs per invocation, operands staged in shared memory or not) to measure one on a new device")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -119,14 +119,15 @@ func runBench(args []string, stdout, stderr io.Writer) (err error) {
 		return &usageError{"--warmup must not be negative"}
 	}
 	if *tile != "" {
+		nums, shared := strings.CutSuffix(*tile, ",shared")
 		var v [4]int
-		if n, err := fmt.Sscanf(*tile, "%d,%d,%d,%d", &v[0], &v[1], &v[2], &v[3]); err != nil || n != 4 {
-			return &usageError{fmt.Sprintf("--tile %q: give four numbers LX,LY,TM,TN, such as 16,16,4,4", *tile)}
+		if n, err := fmt.Sscanf(nums, "%d,%d,%d,%d", &v[0], &v[1], &v[2], &v[3]); err != nil || n != 4 {
+			return &usageError{fmt.Sprintf("--tile %q: give four numbers LX,LY,TM,TN and optionally \",shared\", such as 16,16,4,4,shared", *tile)}
 		}
-		if err := layers.ForceTile(v[0], v[1], v[2], v[3]); err != nil {
+		if err := layers.ForceTile(v[0], v[1], v[2], v[3], shared); err != nil {
 			return &usageError{err.Error()}
 		}
-		defer layers.ForceTile(0, 0, 0, 0)
+		defer layers.ForceTile(0, 0, 0, 0, false)
 	}
 	batches := []int{*batch}
 	if *sweep != "" {
