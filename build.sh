@@ -101,6 +101,12 @@ test_all() {
 	# fail on any message it prints.
 	export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$(mktemp -d)}
 	go test -count=1 -timeout 10m ./...
+	# Each fuzz target, briefly, beyond its seed corpus (which the line
+	# above ran): FUZZTIME=1m ./build.sh test for a longer look.
+	local target
+	for target in gan:FuzzIDX gan:FuzzImage gan:FuzzCheckpoint gan:FuzzRunConfig cmd/gan-vk:FuzzCLI; do
+		go test -run - -fuzz "^${target#*:}\$" -fuzztime "${FUZZTIME:-8s}" "./${target%%:*}"
+	done
 }
 
 case ${1:-build} in

@@ -1,6 +1,7 @@
 package gan
 
 import (
+	"cmp"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -59,10 +60,15 @@ func ReadCheckpoint(path string) (*Checkpoint, error) {
 	if err != nil {
 		return nil, err
 	}
+	return c, checkFormat(c)
+}
+
+// checkFormat refuses a safetensors file gan-vk did not write.
+func checkFormat(c *Checkpoint) error {
 	if c.Meta["format"] != checkpointFormat {
-		return nil, fmt.Errorf("checkpoint %s: not written by gan-vk (metadata format %q, want %q)", path, c.Meta["format"], checkpointFormat)
+		return fmt.Errorf("checkpoint %s: not written by gan-vk (metadata format %q, want %q)", c.Path, c.Meta["format"], checkpointFormat)
 	}
-	return c, nil
+	return nil
 }
 
 // readSafetensors reads any safetensors file of F32 and I64 tensors,
@@ -77,16 +83,23 @@ func readSafetensors(path string) (*Checkpoint, error) {
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint: %w", err)
 	}
+	return parseSafetensors(f, st.Size(), path)
+}
+
+// parseSafetensors reads a safetensors file of size bytes from f; path
+// names it in errors. Nothing is allocated before the sizes it is for are
+// checked against the file's.
+func parseSafetensors(f io.Reader, size int64, path string) (*Checkpoint, error) {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("checkpoint %s: %s; the file is truncated or corrupt (not a gan-vk safetensors checkpoint)", path, fmt.Sprintf(format, args...))
 	}
 	var lenBuf [8]byte
 	if _, err := io.ReadFull(f, lenBuf[:]); err != nil {
-		return nil, bad("%d bytes is too short for a header", st.Size())
+		return nil, bad("%d bytes is too short for a header", size)
 	}
 	hlen := binary.LittleEndian.Uint64(lenBuf[:])
-	if hlen == 0 || hlen > maxHeader || int64(hlen) > st.Size()-8 {
-		return nil, bad("the header claims %d bytes of a %d-byte file", hlen, st.Size())
+	if hlen == 0 || hlen > maxHeader || int64(hlen) > size-8 {
+		return nil, bad("the header claims %d bytes of a %d-byte file", hlen, size)
 	}
 	header := make([]byte, hlen)
 	if _, err := io.ReadFull(f, header); err != nil {
@@ -97,7 +110,7 @@ func readSafetensors(path string) (*Checkpoint, error) {
 		return nil, bad("the header is not JSON: %v", err)
 	}
 	c := &Checkpoint{Path: path, entries: map[string]stEntry{}}
-	dataLen := st.Size() - 8 - int64(hlen)
+	dataLen := size - 8 - int64(hlen)
 	for name, msg := range raw {
 		if name == "__metadata__" {
 			if err := json.Unmarshal(msg, &c.Meta); err != nil {
@@ -127,6 +140,20 @@ func readSafetensors(path string) (*Checkpoint, error) {
 			return nil, bad("tensor %q: bytes %v do not fit a %v %s tensor in %d bytes of data", name, e.Offsets, e.Shape, e.DType, dataLen)
 		}
 		c.entries[name] = e
+	}
+	// No two tensors may share bytes (the safetensors rule): a writer that
+	// overlapped them meant something gan-vk cannot know.
+	spans := make([][2]int64, 0, len(c.entries))
+	for _, e := range c.entries {
+		if e.Offsets[1] > e.Offsets[0] {
+			spans = append(spans, e.Offsets)
+		}
+	}
+	slices.SortFunc(spans, func(a, b [2]int64) int { return cmp.Compare(a[0], b[0]) })
+	for i := 1; i < len(spans); i++ {
+		if spans[i][0] < spans[i-1][1] {
+			return nil, bad("tensors overlap at bytes %v and %v", spans[i-1], spans[i])
+		}
 	}
 	c.data = make([]byte, dataLen)
 	if _, err := io.ReadFull(f, c.data); err != nil {

@@ -325,6 +325,12 @@ func decodeInto(path string, dst *image.RGBA, crop func(image.Rectangle) image.R
 		return err
 	}
 	defer f.Close()
+	return decodeFrom(f, path, dst, crop)
+}
+
+// decodeFrom is decodeInto on an open file (or any ReadSeeker); path
+// names it in errors. The size is checked before the pixels are decoded.
+func decodeFrom(f io.ReadSeeker, path string, dst *image.RGBA, crop func(image.Rectangle) image.Rectangle) error {
 	cfg, _, err := image.DecodeConfig(f)
 	if err != nil {
 		return fmt.Errorf("%s: %v", path, err)

@@ -22,7 +22,12 @@ func idxImages(path string) (n, rows, cols int, pixels []byte, err error) {
 		return 0, 0, 0, nil, err
 	}
 	defer f.Close()
-	var r io.Reader = bufio.NewReader(f)
+	return readIDX(f, path)
+}
+
+// readIDX is idxImages on a reader; path names it in errors.
+func readIDX(in io.Reader, path string) (n, rows, cols int, pixels []byte, err error) {
+	var r io.Reader = bufio.NewReader(in)
 	head := make([]byte, 2)
 	if _, err := io.ReadFull(r, head); err != nil {
 		return 0, 0, 0, nil, fmt.Errorf("%s: %w", path, idxTruncated(err))

@@ -18,6 +18,10 @@ type ModelConfig struct {
 	Dropout  float32 `json:"dropout"`  // dcgan28's discriminator dropout; 0 turns it off
 }
 
+// maxWidth bounds z, gf and df: far past any DCGAN, and small enough that
+// no tensor's size overflows before the device refuses it.
+const maxWidth = 1 << 14
+
 // Presets are the models gan-vk builds, by name.
 var Presets = []string{"dcgan64", "dcgan28"}
 
@@ -55,6 +59,8 @@ func (c ModelConfig) Check() error {
 		return fmt.Errorf("images have %d channels; gan-vk trains on 1 (grayscale) or 3 (colour)", c.Channels)
 	case c.Z <= 0 || c.GF <= 0 || c.DF <= 0:
 		return fmt.Errorf("z %d, gf %d and df %d must be positive", c.Z, c.GF, c.DF)
+	case c.Z > maxWidth || c.GF > maxWidth || c.DF > maxWidth:
+		return fmt.Errorf("z %d, gf %d and df %d must be at most %d", c.Z, c.GF, c.DF, maxWidth)
 	case c.Leak < 0 || c.Leak >= 1:
 		return fmt.Errorf("LeakyReLU slope %g must be in [0, 1)", c.Leak)
 	case c.Dropout < 0 || c.Dropout >= 1:

@@ -90,13 +90,22 @@ func ReadRunConfig(dir string) (RunConfig, error) {
 		}
 		return c, err
 	}
+	return parseRunConfig(b, filepath.Join(dir, "config.json"))
+}
+
+// parseRunConfig reads config.json's bytes; path names it in errors.
+func parseRunConfig(b []byte, path string) (RunConfig, error) {
+	var c RunConfig
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&c); err != nil {
-		return c, fmt.Errorf("%s: %v", filepath.Join(dir, "config.json"), err)
+		return c, fmt.Errorf("%s: %v", path, err)
+	}
+	if dec.More() {
+		return c, fmt.Errorf("%s: more than one JSON object", path)
 	}
 	if err := c.Check(); err != nil {
-		return c, fmt.Errorf("%s: %v", filepath.Join(dir, "config.json"), err)
+		return c, fmt.Errorf("%s: %v", path, err)
 	}
 	return c, nil
 }

@@ -191,6 +191,9 @@ func TestCheckpointRefusals(t *testing.T) {
 	}{
 		{"truncated", func() string { return writeFile(t, filepath.Join(dir, "cut"), raw[:len(raw)-100]) }, "truncated or corrupt"},
 		{"header only", func() string { return writeFile(t, filepath.Join(dir, "short"), raw[:5]) }, "too short"},
+		{"overlapping tensors", func() string {
+			return writeFile(t, filepath.Join(dir, "overlap"), readFileT(t, filepath.Join("testdata", "fuzz", "FuzzCheckpoint", "overlapping-tensors"), true))
+		}, "tensors overlap"},
 		{"huge header length", func() string {
 			b := append([]byte{}, raw...)
 			b[7] = 0x10

@@ -19,6 +19,10 @@ type TrainConfig struct {
 	Seed   uint64      `json:"seed"`
 }
 
+// maxBatch bounds the batch size before the device's own limits (checkBatch)
+// are asked, so that sizes computed from it cannot overflow.
+const maxBatch = 1 << 20
+
 // Check reports a configuration no trainer can be built from.
 func (c TrainConfig) Check() error {
 	if err := c.Model.Check(); err != nil {
@@ -27,6 +31,8 @@ func (c TrainConfig) Check() error {
 	switch {
 	case c.Batch < 1:
 		return fmt.Errorf("batch %d must be at least 1", c.Batch)
+	case c.Batch > maxBatch:
+		return fmt.Errorf("batch %d must be at most %d", c.Batch, maxBatch)
 	case c.LR <= 0:
 		return fmt.Errorf("learning rate %g must be positive", c.LR)
 	case c.Beta1 < 0 || c.Beta1 >= 1:
