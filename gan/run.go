@@ -13,6 +13,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/gan-vk/gan-vk/vk"
@@ -186,14 +188,24 @@ func (r *Run) Train(ctx context.Context, d *vk.Device, resume bool) (int, error)
 		}
 	}
 	if resume {
-		c, err := NewestCheckpoint(r.Dir, logf)
-		if err != nil {
-			return 0, err
+		for _, dir := range []string{r.samplesDir(), r.checkpointsDir()} {
+			removeStale(dir, logf)
 		}
-		if err := t.Load(c); err != nil {
-			return 0, err
+		files, _ := Checkpoints(r.checkpointsDir())
+		if len(files) == 0 {
+			// Stopped before its first checkpoint: nothing was kept, and
+			// starting again from the seed is the same run.
+			logf("%s has no checkpoint yet; starting it from step 0", r.Dir)
+		} else {
+			c, err := NewestCheckpoint(r.Dir, logf)
+			if err != nil {
+				return 0, err
+			}
+			if err := t.Load(c); err != nil {
+				return 0, err
+			}
+			logf("resuming %s at step %d from %s", r.Dir, t.Steps(), c.Path)
 		}
-		logf("resuming %s at step %d from %s", r.Dir, t.Steps(), c.Path)
 	}
 	if err := r.writeConfig(); err != nil { // on resume: the totals may have changed
 		return 0, err
@@ -276,7 +288,7 @@ func (r *Run) Train(ctx context.Context, d *vk.Device, resume bool) (int, error)
 		last := t.Steps() == total
 		if cfg.SampleEvery > 0 && t.Steps()%cfg.SampleEvery == 0 || last {
 			if ev.Sample, err = r.writeSample(sampler, t.Steps()); err != nil {
-				return t.Steps(), err
+				return t.Steps(), r.writeFailed(err)
 			}
 		}
 		stopping := ctx.Err() != nil
@@ -285,7 +297,7 @@ func (r *Run) Train(ctx context.Context, d *vk.Device, resume bool) (int, error)
 			if ev.Checkpoint, err = save(); errors.Is(err, ErrDiverged) {
 				return t.Steps(), r.diverged(fmt.Sprintf("by step %d: %v", t.Steps(), err))
 			} else if err != nil {
-				return t.Steps(), err
+				return t.Steps(), r.writeFailed(err)
 			}
 		}
 		if r.Report != nil {
@@ -299,6 +311,42 @@ func (r *Run) Train(ctx context.Context, d *vk.Device, resume bool) (int, error)
 		logf("%s has already run its %d steps", r.Dir, total)
 	}
 	return t.Steps(), nil
+}
+
+// writeFailed is the error for a run that could not write a checkpoint or a
+// sample grid: training stops there, and what the folder held stays as it
+// was (every write goes to a temporary file first). Out of space, over a
+// quota or a file-size limit, or a folder it may not write get a hint.
+func (r *Run) writeFailed(err error) error {
+	last := "no checkpoint yet"
+	if c, cerr := NewestCheckpoint(r.Dir, nil); cerr == nil {
+		last = "its last checkpoint " + c.Path + " is whole"
+	}
+	why := ""
+	switch {
+	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT), errors.Is(err, syscall.EFBIG):
+		why = "free some space, then "
+	case errors.Is(err, syscall.EROFS), errors.Is(err, fs.ErrPermission):
+		why = fmt.Sprintf("make %s writable, then ", r.Dir)
+	}
+	return fmt.Errorf("%w; training stopped and %s: %scontinue with: gan-vk train --resume %s", err, last, why, r.Dir)
+}
+
+// removeStale deletes the temporary files writeAtomic leaves in dir when
+// the process dies while writing (".<name>.tmp-<random>"): nothing ever
+// reads them, and a run killed often would collect them.
+func removeStale(dir string, logf func(string, ...any)) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if n := e.Name(); strings.HasPrefix(n, ".") && strings.Contains(n, ".tmp-") && e.Type().IsRegular() {
+			if os.Remove(filepath.Join(dir, n)) == nil {
+				logf("removed %s, left by a write that did not finish", filepath.Join(dir, n))
+			}
+		}
+	}
 }
 
 // diverged is the error for a run whose numbers went NaN or infinite: it

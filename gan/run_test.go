@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/gan-vk/gan-vk/vk/vktest"
@@ -392,5 +394,25 @@ func TestMetricsRepair(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
 	if len(lines) != 3 || !strings.HasPrefix(lines[2], `{"step":3,`) || strings.Contains(string(b), `"d_loss":1}`) {
 		t.Errorf("metrics after the repair:\n%s", b)
+	}
+}
+
+// TestWriteFailedHints: a failed write says what to do about the cause.
+func TestWriteFailedHints(t *testing.T) {
+	r := &Run{Dir: t.TempDir()}
+	for _, c := range []struct {
+		err  error
+		want string
+	}{
+		{&fs.PathError{Op: "write", Path: "x", Err: syscall.ENOSPC}, "free some space, then continue with: gan-vk train --resume " + r.Dir},
+		{&fs.PathError{Op: "write", Path: "x", Err: syscall.EFBIG}, "free some space"},
+		{&fs.PathError{Op: "open", Path: "x", Err: syscall.EROFS}, "make " + r.Dir + " writable"},
+		{&fs.PathError{Op: "open", Path: "x", Err: syscall.EACCES}, "make " + r.Dir + " writable"},
+		{errors.New("something else"), "no checkpoint yet: continue with"},
+	} {
+		got := r.writeFailed(c.err)
+		if !errors.Is(got, c.err) || !strings.Contains(got.Error(), c.want) || !strings.Contains(got.Error(), "training stopped") {
+			t.Errorf("writeFailed(%v) = %v; want it to wrap the cause and say %q", c.err, got, c.want)
+		}
 	}
 }
