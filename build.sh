@@ -6,7 +6,8 @@
 #   ./build.sh run ARGS   the same, then run bin/gan-vk ARGS
 #   ./build.sh train ARGS the same, then bin/gan-vk train ARGS (no ARGS: dcgan28 on Fashion-MNIST)
 #   ./build.sh shaders    compile shaders/*.comp to shaders/spv/*.spv and regenerate shaders_gen.go
-#   ./build.sh test       gofmt, go vet, SPIR-V freshness, go test ./... (validation layer on)
+#   ./build.sh test       gofmt, go vet, SPIR-V freshness, go test ./... (validation layer on), brief fuzzing
+#   ./build.sh soak       train STEPS (5000) small steps in a process of its own and watch its memory
 #   ./build.sh deps       only install (or, without root, list) the Debian packages
 set -euo pipefail
 
@@ -109,11 +110,19 @@ test_all() {
 	done
 }
 
+# soak trains thousands of small steps in a process of its own and watches
+# its memory (cmd/gan-vk TestSoak); STEPS=n sets how many (default 5000).
+soak() {
+	deps
+	GAN_VK_SOAK_STEPS="${STEPS:-5000}" go test -count=1 -timeout 60m -run '^TestSoak$' -v ./cmd/gan-vk
+}
+
 case ${1:-build} in
 build) build ;;
 deps) deps ;;
 shaders) shaders ;;
 test) test_all ;;
+soak) soak ;;
 devices) build && bin/gan-vk devices ;;
 run) shift; build && exec bin/gan-vk "$@" ;;
 train) shift; build && exec bin/gan-vk train "$@" ;;

@@ -306,3 +306,74 @@ func TestFullDisk(t *testing.T) {
 		t.Errorf("after the failed write and a resume, step 20 differs from the run never stopped")
 	}
 }
+
+// TestSoak trains GAN_VK_SOAK_STEPS steps of a small dcgan28 on
+// Fashion-MNIST in a process of its own (with data loading, metrics, a grid
+// every 500 steps and a checkpoint every 1000), samples its resident memory
+// (which on lavapipe includes the device's) every second, and fails if it
+// grows by more than 5 % (and 20 MiB) from a tenth of the way in to the
+// end. It is not part of ./build.sh test: ./build.sh soak runs it.
+func TestSoak(t *testing.T) {
+	steps, _ := strconv.Atoi(os.Getenv("GAN_VK_SOAK_STEPS"))
+	if steps <= 0 {
+		t.Skip("set GAN_VK_SOAK_STEPS (./build.sh soak)")
+	}
+	run := filepath.Join(t.TempDir(), "soak")
+	cmd := gankv("train", "--steps", strconv.Itoa(steps), "--gf", "16", "--df", "16", "--batch", "32", "--run", run,
+		"--sample-every", "500", "--checkpoint-every", "1000", "--quiet")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	type sample struct{ step, rssKiB int }
+	var samples []sample
+	status := fmt.Sprintf("/proc/%d/status", cmd.Process.Pid)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for done := false; !done; {
+		select {
+		case err := <-exited:
+			if err != nil {
+				t.Fatalf("the soak run failed: %v\n%s", err, out.String())
+			}
+			done = true
+		case <-tick.C:
+			b, err := os.ReadFile(status)
+			if err != nil {
+				continue
+			}
+			for _, l := range strings.Split(string(b), "\n") {
+				if rest, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+					var kb int
+					fmt.Sscan(rest, &kb)
+					samples = append(samples, sample{metricLines(run), kb})
+				}
+			}
+		}
+	}
+	var base *sample
+	peak := sample{}
+	for i, s := range samples {
+		if base == nil && s.step >= steps/10 {
+			base = &samples[i]
+		}
+		if s.rssKiB > peak.rssKiB {
+			peak = s
+		}
+	}
+	for i := 0; i < len(samples); i += max(1, len(samples)/10) {
+		t.Logf("step %6d: RSS %7.1f MiB", samples[i].step, float64(samples[i].rssKiB)/1024)
+	}
+	if base == nil || len(samples) < 3 {
+		t.Fatalf("too few samples (%d) to judge; run more steps", len(samples))
+	}
+	end := samples[len(samples)-1]
+	t.Logf("%d steps: RSS %.1f MiB at step %d, %.1f MiB at step %d, peak %.1f MiB at step %d",
+		steps, float64(base.rssKiB)/1024, base.step, float64(end.rssKiB)/1024, end.step, float64(peak.rssKiB)/1024, peak.step)
+	if limit := base.rssKiB + max(base.rssKiB/20, 20<<10); peak.rssKiB > limit {
+		t.Errorf("RSS grew from %d KiB at step %d to %d KiB at step %d", base.rssKiB, base.step, peak.rssKiB, peak.step)
+	}
+}
