@@ -162,7 +162,14 @@ func listImages(root string) ([]folderFile, error) {
 		if err != nil {
 			return err
 		}
-		if info.Mode().IsRegular() {
+		if info.Mode()&fs.ModeSymlink != 0 {
+			// A link to an image counts as the image (data sets are often
+			// linked in); a broken link or a loop is passed over.
+			if info, err = os.Stat(p); err != nil {
+				return nil
+			}
+		}
+		if info.Mode().IsRegular() { // not a FIFO or a device, which could block
 			files = append(files, folderFile{p, info.Size(), info.ModTime().UnixNano()})
 		}
 		return nil

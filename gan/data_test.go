@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"image"
@@ -14,7 +15,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // idxBytes makes an IDX images file of n rows×cols images whose pixel
@@ -239,6 +242,80 @@ func TestImageFolderErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDataOddFiles: --data at a symlink loop or a FIFO, a folder of empty
+// files, a folder with a FIFO, a link loop and a link to an image among its
+// images, and a CMYK JPEG. Each is refused with a message or trains, and
+// nothing blocks on the FIFO.
+func TestDataOddFiles(t *testing.T) {
+	dir := t.TempDir()
+	loop := filepath.Join(dir, "loop")
+	if err := os.Symlink(loop, loop); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Skipf("no FIFOs here: %v", err)
+	}
+	empties := filepath.Join(dir, "empties")
+	for _, n := range []string{"a.png", "b.jpg", "c.jpeg"} {
+		writeFile(t, filepath.Join(empties, n), nil)
+	}
+	mixed := filepath.Join(dir, "mixed")
+	cmyk := image.NewCMYK(image.Rect(0, 0, 12, 9))
+	for i := range cmyk.Pix {
+		cmyk.Pix[i] = byte(i * 37)
+	}
+	var jb bytes.Buffer
+	if err := jpeg.Encode(&jb, cmyk, nil); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(mixed, "cmyk.jpg"), jb.Bytes())
+	outside := writeFile(t, filepath.Join(dir, "elsewhere", "linked.png"), encode(t, image.NewGray(image.Rect(0, 0, 5, 5)), false))
+	for _, l := range []struct{ name, to string }{{"linked.png", outside}, {"loop.png", filepath.Join(mixed, "loop.png")}} {
+		if err := os.Symlink(l.to, filepath.Join(mixed, l.name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := syscall.Mkfifo(filepath.Join(mixed, "pipe.png"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, c := range []struct {
+		name, path, err string
+	}{
+		{"a symlink loop", loop, "too many levels of symbolic links"},
+		{"a FIFO", fifo, "is neither a file nor a directory"},
+		{"a folder of empty files", empties, "none of the 3 images"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			done := make(chan error, 1)
+			go func() {
+				_, _, perr := ProbeData(c.path)
+				_, err := OpenDataset(DataOptions{Path: c.path, Size: 16})
+				done <- errors.Join(perr, err)
+			}()
+			select {
+			case err := <-done:
+				if err == nil || !strings.Contains(err.Error(), c.err) {
+					t.Errorf("error %v, want one containing %q", err, c.err)
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatal("still reading after 30 s")
+			}
+		})
+	}
+	t.Run("a CMYK JPEG, a linked PNG, a link loop and a FIFO", func(t *testing.T) {
+		ds, err := OpenDataset(DataOptions{Path: mixed, Size: 16})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ds.Close()
+		if ds.N != 2 || ds.Skipped != 0 {
+			t.Errorf("%d images, %d skipped; want the CMYK JPEG and the linked PNG, the loop and the FIFO passed over", ds.N, ds.Skipped)
+		}
+	})
 }
 
 func TestLoader(t *testing.T) {
