@@ -15,6 +15,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/gan-vk/gan-vk/vk"
 )
 
 // command is one subcommand. run gets the arguments after its name and
@@ -73,7 +75,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "gan-vk %s: %s\nRun 'gan-vk %s --help' for usage.\n", name, ue.msg, name)
 			return 2
 		default:
-			fmt.Fprintf(stderr, "gan-vk %s: %s\n", name, oneLine(err))
+			fmt.Fprintf(stderr, "gan-vk %s: %s%s\n", name, oneLine(err), hint(err))
 			return 1
 		}
 	}
@@ -114,6 +116,17 @@ func parse(fs *flag.FlagSet, args []string) error {
 		return &usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
 	}
 	return nil
+}
+
+// hint is what to try after a device error, for any command.
+func hint(err error) string {
+	switch {
+	case errors.Is(err, vk.ErrOutOfDeviceMemory):
+		return "; the device ran out of memory: try a smaller --batch (or --gf and --df), or a device with more memory (gan-vk devices)"
+	case errors.Is(err, vk.ErrDeviceLost):
+		return "; the device was lost (a driver reset or a GPU fault): check the driver's log, then run again (train: --resume continues from the last checkpoint, which is whole)"
+	}
+	return ""
 }
 
 // oneLine keeps an error to one line: joined errors are separated by "; ".

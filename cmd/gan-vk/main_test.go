@@ -2,8 +2,12 @@ package main
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/gan-vk/gan-vk/vk"
 )
 
 func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -60,5 +64,22 @@ func TestCLI(t *testing.T) {
 				t.Errorf("a panic reached the user:\n%s", stderr)
 			}
 		})
+	}
+}
+
+// TestDeviceErrorHints: out of device memory and a lost device, which
+// lavapipe cannot be made to report, get a line on what to try.
+func TestDeviceErrorHints(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want string
+	}{
+		{fmt.Errorf("gan: building the generator: %w", vk.ErrOutOfDeviceMemory), "try a smaller --batch"},
+		{fmt.Errorf("gan: step 7: %w", vk.ErrDeviceLost), "--resume continues from the last checkpoint"},
+		{errors.New("something else"), ""},
+	} {
+		if got := hint(c.err); c.want == "" && got != "" || !strings.Contains(got, c.want) {
+			t.Errorf("hint(%v) = %q, want %q in it", c.err, got, c.want)
+		}
 	}
 }
