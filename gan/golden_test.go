@@ -3,6 +3,7 @@ package gan
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -79,13 +80,31 @@ func TestStepMatchesPyTorch(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					if err := tol.Check(to64(got), to64(want)); err != nil {
-						t.Errorf("%s after %d steps: %v", s.name, steps, err)
+					if err := tol.Check(to64(got), to64(want)); err != nil && maxDiff(got, want) > adamFloor*float64(cfg.LR) {
+						t.Errorf("%s after %d steps: %v (and off by more than %g·lr)", s.name, steps, err, adamFloor)
 					}
 				}
 			}
 		})
 	}
+}
+
+// adamFloor is the absolute difference, in units of the learning rate, that
+// a parameter may show after a few Adam steps whatever its size: Adam moves
+// each parameter by about lr·m/√v, which for a gradient near zero is close
+// to ±lr whatever the gradient's size, so summing the gradient in another
+// order (as a GPU's shared-memory GEMMs do) can move a tiny parameter by a
+// fraction of lr. On an H200 one of D's biases in the dcgan28 case came out
+// 6.3e-8 (0.0003·lr) from PyTorch's, past the relative tolerance; lavapipe
+// passes the tolerance alone.
+const adamFloor = 1e-3
+
+func maxDiff(a, b []float32) float64 {
+	var m float64
+	for i := range a {
+		m = max(m, math.Abs(float64(a[i])-float64(b[i])))
+	}
+	return m
 }
 
 func to64(v []float32) []float64 {
