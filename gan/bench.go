@@ -26,13 +26,16 @@ import (
 // layer's passes in it (passCounts) are:
 //
 //	                 forward        data                   filter
-//	generator        1 + GSteps     GSteps (not layer 0)   GSteps
+//	generator        GSteps         GSteps (not layer 0)   GSteps
 //	discriminator    2 + GSteps     2 (not layer 0)+GSteps 2
 //
 // The D update runs G forward once and D forward and backward on the real
 // and the fake batch, with no gradient to D's input; each G update runs G
 // and D forward, D backward to the images (no filter gradient) and G
-// backward (no gradient to z). FLOPs = 2 × Σ MACs × passes. Batch norm,
+// backward (no gradient to z) — except that the first G update reuses the
+// D update's G forward (same weights, same z: recordG), so G runs forward
+// GSteps times, not 1 + GSteps. These are the passes gan-vk executes;
+// FLOPs = 2 × Σ MACs × passes. Batch norm,
 // activations, the loss and Adam are not counted: they are a few FLOPs per
 // element, not per tap.
 
@@ -58,7 +61,7 @@ func passCounts(generator bool, i, gSteps int) (fwd, data, filter int) {
 		notFirst = 1
 	}
 	if generator {
-		return 1 + gSteps, notFirst * gSteps, gSteps
+		return gSteps, notFirst * gSteps, gSteps
 	}
 	return 2 + gSteps, 2*notFirst + gSteps, 2
 }
@@ -202,7 +205,11 @@ func (t *Trainer) Profile(runs int) (*Profile, error) {
 			q.s.Close()
 		}
 	}()
-	for _, q := range []seq{{nil, t.recordD, 1}, {nil, t.recordG, t.Config.GSteps}} {
+	for _, q := range []seq{{nil, t.recordD, 1}, {nil, func(s *vk.Sequence) { t.recordG(s, true) }, 1},
+		{nil, func(s *vk.Sequence) { t.recordG(s, false) }, t.Config.GSteps - 1}} {
+		if q.times == 0 {
+			continue
+		}
 		s, err := t.dev.NewSequence("profiled step")
 		if err != nil {
 			return nil, fmt.Errorf("gan: profile: %w", err)
@@ -294,9 +301,10 @@ func median(d []time.Duration) time.Duration {
 // copies, fills and barriers of one discriminator update and GSteps
 // generator updates, and the submissions.
 func (t *Trainer) Commands() (dispatches, transfers, barriers, submits int) {
-	d, g := t.dStep.Stats(), t.gStep.Stats()
-	k := t.Config.GSteps
-	return d.Dispatches + k*g.Dispatches, d.Copies + d.Fills + k*(g.Copies+g.Fills), d.Barriers + k*g.Barriers, 1 + k
+	d, f, g := t.dStep.Stats(), t.gFirst.Stats(), t.gStep.Stats()
+	k := t.Config.GSteps - 1
+	return d.Dispatches + f.Dispatches + k*g.Dispatches, d.Copies + d.Fills + f.Copies + f.Fills + k*(g.Copies+g.Fills),
+		d.Barriers + f.Barriers + k*g.Barriers, 2 + k
 }
 
 // FillSynthetic fills the real batch with uniform noise in [-1, 1), for

@@ -181,6 +181,18 @@ func (m *net) forward(s *vk.Sequence, x *vk.Buffer, train bool, pass int, clock 
 	}
 }
 
+// forwardAgain records what a second training-mode forward on the same x
+// and weights would change: batch norm's running statistics move again.
+// Everything else it would compute is what the last forward left in place.
+func (m *net) forwardAgain(s *vk.Sequence, x *vk.Buffer) {
+	for i, l := range m.spec.layers {
+		if l.kind == batchNorm {
+			s.Scope(scope(m.spec.layerName(i), phaseForward))
+			m.bns[i].MoveRunning(s, m.input(x, i), m.p.running[i])
+		}
+	}
+}
+
 func bias(ps []*tensor) *vk.Buffer {
 	if len(ps) > 1 {
 		return ps[1].val

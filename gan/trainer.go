@@ -79,7 +79,7 @@ type Trainer struct {
 	clockD, clockG                 *layers.Clock
 	bceReal, bceFake, bceG         *layers.BCE
 	adamD, adamG                   []*layers.Adam
-	dStep, gStep                   *vk.Sequence
+	dStep, gFirst, gStep           *vk.Sequence
 
 	step   int // steps taken (D updates)
 	closer []interface{ Close() }
@@ -183,11 +183,16 @@ func (t *Trainer) build() error {
 	}
 	t.own(t.dStep)
 	t.recordD(t.dStep)
+	if t.gFirst, err = d.NewSequence("first generator step"); err != nil {
+		return err
+	}
+	t.own(t.gFirst)
+	t.recordG(t.gFirst, true)
 	if t.gStep, err = d.NewSequence("generator step"); err != nil {
 		return err
 	}
 	t.own(t.gStep)
-	t.recordG(t.gStep)
+	t.recordG(t.gStep, false)
 	return nil
 }
 
@@ -220,12 +225,21 @@ func (t *Trainer) recordD(s *vk.Sequence) {
 // recordG records one generator update on the step's z: the generator
 // again (its weights move between its updates), the discriminator's verdict
 // against target 1 (the non-saturating loss), the gradient back through
-// the discriminator to the images and through the generator, and Adam.
-func (t *Trainer) recordG(s *vk.Sequence) {
+// the discriminator to the images and through the generator, and Adam. The
+// first update of a step (first) does not run the generator again: its
+// weights and z are the discriminator update's, so its output and every
+// activation backward needs are still in place; only batch norm's running
+// statistics move again, as the second forward would move them
+// (carpedm20's step runs the generator three times).
+func (t *Trainer) recordG(s *vk.Sequence, first bool) {
 	s.Scope(scope(scopeSetup, phaseForward))
 	t.clockG.Tick(s)
 	t.g.zeroGrads(s)
-	t.gNet.forward(s, t.z, true, 0, nil)
+	if first {
+		t.gNet.forwardAgain(s, t.z)
+	} else {
+		t.gNet.forward(s, t.z, true, 0, nil)
+	}
 	t.dNet.forward(s, t.gNet.out(), true, passG, t.clockG)
 	s.Scope(scope(scopeLoss, phaseForward))
 	t.bceG.Forward(s, t.dLogit, t.stats, t.dNet.out())
@@ -259,8 +273,12 @@ func (t *Trainer) Step() (Stats, error) {
 	if err := t.dStep.Submit(); err != nil {
 		return Stats{}, fmt.Errorf("gan: step %d: %w", t.step+1, err)
 	}
-	for range t.Config.GSteps {
-		if err := t.gStep.Submit(); err != nil {
+	for i := range t.Config.GSteps {
+		g := t.gStep
+		if i == 0 {
+			g = t.gFirst
+		}
+		if err := g.Submit(); err != nil {
 			return Stats{}, fmt.Errorf("gan: step %d: %w", t.step+1, err)
 		}
 	}

@@ -85,6 +85,17 @@ func (b *BatchNorm2d) Forward(s *vk.Sequence, y, x, gamma, beta, running *vk.Buf
 	s.Dispatch(b.apply, elementwise(b.count()), nil, x, x, b.saved, gamma, beta, y, y)
 }
 
+// MoveRunning records Forward's statistics pass alone: the running statistics
+// move as a second Forward on the same x would move them, and the saved
+// statistics are rewritten with what they already hold. A trainer that
+// would run a network forward twice on the same input and weights runs it
+// once and calls this for the second (gan's first generator update).
+func (b *BatchNorm2d) MoveRunning(s *vk.Sequence, x, running *vk.Buffer) {
+	need("batch_norm2d running", "x", x, b.count())
+	need("batch_norm2d running", "running", running, 2*b.Config.C)
+	s.Dispatch(b.stats, vk.Groups{X: uint32(b.Config.C)}, nil, x, b.saved, running)
+}
+
 // ForwardEval records eval-mode normalisation with the running statistics.
 func (b *BatchNorm2d) ForwardEval(s *vk.Sequence, y, x, gamma, beta, running *vk.Buffer) {
 	b.check("eval", y, x, gamma, beta, running)

@@ -190,6 +190,45 @@ func TestBatchNormDeterministic(t *testing.T) {
 	}
 }
 
+// MoveRunning after a Forward leaves the running statistics, and what
+// backward then computes, the same bits as a second Forward on the same x.
+func TestBatchNormMoveRunning(t *testing.T) {
+	d := vktest.Open(t)
+	const n, c, h, w = 4, 8, 5, 5
+	count := n * c * h * w
+	bn, err := layers.NewBatchNorm2d(d, layers.BatchNorm2dConfig{N: n, C: c, H: h, W: w, Act: lrelu})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bn.Close()
+	r := rand.New(rand.NewSource(12))
+	x, dy0, g, b := upload(t, d, "x", rnd(r, count, 2)), rnd(r, count, 1), upload(t, d, "gamma", rnd(r, c, 1)), upload(t, d, "beta", rnd(r, c, 1))
+	var results [2][][]float64
+	for i, second := range []func(s *vk.Sequence, y, running *vk.Buffer){
+		func(s *vk.Sequence, y, running *vk.Buffer) { bn.Forward(s, y, x, g, b, running) },
+		func(s *vk.Sequence, y, running *vk.Buffer) { bn.MoveRunning(s, x, running) },
+	} {
+		running, y, dx := upload(t, d, "running", append(rnd(r, c, 0), rnd(r, c, 0)...)), alloc(t, d, "y", count), alloc(t, d, "dx", count)
+		dy, dg, db := upload(t, d, "dy", dy0), alloc(t, d, "dgamma", c), alloc(t, d, "dbeta", c)
+		run(t, d, func(s *vk.Sequence) {
+			s.Fill(dg, 0)
+			s.Fill(db, 0)
+			bn.Forward(s, y, x, g, b, running)
+			second(s, y, running)
+			bn.Backward(s, dx, dg, db, dy, x, y, g)
+		})
+		results[i] = [][]float64{download(t, running, 2*c), download(t, y, count), download(t, dx, count), download(t, dg, c)}
+	}
+	for i, name := range []string{"running", "y", "dx", "dgamma"} {
+		if err := ref.Exact.Check(results[1][i], results[0][i]); err != nil {
+			t.Errorf("%s after MoveRunning differs from after a second Forward: %v", name, err)
+		}
+	}
+	if err := ref.Exact.Check(results[0][0][:c], make([]float64, c)); err == nil {
+		t.Error("the running mean did not move")
+	}
+}
+
 // Tensors past the device's maxStorageBufferRange (128 MiB on lavapipe)
 // work: the element-wise and GEMM kernels bind them as texel views, which
 // that limit does not cover. A dcgan64 activation at batch 256 is 134 MB.

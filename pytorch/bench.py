@@ -7,8 +7,11 @@
 The models are pytorch/ganvk.py's (the same layers and shapes as
 gan/model.go) and the step is gan/trainer.go's, in the same order: z drawn
 once per step; D forward and backward on the real batch and then on G(z),
-Adam on D; then --g-steps generator updates, each running G and D again
-and taking the BCE of D(G(z)) against 1 back to G, Adam on G. The real
+Adam on D; then --g-steps generator updates, each running D (and, after
+the first, G) again and taking the BCE of D(G(z)) against 1 back to G, Adam
+on G. The first G update reuses the D update's G(z), as gan-vk does (the
+same weights and z give the same output; gan-vk also moves batch norm's
+running statistics again, which costs little and PyTorch skips). The real
 batch is uniform noise already on the device, as in `gan-vk bench`.
 Dropout is nn.Dropout (gan-vk's masks are a Philox draw; the cost is the
 same).
@@ -136,11 +139,12 @@ def gemm_macs(net, x):
 
 
 def step_flops(g_macs, d_macs, g_steps):
-    """gan/bench.go's passCounts: G forward 1+k, data k (not layer 0),
-    filter k; D forward 2+k, data 2 (not layer 0)+k, filter 2."""
+    """gan/bench.go's passCounts: G forward k (the first G update reuses the
+    D update's), data k (not layer 0), filter k; D forward 2+k, data 2 (not
+    layer 0)+k, filter 2."""
     f = 0
     for i, m in enumerate(g_macs):
-        f += 2 * m * ((1 + g_steps) + (g_steps if i > 0 else 0) + g_steps)
+        f += 2 * m * (g_steps + (g_steps if i > 0 else 0) + g_steps)
     for i, m in enumerate(d_macs):
         f += 2 * m * ((2 + g_steps) + (2 if i > 0 else 0) + g_steps + 2)
     return f
@@ -195,14 +199,13 @@ def main():
     def step():
         z = torch.randn(n, m["z"], device=dev)
         opt_d.zero_grad(set_to_none=False)
-        with torch.no_grad():
-            fake = g(z)
+        fake = g(z)  # kept for the first G update: same weights, same z (gan-vk reuses it too)
         bce(d(real), ones).backward()
-        bce(d(fake), zeros).backward()
+        bce(d(fake.detach()), zeros).backward()
         opt_d.step()
-        for _ in range(a.g_steps):
+        for j in range(a.g_steps):
             opt_g.zero_grad(set_to_none=False)
-            loss = bce(d(g(z)), ones)
+            loss = bce(d(fake if j == 0 else g(z)), ones)
             loss.backward()
             opt_g.step()
         return loss.item()  # waits for the device, as gan-vk's step reads its losses
