@@ -114,32 +114,39 @@ func checkConv(t *testing.T, d *vk.Device, o op, c convCase, rf convRef) {
 func TestConv2d(t *testing.T) {
 	d := vktest.Open(t)
 	for _, c := range convCases {
-		t.Run(c.name, func(t *testing.T) {
-			g := c.g
-			o, err := layers.NewConv2d(d, layers.Conv2dConfig{N: g.N, C: g.C, H: g.H, W: g.W, K: g.K,
-				KH: g.KH, KW: g.KW, Stride: g.Stride, Pad: g.Pad, Bias: c.bias, Act: c.act})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer o.Close()
-			checkConv(t, d, o, c, conv2dRef(g))
-		})
+		t.Run(c.name, func(t *testing.T) { checkConv2d(t, d, c) })
 	}
+}
+
+// checkConv2d builds Conv2d for a case and holds it to the reference.
+func checkConv2d(t *testing.T, d *vk.Device, c convCase) {
+	g := c.g
+	o, err := layers.NewConv2d(d, layers.Conv2dConfig{N: g.N, C: g.C, H: g.H, W: g.W, K: g.K,
+		KH: g.KH, KW: g.KW, Stride: g.Stride, Pad: g.Pad, Bias: c.bias, Act: c.act})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	checkConv(t, d, o, c, conv2dRef(g))
+}
+
+// checkConvT2d builds ConvTranspose2d for a case and holds it to the
+// reference.
+func checkConvT2d(t *testing.T, d *vk.Device, c convCase) {
+	g := c.g
+	o, err := layers.NewConvTranspose2d(d, layers.ConvTranspose2dConfig{N: g.N, C: g.C, H: g.H, W: g.W, K: g.K,
+		KH: g.KH, KW: g.KW, Stride: g.Stride, Pad: g.Pad, OutPad: g.OutPad, Bias: c.bias, Act: c.act})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	checkConv(t, d, o, c, convT2dRef(g))
 }
 
 func TestConvTranspose2d(t *testing.T) {
 	d := vktest.Open(t)
 	for _, c := range append(convTCases, convCases...) {
-		t.Run(c.name, func(t *testing.T) {
-			g := c.g
-			o, err := layers.NewConvTranspose2d(d, layers.ConvTranspose2dConfig{N: g.N, C: g.C, H: g.H, W: g.W, K: g.K,
-				KH: g.KH, KW: g.KW, Stride: g.Stride, Pad: g.Pad, OutPad: g.OutPad, Bias: c.bias, Act: c.act})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer o.Close()
-			checkConv(t, d, o, c, convT2dRef(g))
-		})
+		t.Run(c.name, func(t *testing.T) { checkConvT2d(t, d, c) })
 	}
 }
 
@@ -206,25 +213,8 @@ func TestConvSharedMemory(t *testing.T) {
 // first layers of dcgan28's networks, batch 1, stride 3 and 1×1.
 func checkSmallConvs(t *testing.T, d *vk.Device) {
 	for _, c := range append([]convCase{convCases[4], convTCases[5]}, convCases[7:]...) {
-		g := c.g
-		t.Run("conv/"+c.name, func(t *testing.T) {
-			o, err := layers.NewConv2d(d, layers.Conv2dConfig{N: g.N, C: g.C, H: g.H, W: g.W, K: g.K,
-				KH: g.KH, KW: g.KW, Stride: g.Stride, Pad: g.Pad, Bias: c.bias, Act: c.act})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer o.Close()
-			checkConv(t, d, o, c, conv2dRef(g))
-		})
-		t.Run("convT/"+c.name, func(t *testing.T) {
-			o, err := layers.NewConvTranspose2d(d, layers.ConvTranspose2dConfig{N: g.N, C: g.C, H: g.H, W: g.W, K: g.K,
-				KH: g.KH, KW: g.KW, Stride: g.Stride, Pad: g.Pad, OutPad: g.OutPad, Bias: c.bias, Act: c.act})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer o.Close()
-			checkConv(t, d, o, c, convT2dRef(g))
-		})
+		t.Run("conv/"+c.name, func(t *testing.T) { checkConv2d(t, d, c) })
+		t.Run("convT/"+c.name, func(t *testing.T) { checkConvT2d(t, d, c) })
 	}
 }
 

@@ -47,13 +47,9 @@ func TestKillAndResume(t *testing.T) {
 
 	const steps, kills = 150, 24
 	dir := t.TempDir()
-	data := filepath.Join(dir, "images.idx")
-	if err := os.WriteFile(data, idxImages(48, 28, 28), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	train := tinyTrain(t, dir)
 	flags := func(run string) []string {
-		return []string{"train", "--data", data, "--steps", strconv.Itoa(steps), "--gf", "4", "--df", "4", "--batch", "8",
-			"--run", run, "--sample-every", "1", "--checkpoint-every", "1", "--keep", "2", "--quiet"}
+		return train(run, steps, "--sample-every", "1", "--checkpoint-every", "1", "--keep", "2")
 	}
 	ref := filepath.Join(dir, "straight")
 	if out, err := gankv(flags(ref)...).CombinedOutput(); err != nil {
@@ -64,14 +60,7 @@ func TestKillAndResume(t *testing.T) {
 	args := flags(run)
 	done, stops, terms, midWrite := false, 0, 0, 0
 	for !done {
-		cmd := gankv(args...)
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
+		cmd, out, exited := startGankv(t, args...)
 		before := metricLines(run)
 		var sig syscall.Signal
 		if stops < kills {
@@ -167,6 +156,33 @@ func gankv(args ...string) *exec.Cmd {
 	return cmd
 }
 
+// startGankv starts gankv(args) with its output collected, and returns a
+// channel that gets its exit.
+func startGankv(t *testing.T, args ...string) (*exec.Cmd, *bytes.Buffer, chan error) {
+	cmd := gankv(args...)
+	out := new(bytes.Buffer)
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	return cmd, out, exited
+}
+
+// tinyTrain writes a 48-image IDX file into dir and returns the flags of
+// a tiny dcgan28 run on it: steps steps into run, plus extra.
+func tinyTrain(t *testing.T, dir string) func(run string, steps int, extra ...string) []string {
+	data := filepath.Join(dir, "images.idx")
+	if err := os.WriteFile(data, idxImages(48, 28, 28), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return func(run string, steps int, extra ...string) []string {
+		return append([]string{"train", "--data", data, "--steps", strconv.Itoa(steps), "--gf", "4", "--df", "4",
+			"--batch", "8", "--run", run, "--quiet"}, extra...)
+	}
+}
+
 // idxImages is an IDX file of n synthetic images.
 func idxImages(n, rows, cols int) []byte {
 	var b bytes.Buffer
@@ -254,13 +270,9 @@ func losses(t *testing.T, run string) []gan.Metric {
 // a run never stopped ends.
 func TestFullDisk(t *testing.T) {
 	dir := t.TempDir()
-	data := filepath.Join(dir, "images.idx")
-	if err := os.WriteFile(data, idxImages(48, 28, 28), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	train := tinyTrain(t, dir)
 	flags := func(run string, steps int) []string {
-		return []string{"train", "--data", data, "--steps", strconv.Itoa(steps), "--gf", "4", "--df", "4", "--batch", "8",
-			"--run", run, "--sample-every", "0", "--checkpoint-every", "5", "--quiet"}
+		return train(run, steps, "--sample-every", "0", "--checkpoint-every", "5")
 	}
 	straight := filepath.Join(dir, "straight")
 	if out, err := gankv(flags(straight, 20)...).CombinedOutput(); err != nil {
@@ -319,15 +331,8 @@ func TestSoak(t *testing.T) {
 		t.Skip("set GAN_VK_SOAK_STEPS (./build.sh soak)")
 	}
 	run := filepath.Join(t.TempDir(), "soak")
-	cmd := gankv("train", "--steps", strconv.Itoa(steps), "--gf", "16", "--df", "16", "--batch", "32", "--run", run,
-		"--sample-every", "500", "--checkpoint-every", "1000", "--quiet")
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	cmd, out, exited := startGankv(t, "train", "--steps", strconv.Itoa(steps), "--gf", "16", "--df", "16", "--batch", "32",
+		"--run", run, "--sample-every", "500", "--checkpoint-every", "1000", "--quiet")
 	type sample struct{ step, rssKiB int }
 	var samples []sample
 	status := fmt.Sprintf("/proc/%d/status", cmd.Process.Pid)
