@@ -66,18 +66,38 @@ func passCounts(generator bool, i, gSteps int) (fwd, data, filter int) {
 	return 2 + gSteps, 2*notFirst + gSteps, 2
 }
 
-// StepFLOPs is the floating-point operations of one training step's
-// dense, conv and transposed-conv passes, by the formula above.
-func (c TrainConfig) StepFLOPs() float64 {
-	var f float64
+// layerFLOPs is one dense, conv or transposed-conv layer's FLOPs in a step,
+// by pass, by the formula above.
+type layerFLOPs struct {
+	name              string
+	fwd, data, filter float64
+}
+
+// stepLayers lists the step's GEMM layers, generator first.
+func (c TrainConfig) stepLayers() []layerFLOPs {
+	var out []layerFLOPs
 	for _, n := range []struct {
 		spec      netSpec
 		generator bool
 	}{{c.Model.generator(), true}, {c.Model.discriminator(), false}} {
 		for i, l := range n.spec.layers {
+			if l.macs(1) == 0 {
+				continue
+			}
 			fwd, data, filter := passCounts(n.generator, i, c.GSteps)
-			f += 2 * l.macs(c.Batch) * float64(fwd+data+filter)
+			m := 2 * l.macs(c.Batch)
+			out = append(out, layerFLOPs{n.spec.layerName(i), m * float64(fwd), m * float64(data), m * float64(filter)})
 		}
+	}
+	return out
+}
+
+// StepFLOPs is the floating-point operations of one training step's
+// dense, conv and transposed-conv passes, by the formula above.
+func (c TrainConfig) StepFLOPs() float64 {
+	var f float64
+	for _, l := range c.stepLayers() {
+		f += l.fwd + l.data + l.filter
 	}
 	return f
 }
@@ -261,20 +281,10 @@ func (t *Trainer) Profile(runs int) (*Profile, error) {
 			row(name).Time[categorize(stamps[i].Label, phase)] += median(samples[i]) * time.Duration(q.times)
 		}
 	}
-	// The GEMM passes' FLOPs, by the formula StepFLOPs uses.
-	for _, n := range []struct {
-		spec      netSpec
-		generator bool
-	}{{t.Config.Model.generator(), true}, {t.Config.Model.discriminator(), false}} {
-		for i, l := range n.spec.layers {
-			if l.macs(1) == 0 {
-				continue
-			}
-			fwd, data, filter := passCounts(n.generator, i, t.Config.GSteps)
-			r := row(n.spec.layerName(i))
-			m := 2 * l.macs(t.Config.Batch)
-			r.FLOPs[Forward], r.FLOPs[BackwardData], r.FLOPs[BackwardFilter] = m*float64(fwd), m*float64(data), m*float64(filter)
-		}
+	// The GEMM passes' FLOPs, as StepFLOPs counts them.
+	for _, l := range t.Config.stepLayers() {
+		r := row(l.name)
+		r.FLOPs[Forward], r.FLOPs[BackwardData], r.FLOPs[BackwardFilter] = l.fwd, l.data, l.filter
 	}
 	p := &Profile{Runs: runs, Total: ProfileRow{Name: "step"}}
 	for _, name := range order {
