@@ -22,7 +22,7 @@ packages=(
 	vulkan-validationlayers # the Khronos validation layer the tests run under
 	vulkan-tools            # vulkaninfo, for diagnosing a driver
 	libx11-dev libxrandr-dev libxinerama-dev libxcursor-dev libxi-dev libxxf86vm-dev libgl-dev # GLFW (the viewer)
-	xvfb                    # a display for the viewer's tests
+	xvfb xdotool x11-apps   # the viewer's tests: a display, keys and resizes, screenshots (xwd)
 	dataset-fashion-mnist   # the default training data
 )
 

@@ -24,8 +24,11 @@ var allowed = map[string][]string{
 	"layers":      {"vk", "shaders"},
 	"layers/ref":  {}, // plain Go, so a reference can share nothing with what it checks
 	"gan":         {"layers", "vk", "github.com/google/uuid", "golang.org/x/image/draw"},
-	"viewer":      {"vk", "gan", "github.com/go-gl/glfw/v3.3/glfw"},
-	"cmd/gan-vk":  {"*"},
+	// The viewer paints its frames with layers.Frame, the one op that is
+	// not the model's: it runs on the training device like the others.
+	"viewer": {"vk", "gan", "layers", "github.com/go-gl/glfw/v3.3/glfw",
+		"golang.org/x/image/font", "golang.org/x/image/font/basicfont", "golang.org/x/image/math/fixed"},
+	"cmd/gan-vk": {"*"},
 }
 
 // onlyImporter names the one package allowed to import each binding.

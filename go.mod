@@ -7,3 +7,5 @@ require (
 	github.com/vulkan-go/vulkan v0.0.0-20221209234627-c0a353ae26c8
 	golang.org/x/image v0.48.0
 )
+
+require github.com/go-gl/glfw/v3.3/glfw v0.0.0-20260823155953-d41da22a9587

@@ -65,6 +65,9 @@ type Run struct {
 	Log      func(format string, args ...any) // notes for the user: data, resume, files
 	Report   func(Event)                      // after every step
 	CacheDir string                           // where decoded image folders are cached
+	// Live, when set, is fed after every step for a viewer: the grid,
+	// the curves, and the viewer's requests (pause, new z, walk, real).
+	Live *Live
 }
 
 // NewRunName names a new run: its start time and a short random id, so
@@ -220,6 +223,17 @@ func (r *Run) Train(ctx context.Context, d *vk.Device, resume bool) (int, error)
 		return 0, err
 	}
 	defer sampler.Close()
+	var feed *trainFeed
+	if r.Live != nil {
+		history, err := ReadMetrics(r.metricsPath())
+		if err != nil {
+			return 0, err
+		}
+		if feed, err = newTrainFeed(r.Live, t, history, total); err != nil {
+			return 0, err
+		}
+		defer feed.Close()
+	}
 	batch := make([][]float32, 2)
 	for i := range batch {
 		batch[i] = make([]float32, t.Real().Size()/4)
@@ -281,8 +295,9 @@ func (r *Run) Train(ctx context.Context, d *vk.Device, resume bool) (int, error)
 		ev := Event{Step: t.Steps(), TotalSteps: total, Epoch: step / loader.StepsPerEpoch(), StepsPerEpoch: loader.StepsPerEpoch(),
 			Stats: st, MsPerStep: float64(dt.Microseconds()) / 1000, ImagesPerSec: float64(cfg.Train.Batch) / dt.Seconds(),
 			Elapsed: time.Since(start)}
-		if err := metrics.add(Metric{Step: t.Steps(), Epoch: float64(t.Steps()) / float64(loader.StepsPerEpoch()),
-			DLoss: st.DLoss(), GLoss: st.G, DX: st.DX, DGZ: st.DGZ, ImagesPerSec: round3(ev.ImagesPerSec), MsPerStep: round3(ev.MsPerStep)}); err != nil {
+		metric := Metric{Step: t.Steps(), Epoch: float64(t.Steps()) / float64(loader.StepsPerEpoch()),
+			DLoss: st.DLoss(), GLoss: st.G, DX: st.DX, DGZ: st.DGZ, ImagesPerSec: round3(ev.ImagesPerSec), MsPerStep: round3(ev.MsPerStep)}
+		if err := metrics.add(metric); err != nil {
 			return t.Steps(), err
 		}
 		last := t.Steps() == total
@@ -302,6 +317,18 @@ func (r *Run) Train(ctx context.Context, d *vk.Device, resume bool) (int, error)
 		}
 		if r.Report != nil {
 			r.Report(ev)
+		}
+		if feed != nil && !stopping {
+			if err := feed.afterStep(ctx, metric, ev); err != nil {
+				return t.Steps(), err
+			}
+			// A quit from the viewer (or a signal) while paused: checkpoint now.
+			if ctx.Err() != nil && ev.Checkpoint == "" {
+				if _, err := save(); err != nil {
+					return t.Steps(), r.writeFailed(err)
+				}
+				stopping = true
+			}
 		}
 		if stopping {
 			return t.Steps(), ctx.Err()
@@ -397,6 +424,38 @@ func (r *Run) prune() error {
 		}
 	}
 	return nil
+}
+
+// ReadMetrics reads the whole lines of a metrics.jsonl; a missing file has
+// none, and reading stops at a line that does not parse (one being written).
+func ReadMetrics(path string) ([]Metric, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	ms, _ := parseMetrics(b)
+	return ms, nil
+}
+
+// parseMetrics parses the whole lines of b and says how many bytes they took.
+func parseMetrics(b []byte) ([]Metric, int) {
+	var out []Metric
+	used := 0
+	for {
+		i := bytes.IndexByte(b[used:], '\n')
+		if i < 0 {
+			return out, used
+		}
+		var m Metric
+		if json.Unmarshal(b[used:used+i], &m) != nil {
+			return out, used
+		}
+		out = append(out, m)
+		used += i + 1
+	}
 }
 
 // metricsFile appends lines to metrics.jsonl.

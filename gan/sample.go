@@ -96,6 +96,24 @@ func (s *Sampler) Images() ([]float32, error) {
 	return readFloats(s.net.out(), s.N*s.C*s.S*s.S)
 }
 
+// Run runs the generator on the sampler's z, leaving the images on the
+// device (Output).
+func (s *Sampler) Run() error { return s.forward.Submit() }
+
+// Output is the buffer Run and Images write: N images of C×S×S floats.
+func (s *Sampler) Output() *vk.Buffer { return s.net.out() }
+
+// ZValues reads the sampler's z: N rows of Z floats.
+func (s *Sampler) ZValues() ([]float32, error) { return readFloats(s.z, s.N*s.Z) }
+
+// SetZ sets the sampler's z to N rows of Z floats.
+func (s *Sampler) SetZ(z []float32) error {
+	if len(z) != s.N*s.Z {
+		return fmt.Errorf("gan: sampler: z has %d floats, want %d×%d", len(z), s.N, s.Z)
+	}
+	return s.z.Upload(0, vk.Float32Bytes(z))
+}
+
 // NewSampler builds a sampler of n images over the trainer's generator.
 func (t *Trainer) NewSampler(n int) (*Sampler, error) {
 	return newSampler(t.dev, t.g, t.Config.Model, n, t.Config.Seed, false)

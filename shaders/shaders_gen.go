@@ -35,6 +35,8 @@ const (
 	ConvtFwd
 	// Dropout is shaders/dropout.comp.
 	Dropout
+	// Frame is shaders/frame.comp.
+	Frame
 	// Normal is shaders/normal.comp.
 	Normal
 	// Permute is shaders/permute.comp.
@@ -90,6 +92,9 @@ var spvConvtFwd []byte
 //go:embed spv/dropout.spv
 var spvDropout []byte
 
+//go:embed spv/frame.spv
+var spvFrame []byte
+
 //go:embed spv/normal.spv
 var spvNormal []byte
 
@@ -118,6 +123,7 @@ var table = [...]entry{
 	ConvWgrad:   {"conv_wgrad", spvConvWgrad},
 	ConvtFwd:    {"convt_fwd", spvConvtFwd},
 	Dropout:     {"dropout", spvDropout},
+	Frame:       {"frame", spvFrame},
 	Normal:      {"normal", spvNormal},
 	Permute:     {"permute", spvPermute},
 	SumSlices:   {"sum_slices", spvSumSlices},

@@ -14,10 +14,12 @@ import (
 // object made from it (buffers, kernels, sequences): Close destroys whatever
 // is left, in reverse order of creation, and reports it as a leak.
 type Device struct {
-	info   DeviceInfo
-	inst   *instance
-	handle vk.Device
-	queue  vk.Queue
+	info     DeviceInfo
+	inst     *instance
+	handle   vk.Device
+	queue    vk.Queue
+	physical vk.PhysicalDevice
+	present  bool // VK_KHR_swapchain is on
 
 	queueMu sync.Mutex // vkQueueSubmit is externally synchronised
 
@@ -61,9 +63,19 @@ func Open(opts Options) (*Device, error) {
 
 func (d *Device) create(pd vk.PhysicalDevice, opts Options) error {
 	var exts []string
-	if deviceExtensions(pd)["VK_KHR_portability_subset"] {
+	have := deviceExtensions(pd)
+	if have["VK_KHR_portability_subset"] {
 		exts = append(exts, "VK_KHR_portability_subset")
 	}
+	if len(opts.Present) > 0 {
+		if !have["VK_KHR_swapchain"] {
+			return fmt.Errorf("%w: %s cannot show a window (no VK_KHR_swapchain); pick another device with --device, or run without a window",
+				ErrNoDevice, d.info.Name)
+		}
+		exts = append(exts, "VK_KHR_swapchain")
+		d.present = true
+	}
+	d.physical = pd
 	info := vk.DeviceCreateInfo{
 		SType:                vk.StructureTypeDeviceCreateInfo,
 		QueueCreateInfoCount: 1,

@@ -25,6 +25,10 @@ type Options struct {
 	// BlockSize is the size of the device-memory blocks buffers are carved
 	// from; 0 means 16 MiB (capped by the device's maxMemoryAllocationSize).
 	BlockSize int64
+	// Present lists the instance extensions a window system needs to make
+	// surfaces (GLFW's GetRequiredInstanceExtensions). When it is set, the
+	// device is opened with VK_KHR_swapchain, for NewSwapchain.
+	Present []string
 }
 
 // DeviceType is the kind of a physical device.
@@ -136,6 +140,12 @@ func newInstance(opts Options) (*instance, error) {
 	portability := haveExt["VK_KHR_portability_enumeration"]
 	if portability {
 		exts = append(exts, "VK_KHR_portability_enumeration")
+	}
+	for _, e := range opts.Present {
+		if !haveExt[e] {
+			return nil, fmt.Errorf("%w: the Vulkan loader lacks %s, which showing a window needs; run without a window", ErrNoDevice, e)
+		}
+		exts = append(exts, e)
 	}
 	var pNext unsafe.Pointer
 	if opts.Validation {

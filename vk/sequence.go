@@ -272,15 +272,21 @@ func (b *Buffer) access(write bool, stage vk.PipelineStageFlagBits, mask vk.Acce
 }
 
 // Copy records a copy of all of src into the start of dst.
-func (s *Sequence) Copy(dst, src *Buffer) {
+func (s *Sequence) Copy(dst, src *Buffer) { s.CopyN(dst, src, src.Size()) }
+
+// CopyN records a copy of the first n bytes of src into the start of dst.
+func (s *Sequence) CopyN(dst, src *Buffer, n int) {
 	if !s.recording() || !s.usable("copy", dst) || !s.usable("copy", src) {
 		return
 	}
-	if dst.size < src.size {
-		s.fail("copy: buffer %q (%d bytes) cannot hold buffer %q (%d bytes)", dst.name, dst.size, src.name, src.size)
+	switch {
+	case n <= 0 || uint64(n) > src.size:
+		s.fail("copy: %d bytes of buffer %q (%d bytes)", n, src.name, src.size)
 		return
-	}
-	if dst.overlaps(src) {
+	case dst.size < uint64(n):
+		s.fail("copy: buffer %q (%d bytes) cannot hold %d bytes of buffer %q", dst.name, dst.size, n, src.name)
+		return
+	case dst.overlaps(src):
 		s.fail("copy: buffers %q and %q overlap", dst.name, src.name)
 		return
 	}
@@ -288,7 +294,7 @@ func (s *Sequence) Copy(dst, src *Buffer) {
 		src.access(false, vk.PipelineStageTransferBit, vk.AccessTransferReadBit),
 		dst.access(true, vk.PipelineStageTransferBit, vk.AccessTransferWriteBit),
 	})
-	cmdCopyBuffer(s.cmd, src.blk.buffer, src.off, dst.blk.buffer, dst.off, src.size)
+	cmdCopyBuffer(s.cmd, src.blk.buffer, src.off, dst.blk.buffer, dst.off, uint64(n))
 	s.stats.Copies++
 	s.buffers = append(s.buffers, dst, src)
 	s.profile("copy")

@@ -6,6 +6,8 @@
 
 static PFN_vkGetInstanceProcAddr gipa;
 
+PFN_vkGetInstanceProcAddr ganvk_gipa(void) { return gipa; }
+
 void *ganvk_load(const char *path) {
 	void *lib = NULL;
 	if (path != NULL && path[0] != 0) {

@@ -2,6 +2,7 @@
 //
 //	gan-vk train      train a DCGAN (Fashion-MNIST by default), or --resume a run
 //	gan-vk sample     draw images from a checkpoint
+//	gan-vk view       open the viewer on a run folder or checkpoint
 //	gan-vk devices    list the Vulkan devices and mark the one training would use
 //	gan-vk bench      time training steps on synthetic data; --profile shows where the time goes
 //
@@ -31,6 +32,7 @@ func commands() []command {
 	return []command{
 		{"train", "train a DCGAN (Fashion-MNIST by default), or --resume a run", runTrain},
 		{"sample", "draw images from a checkpoint", runSample},
+		{"view", "open the viewer on a run folder or checkpoint (following a run being trained)", runView},
 		{"devices", "list the Vulkan devices and mark the one training would use", runDevices},
 		{"bench", "time training steps on synthetic data; --profile shows where the time goes", runBench},
 	}

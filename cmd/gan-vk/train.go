@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gan-vk/gan-vk/gan"
+	"github.com/gan-vk/gan-vk/viewer"
 	"github.com/gan-vk/gan-vk/vk"
 )
 
@@ -40,14 +41,23 @@ none decodes.
 --steps and --epochs count the whole run: --resume with --steps 2000 on a
 run at step 1500 trains 500 more. On --resume only --steps, --epochs,
 --device, --quiet, --sample-every, --checkpoint-every, --checkpoint-minutes,
---keep and --cache may be given; the rest comes from the run's config.json.`
+--keep, --cache and --view may be given; the rest comes from the run's
+config.json.
+
+--view opens a window that shows the fixed-z sample grid as it learns, the
+loss and D(x), D(G(z)) curves, and the step, epoch and images/s. The grid
+is refreshed as often as costs under 5 % of training's time. When the run
+reaches its last step the window stays open on it until closed. Without a
+display --view stops before training, saying so. Keys in the window:
+
+` + viewer.Keys
 
 // resumable lists the flags --resume accepts: they change how a run goes
 // on, not what it computes.
 var resumable = map[string]bool{"resume": true, "steps": true, "epochs": true, "device": true, "quiet": true,
-	"sample-every": true, "checkpoint-every": true, "checkpoint-minutes": true, "keep": true, "cache": true}
+	"sample-every": true, "checkpoint-every": true, "checkpoint-minutes": true, "keep": true, "cache": true, "view": true}
 
-func runTrain(args []string, stdout, stderr io.Writer) error {
+func runTrain(args []string, stdout, stderr io.Writer) (err error) {
 	fs := newFlags("train", trainSynopsis, stdout, stderr)
 	data := fs.String("data", gan.DefaultData, "training images (a `path`): an IDX file, a directory with train-images-idx3-ubyte[.gz], or an image folder")
 	preset := fs.String("preset", "", "model: dcgan64 or dcgan28 (default: dcgan28 for IDX data, dcgan64 for image folders)")
@@ -72,6 +82,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	gSteps := fs.Int("g-steps", 2, "generator updates per discriminator update (carpedm20: 2; pytorch/examples: 1)")
 	crop := fs.String("crop", gan.CropSquare, "image folders: square (largest centred square) or celeba (carpedm20's 108×108 face crop)")
 	cache := fs.String("cache", "", "`folder` for decoded image folders (default: .cache beside the run folder)")
+	view := fs.Bool("view", false, "show the live sample grid and curves in a window while training")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -162,11 +173,20 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		cacheDir = filepath.Join(filepath.Dir(filepath.Clean(dir)), ".cache")
 	}
 
-	d, err := openDevice(*device)
+	var w *viewer.Window
+	var d *vk.Device
+	if *view {
+		w, d, err = openViewer("gan-vk · "+dir, *device)
+	} else {
+		d, err = openDevice(*device)
+	}
 	if err != nil {
 		return err
 	}
 	defer closeDevice(d, stderr, &err)
+	if w != nil {
+		defer w.Close()
+	}
 
 	out := newProgress(stdout, *quiet)
 	r := &gan.Run{Dir: dir, Config: cfg, CacheDir: cacheDir, Log: out.log, Report: out.report}
@@ -191,7 +211,12 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 			cancel()
 		}
 	}()
-	step, err := r.Train(ctx, d, *resume != "")
+	var step int
+	if w != nil {
+		step, err = trainWithViewer(ctx, cancel, w, d, r, *resume != "", out)
+	} else {
+		step, err = r.Train(ctx, d, *resume != "")
+	}
 	out.finish()
 	switch {
 	case errors.Is(err, context.Canceled):

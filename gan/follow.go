@@ -1,0 +1,346 @@
+package gan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"image/png"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gan-vk/gan-vk/vk"
+)
+
+// ViewTarget is what `gan-vk view` was pointed at: a run folder, or one
+// checkpoint (inside a run folder's checkpoints/ or anywhere).
+type ViewTarget struct {
+	Run        string // the run folder; "" for a checkpoint outside one
+	Checkpoint string // a fixed checkpoint; "" to follow the run's newest
+	Config     TrainConfig
+}
+
+// OpenViewTarget works out what path names and reads its model.
+func OpenViewTarget(path string) (ViewTarget, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return ViewTarget{}, err
+	}
+	if st.IsDir() {
+		cfg, err := ReadRunConfig(path)
+		if err != nil {
+			return ViewTarget{}, fmt.Errorf("%s is not a run folder (%v); give a run folder or a .safetensors checkpoint", path, err)
+		}
+		return ViewTarget{Run: path, Config: cfg.Train}, nil
+	}
+	c, err := ReadCheckpoint(path)
+	if err != nil {
+		return ViewTarget{}, err
+	}
+	s, err := c.State()
+	if err != nil {
+		return ViewTarget{}, err
+	}
+	v := ViewTarget{Checkpoint: path, Config: s.Config}
+	if dir := filepath.Dir(filepath.Clean(path)); filepath.Base(dir) == "checkpoints" {
+		if _, err := ReadRunConfig(filepath.Dir(dir)); err == nil {
+			v.Run = filepath.Dir(dir)
+		}
+	}
+	return v, nil
+}
+
+// follower drives a Live from files: a run folder that another process may
+// still be training, or one checkpoint.
+type follower struct {
+	live   *Live
+	dev    *vk.Device
+	target ViewTarget
+
+	ckpt    string // the checkpoint loaded
+	gen     *Generator
+	sampler *Sampler
+	z       *latent
+	draws   int
+	real    bool
+	pngStep int   // the step of the sample PNG shown, -1 for none
+	metrics int64 // bytes of metrics.jsonl read
+	history []Metric
+	total   int
+}
+
+// Follow drives live from a run folder or checkpoint until ctx ends: the
+// newest checkpoint's generator on the device (N and I explore its latent
+// space), metrics.jsonl as it grows, and sample grids newer than the
+// checkpoint. It polls twice a second.
+func Follow(ctx context.Context, d *vk.Device, target ViewTarget, live *Live) error {
+	f := &follower{live: live, dev: d, target: target, pngStep: -1}
+	defer f.close()
+	if target.Run != "" {
+		if cfg, err := ReadRunConfig(target.Run); err == nil {
+			f.total = cfg.Steps
+		}
+	}
+	live.update(func(s *Snapshot) { s.Training, s.Total = false, f.total })
+	for {
+		if err := f.poll(); err != nil {
+			return err
+		}
+		tick := 500 * time.Millisecond
+		if f.z != nil && f.z.walk {
+			tick = 66 * time.Millisecond
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-live.wake:
+		case <-time.After(tick):
+		}
+	}
+}
+
+func (f *follower) close() {
+	if f.sampler != nil {
+		f.sampler.Close()
+		f.sampler = nil
+	}
+	if f.gen != nil {
+		f.gen.Close()
+		f.gen = nil
+	}
+}
+
+func (f *follower) poll() error {
+	if err := f.readMetrics(); err != nil {
+		return err
+	}
+	fresh, err := f.loadNewest()
+	if err != nil {
+		return err
+	}
+	w := f.live.wants()
+	changed := fresh
+	if f.sampler != nil {
+		if w.draws != f.draws {
+			f.draws, changed = w.draws, true
+			if err := f.z.redraw(w.draws); err != nil {
+				return err
+			}
+		}
+		if w.walking != f.z.walk {
+			changed = true
+			if err := f.z.setWalk(w.walking); err != nil {
+				return err
+			}
+		}
+	}
+	if w.real != f.real {
+		f.real, changed = w.real, true
+	}
+	switch {
+	case f.real:
+		if changed {
+			return f.showReal()
+		}
+	case f.z != nil && f.z.walk:
+		if err := f.z.advance(walkStep); err != nil {
+			return err
+		}
+		return f.showGenerator()
+	default:
+		if changed {
+			f.pngStep = -1
+		}
+		// A sample grid newer than the checkpoint shows where training is.
+		if step, path := f.newestSample(); step > f.gen0Step() && step > f.pngStep && f.draws == 0 {
+			return f.showPNG(path, step)
+		}
+		if changed && f.sampler != nil {
+			return f.showGenerator()
+		}
+	}
+	return nil
+}
+
+func (f *follower) gen0Step() int {
+	if f.gen == nil {
+		return -1
+	}
+	return f.gen.Step
+}
+
+// loadNewest loads the run's newest checkpoint when it changed (or the
+// fixed one, once) and says whether it did.
+func (f *follower) loadNewest() (bool, error) {
+	path := f.target.Checkpoint
+	if path == "" {
+		files, err := Checkpoints(filepath.Join(f.target.Run, "checkpoints"))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return false, err
+		}
+		if len(files) == 0 {
+			if f.gen == nil && f.pngStep < 0 {
+				f.live.SetStatus("waiting for %s's first checkpoint or sample grid", f.target.Run)
+			}
+			return false, nil
+		}
+		path = files[len(files)-1]
+	}
+	if path == f.ckpt {
+		return false, nil
+	}
+	c, err := ReadCheckpoint(path)
+	if err != nil {
+		if f.target.Checkpoint != "" {
+			return false, err
+		}
+		// Being written, or damaged: keep what is shown and say so.
+		f.live.SetStatus("cannot read %s: %v", filepath.Base(path), err)
+		f.ckpt = path
+		return false, nil
+	}
+	g, err := LoadGenerator(f.dev, c)
+	if err != nil {
+		return false, err
+	}
+	s, err := g.NewSampler(f.dev, gridImages, g.Config.Seed, false)
+	if err != nil {
+		g.Close()
+		return false, err
+	}
+	f.close()
+	f.gen, f.sampler, f.ckpt = g, s, path
+	draws, walking := f.draws, f.z != nil && f.z.walk
+	f.z = newLatent(s, g.Config.Seed)
+	if draws > 0 {
+		if err := f.z.redraw(draws); err != nil {
+			return false, err
+		}
+	}
+	if walking {
+		if err := f.z.setWalk(true); err != nil {
+			return false, err
+		}
+	}
+	f.live.SetStatus("")
+	return true, nil
+}
+
+func (f *follower) showGenerator() error {
+	if err := f.sampler.Run(); err != nil {
+		return err
+	}
+	return f.live.show(f.sampler.Output(), gridImages, f.gen.Step, f.z.label+", "+filepath.Base(f.ckpt), false)
+}
+
+func (f *follower) readMetrics() error {
+	if f.target.Run == "" {
+		return nil
+	}
+	b, err := os.ReadFile(filepath.Join(f.target.Run, "metrics.jsonl"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if int64(len(b)) < f.metrics { // rewritten by a resume: start again
+		f.metrics, f.history = 0, nil
+	}
+	ms, used := parseMetrics(b[f.metrics:])
+	if len(ms) == 0 {
+		return nil
+	}
+	f.metrics += int64(used)
+	f.history = append(f.history, ms...)
+	last := ms[len(ms)-1]
+	f.live.update(func(s *Snapshot) {
+		s.History = f.history
+		s.Step, s.Epoch, s.ImgPerS = last.Step, last.Epoch, last.ImagesPerSec
+		if f.total == 0 || s.Total < last.Step {
+			s.Total = max(f.total, last.Step)
+		}
+	})
+	return nil
+}
+
+// newestSample finds the run's newest samples/step_NNNNNN.png.
+func (f *follower) newestSample() (int, string) {
+	if f.target.Run == "" {
+		return -1, ""
+	}
+	names, _ := filepath.Glob(filepath.Join(f.target.Run, "samples", "step_*.png"))
+	best, path := -1, ""
+	for _, n := range names {
+		s := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(n), "step_"), ".png")
+		if step, err := strconv.Atoi(s); err == nil && step > best {
+			best, path = step, n
+		}
+	}
+	return best, path
+}
+
+func (f *follower) showPNG(path string, step int) error {
+	imgs, n, err := readGridPNG(path, f.target.Config.Model.Channels, f.target.Config.Model.Size())
+	if err != nil {
+		// Half written by a process without atomic writes, or not ours: skip it.
+		f.live.SetStatus("cannot read %s: %v", filepath.Base(path), err)
+		f.pngStep = step
+		return nil
+	}
+	f.pngStep = step
+	return f.live.showFloats(imgs, n, step, filepath.Join("samples", filepath.Base(path)), false)
+}
+
+func (f *follower) showReal() error {
+	path := filepath.Join(f.target.Run, "samples", "real.png")
+	imgs, n, err := readGridPNG(path, f.target.Config.Model.Channels, f.target.Config.Model.Size())
+	if err != nil {
+		f.live.SetStatus("no real images to show: %v", err)
+		return nil
+	}
+	return f.live.showFloats(imgs, n, 0, "samples/real.png", true)
+}
+
+// readGridPNG reads a grid PNG that Grid wrote back into images: c×s×s
+// floats in [-1, 1] each, for every cell of the grid, up to gridImages.
+func readGridPNG(path string, c, s int) ([]float32, int, error) {
+	file, err := os.Open(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer file.Close()
+	m, err := png.Decode(file)
+	if err != nil {
+		return nil, 0, err
+	}
+	return gridImagesOf(m, c, s)
+}
+
+func gridImagesOf(m image.Image, c, s int) ([]float32, int, error) {
+	b := m.Bounds()
+	cell := s + gridPad
+	cols, rows := (b.Dx()-gridPad)/cell, (b.Dy()-gridPad)/cell
+	if cols < 1 || rows < 1 || cols*cell+gridPad != b.Dx() || rows*cell+gridPad != b.Dy() {
+		return nil, 0, fmt.Errorf("a %d×%d image is not a grid of %d×%d images", b.Dx(), b.Dy(), s, s)
+	}
+	n := min(cols*rows, gridImages)
+	out := make([]float32, n*c*s*s)
+	for i := 0; i < n; i++ {
+		x0, y0 := b.Min.X+gridPad+(i%cols)*cell, b.Min.Y+gridPad+(i/cols)*cell
+		for y := 0; y < s; y++ {
+			for x := 0; x < s; x++ {
+				r, g, bl, _ := m.At(x0+x, y0+y).RGBA()
+				v := [3]uint32{r, g, bl}
+				for ch := 0; ch < c; ch++ {
+					out[((i*c+ch)*s+y)*s+x] = float32(v[ch]>>8)/127.5 - 1
+				}
+			}
+		}
+	}
+	return out, n, nil
+}
