@@ -263,10 +263,15 @@ func TestViewResizeKeysAndQuit(t *testing.T) {
 		}
 	}
 	training("start")
-	for _, size := range [][2]int{{640, 900}, {180, 120}, {1000, 600}} {
+	for _, size := range [][2]int{{640, 900}, {1, 1}, {180, 120}, {1000, 600}} {
 		x(t, display, "xdotool", "windowsize", "--sync", win, fmt.Sprint(size[0]), fmt.Sprint(size[1]))
 		training(fmt.Sprintf("resized to %d×%d", size[0], size[1]))
 	}
+	// Hidden (what minimising is without a window manager), then back.
+	x(t, display, "xdotool", "windowunmap", "--sync", win)
+	training("hidden")
+	x(t, display, "xdotool", "windowmap", "--sync", win)
+	training("shown again")
 	keys(t, display, win, "h", "minus", "minus", "plus", "KP_Add", "f", "n", "f", "i", "h")
 	training("after the keys")
 
@@ -309,5 +314,96 @@ func TestViewResizeKeysAndQuit(t *testing.T) {
 	resume := gankv("train", "--resume", run, "--steps", fmt.Sprint(step+2), "--quiet")
 	if b, err := resume.CombinedOutput(); err != nil || !strings.Contains(string(b), fmt.Sprintf("trained %d steps", step+2)) {
 		t.Fatalf("resuming after Esc: %v\n%s", err, b)
+	}
+}
+
+// TestViewCloseButton closes the window as a window manager's close button
+// does while training runs: training stops with a checkpoint, and exits 0.
+func TestViewCloseButton(t *testing.T) {
+	display := xvfb(t)
+	xclose := filepath.Join(t.TempDir(), "xclose")
+	if b, err := exec.Command("go", "build", "-o", xclose, "./testdata/xclose").CombinedOutput(); err != nil {
+		t.Fatalf("building testdata/xclose: %v\n%s", err, b)
+	}
+	run := filepath.Join(t.TempDir(), "run")
+	win, out, exited := startViewer(t, display, "--steps", "100000", "--gf", "8", "--df", "8", "--batch", "16",
+		"--sample-every", "0", "--checkpoint-every", "0", "--checkpoint-minutes", "0", "--run", run)
+	if !waitFor(30*time.Second, func() bool { return metricLines(run) >= 3 }) {
+		t.Fatalf("no training:\n%s", out.String())
+	}
+	x(t, display, xclose, win)
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("exit: %v\n%s", err, out.String())
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatalf("closing the window did not stop training:\n%s", out.String())
+	}
+	files, _ := filepath.Glob(filepath.Join(run, "checkpoints", "*.safetensors"))
+	if !strings.Contains(out.String(), "stopped at step") || len(files) != 1 {
+		t.Fatalf("closing the window left %d checkpoints:\n%s", len(files), out.String())
+	}
+}
+
+// TestViewCommand opens gan-vk view on a finished run (the window shows the
+// checkpoint's grid, which is the run's last sample PNG), then follows the
+// run while another process trains it further.
+func TestViewCommand(t *testing.T) {
+	dir := t.TempDir()
+	run := filepath.Join(dir, "run")
+	train := tinyTrain(t, dir)
+	if b, err := gankv(train(run, 4, "--sample-every", "4")...).CombinedOutput(); err != nil {
+		t.Fatalf("train: %v\n%s", err, b)
+	}
+	// Bad targets fail before any window opens.
+	for _, bad := range [][]string{{"view"}, {"view", filepath.Join(dir, "nothing")}, {"view", dir}} {
+		b, err := gankv(bad...).CombinedOutput()
+		if err == nil || len(strings.Split(strings.TrimSpace(string(b)), "\n")) > 2 {
+			t.Errorf("gan-vk %s: %v\n%s", strings.Join(bad[1:], " "), err, b)
+		}
+	}
+	display := xvfb(t)
+	cmd := exec.Command(os.Args[0], "view", run)
+	cmd.Env = append(os.Environ(), "GAN_VK_RUN_MAIN=1", "GAN_VK_VALIDATION=1", "DISPLAY="+display)
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer cmd.Process.Kill()
+	win := window(t, display)
+	shows := func(png string) bool {
+		want := readPNG(t, filepath.Join(run, "samples", png))
+		ok := waitFor(30*time.Second, func() bool {
+			bad, total := compareGrid(screenshot(t, display), want, 1100, 720, 28)
+			return bad*200 < total
+		})
+		return ok
+	}
+	if !shows("step_000004.png") {
+		savePNG(t, screenshot(t, display))
+		t.Fatalf("gan-vk view does not show the run's last grid\n%s", out.String())
+	}
+	if b, err := gankv("train", "--resume", run, "--steps", "8", "--sample-every", "8", "--quiet").CombinedOutput(); err != nil {
+		t.Fatalf("training on: %v\n%s", err, b)
+	}
+	if !shows("step_000008.png") {
+		savePNG(t, screenshot(t, display))
+		t.Fatalf("gan-vk view did not follow the run to step 8\n%s", out.String())
+	}
+	if name := string(x(t, display, "xdotool", "getwindowname", win)); !strings.Contains(name, "step 8") {
+		t.Errorf("the title %q does not say step 8", name)
+	}
+	keys(t, display, win, "q")
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("exit: %v\n%s", err, out.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("Q did not close gan-vk view:\n%s", out.String())
 	}
 }
