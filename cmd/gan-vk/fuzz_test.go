@@ -9,8 +9,9 @@ import (
 
 // FuzzCLI feeds the command line arbitrary arguments. Whatever they are,
 // gan-vk answers with exit 0, 1 or 2 and, on failure, a message, never a
-// panic. It runs with no Vulkan driver, so a command line that parses
-// fails at opening the device instead of training; arguments holding a
+// panic. It runs with no Vulkan driver and no display, so a command line
+// that parses fails at opening the device (or the window) instead of
+// training; arguments holding a
 // path separator are cut at it, so the parser never walks the file
 // system beyond the fuzzing folder.
 func FuzzCLI(f *testing.F) {
@@ -31,6 +32,9 @@ func FuzzCLI(f *testing.F) {
 		"trian",
 		"train --=x",
 		"train -steps=1e9",
+		"train --view --steps 1",
+		"view r",
+		"view --device 0",
 	} {
 		f.Add(seed)
 	}
@@ -42,7 +46,9 @@ func FuzzCLI(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Cleanup(func() { os.Chdir(wd) })
-	for k, v := range map[string]string{"VK_DRIVER_FILES": "/nonexistent.json", "VK_ICD_FILENAMES": "/nonexistent.json"} {
+	// No display either: --view and view fail at opening the window.
+	for k, v := range map[string]string{"VK_DRIVER_FILES": "/nonexistent.json", "VK_ICD_FILENAMES": "/nonexistent.json",
+		"DISPLAY": "", "WAYLAND_DISPLAY": ""} {
 		old, had := os.LookupEnv(k)
 		os.Setenv(k, v)
 		f.Cleanup(func() {
