@@ -31,7 +31,7 @@ type Live struct {
 	snap     Snapshot
 	want     wants
 	wake     chan struct{}
-	OnChange func() // called (on the driver's goroutine) after each change; the viewer wakes its loop with it
+	onChange func()
 	OnQuit   func() // called once by Quit; the command cancels training with it
 }
 
@@ -133,14 +133,23 @@ func (l *Live) wants() wants {
 	return l.want
 }
 
+// OnChange sets what is called (on the driver's goroutine) after each
+// change: the viewer wakes its loop with it.
+func (l *Live) OnChange(f func()) {
+	l.mu.Lock()
+	l.onChange = f
+	l.mu.Unlock()
+}
+
 // update changes the snapshot and tells the viewer.
 func (l *Live) update(f func(s *Snapshot)) {
 	l.mu.Lock()
 	f(&l.snap)
 	l.snap.Changes++
+	tell := l.onChange
 	l.mu.Unlock()
-	if l.OnChange != nil {
-		l.OnChange()
+	if tell != nil {
+		tell()
 	}
 }
 

@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -47,7 +47,8 @@ type Window struct {
 	grid    *vk.Buffer // what seq was recorded with
 
 	live    *gan.Live
-	awake   atomic.Bool // glfw is up: the driver may wake the loop
+	wakeMu  sync.Mutex // held while waking the loop, and while GLFW stops
+	awake   bool       // GLFW is up: the driver may wake the loop
 	drawn   int         // the snapshot's Changes last drawn
 	dirty   bool
 	cols    int // the grid is cols×cols images
@@ -77,8 +78,7 @@ func Open(title string, width, height int) (*Window, error) {
 		glfw.Terminate()
 		return nil, fmt.Errorf("%w: cannot open a window (%v); run without --view", ErrNoDisplay, oneLine(err))
 	}
-	w := &Window{win: win, title: title, cols: 8, dirty: true}
-	w.awake.Store(true)
+	w := &Window{win: win, title: title, cols: 8, dirty: true, awake: true}
 	win.SetKeyCallback(w.onKey)
 	win.SetCharCallback(w.onChar)
 	win.SetFramebufferSizeCallback(func(*glfw.Window, int, int) { w.dirty = true })
@@ -133,7 +133,9 @@ func (w *Window) Attach(d *vk.Device) error {
 
 // Close destroys what Attach made, the window, and GLFW's state.
 func (w *Window) Close() {
-	w.awake.Store(false)
+	w.wakeMu.Lock()
+	w.awake = false
+	w.wakeMu.Unlock()
 	if w.seq != nil {
 		w.seq.Close()
 	}
@@ -162,12 +164,7 @@ func (w *Window) Close() {
 // on drawing until the driver has finished and closed done.
 func (w *Window) Run(live *gan.Live, done <-chan struct{}) error {
 	w.live = live
-	live.OnChange = func() {
-		if w.awake.Load() {
-			glfw.PostEmptyEvent()
-		}
-	}
-	defer func() { live.OnChange = nil }()
+	live.OnChange(w.wake)
 	for {
 		select {
 		case <-done:
@@ -192,6 +189,16 @@ func (w *Window) Run(live *gan.Live, done <-chan struct{}) error {
 			w.titleAt = time.Now()
 		}
 		glfw.WaitEventsTimeout(0.25)
+	}
+}
+
+// wake ends the loop's wait for events; any goroutine may call it, also
+// after Close (when it does nothing).
+func (w *Window) wake() {
+	w.wakeMu.Lock()
+	defer w.wakeMu.Unlock()
+	if w.awake {
+		glfw.PostEmptyEvent()
 	}
 }
 
