@@ -49,7 +49,7 @@ type Window struct {
 	live    *gan.Live
 	wakeMu  sync.Mutex // held while waking the loop, and while GLFW stops
 	awake   bool       // GLFW is up: the driver may wake the loop
-	drawn   int         // the snapshot's Changes last drawn
+	drawn   int        // the snapshot's Changes last drawn
 	dirty   bool
 	cols    int // the grid is cols×cols images
 	help    bool
