@@ -155,8 +155,9 @@ func (f *follower) poll() error {
 		if changed {
 			f.pngStep = -1
 		}
-		// A sample grid newer than the checkpoint shows where training is.
-		if step, path := f.newestSample(); step > f.gen0Step() && step > f.pngStep && f.draws == 0 {
+		// Following a run, a sample grid newer than the checkpoint shows
+		// where training is; a named checkpoint shows its own grid.
+		if step, path := f.newestSample(); f.target.Checkpoint == "" && step > f.gen0Step() && step > f.pngStep && f.draws == 0 {
 			return f.showPNG(path, step)
 		}
 		if changed && f.sampler != nil {

@@ -47,7 +47,7 @@ type Window struct {
 	grid    *vk.Buffer // what seq was recorded with
 
 	live    *gan.Live
-	wakeMu  sync.Mutex // held while waking the loop, and while GLFW stops
+	wakeMu  sync.Mutex // held while waking the loop, and while Close marks GLFW as stopping
 	awake   bool       // GLFW is up: the driver may wake the loop
 	drawn   int        // the snapshot's Changes last drawn
 	dirty   bool

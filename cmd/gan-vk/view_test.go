@@ -87,7 +87,13 @@ func (s *syncBuffer) String() string {
 // window. The process is killed when the test ends.
 func startViewer(t *testing.T, display string, args ...string) (win string, out *syncBuffer, exited chan error) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], append([]string{"train", "--view"}, args...)...)
+	return startWindow(t, display, append([]string{"train", "--view"}, args...)...)
+}
+
+// startWindow starts gan-vk with args as startViewer does.
+func startWindow(t *testing.T, display string, args ...string) (win string, out *syncBuffer, exited chan error) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), "GAN_VK_RUN_MAIN=1", "GAN_VK_VALIDATION=1", "DISPLAY="+display)
 	out = &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
@@ -364,17 +370,7 @@ func TestViewCommand(t *testing.T) {
 		}
 	}
 	display := xvfb(t)
-	cmd := exec.Command(os.Args[0], "view", run)
-	cmd.Env = append(os.Environ(), "GAN_VK_RUN_MAIN=1", "GAN_VK_VALIDATION=1", "DISPLAY="+display)
-	out := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	defer cmd.Process.Kill()
-	win := window(t, display)
+	win, out, exited := startWindow(t, display, "view", run)
 	shows := func(png string) bool {
 		want := readPNG(t, filepath.Join(run, "samples", png))
 		ok := waitFor(30*time.Second, func() bool {
@@ -397,13 +393,25 @@ func TestViewCommand(t *testing.T) {
 	if name := string(x(t, display, "xdotool", "getwindowname", win)); !strings.Contains(name, "step 8") {
 		t.Errorf("the title %q does not say step 8", name)
 	}
-	keys(t, display, win, "q")
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Fatalf("exit: %v\n%s", err, out.String())
+	quit := func() {
+		t.Helper()
+		keys(t, display, win, "q")
+		select {
+		case err := <-exited:
+			if err != nil {
+				t.Fatalf("exit: %v\n%s", err, out.String())
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("Q did not close gan-vk view:\n%s", out.String())
 		}
-	case <-time.After(30 * time.Second):
-		t.Fatalf("Q did not close gan-vk view:\n%s", out.String())
 	}
+	quit()
+
+	// One checkpoint, named: its own grid, though the run has newer ones.
+	win, out, exited = startWindow(t, display, "view", filepath.Join(run, "checkpoints", "step_000000004.safetensors"))
+	if !shows("step_000004.png") {
+		savePNG(t, screenshot(t, display))
+		t.Fatalf("gan-vk view CHECKPOINT does not show its grid\n%s", out.String())
+	}
+	quit()
 }
