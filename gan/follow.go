@@ -26,14 +26,18 @@ type ViewTarget struct {
 
 // OpenViewTarget works out what path names and reads its model.
 func OpenViewTarget(path string) (ViewTarget, error) {
+	const want = "give a run folder (gan-vk train --run) or a checkpoint file"
 	st, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return ViewTarget{}, fmt.Errorf("%s does not exist; %s", path, want)
+	}
 	if err != nil {
 		return ViewTarget{}, err
 	}
 	if st.IsDir() {
 		cfg, err := ReadRunConfig(path)
 		if err != nil {
-			return ViewTarget{}, fmt.Errorf("%s is not a run folder (%v); give a run folder or a .safetensors checkpoint", path, err)
+			return ViewTarget{}, fmt.Errorf("%v; %s", err, want)
 		}
 		return ViewTarget{Run: path, Config: cfg.Train}, nil
 	}
