@@ -106,6 +106,20 @@ func startWindow(t *testing.T, display string, args ...string) (win string, out 
 	return window(t, display), out, exited
 }
 
+// exitsCleanly waits up to a minute for a gan-vk process to exit 0; what
+// says what should have ended it.
+func exitsCleanly(t *testing.T, exited chan error, out *syncBuffer, what string) {
+	t.Helper()
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("exit: %v\n%s", err, out.String())
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatalf("%s:\n%s", what, out.String())
+	}
+}
+
 // x runs an X tool on display and returns its output.
 func x(t *testing.T, display string, name string, args ...string) []byte {
 	t.Helper()
@@ -198,14 +212,7 @@ func TestViewShowsTheGrid(t *testing.T) {
 		t.Errorf("the panel shows %d bright pixels of text; want its numbers", lit)
 	}
 	keys(t, display, win, "q")
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Fatalf("exit: %v\n%s", err, out.String())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatalf("Q did not close the window:\n%s", out.String())
-	}
+	exitsCleanly(t, exited, out, "Q did not close the window")
 }
 
 // compareGrid maps each pixel of the grid's place in a w×h window back to
@@ -302,16 +309,10 @@ func TestViewResizeKeysAndQuit(t *testing.T) {
 	training("resumed")
 
 	keys(t, display, win, "Escape")
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Fatalf("exit: %v\n%s", err, out.String())
-		}
-	case <-time.After(60 * time.Second):
-		t.Fatalf("Esc did not stop training:\n%s", out.String())
-	}
+	exitsCleanly(t, exited, out, "Esc did not stop training")
 	var step int
-	if _, err := fmt.Sscanf(out.String()[strings.LastIndex(out.String(), "stopped at step"):], "stopped at step %d", &step); err != nil {
+	i := strings.LastIndex(out.String(), "stopped at step")
+	if _, err := fmt.Sscanf(out.String()[max(i, 0):], "stopped at step %d", &step); i < 0 || err != nil {
 		t.Fatalf("no 'stopped at step' line:\n%s", out.String())
 	}
 	if _, err := os.Stat(filepath.Join(run, "checkpoints", fmt.Sprintf("step_%09d.safetensors", step))); err != nil {
@@ -338,14 +339,7 @@ func TestViewCloseButton(t *testing.T) {
 		t.Fatalf("no training:\n%s", out.String())
 	}
 	x(t, display, xclose, win)
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Fatalf("exit: %v\n%s", err, out.String())
-		}
-	case <-time.After(60 * time.Second):
-		t.Fatalf("closing the window did not stop training:\n%s", out.String())
-	}
+	exitsCleanly(t, exited, out, "closing the window did not stop training")
 	files, _ := filepath.Glob(filepath.Join(run, "checkpoints", "*.safetensors"))
 	if !strings.Contains(out.String(), "stopped at step") || len(files) != 1 {
 		t.Fatalf("closing the window left %d checkpoints:\n%s", len(files), out.String())
@@ -396,14 +390,7 @@ func TestViewCommand(t *testing.T) {
 	quit := func() {
 		t.Helper()
 		keys(t, display, win, "q")
-		select {
-		case err := <-exited:
-			if err != nil {
-				t.Fatalf("exit: %v\n%s", err, out.String())
-			}
-		case <-time.After(30 * time.Second):
-			t.Fatalf("Q did not close gan-vk view:\n%s", out.String())
-		}
+		exitsCleanly(t, exited, out, "Q did not close gan-vk view")
 	}
 	quit()
 
