@@ -225,7 +225,7 @@ func (r *Run) Train(ctx context.Context, d *vk.Device, resume bool) (int, error)
 	defer sampler.Close()
 	var feed *trainFeed
 	if r.Live != nil {
-		history, err := ReadMetrics(r.metricsPath())
+		history, err := readMetrics(r.metricsPath())
 		if err != nil {
 			return 0, err
 		}
@@ -261,15 +261,23 @@ func (r *Run) Train(ctx context.Context, d *vk.Device, resume bool) (int, error)
 	start := time.Now()
 	lastCkpt := time.Now()
 	ckptPath := ""
+	// save writes a checkpoint; its error is the one to stop the run with.
 	save := func() (string, error) {
 		p := filepath.Join(r.checkpointsDir(), checkpointName(t.Steps()))
-		if err := t.Save(p, map[string]string{"epoch": strconv.Itoa(t.Steps() / loader.StepsPerEpoch()),
-			"data_step": strconv.Itoa(t.Steps() % loader.StepsPerEpoch())}); err != nil {
-			return "", err
+		err := t.Save(p, map[string]string{"epoch": strconv.Itoa(t.Steps() / loader.StepsPerEpoch()),
+			"data_step": strconv.Itoa(t.Steps() % loader.StepsPerEpoch())})
+		if err == nil {
+			lastCkpt = time.Now()
+			ckptPath = p
+			err = r.prune()
 		}
-		lastCkpt = time.Now()
-		ckptPath = p
-		return p, r.prune()
+		switch {
+		case errors.Is(err, ErrDiverged):
+			return "", r.diverged(fmt.Sprintf("by step %d: %v", t.Steps(), err))
+		case err != nil:
+			return "", r.writeFailed(err)
+		}
+		return p, nil
 	}
 	for t.Steps() < total {
 		step := t.Steps()
@@ -309,10 +317,8 @@ func (r *Run) Train(ctx context.Context, d *vk.Device, resume bool) (int, error)
 		stopping := ctx.Err() != nil
 		if cfg.CheckpointEvery > 0 && t.Steps()%cfg.CheckpointEvery == 0 || last || stopping ||
 			cfg.CheckpointMinutes > 0 && time.Since(lastCkpt).Minutes() >= cfg.CheckpointMinutes {
-			if ev.Checkpoint, err = save(); errors.Is(err, ErrDiverged) {
-				return t.Steps(), r.diverged(fmt.Sprintf("by step %d: %v", t.Steps(), err))
-			} else if err != nil {
-				return t.Steps(), r.writeFailed(err)
+			if ev.Checkpoint, err = save(); err != nil {
+				return t.Steps(), err
 			}
 		}
 		if r.Report != nil {
@@ -325,7 +331,7 @@ func (r *Run) Train(ctx context.Context, d *vk.Device, resume bool) (int, error)
 			// A quit from the viewer (or a signal) while paused: checkpoint now.
 			if ctx.Err() != nil && ev.Checkpoint == "" {
 				if _, err := save(); err != nil {
-					return t.Steps(), r.writeFailed(err)
+					return t.Steps(), err
 				}
 				stopping = true
 			}
@@ -426,9 +432,9 @@ func (r *Run) prune() error {
 	return nil
 }
 
-// ReadMetrics reads the whole lines of a metrics.jsonl; a missing file has
+// readMetrics reads the whole lines of a metrics.jsonl; a missing file has
 // none, and reading stops at a line that does not parse (one being written).
-func ReadMetrics(path string) ([]Metric, error) {
+func readMetrics(path string) ([]Metric, error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
