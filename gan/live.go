@@ -398,7 +398,8 @@ func (f *trainFeed) afterStep(ctx context.Context, m Metric, ev Event) error {
 			return err
 		}
 		paused := w.paused && !w.quit && !last && ctx.Err() == nil
-		if changed || last || f.due() || paused && f.z.walk {
+		// Paused, the generator does not change: only a walk moves the grid.
+		if changed || last || !paused && f.due() || paused && f.z.walk {
 			if err := f.refresh(); err != nil {
 				return err
 			}
