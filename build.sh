@@ -22,7 +22,7 @@ packages=(
 	vulkan-validationlayers # the Khronos validation layer the tests run under
 	vulkan-tools            # vulkaninfo, for diagnosing a driver
 	libx11-dev libxrandr-dev libxinerama-dev libxcursor-dev libxi-dev libxxf86vm-dev libgl-dev # GLFW (the viewer)
-	xvfb xdotool x11-apps   # the viewer's tests: a display, keys and resizes, screenshots (xwd)
+	xvfb xdotool x11-apps x11-xserver-utils # the viewer's tests: a display, keys and resizes, screenshots (xwd), HiDPI (xrdb)
 	dataset-fashion-mnist   # the default training data
 )
 

@@ -99,14 +99,15 @@ func drawPanel(img *image.RGBA, s gan.Snapshot, p panelState) {
 		}
 		return
 	}
+	// Two plots, each under its legend line, then the key hint.
 	left := h - t.y - 24
-	if left < 80 {
+	if left < 100 {
 		t.line(colDim, "H: keys")
 		return
 	}
-	ph := (left - 30) / 2
-	r1 := image.Rect(10, t.y+4, w-10, t.y+4+ph)
-	r2 := image.Rect(10, r1.Max.Y+30, w-10, r1.Max.Y+30+ph)
+	ph := (left - 44) / 2
+	r1 := image.Rect(10, t.y+16, w-10, t.y+16+ph)
+	r2 := image.Rect(10, r1.Max.Y+28, w-10, r1.Max.Y+28+ph)
 	plot(img, r1, s.History, "loss: D", "G", func(m gan.Metric) (float64, float64) { return float64(m.DLoss), float64(m.GLoss) }, false)
 	plot(img, r2, s.History, "D(x)", "D(G(z))", func(m gan.Metric) (float64, float64) { return float64(m.DX), float64(m.DGZ) }, true)
 	t.y = r2.Max.Y + 18
@@ -127,7 +128,7 @@ func plot(img *image.RGBA, r image.Rectangle, hist []gan.Metric, nameA, nameB st
 		}
 		hi = max(hi*1.15, 1e-3)
 	}
-	label := &textWriter{img: img, x: r.Min.X + 4, y: r.Min.Y + 13}
+	label := &textWriter{img: img, x: r.Min.X, y: r.Min.Y - 4}
 	label.text(colD, "%s", nameA)
 	label.text(colG, " %s", nameB)
 	label.text(colDim, "   max %.2f", hi)

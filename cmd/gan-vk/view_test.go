@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gan-vk/gan-vk/layers"
 	"github.com/gan-vk/gan-vk/viewer"
 )
 
@@ -38,6 +39,7 @@ func TestViewNoDisplay(t *testing.T) {
 }
 
 // xvfb starts an X server of its own for the test and returns its display.
+// -noreset keeps what xrdb sets when its client disconnects.
 func xvfb(t *testing.T) string {
 	t.Helper()
 	for _, tool := range []string{"Xvfb", "xdotool", "xwd"} {
@@ -50,7 +52,7 @@ func xvfb(t *testing.T) string {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	cmd := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", "1280x960x24", "-nolisten", "tcp")
+	cmd := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", "1280x960x24", "-nolisten", "tcp", "-noreset")
 	cmd.ExtraFiles = []*os.File{w}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -218,7 +220,11 @@ func TestViewShowsTheGrid(t *testing.T) {
 // compareGrid maps each pixel of the grid's place in a w×h window back to
 // the grid PNG as the frame shader does, and counts pixels more than 2 off.
 func compareGrid(shot *image.RGBA, want image.Image, w, h, s int) (bad, total int) {
-	l := viewer.Layout(w, h, 1, 64, 8, s)
+	return compareGridAt(shot, want, viewer.Layout(w, h, 1, 64, 8, s))
+}
+
+// compareGridAt is compareGrid for the grid's place in layout l.
+func compareGridAt(shot *image.RGBA, want image.Image, l layers.FrameLayout) (bad, total int) {
 	lw, lh := want.Bounds().Dx(), want.Bounds().Dy()
 	for y := int(l.GY); y < int(l.GY+l.GH); y++ {
 		for x := int(l.GX); x < int(l.GX+l.GW); x++ {
@@ -401,4 +407,52 @@ func TestViewCommand(t *testing.T) {
 		t.Fatalf("gan-vk view CHECKPOINT does not show its grid\n%s", out.String())
 	}
 	quit()
+}
+
+// TestViewHiDPI runs the viewer on a display of 192 dpi (Xft.dpi, which is
+// where GLFW reads X11's content scale): the panel is drawn at twice the
+// size, and the grid still matches the run's PNG in the space left.
+func TestViewHiDPI(t *testing.T) {
+	display := xvfb(t)
+	xrdb := exec.Command("xrdb", "-nocpp", "-merge")
+	xrdb.Env = append(os.Environ(), "DISPLAY="+display)
+	xrdb.Stdin = strings.NewReader("Xft.dpi: 192\n")
+	if b, err := xrdb.CombinedOutput(); err != nil {
+		t.Fatalf("xrdb (./build.sh deps installs x11-xserver-utils): %v\n%s", err, b)
+	}
+	run := filepath.Join(t.TempDir(), "run")
+	win, out, exited := startViewer(t, display, "--steps", "2", "--gf", "8", "--df", "8", "--batch", "16", "--run", run)
+	if !waitFor(90*time.Second, func() bool { return strings.Contains(out.String(), "the window stays open") }) {
+		t.Fatalf("training under --view did not finish:\n%s", out.String())
+	}
+	want := readPNG(t, filepath.Join(run, "samples", "step_000002.png"))
+	l := viewer.Layout(1100, 720, 2, 64, 8, 28)
+	var shot *image.RGBA
+	var bad, total int
+	waitFor(10*time.Second, func() bool {
+		shot = screenshot(t, display)
+		bad, total = compareGridAt(shot, want, l)
+		return bad*200 < total
+	})
+	if bad*200 >= total {
+		savePNG(t, shot)
+		t.Fatalf("%d of the grid's %d pixels differ from samples/step_000002.png at scale 2", bad, total)
+	}
+	// basicfont's glyphs are 13 pixels high; at scale 2 a line of text is
+	// 26: count the rows of the panel's first lines that hold bright text.
+	rows := 0
+	for y := 0; y < 60; y++ {
+		for x := int(l.PX); x < int(l.PX+l.PW); x++ {
+			if c := shot.RGBAAt(x, y); c.R > 0xc0 && c.G > 0xc0 {
+				rows++
+				break
+			}
+		}
+	}
+	if rows < 14 { // "gan-vk" alone spans 9 rows at scale 1 and 18 at scale 2
+		savePNG(t, shot)
+		t.Errorf("the first line of the panel spans %d rows; at scale 2 it spans at least 14", rows)
+	}
+	keys(t, display, win, "q")
+	exitsCleanly(t, exited, out, "Q did not close the window")
 }
