@@ -69,7 +69,6 @@ type follower struct {
 	gen     *Generator
 	sampler *Sampler
 	z       *latent
-	draws   int
 	real    bool
 	pngStep int   // the step of the sample PNG shown, -1 for none
 	metrics int64 // bytes of metrics.jsonl read
@@ -128,19 +127,12 @@ func (f *follower) poll() error {
 	}
 	w := f.live.wants()
 	changed := fresh
-	if f.sampler != nil {
-		if w.draws != f.draws {
-			f.draws, changed = w.draws, true
-			if err := f.z.redraw(w.draws); err != nil {
-				return err
-			}
+	if f.z != nil {
+		moved, err := f.z.follow(w)
+		if err != nil {
+			return err
 		}
-		if w.walking != f.z.walk {
-			changed = true
-			if err := f.z.setWalk(w.walking); err != nil {
-				return err
-			}
-		}
+		changed = changed || moved
 	}
 	if w.real != f.real {
 		f.real, changed = w.real, true
@@ -161,7 +153,7 @@ func (f *follower) poll() error {
 		}
 		// Following a run, a sample grid newer than the checkpoint shows
 		// where training is; a named checkpoint shows its own grid.
-		if step, path := f.newestSample(); f.target.Checkpoint == "" && step > f.gen0Step() && step > f.pngStep && f.draws == 0 {
+		if step, path := f.newestSample(); f.target.Checkpoint == "" && step > f.gen0Step() && step > f.pngStep && w.draws == 0 {
 			return f.showPNG(path, step)
 		}
 		if changed && f.sampler != nil {
@@ -219,17 +211,9 @@ func (f *follower) loadNewest() (bool, error) {
 	}
 	f.close()
 	f.gen, f.sampler, f.ckpt = g, s, path
-	draws, walking := f.draws, f.z != nil && f.z.walk
 	f.z = newLatent(s, g.Config.Seed)
-	if draws > 0 {
-		if err := f.z.redraw(draws); err != nil {
-			return false, err
-		}
-	}
-	if walking {
-		if err := f.z.setWalk(true); err != nil {
-			return false, err
-		}
+	if _, err := f.z.follow(f.live.wants()); err != nil { // the new generator, at the z asked for
+		return false, err
 	}
 	f.live.SetStatus("")
 	return true, nil

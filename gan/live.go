@@ -227,6 +227,25 @@ func newLatent(s *Sampler, seed uint64) *latent {
 	return &latent{s: s, seed: seed, rng: rand.New(rand.NewSource(time.Now().UnixNano())), label: "fixed z"}
 }
 
+// follow carries out the viewer's N presses and walk toggle, and says
+// whether the z changed.
+func (z *latent) follow(w wants) (bool, error) {
+	changed := false
+	if w.draws != int(z.draw) {
+		changed = true
+		if err := z.redraw(w.draws); err != nil {
+			return false, err
+		}
+	}
+	if w.walking != z.walk {
+		changed = true
+		if err := z.setWalk(w.walking); err != nil {
+			return false, err
+		}
+	}
+	return changed, nil
+}
+
 // redraw moves to draw k of the sampler's z stream (0 is the fixed z).
 func (z *latent) redraw(k int) error {
 	z.draw, z.walk = uint32(k), false
@@ -310,7 +329,6 @@ type trainFeed struct {
 	t       *Trainer
 	sampler *Sampler
 	z       *latent
-	draws   int
 	real    bool
 	last    time.Time     // the last refresh
 	cost    time.Duration // what it took
@@ -366,18 +384,9 @@ func (f *trainFeed) due() bool {
 // apply carries out what the viewer asked for since the last call and says
 // whether the grid must change.
 func (f *trainFeed) apply(w wants) (bool, error) {
-	changed := false
-	if w.draws != f.draws {
-		f.draws, changed = w.draws, true
-		if err := f.z.redraw(w.draws); err != nil {
-			return false, err
-		}
-	}
-	if w.walking != f.z.walk {
-		changed = true
-		if err := f.z.setWalk(w.walking); err != nil {
-			return false, err
-		}
+	changed, err := f.z.follow(w)
+	if err != nil {
+		return false, err
 	}
 	if w.real != f.real {
 		f.real, changed = w.real, true

@@ -2,7 +2,6 @@ package layers_test
 
 import (
 	"encoding/binary"
-	"math"
 	"math/rand"
 	"testing"
 
@@ -40,13 +39,20 @@ func TestFrame(t *testing.T) {
 		for i := range panel {
 			panel[i] = r.Uint32()
 		}
-		gb, pb := upload32(t, d, "grid", grid), upload32(t, d, "panel", panel)
-		ob, err := d.NewBuffer("frame", int(4*l.W*l.H))
-		if err != nil {
+		g64 := make([]float64, len(grid))
+		for i, v := range grid {
+			g64[i] = float64(v)
+		}
+		gb, pb, ob := upload(t, d, "grid", g64), alloc(t, d, "panel", len(panel)), alloc(t, d, "frame", int(l.W*l.H))
+		raw := make([]byte, 4*len(panel))
+		for i, v := range panel {
+			binary.LittleEndian.PutUint32(raw[4*i:], v)
+		}
+		if err := pb.Upload(0, raw); err != nil {
 			t.Fatal(err)
 		}
 		run(t, d, func(s *vk.Sequence) { f.Paint(s, ob, gb, pb, l) })
-		raw := make([]byte, ob.Size())
+		raw = make([]byte, ob.Size())
 		if err := ob.Download(0, raw); err != nil {
 			t.Fatal(err)
 		}
@@ -70,29 +76,5 @@ func TestFrame(t *testing.T) {
 		if bad > 0 {
 			t.Errorf("case %d: %d of %d pixels differ", ci, bad, len(want))
 		}
-		for _, b := range []*vk.Buffer{gb, pb, ob} {
-			b.Close()
-		}
 	}
-}
-
-func upload32[T float32 | uint32](t *testing.T, d *vk.Device, name string, v []T) *vk.Buffer {
-	t.Helper()
-	b, err := d.NewBuffer(name, 4*len(v))
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw := make([]byte, 4*len(v))
-	for i, x := range v {
-		switch x := any(x).(type) {
-		case float32:
-			binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(x))
-		case uint32:
-			binary.LittleEndian.PutUint32(raw[4*i:], x)
-		}
-	}
-	if err := b.Upload(0, raw); err != nil {
-		t.Fatal(err)
-	}
-	return b
 }

@@ -7,10 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/gan-vk/gan-vk/gan"
@@ -202,15 +200,10 @@ func runTrain(args []string, stdout, stderr io.Writer) (err error) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-	go func() {
-		for range sigs {
-			out.log("stopping: finishing the step and writing a checkpoint")
-			cancel()
-		}
-	}()
+	defer stopOnSignal(func() {
+		out.log("stopping: finishing the step and writing a checkpoint")
+		cancel()
+	})()
 	var step int
 	if w != nil {
 		step, err = trainWithViewer(ctx, cancel, w, d, r, *resume != "", out)

@@ -59,7 +59,7 @@ func runView(args []string, stdout, stderr io.Writer) (err error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	live.OnQuit = cancel
-	stopOnSignal(cancel)
+	defer stopOnSignal(cancel)()
 	done := make(chan struct{})
 	var ferr error
 	go func() {
@@ -94,8 +94,9 @@ func openViewer(title, device string) (*viewer.Window, *vk.Device, error) {
 	return w, d, nil
 }
 
-// stopOnSignal calls stop on Ctrl-C or SIGTERM.
-func stopOnSignal(stop func()) {
+// stopOnSignal calls stop on each Ctrl-C or SIGTERM until the function it
+// returns is called.
+func stopOnSignal(stop func()) func() {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	go func() {
@@ -103,6 +104,7 @@ func stopOnSignal(stop func()) {
 			stop()
 		}
 	}()
+	return func() { signal.Stop(sigs) }
 }
 
 // trainWithViewer trains r in a goroutine while w shows it on the main
