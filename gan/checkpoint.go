@@ -355,7 +355,7 @@ func (t *Trainer) Load(c *Checkpoint) error {
 	if err != nil {
 		return err
 	}
-	if st.Config != t.Config {
+	if !st.Config.Equal(t.Config) {
 		return fmt.Errorf("checkpoint %s was written by a run configured %s; this run is %s", c.Path, describe(st.Config), describe(t.Config))
 	}
 	for _, p := range []*netParams{t.g, t.d} {

@@ -8,6 +8,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -157,7 +158,7 @@ func FuzzRunConfig(f *testing.F) {
 			t.Fatal(err)
 		}
 		again, err := parseRunConfig(b, "config.json")
-		if err != nil || again != c {
+		if err != nil || !reflect.DeepEqual(again, c) {
 			t.Fatalf("config %+v written and read again: %+v, %v", c, again, err)
 		}
 	})

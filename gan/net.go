@@ -38,9 +38,40 @@ type net struct {
 	owned []interface{ Close() }
 }
 
-// newNet builds spec's ops at batch n over p. withGrad allocates the
-// buffers backward needs; a sampler leaves it off.
-func newNet(d *vk.Device, p *netParams, n int, withGrad bool) (*net, error) {
+// The op configurations of a dense, conv or transposed-conv layer at batch
+// n, each GEMM pass with the tile tiles gives it (nil: the heuristic's).
+func (l layerSpec) linear(n int, tiles layers.Tiler) layers.LinearConfig {
+	return layers.LinearConfig{N: n, In: l.c, Out: l.k, Bias: l.bias, Act: l.act, Tiles: tiles}
+}
+
+func (l layerSpec) conv2d(n int, tiles layers.Tiler) layers.Conv2dConfig {
+	return layers.Conv2dConfig{N: n, C: l.c, H: l.h, W: l.w, K: l.k, KH: l.size, KW: l.size,
+		Stride: l.stride, Pad: l.padding, Bias: l.bias, Act: l.act, Tiles: tiles}
+}
+
+func (l layerSpec) convT2d(n int, tiles layers.Tiler) layers.ConvTranspose2dConfig {
+	return layers.ConvTranspose2dConfig{N: n, C: l.c, H: l.h, W: l.w, K: l.k,
+		KH: l.size, KW: l.size, Stride: l.stride, Pad: l.padding, OutPad: l.outPad, Bias: l.bias, Act: l.act, Tiles: tiles}
+}
+
+// gemmPasses are the GEMM passes of a dense, conv or transposed-conv layer
+// at batch n.
+func (l layerSpec) gemmPasses(n int) (layers.Passes, bool) {
+	switch l.kind {
+	case dense:
+		return l.linear(n, nil).Passes(), true
+	case conv:
+		return l.conv2d(n, nil).Passes(), true
+	case convT:
+		return l.convT2d(n, nil).Passes(), true
+	}
+	return layers.Passes{}, false
+}
+
+// newNet builds spec's ops at batch n over p, each GEMM pass with the tile
+// tiles gives it (nil: the heuristic's). withGrad allocates the buffers
+// backward needs; a sampler leaves it off.
+func newNet(d *vk.Device, p *netParams, n int, withGrad bool, tiles layers.Tiler) (*net, error) {
 	spec := p.spec
 	m := &net{spec: spec, p: p, n: n,
 		convs: make([]convOp, len(spec.layers)), bns: make([]*layers.BatchNorm2d, len(spec.layers)),
@@ -61,17 +92,15 @@ func newNet(d *vk.Device, p *netParams, n int, withGrad bool) (*net, error) {
 		switch l.kind {
 		case dense:
 			var c *layers.Linear
-			c, err = layers.NewLinear(d, layers.LinearConfig{N: n, In: l.c, Out: l.k, Bias: l.bias, Act: l.act})
+			c, err = layers.NewLinear(d, l.linear(n, tiles))
 			m.convs[i], op = c, c
 		case conv:
 			var c *layers.Conv2d
-			c, err = layers.NewConv2d(d, layers.Conv2dConfig{N: n, C: l.c, H: l.h, W: l.w, K: l.k, KH: l.size, KW: l.size,
-				Stride: l.stride, Pad: l.padding, Bias: l.bias, Act: l.act})
+			c, err = layers.NewConv2d(d, l.conv2d(n, tiles))
 			m.convs[i], op = c, c
 		case convT:
 			var c *layers.ConvTranspose2d
-			c, err = layers.NewConvTranspose2d(d, layers.ConvTranspose2dConfig{N: n, C: l.c, H: l.h, W: l.w, K: l.k,
-				KH: l.size, KW: l.size, Stride: l.stride, Pad: l.padding, OutPad: l.outPad, Bias: l.bias, Act: l.act})
+			c, err = layers.NewConvTranspose2d(d, l.convT2d(n, tiles))
 			m.convs[i], op = c, c
 		case batchNorm:
 			var b *layers.BatchNorm2d

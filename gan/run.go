@@ -112,6 +112,9 @@ func parseRunConfig(b []byte, path string) (RunConfig, error) {
 	if err := c.Check(); err != nil {
 		return c, fmt.Errorf("%s: %v", path, err)
 	}
+	if len(c.Train.Kernels) == 0 {
+		c.Train.Kernels = nil // as written back: an empty record is omitted
+	}
 	return c, nil
 }
 

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/gan-vk/gan-vk/layers"
+	"github.com/gan-vk/gan-vk/vk"
 	"github.com/gan-vk/gan-vk/vk/vktest"
 )
 
@@ -284,18 +286,43 @@ func TestCheckpointWriteFailure(t *testing.T) {
 
 // TestResumeIsExact: N steps, a resume, and N more give the same bits as
 // 2N steps straight, metrics included.
+// TestResumeIsExact: 6 steps straight, and 3 steps then a resume to 6,
+// give the same bits; with the heuristic's kernels and with a recorded
+// plan of others (as a tuned run has), which the resume builds again.
 func TestResumeIsExact(t *testing.T) {
 	d := vktest.Open(t)
+	tuned := tinyConfig(t).KernelPlan(d.Info(), layers.Force{Form: layers.Register, LX: 4, LY: 4, TM: 8, TN: 4, Split: 2})
+	for _, c := range []struct {
+		name    string
+		kernels layers.Plan
+	}{{"heuristic", nil}, {"tuned", tuned}} {
+		t.Run(c.name, func(t *testing.T) { checkResume(t, d, c.kernels) })
+	}
+}
+
+func checkResume(t *testing.T, d *vk.Device, kernels layers.Plan) {
 	ctx := context.Background()
 	straight := tinyRun(t, 6)
+	straight.Config.Train.Kernels = kernels
 	if _, err := straight.Train(ctx, d, false); err != nil {
 		t.Fatal(err)
 	}
 	split := tinyRun(t, 3)
+	split.Config.Train.Kernels = kernels
 	split.Config.CheckpointEvery = 0
 	if step, err := split.Train(ctx, d, false); err != nil || step != 3 {
 		t.Fatalf("first half: step %d, %v", step, err)
 	}
+	// The resume reads its configuration back from the folder, as
+	// gan-vk train --resume does.
+	cfg, err := ReadRunConfig(split.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.Train.Equal(split.Config.Train) {
+		t.Fatalf("config.json holds %+v, the run was %+v", cfg.Train, split.Config.Train)
+	}
+	split.Config = cfg
 	split.Config.Steps = 6
 	if step, err := split.Train(ctx, d, true); err != nil || step != 6 {
 		t.Fatalf("second half: step %d, %v", step, err)

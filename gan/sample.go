@@ -38,7 +38,7 @@ func newSampler(d *vk.Device, g *netParams, m ModelConfig, n int, seed uint64, b
 		return nil, fmt.Errorf("gan: sampler: %w", err)
 	}
 	var err error
-	if s.net, err = newNet(d, g, n, false); err != nil {
+	if s.net, err = newNet(d, g, n, false, nil); err != nil {
 		return fail(err)
 	}
 	s.owned = append(s.owned, s.net)

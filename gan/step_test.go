@@ -95,18 +95,15 @@ func TestStepMatchesReference(t *testing.T) {
 			name += "/shared-memory GEMMs"
 		}
 		t.Run(name, func(t *testing.T) {
-			if c.shared {
-				if err := layers.ForceTile(16, 16, 4, 4, true); err != nil {
-					t.Fatal(err)
-				}
-				defer layers.ForceTile(0, 0, 0, 0, false)
-			}
 			m, err := DefaultModel(c.preset, c.ch)
 			if err != nil {
 				t.Fatal(err)
 			}
 			m.Z, m.GF, m.DF = 8, 2, 2
 			cfg := TrainConfig{Model: m, Batch: c.batch, LR: 2e-4, Beta1: 0.5, GSteps: c.gsteps, Seed: 7}
+			if c.shared {
+				cfg.Kernels = cfg.KernelPlan(d.Info(), layers.Force{Form: layers.Shared, LX: 16, LY: 16, TM: 4, TN: 4, BK: 16})
+			}
 			tr, err := NewTrainer(d, cfg)
 			if err != nil {
 				t.Fatal(err)

@@ -3,6 +3,7 @@ package gan
 import (
 	"fmt"
 	"math/rand"
+	"reflect"
 
 	"github.com/gan-vk/gan-vk/layers"
 	"github.com/gan-vk/gan-vk/vk"
@@ -17,6 +18,20 @@ type TrainConfig struct {
 	Beta1  float32     `json:"beta1"`
 	GSteps int         `json:"g_steps"` // generator updates per discriminator update
 	Seed   uint64      `json:"seed"`
+	// Kernels is the tile of each GEMM pass of the step, which fixes the
+	// order its sums run in; a pass it lacks gets the heuristic's. A new
+	// run records every pass's (KernelPlan), so a resume builds the same
+	// kernels whatever the tuning cache says by then.
+	Kernels layers.Plan `json:"kernels,omitempty"`
+}
+
+// Equal reports whether two configurations train the same bits (no
+// kernels recorded and an empty record are the same).
+func (c TrainConfig) Equal(o TrainConfig) bool {
+	if len(c.Kernels) == 0 && len(o.Kernels) == 0 {
+		c.Kernels, o.Kernels = nil, nil
+	}
+	return reflect.DeepEqual(c, o)
 }
 
 // maxBatch bounds the batch size before the device's own limits (checkBatch)
@@ -121,11 +136,11 @@ func (t *Trainer) build() error {
 		return err
 	}
 	t.own(t.d)
-	if t.gNet, err = newNet(d, t.g, n, true); err != nil {
+	if t.gNet, err = newNet(d, t.g, n, true, cfg.Kernels); err != nil {
 		return err
 	}
 	t.own(t.gNet)
-	if t.dNet, err = newNet(d, t.d, n, true); err != nil {
+	if t.dNet, err = newNet(d, t.d, n, true, cfg.Kernels); err != nil {
 		return err
 	}
 	t.own(t.dNet)

@@ -44,9 +44,14 @@ type gemm struct {
 // second, which it replaces with its rearranged copy, and the output last.
 func (g gemm) record(s *vk.Sequence, bufs ...*vk.Buffer) {
 	bufs[1] = g.w.record(s, bufs[1])
+	g.dispatch(s, bufs...)
+}
+
+// dispatch records the pass on a row operand already rearranged.
+func (g gemm) dispatch(s *vk.Sequence, bufs ...*vk.Buffer) {
 	out := bufs[len(bufs)-1]
 	if g.part != nil {
-		bufs[len(bufs)-1] = g.part
+		bufs = append(bufs[:len(bufs)-1:len(bufs)-1], g.part) // a copy: the caller's slice stays as it was
 	}
 	for _, k := range g.ks {
 		s.Dispatch(k, g.groups, nil, bufs...)
@@ -56,11 +61,42 @@ func (g gemm) record(s *vk.Sequence, bufs ...*vk.Buffer) {
 	}
 }
 
+// Passes are a convolution's three GEMM passes.
+type Passes struct {
+	Forward, Data, Filter Pass
+}
+
+// List is the passes in order: forward, backward-data, backward-filter.
+func (p Passes) List() [3]Pass { return [3]Pass{p.Forward, p.Data, p.Filter} }
+
+// convPasses are the passes of a conv over g, or of a transposed conv. A
+// conv's backward-data is a transposed conv and the other way round; a
+// transposed conv's filter gradient is conv_wgrad with its output in x's
+// place and its input in dy's, over the swapped geometry, which writes
+// C×K×KH×KW.
+func convPasses(g geom, transposed bool) Passes {
+	if transposed {
+		return Passes{Pass{OpConvtFwd, g}, Pass{OpConvFwd, g.swap()}, Pass{OpConvWgrad, g.swap()}}
+	}
+	return Passes{Pass{OpConvFwd, g}, Pass{OpConvtFwd, g.swap()}, Pass{OpConvWgrad, g}}
+}
+
+// newGEMM builds pass p with tile t (fitted to p); extra are the fused
+// specialization constants of a forward pass.
+func newGEMM(ks *parts, name string, p Pass, t Tile, extra ...vk.Spec) gemm {
+	switch p.Op {
+	case OpConvtFwd:
+		return convtFwd(ks, name, p.geom, t, extra...)
+	case OpConvWgrad:
+		return convWgrad(ks, name, p.geom, t)
+	}
+	return convFwd(ks, name, p.geom, t, extra...)
+}
+
 // convFwd builds conv_fwd for g: rows are the K output channels, columns
 // the N·OH·OW output positions.
-func convFwd(ks *parts, name string, g geom, extra ...vk.Spec) gemm {
+func convFwd(ks *parts, name string, g geom, t Tile, extra ...vk.Spec) gemm {
 	rows, cols := g.k, g.n*g.oh*g.ow
-	t := tileFor(ks.dev, rows, cols)
 	specs := append(append(t.specs(), g.specs()...), extra...)
 	return gemm{ks: []*vk.Kernel{ks.add(name, shaders.ConvFwd, specs...)}, groups: t.groups(rows, cols),
 		w: convWeight(ks, name, g.k, g.c, g.kh*g.kw)}
@@ -68,9 +104,8 @@ func convFwd(ks *parts, name string, g geom, extra ...vk.Spec) gemm {
 
 // convtFwd builds convt_fwd for g: one kernel per output phase (S² of
 // them), whose columns are the N·⌈OH/S⌉·⌈OW/S⌉ positions of the phase.
-func convtFwd(ks *parts, name string, g geom, extra ...vk.Spec) gemm {
+func convtFwd(ks *parts, name string, g geom, t Tile, extra ...vk.Spec) gemm {
 	rows, cols := g.k, g.n*ceilDiv(g.oh, g.s)*ceilDiv(g.ow, g.s)
-	t := tileFor(ks.dev, rows, cols)
 	specs := append(append(t.specs(), g.specs()...), extra...)
 	out := gemm{groups: t.groups(rows, cols), w: convtWeight(ks, name, g.c, g.k, g.kh*g.kw)}
 	for ph := 0; ph < g.s; ph++ {
@@ -84,15 +119,14 @@ func convtFwd(ks *parts, name string, g geom, extra ...vk.Spec) gemm {
 
 // convWgrad builds conv_wgrad for g (x is g's input, dy its output): rows
 // are the K output channels, columns the C·KH·KW taps. It accumulates.
-// Where the output is too small to keep the device busy, the reduction is
-// split over slices of the batch (wgradSlices) and summed by sum_slices.
-func convWgrad(ks *parts, name string, g geom) gemm {
+// With t.Split > 1 the reduction is split over slices of the batch, each
+// written to its own part of a scratch buffer, and sum_slices adds them in
+// order.
+func convWgrad(ks *parts, name string, g geom, t Tile) gemm {
 	rows, cols := g.k, g.c*g.kh*g.kw
-	t := tileFor(ks.dev, rows, cols)
-	groups := t.groups(rows, cols)
-	slices := wgradSlices(ks.dev, int(groups.X*groups.Y*max(groups.Z, 1)), g.n)
+	slices := max(t.Split, 1)
 	specs := append(append(t.specs(), g.specs()...), vk.SpecBool(specAccum, slices == 1), vk.SpecUint(specSplit, uint32(slices)))
-	out := gemm{ks: []*vk.Kernel{ks.add(name, shaders.ConvWgrad, specs...)}, groups: groups,
+	out := gemm{ks: []*vk.Kernel{ks.add(name, shaders.ConvWgrad, specs...)}, groups: t.groups(rows, cols),
 		w: gradRows(ks, name, g.n, g.k, g.oh*g.ow)}
 	if slices > 1 {
 		out.groups.Y *= uint32(slices)
@@ -102,25 +136,6 @@ func convWgrad(ks *parts, name string, g geom) gemm {
 		out.sumGroups = flatGroups(rows * cols)
 	}
 	return out
-}
-
-// splitTarget is how many workgroups a filter gradient should spread over
-// on a GPU: fewer, and its reduction is split into slices of the batch.
-// splitOnCPU makes lavapipe split too, for the tests.
-var (
-	splitTarget = 512
-	splitOnCPU  = false
-)
-
-// wgradSlices is how many slices of a batch of n a filter gradient that
-// covers its output with groups workgroups is split into: on a GPU enough
-// to reach splitTarget workgroups (at most one sample per slice); on a CPU
-// device, whose few threads any grid keeps busy, none.
-func wgradSlices(d *vk.Device, groups, n int) int {
-	if d.Info().Type == vk.TypeCPU && !splitOnCPU || groups >= splitTarget {
-		return 1
-	}
-	return min(n, ceilDiv(splitTarget, groups))
 }
 
 // channelSum builds channel_sum over an N×C×L tensor; it accumulates.
@@ -165,11 +180,9 @@ type conv struct {
 	transposed       bool // the filter gradient takes (dy, x) where a conv's takes (x, dy)
 }
 
-// newConv builds the kernels of either op. A conv's backward-data is a
-// transposed conv and the other way round; a transposed conv's filter
-// gradient is conv_wgrad with its output in x's place and its input in
-// dy's, over the swapped geometry, which writes C×K×KH×KW.
-func newConv(d *vk.Device, op string, g geom, bias bool, act Activation, transposed bool) (*conv, error) {
+// newConv builds the kernels of either op, each pass with the tile tiles
+// gives it (the heuristic's where tiles is nil or has none).
+func newConv(d *vk.Device, op string, g geom, bias bool, act Activation, transposed bool, tiles Tiler) (*conv, error) {
 	if err := checkGeom(op, g); err != nil {
 		return nil, err
 	}
@@ -179,15 +192,18 @@ func newConv(d *vk.Device, op string, g geom, bias bool, act Activation, transpo
 	c := &conv{op: op, g: g, bias: bias, ks: parts{dev: d}, transposed: transposed}
 	name := fmt.Sprintf("%s %d→%d %d×%d", op, g.c, g.k, g.h, g.w)
 	fused := append(act.specs(), vk.SpecBool(specBias, bias))
-	if transposed {
-		c.fwd = convtFwd(&c.ks, name, g, fused...)
-		c.data = convFwd(&c.ks, name+" data", g.swap())
-		c.wgrad = convWgrad(&c.ks, name+" filter", g.swap())
-	} else {
-		c.fwd = convFwd(&c.ks, name, g, fused...)
-		c.data = convtFwd(&c.ks, name+" data", g.swap())
-		c.wgrad = convWgrad(&c.ks, name+" filter", g)
+	ps := convPasses(g, transposed)
+	var tile [3]Tile
+	for i, p := range ps.List() {
+		t, _ := Choose(d.Info(), tiles, p)
+		if err := t.Check(d.Info(), p); err != nil {
+			return nil, fmt.Errorf("layers: %s: %s: %w", op, p, err)
+		}
+		tile[i] = t
 	}
+	c.fwd = newGEMM(&c.ks, name, ps.Forward, tile[0], fused...)
+	c.data = newGEMM(&c.ks, name+" data", ps.Data, tile[1])
+	c.wgrad = newGEMM(&c.ks, name+" filter", ps.Filter, tile[2])
 	if bias {
 		c.bgrad = channelSum(&c.ks, name+" bias", g.n, g.k, g.oh*g.ow)
 	}
@@ -269,6 +285,7 @@ type Conv2dConfig struct {
 	Stride, Pad int
 	Bias        bool
 	Act         Activation
+	Tiles       Tiler // each GEMM pass's kernel configuration; nil: the heuristic's
 }
 
 // OutH and OutW are the output's height and width.
@@ -282,13 +299,20 @@ type Conv2d struct {
 	*conv
 }
 
+func (c Conv2dConfig) geom() geom {
+	g := geom{c.N, c.C, c.H, c.W, c.K, 0, 0, c.KH, c.KW, c.Stride, c.Pad}
+	if c.Stride > 0 {
+		g.oh, g.ow = c.OutH(), c.OutW()
+	}
+	return g
+}
+
+// Passes are the op's GEMM passes.
+func (c Conv2dConfig) Passes() Passes { return convPasses(c.geom(), false) }
+
 // NewConv2d builds the kernels of a Conv2d.
 func NewConv2d(d *vk.Device, cfg Conv2dConfig) (*Conv2d, error) {
-	g := geom{cfg.N, cfg.C, cfg.H, cfg.W, cfg.K, 0, 0, cfg.KH, cfg.KW, cfg.Stride, cfg.Pad}
-	if cfg.Stride > 0 {
-		g.oh, g.ow = cfg.OutH(), cfg.OutW()
-	}
-	c, err := newConv(d, "conv2d", g, cfg.Bias, cfg.Act, false)
+	c, err := newConv(d, "conv2d", cfg.geom(), cfg.Bias, cfg.Act, false, cfg.Tiles)
 	if err != nil {
 		return nil, err
 	}
@@ -307,6 +331,7 @@ type ConvTranspose2dConfig struct {
 	Stride, Pad, OutPad int
 	Bias                bool
 	Act                 Activation
+	Tiles               Tiler // each GEMM pass's kernel configuration; nil: the heuristic's
 }
 
 // OutH and OutW are the output's height and width.
@@ -320,13 +345,19 @@ type ConvTranspose2d struct {
 	*conv
 }
 
+func (c ConvTranspose2dConfig) geom() geom {
+	return geom{c.N, c.C, c.H, c.W, c.K, c.OutH(), c.OutW(), c.KH, c.KW, c.Stride, c.Pad}
+}
+
+// Passes are the op's GEMM passes.
+func (c ConvTranspose2dConfig) Passes() Passes { return convPasses(c.geom(), true) }
+
 // NewConvTranspose2d builds the kernels of a ConvTranspose2d.
 func NewConvTranspose2d(d *vk.Device, cfg ConvTranspose2dConfig) (*ConvTranspose2d, error) {
 	if cfg.Stride > 0 && (cfg.OutPad < 0 || cfg.OutPad >= cfg.Stride) {
 		return nil, fmt.Errorf("layers: conv_transpose2d: output padding %d must be in [0, stride %d)", cfg.OutPad, cfg.Stride)
 	}
-	g := geom{cfg.N, cfg.C, cfg.H, cfg.W, cfg.K, cfg.OutH(), cfg.OutW(), cfg.KH, cfg.KW, cfg.Stride, cfg.Pad}
-	c, err := newConv(d, "conv_transpose2d", g, cfg.Bias, cfg.Act, true)
+	c, err := newConv(d, "conv_transpose2d", cfg.geom(), cfg.Bias, cfg.Act, true, cfg.Tiles)
 	if err != nil {
 		return nil, err
 	}
@@ -339,7 +370,15 @@ type LinearConfig struct {
 	N, In, Out int
 	Bias       bool
 	Act        Activation
+	Tiles      Tiler // each GEMM pass's kernel configuration; nil: the heuristic's
 }
+
+func (c LinearConfig) conv() Conv2dConfig {
+	return Conv2dConfig{N: c.N, C: c.In, H: 1, W: 1, K: c.Out, KH: 1, KW: 1, Stride: 1, Bias: c.Bias, Act: c.Act, Tiles: c.Tiles}
+}
+
+// Passes are the op's GEMM passes.
+func (c LinearConfig) Passes() Passes { return c.conv().Passes() }
 
 // Linear records a dense layer. It is the 1×1 case of Conv2d: x N×In is
 // N×In×1×1, w Out×In is Out×In×1×1.
@@ -350,7 +389,7 @@ type Linear struct {
 
 // NewLinear builds the kernels of a Linear.
 func NewLinear(d *vk.Device, cfg LinearConfig) (*Linear, error) {
-	c, err := NewConv2d(d, Conv2dConfig{N: cfg.N, C: cfg.In, H: 1, W: 1, K: cfg.Out, KH: 1, KW: 1, Stride: 1, Bias: cfg.Bias, Act: cfg.Act})
+	c, err := NewConv2d(d, cfg.conv())
 	if err != nil {
 		return nil, fmt.Errorf("%w (as linear)", err)
 	}

@@ -114,15 +114,16 @@ func checkConv(t *testing.T, d *vk.Device, o op, c convCase, rf convRef) {
 func TestConv2d(t *testing.T) {
 	d := vktest.Open(t)
 	for _, c := range convCases {
-		t.Run(c.name, func(t *testing.T) { checkConv2d(t, d, c) })
+		t.Run(c.name, func(t *testing.T) { checkConv2d(t, d, c, nil) })
 	}
 }
 
-// checkConv2d builds Conv2d for a case and holds it to the reference.
-func checkConv2d(t *testing.T, d *vk.Device, c convCase) {
+// checkConv2d builds Conv2d for a case with tiles (nil: the heuristic's)
+// and holds it to the reference.
+func checkConv2d(t *testing.T, d *vk.Device, c convCase, tiles layers.Tiler) {
 	g := c.g
 	o, err := layers.NewConv2d(d, layers.Conv2dConfig{N: g.N, C: g.C, H: g.H, W: g.W, K: g.K,
-		KH: g.KH, KW: g.KW, Stride: g.Stride, Pad: g.Pad, Bias: c.bias, Act: c.act})
+		KH: g.KH, KW: g.KW, Stride: g.Stride, Pad: g.Pad, Bias: c.bias, Act: c.act, Tiles: tiles})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,12 +131,12 @@ func checkConv2d(t *testing.T, d *vk.Device, c convCase) {
 	checkConv(t, d, o, c, conv2dRef(g))
 }
 
-// checkConvT2d builds ConvTranspose2d for a case and holds it to the
-// reference.
-func checkConvT2d(t *testing.T, d *vk.Device, c convCase) {
+// checkConvT2d builds ConvTranspose2d for a case with tiles and holds it
+// to the reference.
+func checkConvT2d(t *testing.T, d *vk.Device, c convCase, tiles layers.Tiler) {
 	g := c.g
 	o, err := layers.NewConvTranspose2d(d, layers.ConvTranspose2dConfig{N: g.N, C: g.C, H: g.H, W: g.W, K: g.K,
-		KH: g.KH, KW: g.KW, Stride: g.Stride, Pad: g.Pad, OutPad: g.OutPad, Bias: c.bias, Act: c.act})
+		KH: g.KH, KW: g.KW, Stride: g.Stride, Pad: g.Pad, OutPad: g.OutPad, Bias: c.bias, Act: c.act, Tiles: tiles})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +147,7 @@ func checkConvT2d(t *testing.T, d *vk.Device, c convCase) {
 func TestConvTranspose2d(t *testing.T) {
 	d := vktest.Open(t)
 	for _, c := range append(convTCases, convCases...) {
-		t.Run(c.name, func(t *testing.T) { checkConvT2d(t, d, c) })
+		t.Run(c.name, func(t *testing.T) { checkConvT2d(t, d, c, nil) })
 	}
 }
 
@@ -182,39 +183,37 @@ func TestLinear(t *testing.T) {
 	}
 }
 
-// TestConvSplitFilterGradient runs the small convolution cases with the
-// filter gradient's reduction split into one slice per sample (what a GPU
-// gets for small outputs), summed by sum_slices.
-func TestConvSplitFilterGradient(t *testing.T) {
-	d := vktest.Open(t)
-	layers.SplitFilterGradients(t, 1<<20)
-	checkSmallConvs(t, d)
+// formCases are the kernel configurations a device may choose, beyond
+// the heuristic's for lavapipe, that every op is held to the reference in:
+// the register form with other blocks, the shared-memory form (what GPUs
+// get) with tiles that fit none of the cases exactly, and the filter
+// gradient's reduction split into one slice per sample (what a GPU gets
+// for small outputs), summed by sum_slices.
+var formCases = []struct {
+	name string
+	tile layers.Force
+}{
+	{"register 8,8,16,8", layers.Force{Form: layers.Register, LX: 8, LY: 8, TM: 16, TN: 8}},
+	{"register 4,2,4,3 split", layers.Force{Form: layers.Register, LX: 4, LY: 2, TM: 4, TN: 3, Split: 1 << 16}},
+	{"shared 16,16,4,4", layers.Force{Form: layers.Shared, LX: 16, LY: 16, TM: 4, TN: 4, BK: 16}},
+	{"shared 8,4,8,2 bk8", layers.Force{Form: layers.Shared, LX: 8, LY: 4, TM: 8, TN: 2, BK: 8}},
+	{"shared 16,16,4,4 split", layers.Force{Form: layers.Shared, LX: 16, LY: 16, TM: 4, TN: 4, BK: 16, Split: 1 << 16}},
 }
 
-// TestConvSharedMemory runs the small convolution cases through the GEMMs'
-// GPU form (gemm_shared.glsl), with tiles that fit none of them exactly,
-// and with the filter gradient split as well.
-func TestConvSharedMemory(t *testing.T) {
+// TestConvForms runs the small convolution cases in every form.
+func TestConvForms(t *testing.T) {
 	d := vktest.Open(t)
-	for _, tile := range [][4]int{{16, 16, 4, 4}, {8, 4, 8, 2}} {
-		t.Run(fmt.Sprint(tile), func(t *testing.T) {
-			layers.SharedMemoryTiles(t, tile[0], tile[1], tile[2], tile[3])
-			checkSmallConvs(t, d)
-		})
+	for _, f := range formCases {
+		t.Run(f.name, func(t *testing.T) { checkSmallConvs(t, d, f.tile) })
 	}
-	t.Run("split", func(t *testing.T) {
-		layers.SharedMemoryTiles(t, 16, 16, 4, 4)
-		layers.SplitFilterGradients(t, 1<<20)
-		checkSmallConvs(t, d)
-	})
 }
 
 // checkSmallConvs runs Conv2d and ConvTranspose2d on the small cases: the
 // first layers of dcgan28's networks, batch 1, stride 3 and 1×1.
-func checkSmallConvs(t *testing.T, d *vk.Device) {
+func checkSmallConvs(t *testing.T, d *vk.Device, tiles layers.Tiler) {
 	for _, c := range append([]convCase{convCases[4], convTCases[5]}, convCases[7:]...) {
-		t.Run("conv/"+c.name, func(t *testing.T) { checkConv2d(t, d, c) })
-		t.Run("convT/"+c.name, func(t *testing.T) { checkConvT2d(t, d, c) })
+		t.Run("conv/"+c.name, func(t *testing.T) { checkConv2d(t, d, c, tiles) })
+		t.Run("convT/"+c.name, func(t *testing.T) { checkConvT2d(t, d, c, tiles) })
 	}
 }
 

@@ -107,6 +107,7 @@ const (
 	specT0       = 37
 	specSplit    = 40 // conv_wgrad's slices of the batch
 	specShared   = 41 // the GEMMs' shared-memory form
+	specBK       = 42 // its reduction step
 )
 
 // local is the workgroup size of element-wise and reduction kernels.
@@ -234,88 +235,6 @@ func convtWeight(ks *parts, name string, d, rows, rs int) rowMajor4 {
 func gradRows(ks *parts, name string, n, k, l int) rowMajor4 {
 	k4 := ceilDiv(k, 4) * 4
 	return newRowMajor4(ks, name+" dy", [3]int{n, k, l}, [3]int{l * k4, 1, k4}, n*l*k4)
-}
-
-// tile is how a GEMM kernel splits its output: each invocation computes a
-// TM×TN block, a workgroup LX×LY invocations.
-type tile struct {
-	lx, ly, tm, tn int
-	shared         bool // the workgroup stages its operands in shared memory (gemm_shared.glsl)
-}
-
-// tileFor picks the register tile for a rows×cols output on d. The GEMMs
-// load their row operand four rows at a time (the weight, or dy for the
-// filter gradient, comes rearranged by rowMajor4), which makes tall blocks
-// cheap.
-//
-// On lavapipe (a CPU device) loads are the cost (storage and shared memory
-// are accessed lane by lane there, ../shared/notes/lavapipe.md), so a large
-// block per invocation wins: measured on the 2-core project machine with
-// go test -bench Conv ./layers/, 8×8 blocks ran the conv layers at 24–27
-// GFLOP/s and 16×16 at 34–43; with vec4 row loads 32×8 beat 16×16 (conv
-// forward 52–54 against 43–46 GFLOP/s, transposed-conv forward 37–42
-// against 34–36; the filter gradient went from 36–48 with scalar rows at
-// 16×16 to 48–63). GPUs get the shared-memory form (gemm_shared.glsl):
-// 16×16 workgroups of 4×4 blocks, a 64×64 output tile per workgroup. On an
-// NVIDIA H200 (gan-vk bench --tile, dcgan64 at batch 64, 2026-11-27) that
-// ran 796 images/s, 8×4 blocks 719, 8×8 blocks in 16×8 or 16×16
-// workgroups 506–542, and the register form at its best (32×8
-// workgroups of 4×4 blocks) 293. A small dimension shrinks the block rather
-// than the workgroup's width, which keeps the lanes of one lavapipe
-// subgroup on one row.
-func tileFor(d *vk.Device, rows, cols int) tile {
-	t := tile{lx: 8, ly: 8, tm: 32, tn: 8}
-	if d.Info().Type != vk.TypeCPU {
-		t = tile{lx: 16, ly: 16, tm: 4, tn: 4, shared: true}
-	}
-	if forced.lx > 0 {
-		t = forced
-	}
-	t.tm = min(t.tm, ceilDiv(rows, 4)*4) // a multiple of 4: the GEMMs load four rows at a time
-	t.tn = min(t.tn, ceilDiv(cols, t.lx))
-	t.ly = min(t.ly, ceilDiv(rows, t.tm))
-	return t
-}
-
-// forced replaces tileFor's choice when set (ForceTile).
-var forced tile
-
-// ForceTile makes every GEMM built after it use workgroups of lx×ly
-// invocations, each computing a tm×tn block (before shrinking to small
-// outputs), staging operands in shared memory or not, on any device; all
-// zeros restores the per-device choice. It is for measuring tiles on a new
-// device (gan-vk bench --tile), not for training, and is not safe to call
-// while ops are being built.
-func ForceTile(lx, ly, tm, tn int, shared bool) error {
-	switch {
-	case lx == 0 && ly == 0 && tm == 0 && tn == 0:
-	case lx < 1 || ly < 1 || tn < 1 || tm < 4 || tm%4 != 0:
-		return fmt.Errorf("tile %d,%d,%d,%d: the workgroup and block sizes must be positive, and the block's rows a multiple of 4", lx, ly, tm, tn)
-	case lx*ly > 1024:
-		return fmt.Errorf("tile %d,%d,%d,%d: a workgroup of %d invocations is more than 1024", lx, ly, tm, tn, lx*ly)
-	}
-	if shared && (lx*tn+ly*tm)*16*4 > 32<<10 {
-		return fmt.Errorf("tile %d,%d,%d,%d: with shared memory, a block of %d×%d needs %d KiB of it; keep it within 32 KiB", lx, ly, tm, tn, ly*tm, lx*tn, (lx*tn+ly*tm)*16*4>>10)
-	}
-	forced = tile{lx: lx, ly: ly, tm: tm, tn: tn, shared: shared}
-	return nil
-}
-
-func (t tile) specs() []vk.Spec {
-	return []vk.Spec{
-		vk.SpecUint(specLocalX, uint32(t.lx)), vk.SpecUint(specLocalY, uint32(t.ly)),
-		vk.SpecUint(specTM, uint32(t.tm)), vk.SpecUint(specTN, uint32(t.tn)),
-		vk.SpecBool(specShared, t.shared),
-	}
-}
-
-// groups covers rows×cols outputs; column blocks past 65535 workgroups
-// (the minimum limit in x) wrap into z, as tile_col0 in gemm.glsl reads
-// them.
-func (t tile) groups(rows, cols int) vk.Groups {
-	x := ceilDiv(cols, t.tn*t.lx)
-	z := ceilDiv(x, 65535)
-	return vk.Groups{X: uint32(ceilDiv(x, z)), Y: uint32(ceilDiv(rows, t.tm*t.ly)), Z: uint32(z)}
 }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }

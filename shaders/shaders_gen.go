@@ -39,6 +39,8 @@ const (
 	Frame
 	// Normal is shaders/normal.comp.
 	Normal
+	// Peak is shaders/peak.comp.
+	Peak
 	// Permute is shaders/permute.comp.
 	Permute
 	// SumSlices is shaders/sum_slices.comp.
@@ -98,6 +100,9 @@ var spvFrame []byte
 //go:embed spv/normal.spv
 var spvNormal []byte
 
+//go:embed spv/peak.spv
+var spvPeak []byte
+
 //go:embed spv/permute.spv
 var spvPermute []byte
 
@@ -125,6 +130,7 @@ var table = [...]entry{
 	Dropout:     {"dropout", spvDropout},
 	Frame:       {"frame", spvFrame},
 	Normal:      {"normal", spvNormal},
+	Peak:        {"peak", spvPeak},
 	Permute:     {"permute", spvPermute},
 	SumSlices:   {"sum_slices", spvSumSlices},
 	Tick:        {"tick", spvTick},

@@ -94,7 +94,12 @@ type DeviceInfo struct {
 	APIVersion Version
 	DriverName string // "" when the device does not report it (Vulkan < 1.2)
 	DriverInfo string
-	Heaps      []Heap
+	// DriverVersion is the driver's own version number, encoded as the
+	// vendor chooses; with UUID it tells one device and driver from another
+	// (what a tuned kernel choice is valid for).
+	DriverVersion uint32
+	UUID          [16]byte // deviceUUID: the same device in every process and instance
+	Heaps         []Heap
 
 	MaxWorkgroupSize        [3]uint32
 	MaxWorkgroupInvocations uint32
@@ -249,6 +254,7 @@ func describe(inst vk.Instance, index int, pd vk.PhysicalDevice) DeviceInfo {
 		VendorID:                p.VendorID,
 		DeviceID:                p.DeviceID,
 		APIVersion:              Version(p.ApiVersion),
+		DriverVersion:           p.DriverVersion,
 		MaxWorkgroupSize:        l.MaxComputeWorkGroupSize,
 		MaxWorkgroupInvocations: l.MaxComputeWorkGroupInvocations,
 		MaxWorkgroupCount:       l.MaxComputeWorkGroupCount,
@@ -309,6 +315,7 @@ func describe(inst vk.Instance, index int, pd vk.PhysicalDevice) DeviceInfo {
 		d.SubgroupSize = p2.subgroupSize
 		d.MaxAllocationSize = p2.maxAllocationSize
 		d.DriverName, d.DriverInfo = p2.driverName, p2.driverInfo
+		d.UUID = p2.uuid
 	}
 
 	switch {

@@ -74,9 +74,12 @@ void ganvk_query(VkInstance instance, VkPhysicalDevice device, int want_driver, 
 	VkPhysicalDeviceMaintenance3Properties m3 = {0};
 	m3.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_3_PROPERTIES;
 	m3.pNext = want_driver ? &driver : NULL;
+	VkPhysicalDeviceIDProperties id = {0};
+	id.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_ID_PROPERTIES;
+	id.pNext = &m3;
 	VkPhysicalDeviceSubgroupProperties sub = {0};
 	sub.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES;
-	sub.pNext = &m3;
+	sub.pNext = &id;
 	VkPhysicalDeviceProperties2 props = {0};
 	props.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2;
 	props.pNext = &sub;
@@ -84,6 +87,7 @@ void ganvk_query(VkInstance instance, VkPhysicalDevice device, int want_driver, 
 
 	out->subgroup_size = sub.subgroupSize;
 	out->max_allocation_size = m3.maxMemoryAllocationSize;
+	memcpy(out->device_uuid, id.deviceUUID, sizeof(out->device_uuid));
 	if (want_driver) {
 		out->has_driver = 1;
 		memcpy(out->driver_name, driver.driverName, sizeof(out->driver_name));

@@ -114,6 +114,7 @@ type props2 struct {
 	maxAllocationSize uint64
 	driverName        string
 	driverInfo        string
+	uuid              [16]byte
 }
 
 func queryProps2(inst vk.Instance, pd vk.PhysicalDevice, wantDriver bool) props2 {
@@ -124,6 +125,9 @@ func queryProps2(inst vk.Instance, pd vk.PhysicalDevice, wantDriver bool) props2
 	}
 	C.ganvk_query(cInstance(inst), C.VkPhysicalDevice(unsafe.Pointer(pd)), want, &out)
 	p := props2{subgroupSize: uint32(out.subgroup_size), maxAllocationSize: uint64(out.max_allocation_size)}
+	for i := range p.uuid {
+		p.uuid[i] = byte(out.device_uuid[i])
+	}
 	if out.has_driver != 0 {
 		p.driverName = C.GoString(&out.driver_name[0])
 		p.driverInfo = C.GoString(&out.driver_info[0])

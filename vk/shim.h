@@ -28,6 +28,7 @@ void ganvk_destroy_messenger(VkInstance instance, VkDebugUtilsMessengerEXT messe
 typedef struct {
 	uint32_t subgroup_size;       // 0 when unknown
 	uint64_t max_allocation_size; // 0 when unknown
+	uint8_t device_uuid[VK_UUID_SIZE]; // VkPhysicalDeviceIDProperties (Vulkan 1.1)
 	int has_driver;               // driver_name and driver_info are set
 	char driver_name[VK_MAX_DRIVER_NAME_SIZE];
 	char driver_info[VK_MAX_DRIVER_INFO_SIZE];

@@ -93,41 +93,24 @@ func runBench(args []string, stdout, stderr io.Writer) (err error) {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *channels == 0 {
-		*channels = 1
-		if *preset == "dcgan64" {
-			*channels = 3
-		}
-	}
-	m, err := gan.DefaultModel(*preset, *channels)
+	cfg, err := syntheticConfig(*preset, *channels, *gf, *df, *batch, *gSteps)
 	if err != nil {
-		return &usageError{err.Error()}
+		return err
 	}
-	if *gf < 0 || *df < 0 {
-		return &usageError{"--gf and --df must be positive"}
-	}
-	if *gf > 0 {
-		m.GF = *gf
-	}
-	if *df > 0 {
-		m.DF = *df
-	}
+	m := cfg.Model
 	switch {
 	case *steps < 1:
 		return &usageError{"--steps must be at least 1"}
 	case *warmup < 0:
 		return &usageError{"--warmup must not be negative"}
 	}
+	var tiles layers.Tiler
 	if *tile != "" {
-		nums, shared := strings.CutSuffix(*tile, ",shared")
-		var v [4]int
-		if n, err := fmt.Sscanf(nums, "%d,%d,%d,%d", &v[0], &v[1], &v[2], &v[3]); err != nil || n != 4 {
-			return &usageError{fmt.Sprintf("--tile %q: give four numbers LX,LY,TM,TN and optionally \",shared\", such as 16,16,4,4,shared", *tile)}
+		t, err := layers.ParseTile(*tile)
+		if err != nil {
+			return &usageError{"--tile: " + err.Error()}
 		}
-		if err := layers.ForceTile(v[0], v[1], v[2], v[3], shared); err != nil {
-			return &usageError{err.Error()}
-		}
-		defer layers.ForceTile(0, 0, 0, 0, false)
+		tiles = layers.Force(t)
 	}
 	batches := []int{*batch}
 	if *sweep != "" {
@@ -140,7 +123,6 @@ func runBench(args []string, stdout, stderr io.Writer) (err error) {
 			batches = append(batches, n)
 		}
 	}
-	cfg := gan.TrainConfig{Model: m, Batch: *batch, LR: 2e-4, Beta1: 0.5, GSteps: *gSteps, Seed: 1}
 	for _, n := range batches {
 		c := cfg
 		c.Batch = n
@@ -155,6 +137,9 @@ func runBench(args []string, stdout, stderr io.Writer) (err error) {
 	}
 	defer closeDevice(d, stderr, &err)
 	info := d.Info()
+	if tiles == nil {
+		tiles = kernelTiles(info, stderr)
+	}
 	rep := benchReport{Device: info.Name, DeviceType: info.Type.String(), Driver: strings.TrimSpace(info.DriverName + " " + info.DriverInfo),
 		API: info.APIVersion.String(), Preset: m.Preset, Batch: *batch, GSteps: *gSteps, Steps: *steps, Warmup: *warmup}
 	if !*asJSON {
@@ -170,6 +155,7 @@ func runBench(args []string, stdout, stderr io.Writer) (err error) {
 		for _, n := range batches {
 			c := cfg
 			c.Batch = n
+			c.Kernels = c.KernelPlan(info, tiles)
 			r, err := benchOne(d, c, *warmup, *steps, false)
 			if err != nil {
 				return err
@@ -186,6 +172,7 @@ func runBench(args []string, stdout, stderr io.Writer) (err error) {
 		return nil
 	}
 
+	cfg.Kernels = cfg.KernelPlan(info, tiles)
 	r, err := benchOne(d, cfg, *warmup, *steps, *profile)
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@
 //	gan-vk view       open the viewer on a run folder or checkpoint
 //	gan-vk devices    list the Vulkan devices and mark the one training would use
 //	gan-vk bench      time training steps on synthetic data; --profile shows where the time goes
+//	gan-vk tune       find the fastest kernels for each pass of a step on the device
 //
 // Run "gan-vk help" for the commands and "gan-vk <command> --help" for flags.
 package main
@@ -35,6 +36,7 @@ func commands() []command {
 		{"view", "open the viewer on a run folder or checkpoint (following a run being trained)", runView},
 		{"devices", "list the Vulkan devices and mark the one training would use", runDevices},
 		{"bench", "time training steps on synthetic data; --profile shows where the time goes", runBench},
+		{"tune", "find the fastest kernels for each pass of a training step on the device, for train and bench", runTune},
 	}
 }
 

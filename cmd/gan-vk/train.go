@@ -40,7 +40,9 @@ none decodes.
 run at step 1500 trains 500 more. On --resume only --steps, --epochs,
 --device, --quiet, --sample-every, --checkpoint-every, --checkpoint-minutes,
 --keep, --cache and --view may be given; the rest comes from the run's
-config.json.
+config.json, which also records the kernel configuration of every pass
+(from gan-vk tune's cache where it had the shape, the built-in choice
+elsewhere; --tune tunes first), so a resume sums in the same order.
 
 --view opens a window that shows the fixed-z sample grid as it learns, the
 loss and D(x), D(G(z)) curves, and the step, epoch and images/s. The grid
@@ -81,6 +83,7 @@ func runTrain(args []string, stdout, stderr io.Writer) (err error) {
 	crop := fs.String("crop", gan.CropSquare, "image folders: square (largest centred square) or celeba (carpedm20's 108×108 face crop)")
 	cache := fs.String("cache", "", "`folder` for decoded image folders (default: .cache beside the run folder)")
 	view := fs.Bool("view", false, "show the live sample grid and curves in a window while training")
+	tune := fs.Bool("tune", false, "first find the fastest kernels for this run's shapes on the device (as gan-vk tune does) and cache them")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -186,6 +189,18 @@ func runTrain(args []string, stdout, stderr io.Writer) (err error) {
 		defer w.Close()
 	}
 
+	if *resume == "" {
+		// A new run takes each pass's tile from the tuning cache where it
+		// has the shape, the heuristic elsewhere, and records them all in
+		// config.json; a resume builds what its config.json records.
+		tiles := kernelTiles(d.Info(), stderr)
+		if *tune {
+			if tiles, err = tuneKernels(d, cfg.Train, gan.TuneOptions{}, stdout, stderr); err != nil {
+				return err
+			}
+		}
+		cfg.Train.Kernels = cfg.Train.KernelPlan(d.Info(), tiles)
+	}
 	out := newProgress(stdout, *quiet)
 	r := &gan.Run{Dir: dir, Config: cfg, CacheDir: cacheDir, Log: out.log, Report: out.report}
 	total := "its steps"

@@ -174,11 +174,22 @@ func TestTrainImageFolder(t *testing.T) {
 
 // TestMain lets a test run the command in a process of its own: with
 // GAN_VK_RUN_MAIN=1 the test binary is gan-vk.
+//
+// Every test, and every process it starts, keeps its tuned kernels in a
+// cache folder of its own, never the user's.
 func TestMain(m *testing.M) {
 	if os.Getenv("GAN_VK_RUN_MAIN") == "1" {
 		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 	}
-	os.Exit(m.Run())
+	cache, err := os.MkdirTemp("", "gan-vk-test-cache-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Setenv("XDG_CACHE_HOME", cache)
+	code := m.Run()
+	os.RemoveAll(cache)
+	os.Exit(code)
 }
 
 // TestTrainSIGTERM stops a training process with SIGTERM: it finishes the

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/gan-vk/gan-vk/gan"
+	"github.com/gan-vk/gan-vk/layers"
+	"github.com/gan-vk/gan-vk/vk"
+)
+
+const tuneSynopsis = `tune [--preset dcgan28|dcgan64] [--batch 64] [--device D]
+
+Finds the fastest kernel configuration of each GEMM pass of a training
+step on the device, as torch.backends.cudnn.benchmark does: every candidate
+(the register or shared-memory form, the workgroup, the block each
+invocation computes, the reduction's split) is timed briefly, clear losers
+after one run. The winners go to a cache in the user's cache folder
+($XDG_CACHE_HOME/gan-vk, else ~/.cache/gan-vk), one file per device and
+driver; train and bench use it for the shapes it has and the built-in
+choice (the heuristic) for the rest. A run records the configuration of
+every pass in its config.json, and --resume builds exactly those.`
+
+func runTune(args []string, stdout, stderr io.Writer) (err error) {
+	fs := newFlags("tune", tuneSynopsis, stdout, stderr)
+	preset := fs.String("preset", "dcgan28", "model: dcgan28 or dcgan64")
+	channels := fs.Int("channels", 0, "image channels (default: 1 for dcgan28, 3 for dcgan64)")
+	batch := fs.Int("batch", 64, "batch size (the shapes depend on it)")
+	gSteps := fs.Int("g-steps", 2, "generator updates per step")
+	gf := fs.Int("gf", 0, "generator width (default: the preset's)")
+	df := fs.Int("df", 0, "discriminator width (default: the preset's)")
+	device := fs.String("device", "", "Vulkan device: an index or part of a name (gan-vk devices lists them)")
+	most := fs.Int("max-candidates", 0, "time at most this many configurations of each pass, the built-in choice first (0: all); a quick tune")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *most < 0 {
+		return &usageError{"--max-candidates must not be negative"}
+	}
+	cfg, err := syntheticConfig(*preset, *channels, *gf, *df, *batch, *gSteps)
+	if err != nil {
+		return err
+	}
+	d, err := openDevice(*device)
+	if err != nil {
+		return err
+	}
+	defer closeDevice(d, stderr, &err)
+	cache, err := tuneKernels(d, cfg, gan.TuneOptions{MaxCandidates: *most}, stdout, stderr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "tuned kernels saved in %s\n", cache.Path)
+	return nil
+}
+
+// syntheticConfig is the training configuration bench and tune measure:
+// a preset with its widths (or --gf, --df) and Adam's defaults.
+func syntheticConfig(preset string, channels, gf, df, batch, gSteps int) (gan.TrainConfig, error) {
+	if channels == 0 {
+		channels = 1
+		if preset == "dcgan64" {
+			channels = 3
+		}
+	}
+	m, err := gan.DefaultModel(preset, channels)
+	if err != nil {
+		return gan.TrainConfig{}, &usageError{err.Error()}
+	}
+	if gf < 0 || df < 0 {
+		return gan.TrainConfig{}, &usageError{"--gf and --df must be positive"}
+	}
+	if gf > 0 {
+		m.GF = gf
+	}
+	if df > 0 {
+		m.DF = df
+	}
+	cfg := gan.TrainConfig{Model: m, Batch: batch, LR: 2e-4, Beta1: 0.5, GSteps: gSteps, Seed: 1}
+	if err := cfg.Check(); err != nil {
+		return cfg, &usageError{err.Error()}
+	}
+	return cfg, nil
+}
+
+// loadTuneCache reads the device's tuning cache, warning on stderr (one
+// line) when it cannot be used; it is nil, with a warning, where the
+// system has no cache folder.
+func loadTuneCache(info vk.DeviceInfo, stderr io.Writer) *gan.TuneCache {
+	warn := func(msg string) { fmt.Fprintf(stderr, "warning: %s\n", msg) }
+	dir, err := gan.TuneCacheDir()
+	if err != nil {
+		warn(err.Error() + "; using the built-in kernel choice")
+		return nil
+	}
+	return gan.LoadTuneCache(dir, info, warn)
+}
+
+// kernelTiles is where a new run or a bench takes each pass's tile from
+// before the heuristic: the device's tuning cache, when there is one.
+func kernelTiles(info vk.DeviceInfo, stderr io.Writer) layers.Tiler {
+	if c := loadTuneCache(info, stderr); c != nil {
+		return c
+	}
+	return nil
+}
+
+// tuneKernels tunes cfg's passes on d, printing each pass's winner against
+// the heuristic's tile, and saves them in the device's cache.
+func tuneKernels(d *vk.Device, cfg gan.TrainConfig, opts gan.TuneOptions, stdout, stderr io.Writer) (*gan.TuneCache, error) {
+	info := d.Info()
+	dir, err := gan.TuneCacheDir()
+	if err != nil {
+		return nil, err
+	}
+	cache := gan.LoadTuneCache(dir, info, func(msg string) { fmt.Fprintf(stderr, "warning: %s\n", msg) })
+	m := cfg.Model
+	fmt.Fprintf(stdout, "tuning the GEMM passes of %s (%d×%d×%d) at batch %d on %s (%s %s)\n",
+		m.Preset, m.Channels, m.Size(), m.Size(), cfg.Batch, info.Name, info.DriverName, info.DriverInfo)
+	start := time.Now()
+	var before, after time.Duration
+	opts.Progress = func(i, n int, p layers.Pass, r *gan.TuneResult) {
+		if r == nil {
+			return
+		}
+		where := r.Layers[0]
+		if len(r.Layers) > 1 {
+			where += fmt.Sprintf(" (+%d)", len(r.Layers)-1)
+		}
+		runs := time.Duration(len(r.Layers))
+		before += r.HeuristicT * runs
+		after += r.BestT * runs
+		verdict := "the heuristic's"
+		if r.Best != r.Heuristic {
+			verdict = fmt.Sprintf("%.2f× the heuristic's %v (%s)", r.Speedup(), r.Heuristic, ms(r.HeuristicT))
+		}
+		fmt.Fprintf(stdout, "[%2d/%d] %-44s %-24v %9s  %s; %d timed (%d dropped after one run), %d skipped\n",
+			i+1, n, where, r.Best, ms(r.BestT), verdict, r.Tried, r.Dropped, r.Skipped)
+	}
+	results, err := gan.Tune(d, cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	cache.Add(results, time.Now())
+	fmt.Fprintf(stdout, "tuned in %s: the step's GEMM passes (each counted once per layer and phase) take %s with the tuned kernels, %s with the heuristic's (%.2f×)\n",
+		time.Since(start).Round(time.Second), ms(after), ms(before), float64(before)/float64(max(after, 1)))
+	if err := cache.Save(info); err != nil {
+		return nil, err
+	}
+	return cache, nil
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.3f ms", float64(d)/1e6) }

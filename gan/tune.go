@@ -1,0 +1,246 @@
+package gan
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/gan-vk/gan-vk/layers"
+	"github.com/gan-vk/gan-vk/vk"
+)
+
+// Tuning times every candidate tile of each GEMM pass of a step on the
+// device (layers.Candidates), as torch.backends.cudnn.benchmark does, and
+// keeps the fastest. Each candidate runs once; one slower than
+// dropFactor × the best so far is dropped there, the others run twice more
+// and count by their fastest run. A filter gradient then tries splitting
+// the winner's reduction.
+
+// dropFactor is how much slower than the best a candidate's first run may
+// be and still be timed again.
+const dropFactor = 1.3
+
+// familyProbe and familyDrop: a form whose first familyProbe tiles are
+// all familyDrop × slower than the best is not timed further.
+const (
+	familyProbe = 3
+	familyDrop  = 2.0
+)
+
+// minTimed is the least device time one timed run should take: shorter
+// passes are recorded several times over in one run.
+const minTimed = 2 * time.Millisecond
+
+// TuneResult is what tuning found for one pass.
+type TuneResult struct {
+	Pass       layers.Pass
+	Layers     []string // where the step runs it: "G.4 convT 1024→512 8×8 fwd"
+	Heuristic  layers.Tile
+	Best       layers.Tile
+	HeuristicT time.Duration // one pass's device time
+	BestT      time.Duration
+	Tried      int // candidates built and timed
+	Dropped    int // of those, dropped after their first run
+	Skipped    int // candidates of a form that lost clearly, not timed
+}
+
+// Speedup is how much faster the winner is than the heuristic's tile.
+func (r TuneResult) Speedup() float64 {
+	if r.BestT <= 0 {
+		return 1
+	}
+	return float64(r.HeuristicT) / float64(r.BestT)
+}
+
+// TuneOptions are how a tune goes.
+type TuneOptions struct {
+	// Progress is told about each pass as tuning starts it (i of n, done
+	// nil) and once it is done (with its result).
+	Progress func(i, n int, p layers.Pass, done *TuneResult)
+	// MaxCandidates, when positive, times at most that many tiles of a
+	// pass (the heuristic's first), besides the splits of the winner: a
+	// quick tune.
+	MaxCandidates int
+}
+
+// Tune times the candidates of each distinct GEMM pass of the step on d.
+func Tune(d *vk.Device, c TrainConfig, opts TuneOptions) ([]TuneResult, error) {
+	if err := c.Check(); err != nil {
+		return nil, fmt.Errorf("gan: %w", err)
+	}
+	var order []layers.Pass
+	where := map[layers.Pass][]string{}
+	for _, sp := range c.GEMMPasses() {
+		if where[sp.Pass] == nil {
+			order = append(order, sp.Pass)
+		}
+		where[sp.Pass] = append(where[sp.Pass], sp.Layer+" "+phaseName(sp.Phase))
+	}
+	var out []TuneResult
+	for i, p := range order {
+		if opts.Progress != nil {
+			opts.Progress(i, len(order), p, nil)
+		}
+		r, err := tunePass(d, p, opts.MaxCandidates)
+		if err != nil {
+			return out, err
+		}
+		r.Layers = where[p]
+		out = append(out, r)
+		if opts.Progress != nil {
+			opts.Progress(i, len(order), p, &r)
+		}
+	}
+	return out, nil
+}
+
+func phaseName(c Category) string {
+	switch c {
+	case Forward:
+		return "fwd"
+	case BackwardData:
+		return "data"
+	}
+	return "filter"
+}
+
+// tunePass times p's candidates.
+func tunePass(d *vk.Device, p layers.Pass, most int) (TuneResult, error) {
+	ops, err := layers.NewGEMMOperands(d, p)
+	if err != nil {
+		return TuneResult{}, err
+	}
+	defer ops.Close()
+	info := d.Info()
+	cands := layers.Candidates(info, p)
+	if most > 0 && len(cands) > most {
+		cands = cands[:most]
+	}
+	pt := &passTimer{d: d, p: p, ops: ops}
+	r := TuneResult{Pass: p, Heuristic: cands[0], Best: cands[0]}
+	if r.HeuristicT, _, err = pt.measure(cands[0], 0); err != nil {
+		return r, err
+	}
+	r.BestT, r.Tried = r.HeuristicT, 1
+	try := func(t layers.Tile) (time.Duration, error) {
+		el, kept, err := pt.measure(t, time.Duration(dropFactor*float64(r.BestT)))
+		if err != nil {
+			return 0, err
+		}
+		r.Tried++
+		if !kept {
+			r.Dropped++
+		}
+		if el < r.BestT {
+			r.Best, r.BestT = t, el
+		}
+		return el, nil
+	}
+	// The heuristic's form first. A form whose first familyProbe tiles
+	// all take more than familyDrop × the best is a clear loser on this
+	// device (the shared form on lavapipe, the register form on a GPU):
+	// its other tiles are skipped.
+	for _, form := range []layers.Form{r.Heuristic.Form, 1 - r.Heuristic.Form} {
+		fastest := time.Duration(0)
+		seen := 0
+		for _, t := range cands[1:] {
+			if t.Form != form {
+				continue
+			}
+			if seen == familyProbe && fastest > time.Duration(familyDrop*float64(r.BestT)) {
+				r.Skipped++
+				continue
+			}
+			el, err := try(t)
+			if err != nil {
+				return r, err
+			}
+			if seen == 0 || el < fastest {
+				fastest = el
+			}
+			seen++
+		}
+	}
+	for _, t := range layers.SplitCandidates(info, p, r.Best) {
+		if _, err := try(t); err != nil {
+			return r, err
+		}
+	}
+	return r, nil
+}
+
+// passTimer times one pass with one tile after another, over the same
+// operands and the same number of passes per timed run.
+type passTimer struct {
+	d    *vk.Device
+	p    layers.Pass
+	ops  *layers.GEMMOperands
+	reps int // passes recorded in one timed run; set by the first tile
+}
+
+// measure is one pass of p with t, in device time (host time where the
+// device has no timestamps): the fastest of three runs after a warm-up,
+// or only the first when that is slower than drop (kept is false then;
+// a drop of 0 keeps every tile).
+func (pt *passTimer) measure(t layers.Tile, drop time.Duration) (el time.Duration, kept bool, err error) {
+	g, err := layers.NewGEMM(pt.d, pt.p, t, pt.ops)
+	if err != nil {
+		return 0, false, err
+	}
+	defer g.Close()
+	if pt.reps == 0 { // calibrate: timed runs of at least minTimed
+		one, err := pt.runs(g, 1, 1, 0)
+		if err != nil {
+			return 0, false, err
+		}
+		pt.reps = min(64, max(1, int(minTimed/max(one, time.Microsecond))))
+	}
+	el, err = pt.runs(g, pt.reps, 3, drop)
+	return el, err == nil && (drop == 0 || el <= drop), err
+}
+
+// runs records reps passes of g, submits them once to warm up and then up
+// to times more, and returns the fastest run's time per pass; it stops
+// after the first when that is slower than drop (unless drop is 0).
+func (pt *passTimer) runs(g *layers.GEMM, reps, times int, drop time.Duration) (time.Duration, error) {
+	s, err := pt.d.NewSequence("tune " + pt.p.String())
+	if err != nil {
+		return 0, err
+	}
+	defer s.Close()
+	stamps := pt.d.Info().Timestamps
+	if stamps {
+		s.Timestamp("start")
+	}
+	for range reps {
+		g.Record(s)
+	}
+	if stamps {
+		s.Timestamp("end")
+	}
+	if err := s.Submit(); err != nil {
+		return 0, err
+	}
+	var best time.Duration
+	for i := range times {
+		start := time.Now()
+		if err := s.Submit(); err != nil {
+			return 0, err
+		}
+		el := time.Since(start)
+		if stamps {
+			st, err := s.Timestamps()
+			if err != nil {
+				return 0, err
+			}
+			el = st[len(st)-1].At - st[0].At
+		}
+		el /= time.Duration(reps)
+		if i == 0 || el < best {
+			best = el
+		}
+		if drop > 0 && best > drop {
+			break
+		}
+	}
+	return best, nil
+}

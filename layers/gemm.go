@@ -1,0 +1,148 @@
+package layers
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+
+	"github.com/gan-vk/gan-vk/shaders"
+	"github.com/gan-vk/gan-vk/vk"
+)
+
+// GEMM is one GEMM pass built alone with one tile, over operands of its
+// own: what gan-vk tune times to choose a pass's tile. Its operands hold
+// zeros; the weight rearrangement a real pass starts with is not part of
+// it (it does not depend on the tile).
+type GEMM struct {
+	Pass Pass
+	Tile Tile
+	ks   parts
+	g    gemm
+	bufs []*vk.Buffer // the kernel's bindings
+}
+
+// GEMMOperands are the buffers a pass reads and writes, shared by every
+// tile of it that is timed so each starts on memory already touched.
+type GEMMOperands struct {
+	ks   parts
+	bufs []*vk.Buffer
+}
+
+// NewGEMMOperands allocates (and zeroes) p's operands.
+func NewGEMMOperands(d *vk.Device, p Pass) (*GEMMOperands, error) {
+	o := &GEMMOperands{ks: parts{dev: d}}
+	g := p.geom
+	r4 := ceilDiv(p.Rows(), 4) * 4
+	name := p.String()
+	switch p.Op {
+	case OpConvWgrad: // x, dy rearranged, dw
+		o.bufs = []*vk.Buffer{o.ks.buffer(name+" x", g.n*g.c*g.h*g.w), o.ks.buffer(name+" dyt", g.n*g.oh*g.ow*r4),
+			o.ks.buffer(name+" dw", g.k*g.c*g.kh*g.kw)}
+	default: // x, w rearranged, b, y
+		o.bufs = []*vk.Buffer{o.ks.buffer(name+" x", g.n*g.c*g.h*g.w), o.ks.buffer(name+" wt", g.c*g.kh*g.kw*r4),
+			o.ks.buffer(name+" b", g.k), o.ks.buffer(name+" y", g.n*g.k*g.oh*g.ow)}
+	}
+	if o.ks.err != nil {
+		o.Close()
+		return nil, o.ks.err
+	}
+	s, err := d.NewSequence("zero " + name)
+	if err != nil {
+		o.Close()
+		return nil, err
+	}
+	defer s.Close()
+	for _, b := range o.bufs {
+		s.Fill(b, 0)
+	}
+	if err := s.Submit(); err != nil {
+		o.Close()
+		return nil, fmt.Errorf("layers: zeroing the operands of %s: %w", name, err)
+	}
+	return o, nil
+}
+
+// Close frees the operands.
+func (o *GEMMOperands) Close() { o.ks.close() }
+
+// NewGEMM builds p with tile t (fitted to p) over ops.
+func NewGEMM(d *vk.Device, p Pass, t Tile, ops *GEMMOperands) (*GEMM, error) {
+	t = t.Fit(p)
+	if err := t.Check(d.Info(), p); err != nil {
+		return nil, fmt.Errorf("layers: %s: %w", p, err)
+	}
+	m := &GEMM{Pass: p, Tile: t, ks: parts{dev: d}, bufs: ops.bufs}
+	m.g = newGEMM(&m.ks, p.String(), p, t)
+	if m.ks.err != nil {
+		m.Close()
+		return nil, m.ks.err
+	}
+	return m, nil
+}
+
+// Record records the pass.
+func (m *GEMM) Record(s *vk.Sequence) { m.g.dispatch(s, m.bufs...) }
+
+// Close destroys the kernels.
+func (m *GEMM) Close() { m.ks.close() }
+
+// Candidates are the tiles worth timing for p on a device, fitted to p,
+// each once, the heuristic's first; tiles the device cannot run are left
+// out. A filter gradient's splits are not among them: they are tried on
+// the winner (SplitCandidates).
+func Candidates(info vk.DeviceInfo, p Pass) []Tile {
+	h := Heuristic(info, p)
+	var out []Tile
+	seen := map[Tile]bool{}
+	try := func(t Tile) {
+		t = t.Fit(p)
+		t.Split = h.Split
+		if seen[t] || t.Check(info, p) != nil {
+			return
+		}
+		seen[t] = true
+		out = append(out, t)
+	}
+	try(h)
+	for _, wg := range [][2]int{{8, 8}, {8, 4}, {16, 8}, {32, 8}} {
+		for _, b := range [][2]int{{32, 8}, {16, 8}, {16, 16}, {8, 8}, {8, 4}, {4, 4}} {
+			try(Tile{Form: Register, LX: wg[0], LY: wg[1], TM: b[0], TN: b[1]})
+		}
+	}
+	for _, wg := range [][2]int{{16, 16}, {32, 8}, {16, 8}, {8, 8}} {
+		for _, b := range [][2]int{{4, 4}, {8, 4}, {4, 8}, {8, 8}} {
+			for _, bk := range []int{16, 8} {
+				try(Tile{Form: Shared, LX: wg[0], LY: wg[1], TM: b[0], TN: b[1], BK: bk})
+			}
+		}
+	}
+	return out
+}
+
+// SplitCandidates are t with its reduction split other ways, for a filter
+// gradient: 1, 2, 4, … slices up to one per sample, the device permitting.
+func SplitCandidates(info vk.DeviceInfo, p Pass, t Tile) []Tile {
+	if p.Op != OpConvWgrad {
+		return nil
+	}
+	var out []Tile
+	for s := 1; s <= p.n; s *= 2 {
+		u := t
+		u.Split = s
+		if s != t.Split && u.Check(info, p) == nil {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// KernelsVersion names the GEMM kernels' build: a hash of their SPIR-V.
+// Timings of one build do not hold for another, so a tuning cache written
+// for another is stale.
+func KernelsVersion() string {
+	h := sha256.New()
+	for _, s := range []shaders.Shader{shaders.ConvFwd, shaders.ConvtFwd, shaders.ConvWgrad, shaders.SumSlices} {
+		h.Write(s.SPIRV())
+	}
+	return hex.EncodeToString(h.Sum(nil)[:8])
+}

@@ -1,0 +1,117 @@
+package layers
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/gan-vk/gan-vk/shaders"
+	"github.com/gan-vk/gan-vk/vk"
+)
+
+// Peak runs peak.comp: count invocations of 8 chains of iter fused
+// multiply-adds each, which is 16·iter·count FLOPs.
+type Peak struct {
+	ks     parts
+	k      *vk.Kernel
+	out    *vk.Buffer
+	count  int
+	iter   int
+	groups vk.Groups
+}
+
+// NewPeak builds the kernel and its output, one float per invocation.
+func NewPeak(d *vk.Device, count, iter int) (*Peak, error) {
+	p := &Peak{ks: parts{dev: d}, count: count, iter: iter, groups: flatGroups(count)}
+	p.k = p.ks.add("peak", shaders.Peak, specLocal(), vk.SpecUint(specN, uint32(count)), vk.SpecUint(specC, uint32(iter)))
+	p.out = p.ks.buffer("peak sums", count)
+	if p.ks.err != nil {
+		p.Close()
+		return nil, p.ks.err
+	}
+	return p, nil
+}
+
+// Close destroys the kernel and buffer.
+func (p *Peak) Close() { p.ks.close() }
+
+// Out is each invocation's sum of its chains.
+func (p *Peak) Out() *vk.Buffer { return p.out }
+
+// FLOPs is what one dispatch computes.
+func (p *Peak) FLOPs() float64 { return 16 * float64(p.iter) * float64(p.count) }
+
+// Record records one dispatch.
+func (p *Peak) Record(s *vk.Sequence) { s.Dispatch(p.k, p.groups, nil, p.out) }
+
+// PeakFLOPs measures the device's fp32 FMA rate with peak.comp, growing
+// the dispatch until it takes at least 5 ms of device time, and takes the
+// fastest of three runs. It needs timestamps.
+func PeakFLOPs(d *vk.Device) (float64, error) {
+	if !d.Info().Timestamps {
+		return 0, fmt.Errorf("layers: %s cannot write timestamps", d.Info().Name)
+	}
+	const iter = 4096
+	for count := 1 << 14; ; count *= 4 {
+		p, err := NewPeak(d, count, iter)
+		if err != nil {
+			return 0, err
+		}
+		el, err := timeOnDevice(d, "peak", p.Record, 3)
+		flops := p.FLOPs()
+		p.Close()
+		if err != nil {
+			return 0, err
+		}
+		if el >= 5*time.Millisecond || count >= 1<<23 {
+			return flops / el.Seconds(), nil
+		}
+	}
+}
+
+// Bandwidth measures the device's memory bandwidth with a copy of 64 MiB
+// between two buffers (bytes read plus bytes written, per second), the
+// fastest of three runs. It needs timestamps.
+func Bandwidth(d *vk.Device) (float64, error) {
+	if !d.Info().Timestamps {
+		return 0, fmt.Errorf("layers: %s cannot write timestamps", d.Info().Name)
+	}
+	const size = 64 << 20
+	ks := parts{dev: d}
+	defer ks.close()
+	a, b := ks.buffer("bandwidth from", size/4), ks.buffer("bandwidth to", size/4)
+	if ks.err != nil {
+		return 0, ks.err
+	}
+	el, err := timeOnDevice(d, "bandwidth", func(s *vk.Sequence) { s.Copy(b, a) }, 3)
+	if err != nil {
+		return 0, err
+	}
+	return 2 * size / el.Seconds(), nil
+}
+
+// timeOnDevice records what record records between two timestamps, runs
+// it once to warm up and then runs times, and returns the fastest.
+func timeOnDevice(d *vk.Device, name string, record func(*vk.Sequence), runs int) (time.Duration, error) {
+	s, err := d.NewSequence(name)
+	if err != nil {
+		return 0, err
+	}
+	defer s.Close()
+	s.Timestamp("start")
+	record(s)
+	s.Timestamp("end")
+	var best time.Duration
+	for r := 0; r <= runs; r++ {
+		if err := s.Submit(); err != nil {
+			return 0, err
+		}
+		st, err := s.Timestamps()
+		if err != nil {
+			return 0, err
+		}
+		if el := st[len(st)-1].At - st[0].At; r > 0 && (best == 0 || el < best) {
+			best = el
+		}
+	}
+	return best, nil
+}

@@ -1,0 +1,398 @@
+package layers
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/gan-vk/gan-vk/vk"
+)
+
+// A GEMM pass is one dispatch set of conv_fwd, convt_fwd or conv_wgrad over
+// one geometry; which kernel configuration (a Tile) it runs with is data,
+// chosen per device and shape when the op is built: from a Tiler (a tuned
+// cache, a run's recorded plan, a tile forced for measuring) or, where that
+// has none, from Heuristic. A configuration changes the order in which a
+// pass sums, so a run records the tile of every pass and a resume builds
+// exactly those (../shared/DESIGN.md, "Kernels per device").
+
+// Op names a GEMM shader.
+type Op string
+
+// The GEMM shaders.
+const (
+	OpConvFwd   Op = "conv_fwd"   // Conv2d and Linear forward, ConvTranspose2d backward-data
+	OpConvtFwd  Op = "convt_fwd"  // ConvTranspose2d forward, Conv2d and Linear backward-data
+	OpConvWgrad Op = "conv_wgrad" // every filter gradient
+)
+
+// Pass is one GEMM pass: its shader and the geometry it runs over, as the
+// shader's specialization constants take it (for conv_wgrad of a
+// transposed convolution, the swapped geometry).
+type Pass struct {
+	Op Op
+	geom
+}
+
+// Rows, Cols and Red are the pass's GEMM: rows×cols outputs, each a sum of
+// Red products (for convt_fwd, per output phase: Cols and Red are the
+// largest phase's).
+func (p Pass) Rows() int { return p.k }
+func (p Pass) Cols() int {
+	switch p.Op {
+	case OpConvtFwd:
+		return p.n * ceilDiv(p.oh, p.s) * ceilDiv(p.ow, p.s)
+	case OpConvWgrad:
+		return p.c * p.kh * p.kw
+	}
+	return p.n * p.oh * p.ow
+}
+func (p Pass) Red() int {
+	switch p.Op {
+	case OpConvtFwd:
+		return p.c * ceilDiv(p.kh, p.s) * ceilDiv(p.kw, p.s)
+	case OpConvWgrad:
+		return p.n * p.oh * p.ow
+	}
+	return p.c * p.kh * p.kw
+}
+
+// Bytes is the least a pass moves through memory: its two operands read
+// once and its output written once, in floats of 4 bytes. It is the
+// memory side of a pass's roofline bound.
+func (p Pass) Bytes() float64 {
+	x, w, y := p.n*p.c*p.h*p.w, p.k*p.c*p.kh*p.kw, p.n*p.k*p.oh*p.ow
+	if p.Op == OpConvWgrad { // reads x and dy, writes the filter gradient
+		w, y = y, w
+	}
+	return 4 * float64(x+w+y)
+}
+
+// String is the pass's key in a plan or a tuning cache, for example
+// "conv_fwd n64 c1 28x28 k64 14x14 r5x5 s2 p2".
+func (p Pass) String() string {
+	return fmt.Sprintf("%s n%d c%d %dx%d k%d %dx%d r%dx%d s%d p%d", p.Op, p.n, p.c, p.h, p.w, p.k, p.oh, p.ow, p.kh, p.kw, p.s, p.p)
+}
+
+var passPattern = regexp.MustCompile(`^(conv_fwd|convt_fwd|conv_wgrad) n(\d+) c(\d+) (\d+)x(\d+) k(\d+) (\d+)x(\d+) r(\d+)x(\d+) s(\d+) p(\d+)$`)
+
+// ParsePass reads a pass from its String form.
+func ParsePass(s string) (Pass, error) {
+	m := passPattern.FindStringSubmatch(s)
+	if m == nil {
+		return Pass{}, fmt.Errorf("%q is not a GEMM pass (like \"conv_fwd n64 c1 28x28 k64 14x14 r5x5 s2 p2\")", s)
+	}
+	var v [11]int
+	for i := range v {
+		n, err := strconv.Atoi(m[i+2])
+		if err != nil || n > 1<<24 {
+			return Pass{}, fmt.Errorf("%q: %q is not a size", s, m[i+2])
+		}
+		v[i] = n
+	}
+	p := Pass{Op(m[1]), geom{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10]}}
+	if err := checkGeom(string(p.Op), p.geom); err != nil {
+		return Pass{}, err
+	}
+	return p, nil
+}
+
+func (p Pass) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
+
+func (p *Pass) UnmarshalText(b []byte) error {
+	q, err := ParsePass(string(b))
+	if err != nil {
+		return err
+	}
+	*p = q
+	return nil
+}
+
+// Form is how a GEMM kernel reaches its operands.
+type Form uint8
+
+const (
+	// Register: each invocation reads its operands straight from memory
+	// into registers (gemm.glsl), which is what lavapipe makes fast.
+	Register Form = iota
+	// Shared: the workgroup stages tiles of both operands in shared
+	// memory (gemm_shared.glsl), which is what GPUs make fast.
+	Shared
+)
+
+func (f Form) String() string {
+	if f == Shared {
+		return "shared"
+	}
+	return "register"
+}
+
+// Tile is a GEMM pass's kernel configuration: workgroups of LX×LY
+// invocations, each computing a TM×TN block of the output (TM rows, a
+// multiple of 4: the row operand is read four rows at a time), in one of
+// the two forms; BK is the shared form's reduction step, and Split cuts
+// the reduction into that many slices summed in order afterwards
+// (conv_wgrad only, for now).
+type Tile struct {
+	Form   Form
+	LX, LY int
+	TM, TN int
+	BK     int // shared form only
+	Split  int // at least 1
+}
+
+// String is the form --tile and the cache files take: "8,8,32,8",
+// "16,16,4,4,shared,bk16", with ",split4" where the reduction is split.
+func (t Tile) String() string {
+	s := fmt.Sprintf("%d,%d,%d,%d", t.LX, t.LY, t.TM, t.TN)
+	if t.Form == Shared {
+		s += fmt.Sprintf(",shared,bk%d", t.BK)
+	}
+	if t.Split > 1 {
+		s += fmt.Sprintf(",split%d", t.Split)
+	}
+	return s
+}
+
+// ParseTile reads a tile from its String form; the shared form's BK
+// defaults to 16 and the split to 1.
+func ParseTile(s string) (Tile, error) {
+	bad := func(why string) (Tile, error) {
+		return Tile{}, fmt.Errorf("tile %q: %s; give four numbers LX,LY,TM,TN and optionally \",shared\", \",bkN\", \",splitN\", such as 16,16,4,4,shared", s, why)
+	}
+	f := strings.Split(strings.TrimSpace(s), ",")
+	if len(f) < 4 {
+		return bad("too few numbers")
+	}
+	t := Tile{Split: 1, BK: -1}
+	for i, dst := range []*int{&t.LX, &t.LY, &t.TM, &t.TN} {
+		n, err := strconv.Atoi(strings.TrimSpace(f[i]))
+		if err != nil {
+			return bad(fmt.Sprintf("%q is not a number", f[i]))
+		}
+		*dst = n
+	}
+	for _, w := range f[4:] {
+		w = strings.TrimSpace(w)
+		num := func(prefix string) (int, bool) {
+			n, err := strconv.Atoi(strings.TrimPrefix(w, prefix))
+			return n, err == nil
+		}
+		switch {
+		case w == "shared":
+			t.Form = Shared
+		case w == "register":
+			t.Form = Register
+		case strings.HasPrefix(w, "bk"):
+			n, ok := num("bk")
+			if !ok {
+				return bad(fmt.Sprintf("%q is not bk and a number", w))
+			}
+			t.BK = n
+		case strings.HasPrefix(w, "split"):
+			n, ok := num("split")
+			if !ok {
+				return bad(fmt.Sprintf("%q is not split and a number", w))
+			}
+			t.Split = n
+		default:
+			return bad(fmt.Sprintf("%q is not shared, bkN or splitN", w))
+		}
+	}
+	switch {
+	case t.Form == Shared && t.BK == -1:
+		t.BK = 16
+	case t.Form == Register && t.BK != -1:
+		return bad("bk is for the shared form")
+	case t.Form == Register:
+		t.BK = 0
+	}
+	if err := t.valid(); err != nil {
+		return Tile{}, fmt.Errorf("tile %q: %w", s, err)
+	}
+	return t, nil
+}
+
+func (t Tile) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
+
+func (t *Tile) UnmarshalText(b []byte) error {
+	u, err := ParseTile(string(b))
+	if err != nil {
+		return err
+	}
+	*t = u
+	return nil
+}
+
+// valid reports a tile no device can run.
+func (t Tile) valid() error {
+	switch {
+	case t.LX < 1 || t.LY < 1 || t.TN < 1 || t.TM < 4 || t.TM%4 != 0:
+		return fmt.Errorf("the workgroup and block sizes must be positive, and the block's rows a multiple of 4")
+	case t.LX*t.LY > 1024:
+		return fmt.Errorf("a workgroup of %d invocations is more than 1024", t.LX*t.LY)
+	case t.TM*t.TN > 1024:
+		return fmt.Errorf("a block of %d outputs per invocation is more than 1024", t.TM*t.TN)
+	case t.Split < 1 || t.Split > 1<<16:
+		return fmt.Errorf("split %d must be in [1, 65536]", t.Split)
+	case t.Form == Shared && (t.BK < 1 || t.BK > 64):
+		return fmt.Errorf("bk %d must be in [1, 64]", t.BK)
+	}
+	return nil
+}
+
+// sharedBytes is the shared memory the tile's workgroup needs.
+func (t Tile) sharedBytes() int {
+	if t.Form != Shared {
+		return 0
+	}
+	return (t.LX*t.TN + t.LY*t.TM) * t.BK * 4
+}
+
+// Check reports a tile the device cannot run for p.
+func (t Tile) Check(info vk.DeviceInfo, p Pass) error {
+	if err := t.valid(); err != nil {
+		return fmt.Errorf("tile %v: %w", t, err)
+	}
+	switch {
+	case uint32(t.LX*t.LY) > info.MaxWorkgroupInvocations || uint32(t.LX) > info.MaxWorkgroupSize[0] || uint32(t.LY) > info.MaxWorkgroupSize[1]:
+		return fmt.Errorf("tile %v: a workgroup of %d×%d is more than %s allows (%d invocations, %d×%d)", t, t.LX, t.LY, info.Name,
+			info.MaxWorkgroupInvocations, info.MaxWorkgroupSize[0], info.MaxWorkgroupSize[1])
+	case uint32(t.sharedBytes()) > info.SharedMemory:
+		return fmt.Errorf("tile %v: needs %d bytes of shared memory, %s has %d", t, t.sharedBytes(), info.Name, info.SharedMemory)
+	case t.Split > 1 && p.Op != OpConvWgrad:
+		return fmt.Errorf("tile %v: %s cannot split its reduction", t, p.Op)
+	case t.Split > p.n && p.Op == OpConvWgrad:
+		return fmt.Errorf("tile %v: a batch of %d cannot be split %d ways", t, p.n, t.Split)
+	}
+	g := t.groups(p.Rows(), p.Cols())
+	if g.Y*uint32(t.Split) > info.MaxWorkgroupCount[1] || g.Z > info.MaxWorkgroupCount[2] {
+		return fmt.Errorf("tile %v: %s's grid of %d×%d×%d workgroups is more than %s allows", t, p, g.X, g.Y*uint32(t.Split), g.Z, info.Name)
+	}
+	return nil
+}
+
+// Fit shrinks a tile to a small output: a block never spans more than the
+// output's rows (rounded up to 4), nor a workgroup more columns than it has,
+// and the workgroup is never taller than its rows need. The block shrinks
+// rather than the workgroup's width, which keeps the lanes of one lavapipe
+// subgroup on one row. Fitting a fitted tile changes nothing.
+func (t Tile) Fit(p Pass) Tile {
+	rows, cols := p.Rows(), p.Cols()
+	t.TM = min(t.TM, ceilDiv(rows, 4)*4)
+	t.TN = min(t.TN, ceilDiv(cols, t.LX))
+	t.LY = min(t.LY, ceilDiv(rows, t.TM))
+	if t.Split < 1 {
+		t.Split = 1
+	}
+	if p.Op == OpConvWgrad {
+		t.Split = min(t.Split, p.n)
+	} else {
+		t.Split = 1
+	}
+	return t
+}
+
+// groups covers rows×cols outputs; column blocks past 65535 workgroups
+// (the minimum limit in x) wrap into z, as tile_col0 in gemm.glsl reads
+// them. A split stacks its slices in y on top of this.
+func (t Tile) groups(rows, cols int) vk.Groups {
+	x := ceilDiv(cols, t.TN*t.LX)
+	z := ceilDiv(x, 65535)
+	return vk.Groups{X: uint32(ceilDiv(x, z)), Y: uint32(ceilDiv(rows, t.TM*t.LY)), Z: uint32(z)}
+}
+
+func (t Tile) specs() []vk.Spec {
+	bk := t.BK
+	if bk == 0 {
+		bk = 16 // unused by the register form; a constant the shader declares anyway
+	}
+	return []vk.Spec{
+		vk.SpecUint(specLocalX, uint32(t.LX)), vk.SpecUint(specLocalY, uint32(t.LY)),
+		vk.SpecUint(specTM, uint32(t.TM)), vk.SpecUint(specTN, uint32(t.TN)),
+		vk.SpecBool(specShared, t.Form == Shared), vk.SpecUint(specBK, uint32(bk)),
+	}
+}
+
+// Heuristic is the tile a pass gets on a device that has not been tuned
+// for it, fitted to the pass.
+//
+// On lavapipe (a CPU device) loads are the cost (storage and shared memory
+// are accessed lane by lane there, ../shared/notes/lavapipe.md), so a large
+// block per invocation wins. Measured on the 2-core project machine with
+// Mesa 22.3 (go test -bench Conv ./layers/): 8×8 blocks ran the conv
+// layers at 24–27 GFLOP/s and 16×16 at 34–43; with vec4 row loads 32×8
+// beat 16×16 (conv forward 52–54 against 43–46 GFLOP/s, transposed-conv
+// forward 37–42 against 34–36; the filter gradient went from 36–48 with
+// scalar rows at 16×16 to 48–63). Newer Mesa is another compiler: see
+// lavapipeTile.
+//
+// GPUs get the shared-memory form: 16×16 workgroups of 4×4 blocks, a
+// 64×64 output tile per workgroup. On an NVIDIA H200 (gan-vk bench --tile,
+// dcgan64 at batch 64, 2026-11-27) that ran 796 images/s, 8×4 blocks 719,
+// 8×8 blocks in 16×8 or 16×16 workgroups 506–542, and the register form at
+// its best (32×8 workgroups of 4×4 blocks) 293.
+//
+// A filter gradient whose output is too small to keep a GPU busy splits
+// its reduction over slices of the batch (splitTarget).
+func Heuristic(info vk.DeviceInfo, p Pass) Tile {
+	t := lavapipeTile(info)
+	if info.Type != vk.TypeCPU {
+		t = Tile{Form: Shared, LX: 16, LY: 16, TM: 4, TN: 4, BK: 16, Split: 1}
+	}
+	t = t.Fit(p)
+	if p.Op == OpConvWgrad && info.Type != vk.TypeCPU {
+		g := t.groups(p.Rows(), p.Cols())
+		if groups := int(g.X * g.Y * max(g.Z, 1)); groups < splitTarget {
+			t.Split = min(p.n, ceilDiv(splitTarget, groups))
+		}
+	}
+	return t
+}
+
+// splitTarget is how many workgroups a filter gradient should spread over
+// on a GPU: fewer, and its reduction is split into slices of the batch.
+// On a CPU device its few threads any grid keeps busy, so it does not split.
+const splitTarget = 512
+
+// lavapipeTile is the register tile for lavapipe, by Mesa version.
+func lavapipeTile(info vk.DeviceInfo) Tile {
+	t := Tile{Form: Register, LX: 8, LY: 8, TM: 32, TN: 8, Split: 1}
+	return t
+}
+
+// Tiler supplies the tiles of the passes it knows: a Plan, or one tile
+// forced on every pass (Force).
+type Tiler interface {
+	Tile(p Pass) (Tile, bool)
+}
+
+// Plan is a tile per pass: what a tuning cache holds, and what a run
+// records in its config.json.
+type Plan map[Pass]Tile
+
+// Tile is the plan's tile for p, if it has one.
+func (pl Plan) Tile(p Pass) (Tile, bool) {
+	t, ok := pl[p]
+	return t, ok
+}
+
+// Force is one tile for every pass, fitted to each: for measuring a tile
+// on a device (gan-vk bench --tile) and for holding a form to the
+// references in tests. Its split applies to the passes that can split,
+// at most one slice per sample.
+type Force Tile
+
+func (f Force) Tile(p Pass) (Tile, bool) { return Tile(f).Fit(p), true }
+
+// Choose is the tile p is built with on a device: tiles' tile where it
+// has one (nil has none), else the heuristic's. from says which.
+func Choose(info vk.DeviceInfo, tiles Tiler, p Pass) (t Tile, fromTiler bool) {
+	if tiles != nil {
+		if t, ok := tiles.Tile(p); ok {
+			return t, true
+		}
+	}
+	return Heuristic(info, p), false
+}
