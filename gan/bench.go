@@ -73,20 +73,23 @@ type layerFLOPs struct {
 	fwd, data, filter float64
 }
 
-// stepLayers lists the step's GEMM layers, generator first.
+// stepLayers lists the step's GEMM layers, generator first, with the
+// FLOPs of each phase's passes.
 func (c TrainConfig) stepLayers() []layerFLOPs {
 	var out []layerFLOPs
-	for _, n := range []struct {
-		spec      netSpec
-		generator bool
-	}{{c.Model.generator(), true}, {c.Model.discriminator(), false}} {
-		for i, l := range n.spec.layers {
-			if l.macs(1) == 0 {
-				continue
-			}
-			fwd, data, filter := passCounts(n.generator, i, c.GSteps)
-			m := 2 * l.macs(c.Batch)
-			out = append(out, layerFLOPs{n.spec.layerName(i), m * float64(fwd), m * float64(data), m * float64(filter)})
+	for _, p := range c.GEMMPasses() {
+		if len(out) == 0 || out[len(out)-1].name != p.Layer {
+			out = append(out, layerFLOPs{name: p.Layer})
+		}
+		l := &out[len(out)-1]
+		f := p.FLOPs * float64(p.Runs)
+		switch p.Phase {
+		case Forward:
+			l.fwd = f
+		case BackwardData:
+			l.data = f
+		default:
+			l.filter = f
 		}
 	}
 	return out
@@ -166,7 +169,7 @@ func categorize(label, phase string) Category {
 			return BackwardData
 		}
 		return Forward
-	case "conv_wgrad", "channel_sum":
+	case "conv_wgrad", "sum_slices", "channel_sum":
 		return BackwardFilter
 	case "bn_stats", "bn_apply", "bn_bwd_reduce", "bn_bwd_data":
 		return BatchNorm

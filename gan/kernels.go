@@ -11,6 +11,8 @@ type StepPass struct {
 	Layer string   // the layer, as the profile names it
 	Phase Category // Forward, BackwardData or BackwardFilter
 	Pass  layers.Pass
+	Runs  int     // how many times a step runs it (passCounts)
+	FLOPs float64 // of one run, counted as bench.go says
 }
 
 // GEMMPasses lists the GEMM passes the step runs, generator first, each
@@ -31,7 +33,8 @@ func (c TrainConfig) GEMMPasses() []StepPass {
 			fwd, data, filter := passCounts(n.generator, i, c.GSteps)
 			for j, count := range []int{fwd, data, filter} {
 				if count > 0 {
-					out = append(out, StepPass{n.spec.layerName(i), []Category{Forward, BackwardData, BackwardFilter}[j], ps.List()[j]})
+					out = append(out, StepPass{Layer: n.spec.layerName(i), Phase: []Category{Forward, BackwardData, BackwardFilter}[j],
+						Pass: ps.List()[j], Runs: count, FLOPs: 2 * l.macs(c.Batch)})
 				}
 			}
 		}

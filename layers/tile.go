@@ -356,10 +356,32 @@ func Heuristic(info vk.DeviceInfo, p Pass) Tile {
 // On a CPU device its few threads any grid keeps busy, so it does not split.
 const splitTarget = 512
 
-// lavapipeTile is the register tile for lavapipe, by Mesa version.
+// lavapipeTile is the register tile for lavapipe, by Mesa version. Mesa
+// 22 runs 32×8 blocks fastest (above). Mesa 25.0.7's lavapipe (Debian's
+// bookworm-backports, same LLVM 15) runs them 8–13× slower than 16×8 on
+// dcgan28's big passes at batch 16 (gan-vk tune, project machine,
+// 2026-12-01), where on Mesa 22.3 the two are within a few per cent (bench
+// dcgan28 at batch 64: 40.9 and 40.3 images/s). Mesa 23 and 24 were not
+// measured; they get the newer tile, which costs little if they behave as
+// 22.3 does.
 func lavapipeTile(info vk.DeviceInfo) Tile {
-	t := Tile{Form: Register, LX: 8, LY: 8, TM: 32, TN: 8, Split: 1}
-	return t
+	if major, ok := mesaMajor(info.DriverInfo); ok && major >= 23 {
+		return Tile{Form: Register, LX: 8, LY: 8, TM: 16, TN: 8, Split: 1}
+	}
+	return Tile{Form: Register, LX: 8, LY: 8, TM: 32, TN: 8, Split: 1}
+}
+
+var mesaVersion = regexp.MustCompile(`\bMesa (\d+)\.`)
+
+// mesaMajor reads Mesa's major version from a driver's info string, such
+// as "Mesa 25.0.7-2~bpo12+1 (LLVM 15.0.6)".
+func mesaMajor(driverInfo string) (int, bool) {
+	m := mesaVersion.FindStringSubmatch(driverInfo)
+	if m == nil {
+		return 0, false
+	}
+	n, err := strconv.Atoi(m[1])
+	return n, err == nil
 }
 
 // Tiler supplies the tiles of the passes it knows: a Plan, or one tile

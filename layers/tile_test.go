@@ -98,6 +98,30 @@ func TestPassText(t *testing.T) {
 	}
 }
 
+// The heuristic follows what was measured on lavapipe: Mesa 22 runs 32×8
+// blocks fastest, Mesa 25 16×8; GPUs get the shared-memory form.
+func TestHeuristicByDriver(t *testing.T) {
+	p := layers.Conv2dConfig{N: 64, C: 64, H: 14, W: 14, K: 256, KH: 5, KW: 5, Stride: 2, Pad: 2}.Passes().Forward
+	for _, c := range []struct {
+		info string
+		want string
+	}{
+		{"Mesa 22.3.6 (LLVM 15.0.6)", "8,8,32,8"},
+		{"Mesa 25.0.7-2~bpo12+1 (LLVM 15.0.6)", "8,8,16,8"},
+		{"Mesa 24.0.5-1ubuntu1 (LLVM 17.0.6)", "8,8,16,8"},
+		{"", "8,8,32,8"},
+	} {
+		info := lavapipe
+		info.DriverInfo = c.info
+		if got := layers.Heuristic(info, p).String(); got != c.want {
+			t.Errorf("lavapipe %q: %s, want %s", c.info, got, c.want)
+		}
+	}
+	if got := layers.Heuristic(gpu, p); got.Form != layers.Shared {
+		t.Errorf("a GPU gets %v", got)
+	}
+}
+
 // Every tile the heuristic and the candidates give is fitted, runs on the
 // device, and a fitted tile fits to itself.
 func TestTileChoices(t *testing.T) {

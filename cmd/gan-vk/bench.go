@@ -58,8 +58,25 @@ type benchReport struct {
 	RSSWarm      uint64  `json:"host_rss_after_warmup_bytes,omitempty"`
 	RSS          uint64  `json:"host_rss_bytes,omitempty"`
 
-	Profile []profileEntry `json:"profile,omitempty"`
-	Sweep   []sweepEntry   `json:"sweep,omitempty"`
+	Profile      []profileEntry `json:"profile,omitempty"`
+	Kernels      []kernelEntry  `json:"kernels,omitempty"`
+	PeakGFLOPs   float64        `json:"peak_gflop_per_s,omitempty"`   // measured: peak.comp
+	BandwidthGBs float64        `json:"bandwidth_gb_per_s,omitempty"` // measured: a 64 MiB copy
+	Sweep        []sweepEntry   `json:"sweep,omitempty"`
+}
+
+// kernelEntry is one GEMM pass of a step in the profile: its tile, where
+// the tile came from, its device time in the step and its roofline bound,
+// max(FLOPs ÷ peak, bytes ÷ bandwidth), for all its runs.
+type kernelEntry struct {
+	Layer   string  `json:"layer"`
+	Phase   string  `json:"phase"`
+	Pass    string  `json:"pass"`
+	Tile    string  `json:"tile"`
+	From    string  `json:"from"` // tuned, heuristic or --tile
+	Runs    int     `json:"runs"`
+	Ms      float64 `json:"ms"`
+	BoundMs float64 `json:"bound_ms"`
 }
 
 type profileEntry struct {
@@ -156,7 +173,7 @@ func runBench(args []string, stdout, stderr io.Writer) (err error) {
 			c := cfg
 			c.Batch = n
 			c.Kernels = c.KernelPlan(info, tiles)
-			r, err := benchOne(d, c, *warmup, *steps, false)
+			r, err := benchOne(d, c, *warmup, *steps, false, nil)
 			if err != nil {
 				return err
 			}
@@ -173,7 +190,7 @@ func runBench(args []string, stdout, stderr io.Writer) (err error) {
 	}
 
 	cfg.Kernels = cfg.KernelPlan(info, tiles)
-	r, err := benchOne(d, cfg, *warmup, *steps, *profile)
+	r, err := benchOne(d, cfg, *warmup, *steps, *profile, func(p layers.Pass) string { return tileSource(info, tiles, p) })
 	if err != nil {
 		return err
 	}
@@ -195,7 +212,7 @@ type benchRun struct {
 // benchOne builds a trainer at c, fills its real batch with noise, runs
 // warmup steps, then times steps one by one on the host clock (a step
 // waits for the device, so that is the device's time plus the submits).
-func benchOne(d *vk.Device, c gan.TrainConfig, warmup, steps int, profile bool) (*benchRun, error) {
+func benchOne(d *vk.Device, c gan.TrainConfig, warmup, steps int, profile bool, from func(layers.Pass) string) (*benchRun, error) {
 	start := time.Now()
 	t, err := gan.NewTrainer(d, c)
 	if err != nil {
@@ -254,9 +271,63 @@ func benchOne(d *vk.Device, c gan.TrainConfig, warmup, steps int, profile bool) 
 			}
 			r.Profile = append(r.Profile, e)
 		}
+		if err := r.kernels(d, c, from); err != nil {
+			return nil, err
+		}
 	}
 	r.RSSWarm, r.RSS = rssWarm, hostRSS()
 	return r, nil
+}
+
+// kernels fills the profile's per-pass table, measuring the device's
+// peak and bandwidth for the roofline bounds.
+func (r *benchRun) kernels(d *vk.Device, c gan.TrainConfig, from func(layers.Pass) string) error {
+	peak, err := layers.PeakFLOPs(d)
+	if err != nil {
+		return err
+	}
+	bw, err := layers.Bandwidth(d)
+	if err != nil {
+		return err
+	}
+	r.PeakGFLOPs, r.BandwidthGBs = peak/1e9, bw/1e9
+	rows := map[string]gan.ProfileRow{}
+	for _, row := range r.profile.Rows {
+		rows[row.Name] = row
+	}
+	for _, p := range c.GEMMPasses() {
+		tile, _ := layers.Choose(d.Info(), c.Kernels, p.Pass)
+		n := float64(p.Runs)
+		bound := max(p.FLOPs*n/peak, p.Pass.Bytes()*n/bw)
+		r.Kernels = append(r.Kernels, kernelEntry{Layer: p.Layer, Phase: phaseName(p.Phase), Pass: p.Pass.String(), Tile: tile.String(),
+			From: from(p.Pass), Runs: p.Runs, Ms: float64(rows[p.Layer].Time[p.Phase]) / 1e6, BoundMs: bound * 1e3})
+	}
+	return nil
+}
+
+func phaseName(c gan.Category) string {
+	switch c {
+	case gan.Forward:
+		return "fwd"
+	case gan.BackwardData:
+		return "data"
+	}
+	return "filter"
+}
+
+// tileSource says where the tile of p comes from when a step is built
+// over tiles: --tile, the tuning cache, or the heuristic.
+func tileSource(info vk.DeviceInfo, tiles layers.Tiler, p layers.Pass) string {
+	switch tiles.(type) {
+	case layers.Force:
+		return "--tile"
+	case nil:
+		return "heuristic"
+	}
+	if _, ok := tiles.Tile(p); ok {
+		return "tuned"
+	}
+	return "heuristic"
 }
 
 // gemmRate is the GFLOP/s of a row's dense, conv and transposed-conv
@@ -326,6 +397,14 @@ func (r *benchRun) print(w io.Writer) {
 		line(row)
 	}
 	line(p.Total)
+	fmt.Fprintf(w, "\nkernels: each GEMM pass's tile, where it came from, and its device time in a step against its roofline\n")
+	fmt.Fprintf(w, "bound, max(FLOPs ÷ peak, bytes ÷ bandwidth), with the peak %.1f GFLOP/s and bandwidth %.1f GB/s measured by this\n",
+		r.PeakGFLOPs, r.BandwidthGBs)
+	fmt.Fprintf(w, "bench (peak.comp's FMA chains, a 64 MiB copy); bwd-filter times include the bias gradient\n")
+	fmt.Fprintf(w, "%-34s %-6s %4s %-24s %-9s %9s %9s %8s\n", "layer", "pass", "runs", "tile", "from", "ms", "bound ms", "× bound")
+	for _, k := range r.Kernels {
+		fmt.Fprintf(w, "%-34s %-6s %4d %-24s %-9s %9.2f %9.3f %8.1f\n", k.Layer, k.Phase, k.Runs, k.Tile, k.From, k.Ms, k.BoundMs, k.Ms/max(k.BoundMs, 1e-9))
+	}
 	fmt.Fprintf(w, "\nby kind:\n")
 	for _, c := range cols {
 		t := p.Total.Time[c]
