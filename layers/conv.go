@@ -38,6 +38,7 @@ type gemm struct {
 	part      *vk.Buffer
 	sum       *vk.Kernel
 	sumGroups vk.Groups
+	sumBias   bool // the sum adds the bias (binding 2 of the pass) and applies the activation
 }
 
 // record records the pass; bufs are the kernel's bindings, the row operand
@@ -57,7 +58,11 @@ func (g gemm) dispatch(s *vk.Sequence, bufs ...*vk.Buffer) {
 		s.Dispatch(k, g.groups, nil, bufs...)
 	}
 	if g.part != nil {
-		s.Dispatch(g.sum, g.sumGroups, nil, g.part, out)
+		bias := g.part // any buffer without a bias
+		if g.sumBias {
+			bias = bufs[2] // conv_fwd's and convt_fwd's bindings: x, w, b, y
+		}
+		s.Dispatch(g.sum, g.sumGroups, nil, g.part, bias, out)
 	}
 }
 
@@ -94,19 +99,41 @@ func newGEMM(ks *parts, name string, p Pass, t Tile, extra ...vk.Spec) gemm {
 }
 
 // convFwd builds conv_fwd for g: rows are the K output channels, columns
-// the N·OH·OW output positions.
+// the N·OH·OW output positions. With t.Split > 1 the reduction is split
+// over slices of the input channels (splitForward).
 func convFwd(ks *parts, name string, g geom, t Tile, extra ...vk.Spec) gemm {
 	rows, cols := g.k, g.n*g.oh*g.ow
-	specs := append(append(t.specs(), g.specs()...), extra...)
-	return gemm{ks: []*vk.Kernel{ks.add(name, shaders.ConvFwd, specs...)}, groups: t.groups(rows, cols),
+	specs := append(append(t.specs(), g.specs()...), append(extra, vk.SpecUint(specSplit, uint32(max(t.Split, 1))))...)
+	out := gemm{ks: []*vk.Kernel{ks.add(name, shaders.ConvFwd, specs...)}, groups: t.groups(rows, cols),
 		w: convWeight(ks, name, g.k, g.c, g.kh*g.kw)}
+	splitForward(ks, name, &out, g, t, extra)
+	return out
+}
+
+// splitForward adds to a forward pass split into slices (conv_fwd's and
+// convt_fwd's, each slice's raw sums in its own copy of y in a scratch
+// buffer) the pass that adds them in order and then the bias and the
+// fused activation, which extra holds.
+func splitForward(ks *parts, name string, out *gemm, g geom, t Tile, extra []vk.Spec) {
+	slices := max(t.Split, 1)
+	if slices == 1 {
+		return
+	}
+	ny := g.n * g.k * g.oh * g.ow
+	out.groups.Y *= uint32(slices)
+	out.part = ks.buffer(name+" slices", slices*ny)
+	out.sum = ks.add(name+" slices", shaders.SumSlices, append([]vk.Spec{specLocal(),
+		vk.SpecUint(specN, uint32(slices)), vk.SpecUint(specC, uint32(ny)), vk.SpecUint(specH, uint32(g.oh*g.ow)),
+		vk.SpecUint(specK, uint32(g.k))}, extra...)...)
+	out.sumGroups = flatGroups(ny)
+	out.sumBias = true
 }
 
 // convtFwd builds convt_fwd for g: one kernel per output phase (S² of
 // them), whose columns are the N·⌈OH/S⌉·⌈OW/S⌉ positions of the phase.
 func convtFwd(ks *parts, name string, g geom, t Tile, extra ...vk.Spec) gemm {
 	rows, cols := g.k, g.n*ceilDiv(g.oh, g.s)*ceilDiv(g.ow, g.s)
-	specs := append(append(t.specs(), g.specs()...), extra...)
+	specs := append(append(t.specs(), g.specs()...), append(extra, vk.SpecUint(specSplit, uint32(max(t.Split, 1))))...)
 	out := gemm{groups: t.groups(rows, cols), w: convtWeight(ks, name, g.c, g.k, g.kh*g.kw)}
 	for ph := 0; ph < g.s; ph++ {
 		for pw := 0; pw < g.s; pw++ {
@@ -114,6 +141,7 @@ func convtFwd(ks *parts, name string, g geom, t Tile, extra ...vk.Spec) gemm {
 			out.ks = append(out.ks, ks.add(fmt.Sprintf("%s phase %d,%d", name, ph, pw), shaders.ConvtFwd, append(phase, specs...)...))
 		}
 	}
+	splitForward(ks, name, &out, g, t, extra)
 	return out
 }
 

@@ -186,18 +186,19 @@ func TestLinear(t *testing.T) {
 // formCases are the kernel configurations a device may choose, beyond
 // the heuristic's for lavapipe, that every op is held to the reference in:
 // the register form with other blocks, the shared-memory form (what GPUs
-// get) with tiles that fit none of the cases exactly, and the filter
-// gradient's reduction split into one slice per sample (what a GPU gets
-// for small outputs), summed by sum_slices.
+// get) with tiles that fit none of the cases exactly, and reductions split
+// into uneven slices (what a GPU gets for small outputs: of the batch for
+// a filter gradient, of the input channels for the other passes), summed
+// in order by sum_slices, with the bias and activation of a forward pass.
 var formCases = []struct {
 	name string
 	tile layers.Force
 }{
 	{"register 8,8,16,8", layers.Force{Form: layers.Register, LX: 8, LY: 8, TM: 16, TN: 8}},
-	{"register 4,2,4,3 split", layers.Force{Form: layers.Register, LX: 4, LY: 2, TM: 4, TN: 3, Split: 1 << 16}},
+	{"register 4,2,4,3 split", layers.Force{Form: layers.Register, LX: 4, LY: 2, TM: 4, TN: 3, Split: 3}},
 	{"shared 16,16,4,4", layers.Force{Form: layers.Shared, LX: 16, LY: 16, TM: 4, TN: 4, BK: 16}},
 	{"shared 8,4,8,2 bk8", layers.Force{Form: layers.Shared, LX: 8, LY: 4, TM: 8, TN: 2, BK: 8}},
-	{"shared 16,16,4,4 split", layers.Force{Form: layers.Shared, LX: 16, LY: 16, TM: 4, TN: 4, BK: 16, Split: 1 << 16}},
+	{"shared 16,16,4,4 split", layers.Force{Form: layers.Shared, LX: 16, LY: 16, TM: 4, TN: 4, BK: 16, Split: 5}},
 }
 
 // TestConvForms runs the small convolution cases in every form.

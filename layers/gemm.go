@@ -119,14 +119,20 @@ func Candidates(info vk.DeviceInfo, p Pass) []Tile {
 	return out
 }
 
-// SplitCandidates are t with its reduction split other ways, for a filter
-// gradient: 1, 2, 4, … slices up to one per sample, the device permitting.
+// SplitCandidates are t with its reduction split other ways: 1, 2, 4, …
+// slices up to one per sample of a filter gradient, or up to one per input
+// channel (and 1024) of a forward pass whose grid is under 1024
+// workgroups, the device permitting.
 func SplitCandidates(info vk.DeviceInfo, p Pass, t Tile) []Tile {
+	most := p.maxSplit()
 	if p.Op != OpConvWgrad {
-		return nil
+		if t.gridSize(p) >= 1024 {
+			return nil
+		}
+		most = min(most, 1024)
 	}
 	var out []Tile
-	for s := 1; s <= p.n; s *= 2 {
+	for s := 1; s <= most; s *= 2 {
 		u := t
 		u.Split = s
 		if s != t.Split && u.Check(info, p) == nil {

@@ -133,7 +133,7 @@ func (f Form) String() string {
 // multiple of 4: the row operand is read four rows at a time), in one of
 // the two forms; BK is the shared form's reduction step, and Split cuts
 // the reduction into that many slices summed in order afterwards
-// (conv_wgrad only, for now).
+// (of the batch for a filter gradient, of the input channels otherwise).
 type Tile struct {
 	Form   Form
 	LX, LY int
@@ -261,10 +261,10 @@ func (t Tile) Check(info vk.DeviceInfo, p Pass) error {
 			info.MaxWorkgroupInvocations, info.MaxWorkgroupSize[0], info.MaxWorkgroupSize[1])
 	case uint32(t.sharedBytes()) > info.SharedMemory:
 		return fmt.Errorf("tile %v: needs %d bytes of shared memory, %s has %d", t, t.sharedBytes(), info.Name, info.SharedMemory)
-	case t.Split > 1 && p.Op != OpConvWgrad:
-		return fmt.Errorf("tile %v: %s cannot split its reduction", t, p.Op)
-	case t.Split > p.n && p.Op == OpConvWgrad:
-		return fmt.Errorf("tile %v: a batch of %d cannot be split %d ways", t, p.n, t.Split)
+	case t.Split > p.maxSplit():
+		return fmt.Errorf("tile %v: %s cannot be split %d ways (at most %d: one slice per %s)", t, p, t.Split, p.maxSplit(), p.sliceOf())
+	case t.Split > 1 && t.Split*p.splitPart() > int(info.MaxTexelBufferElements):
+		return fmt.Errorf("tile %v: the slices of %s would hold %d floats, more than %s's texel buffers' %d", t, p, t.Split*p.splitPart(), info.Name, info.MaxTexelBufferElements)
 	}
 	g := t.groups(p.Rows(), p.Cols())
 	if g.Y*uint32(t.Split) > info.MaxWorkgroupCount[1] || g.Z > info.MaxWorkgroupCount[2] {
@@ -283,15 +283,32 @@ func (t Tile) Fit(p Pass) Tile {
 	t.TM = min(t.TM, ceilDiv(rows, 4)*4)
 	t.TN = min(t.TN, ceilDiv(cols, t.LX))
 	t.LY = min(t.LY, ceilDiv(rows, t.TM))
-	if t.Split < 1 {
-		t.Split = 1
-	}
-	if p.Op == OpConvWgrad {
-		t.Split = min(t.Split, p.n)
-	} else {
-		t.Split = 1
-	}
+	t.Split = max(1, min(t.Split, p.maxSplit()))
 	return t
+}
+
+// maxSplit is the most slices a pass's reduction can be cut into: one per
+// sample for a filter gradient, one per input channel for the others.
+func (p Pass) maxSplit() int {
+	if p.Op == OpConvWgrad {
+		return p.n
+	}
+	return p.c
+}
+
+func (p Pass) sliceOf() string {
+	if p.Op == OpConvWgrad {
+		return "sample"
+	}
+	return "input channel"
+}
+
+// splitPart is the floats one slice of a split pass writes: the output.
+func (p Pass) splitPart() int {
+	if p.Op == OpConvWgrad {
+		return p.k * p.c * p.kh * p.kw
+	}
+	return p.n * p.k * p.oh * p.ow
 }
 
 // groups covers rows×cols outputs; column blocks past 65535 workgroups
@@ -342,18 +359,28 @@ func Heuristic(info vk.DeviceInfo, p Pass) Tile {
 		t = Tile{Form: Shared, LX: 16, LY: 16, TM: 4, TN: 4, BK: 16, Split: 1}
 	}
 	t = t.Fit(p)
-	if p.Op == OpConvWgrad && info.Type != vk.TypeCPU {
-		g := t.groups(p.Rows(), p.Cols())
-		if groups := int(g.X * g.Y * max(g.Z, 1)); groups < splitTarget {
-			t.Split = min(p.n, ceilDiv(splitTarget, groups))
+	if info.Type != vk.TypeCPU {
+		if groups := t.gridSize(p); groups < splitTarget {
+			t.Split = min(p.maxSplit(), ceilDiv(splitTarget, groups))
+			if t.Check(info, p) != nil {
+				t.Split = 1
+			}
 		}
 	}
 	return t
 }
 
-// splitTarget is how many workgroups a filter gradient should spread over
-// on a GPU: fewer, and its reduction is split into slices of the batch.
-// On a CPU device its few threads any grid keeps busy, so it does not split.
+// gridSize is how many workgroups one slice of p covers with t.
+func (t Tile) gridSize(p Pass) int {
+	g := t.groups(p.Rows(), p.Cols())
+	return int(g.X * g.Y * max(g.Z, 1))
+}
+
+// splitTarget is how many workgroups a GEMM pass should spread over on a
+// GPU: fewer (a filter gradient, whose output is small; D's last layer,
+// dense 8192→1, one workgroup), and its reduction is split into slices
+// (of the batch, of the input channels). On a CPU device its few threads
+// any grid keeps busy, so it does not split.
 const splitTarget = 512
 
 // lavapipeTile is the register tile for lavapipe, by Mesa version. Mesa

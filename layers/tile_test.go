@@ -150,8 +150,8 @@ func TestTileChoices(t *testing.T) {
 		want string
 	}{
 		{layers.Tile{Form: layers.Shared, LX: 32, LY: 32, TM: 16, TN: 8, BK: 16, Split: 1}, p.Forward, "shared memory"},
-		{layers.Tile{Form: layers.Register, LX: 8, LY: 8, TM: 4, TN: 4, Split: 2}, p.Forward, "cannot split"},
-		{layers.Tile{Form: layers.Register, LX: 8, LY: 8, TM: 4, TN: 4, Split: 5}, p.Filter, "cannot be split 5 ways"},
+		{layers.Tile{Form: layers.Register, LX: 8, LY: 8, TM: 4, TN: 4, Split: 65}, p.Forward, "cannot be split 65 ways (at most 64: one slice per input channel)"},
+		{layers.Tile{Form: layers.Register, LX: 8, LY: 8, TM: 4, TN: 4, Split: 5}, p.Filter, "cannot be split 5 ways (at most 4: one slice per sample)"},
 	} {
 		if err := c.tile.Check(lavapipe, c.pass); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v on %v: %v, want an error saying %q", c.tile, c.pass, err, c.want)

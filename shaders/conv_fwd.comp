@@ -14,6 +14,13 @@
 // ConvTranspose2d's backward-data (w read as [in][out][kh][kw] is a conv
 // weight from the transposed conv's output channels to its input channels).
 // With ACCUM the result is added to y instead of replacing it.
+//
+// An output with few rows or columns (D's last layer, dense 8192→1, is one
+// workgroup) splits its reduction: with SPLIT > 1 the input channels are
+// cut into SPLIT slices, workgroup row y covers slice y / (rows' groups),
+// and each slice writes its raw sums to its own N·K·OH·OW part of Y (a
+// scratch buffer then), which sum_slices adds up in order before the bias
+// and the activation.
 
 layout(constant_id = 4) const uint N = 1;
 layout(constant_id = 5) const uint C = 1;
@@ -30,6 +37,7 @@ layout(constant_id = 15) const bool BIAS = false;
 layout(constant_id = 16) const uint ACT = ACT_NONE;
 layout(constant_id = 17) const float SLOPE = 0.2;
 layout(constant_id = 18) const bool ACCUM = false;
+layout(constant_id = 40) const uint SPLIT = 1;
 
 // x and wt are read through texel buffers: on lavapipe those loads are
 // vectorised, storage-buffer loads are not.
@@ -40,13 +48,22 @@ layout(r32f, binding = 3) uniform imageBuffer Y; // a texel view: no storage-buf
 
 const uint ROWS = K;
 const uint COLS = N * OH * OW;
-const uint RED = C * KH * KW;
 const uint K4 = (K + 3) / 4 * 4;
 
-// out writes output (k, col): bias, activation, and ACCUM's sum.
+// This workgroup's slice of the input channels.
+uint slice_() { return gl_WorkGroupID.y / (gl_NumWorkGroups.y / SPLIT); }
+uint c0_() { return slice_() * C / SPLIT; }
+uint c1_() { return (slice_() + 1) * C / SPLIT; }
+
+// out writes output (k, col): bias, activation, and ACCUM's sum; a slice
+// of a split reduction writes its raw sum to its part.
 void out_(uint k, uint col, float v) {
 	uint n = col / (OH * OW), ohw = col % (OH * OW);
 	uint o = (n * K + k) * OH * OW + ohw;
+	if (SPLIT > 1) {
+		imageStore(Y, int(slice_() * N * K * OH * OW + o), vec4(v));
+		return;
+	}
 	if (BIAS) {
 		v += b[k];
 	}
@@ -54,10 +71,11 @@ void out_(uint k, uint col, float v) {
 	imageStore(Y, int(o), vec4(ACCUM ? imageLoad(Y, int(o)).x + v : v));
 }
 
-// The operands for gemm_shared: the weight's rows at tap kk = (c, r, s),
-// and x at that tap of column col's receptive field.
-vec4 shared_a4(uint kk, uint row) { return imageLoad(Wt, int(kk * (K4 / 4) + row / 4)); }
+// The operands for gemm_shared: the weight's rows at tap kk = (c, r, s)
+// of the slice, and x at that tap of column col's receptive field.
+vec4 shared_a4(uint kk, uint row) { return imageLoad(Wt, int((c0_() * KH * KW + kk) * (K4 / 4) + row / 4)); }
 float shared_b(uint kk, uint col) {
+	kk += c0_() * KH * KW;
 	uint n = col / (OH * OW), ohw = col % (OH * OW);
 	uint c = kk / (KH * KW), rs = kk % (KH * KW);
 	int ih = int(ohw / OW * S + rs / KW) - int(P), iw = int(ohw % OW * S + rs % KW) - int(P);
@@ -65,6 +83,8 @@ float shared_b(uint kk, uint col) {
 	return in_ ? imageLoad(X, int(n * C * H * W + (c * H + uint(ih)) * W + uint(iw))).x : 0.0;
 }
 void shared_store(uint row, uint col, float v) { out_(row, col, v); }
+#define RED ((c1_() - c0_()) * KH * KW)
+#define GEMM_SHARED_ROW_GROUPS (gl_NumWorkGroups.y / SPLIT)
 #include "gemm_shared.glsl"
 
 void main() {
@@ -72,7 +92,8 @@ void main() {
 		gemm_shared();
 		return;
 	}
-	uint row0 = tile_row0(), col0 = tile_col0();
+	uint groups = gl_NumWorkGroups.y / SPLIT; // row groups of one slice
+	uint row0 = ((gl_WorkGroupID.y % groups) * gl_WorkGroupSize.y + gl_LocalInvocationID.y) * TM, col0 = tile_col0();
 	GUARD(row0, ROWS)
 	GUARD(col0, COLS)
 
@@ -97,7 +118,7 @@ void main() {
 			acc[i][j] = 0.0;
 		}
 	}
-	for (uint c = 0; c < C; c++) {
+	for (uint c = c0_(); c < c1_(); c++) {
 		for (uint r = 0; r < KH; r++) {
 			for (uint s = 0; s < KW; s++) {
 				uint kk = (c * KH + r) * KW + s;

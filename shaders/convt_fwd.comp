@@ -23,6 +23,8 @@
 // backward-data (a conv weight K×C×KH×KW read as [in=K][out=C]) and Linear's.
 // The weight comes rearranged (layers' permute) as wt, C×KH×KW rows of K4 =
 // K rounded up to 4 floats, so one vec4 load gives four output channels.
+// SPLIT > 1 splits the reduction over slices of the input channels, as
+// conv_fwd does.
 
 layout(constant_id = 4) const uint N = 1;
 layout(constant_id = 5) const uint C = 1;
@@ -41,6 +43,7 @@ layout(constant_id = 17) const float SLOPE = 0.2;
 layout(constant_id = 18) const bool ACCUM = false;
 layout(constant_id = 32) const uint PH = 0; // the output phase
 layout(constant_id = 33) const uint PW = 0;
+layout(constant_id = 40) const uint SPLIT = 1;
 
 // x and wt are read through texel buffers (see conv_fwd).
 layout(r32f, binding = 0) readonly uniform imageBuffer X;
@@ -60,9 +63,14 @@ const uint R0 = (PH + P) % S, S0 = (PW + P) % S;
 const uint TR = R0 < KH ? (KH - R0 + S - 1) / S : 0;
 const uint TS = S0 < KW ? (KW - S0 + S - 1) / S : 0;
 const int DH0 = int((PH + P - R0) / S), DW0 = int((PW + P - S0) / S);
-const uint RED = C * TR * TS;
 
-// out writes output (k, col) of the phase: bias, activation, and ACCUM's sum.
+// This workgroup's slice of the input channels.
+uint slice_() { return gl_WorkGroupID.y / (gl_NumWorkGroups.y / SPLIT); }
+uint c0_() { return slice_() * C / SPLIT; }
+uint c1_() { return (slice_() + 1) * C / SPLIT; }
+
+// out writes output (k, col) of the phase: bias, activation, and ACCUM's
+// sum; a slice of a split reduction writes its raw sum to its part.
 void out_(uint k, uint col, float v) {
 	uint n = col / (QH * QW), q = col % (QH * QW);
 	uint oh = q / QW * S + PH, ow = q % QW * S + PW;
@@ -70,6 +78,10 @@ void out_(uint k, uint col, float v) {
 		return;
 	}
 	uint o = ((n * K + k) * OH + oh) * OW + ow;
+	if (SPLIT > 1) {
+		imageStore(Y, int(slice_() * N * K * OH * OW + o), vec4(v));
+		return;
+	}
 	if (BIAS) {
 		v += b[k];
 	}
@@ -77,13 +89,16 @@ void out_(uint k, uint col, float v) {
 	imageStore(Y, int(o), vec4(ACCUM ? imageLoad(Y, int(o)).x + v : v));
 }
 
-// The operands for gemm_shared at reduction step kk = (c, jr, js).
+// The operands for gemm_shared at reduction step kk = (c, jr, js) of the
+// slice.
 vec4 shared_a4(uint kk, uint row) {
+	kk += c0_() * TR * TS;
 	uint c = kk / (TR * TS), t = kk % (TR * TS);
 	uint r = R0 + t / TS * S, s = S0 + t % TS * S;
 	return imageLoad(Wt, int(((c * KH + r) * KW + s) * (K4 / 4) + row / 4));
 }
 float shared_b(uint kk, uint col) {
+	kk += c0_() * TR * TS;
 	uint c = kk / (TR * TS), t = kk % (TR * TS);
 	uint n = col / (QH * QW), q = col % (QH * QW);
 	int ih = int(q / QW) + DH0 - int(t / TS), iw = int(q % QW) + DW0 - int(t % TS);
@@ -91,6 +106,8 @@ float shared_b(uint kk, uint col) {
 	return in_ ? imageLoad(X, int(n * C * H * W + (c * H + uint(ih)) * W + uint(iw))).x : 0.0;
 }
 void shared_store(uint row, uint col, float v) { out_(row, col, v); }
+#define RED ((c1_() - c0_()) * TR * TS)
+#define GEMM_SHARED_ROW_GROUPS (gl_NumWorkGroups.y / SPLIT)
 #include "gemm_shared.glsl"
 
 void main() {
@@ -98,7 +115,8 @@ void main() {
 		gemm_shared();
 		return;
 	}
-	uint row0 = tile_row0(), col0 = tile_col0();
+	uint groups = gl_NumWorkGroups.y / SPLIT; // row groups of one slice
+	uint row0 = ((gl_WorkGroupID.y % groups) * gl_WorkGroupSize.y + gl_LocalInvocationID.y) * TM, col0 = tile_col0();
 	GUARD(row0, ROWS)
 	GUARD(col0, COLS)
 	uint xbase[TN];
@@ -146,7 +164,7 @@ void main() {
 	// fastest left to itself (forced, 1.5× slower: 89 → 149 ms for dcgan28's
 	// first transposed conv). S is a constant: one branch is compiled.
 	if (S > 1) {
-		for (uint c = 0; c < C; c++) {
+		for (uint c = c0_(); c < c1_(); c++) {
 			[[unroll]] for (uint jr = 0; jr < TR; jr++) {
 				[[unroll]] for (uint js = 0; js < TS; js++) {
 					TAP(c, jr, js)
@@ -154,7 +172,7 @@ void main() {
 			}
 		}
 	} else {
-		for (uint c = 0; c < C; c++) {
+		for (uint c = c0_(); c < c1_(); c++) {
 			for (uint jr = 0; jr < TR; jr++) {
 				for (uint js = 0; js < TS; js++) {
 					TAP(c, jr, js)
