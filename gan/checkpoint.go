@@ -363,6 +363,9 @@ func (t *Trainer) Load(c *Checkpoint) error {
 			return err
 		}
 	}
+	if err := t.weightsChanged(); err != nil {
+		return err
+	}
 	return t.setStep(st.Step)
 }
 

@@ -51,6 +51,9 @@ func TestStepMatchesPyTorch(t *testing.T) {
 					}
 				}
 			}
+			if err := tr.weightsChanged(); err != nil {
+				t.Fatal(err)
+			}
 			for k := 1; k <= steps; k++ {
 				m := cfg.Model
 				real, err := gold.floats(fmt.Sprintf("real.%s.%d", name, k), []int{cfg.Batch, m.Channels, m.Size(), m.Size()})

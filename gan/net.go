@@ -18,6 +18,7 @@ const (
 
 // convOp is what Linear, Conv2d and ConvTranspose2d have in common.
 type convOp interface {
+	Prepare(s *vk.Sequence, w *vk.Buffer)
 	Forward(s *vk.Sequence, y, x, w, b *vk.Buffer)
 	Backward(s *vk.Sequence, dx, dw, db, dy, x, w, y *vk.Buffer)
 	Close()
@@ -40,18 +41,21 @@ type net struct {
 
 // The op configurations of a dense, conv or transposed-conv layer at batch
 // n, each GEMM pass with the tile tiles gives it (nil: the heuristic's).
-func (l layerSpec) linear(n int, tiles layers.Tiler) layers.LinearConfig {
-	return layers.LinearConfig{N: n, In: l.c, Out: l.k, Bias: l.bias, Act: l.act, Tiles: tiles}
+// A trainer's network (prepared) rearranges its weights for the GEMMs
+// once after each update (net.prepare), not in every pass.
+func (l layerSpec) linear(n int, tiles layers.Tiler, prepared bool) layers.LinearConfig {
+	return layers.LinearConfig{N: n, In: l.c, Out: l.k, Bias: l.bias, Act: l.act, Tiles: tiles, PreparedWeights: prepared}
 }
 
-func (l layerSpec) conv2d(n int, tiles layers.Tiler) layers.Conv2dConfig {
+func (l layerSpec) conv2d(n int, tiles layers.Tiler, prepared bool) layers.Conv2dConfig {
 	return layers.Conv2dConfig{N: n, C: l.c, H: l.h, W: l.w, K: l.k, KH: l.size, KW: l.size,
-		Stride: l.stride, Pad: l.padding, Bias: l.bias, Act: l.act, Tiles: tiles}
+		Stride: l.stride, Pad: l.padding, Bias: l.bias, Act: l.act, Tiles: tiles, PreparedWeights: prepared}
 }
 
-func (l layerSpec) convT2d(n int, tiles layers.Tiler) layers.ConvTranspose2dConfig {
+func (l layerSpec) convT2d(n int, tiles layers.Tiler, prepared bool) layers.ConvTranspose2dConfig {
 	return layers.ConvTranspose2dConfig{N: n, C: l.c, H: l.h, W: l.w, K: l.k,
-		KH: l.size, KW: l.size, Stride: l.stride, Pad: l.padding, OutPad: l.outPad, Bias: l.bias, Act: l.act, Tiles: tiles}
+		KH: l.size, KW: l.size, Stride: l.stride, Pad: l.padding, OutPad: l.outPad, Bias: l.bias, Act: l.act, Tiles: tiles,
+		PreparedWeights: prepared}
 }
 
 // gemmPasses are the GEMM passes of a dense, conv or transposed-conv layer
@@ -59,19 +63,20 @@ func (l layerSpec) convT2d(n int, tiles layers.Tiler) layers.ConvTranspose2dConf
 func (l layerSpec) gemmPasses(n int) (layers.Passes, bool) {
 	switch l.kind {
 	case dense:
-		return l.linear(n, nil).Passes(), true
+		return l.linear(n, nil, false).Passes(), true
 	case conv:
-		return l.conv2d(n, nil).Passes(), true
+		return l.conv2d(n, nil, false).Passes(), true
 	case convT:
-		return l.convT2d(n, nil).Passes(), true
+		return l.convT2d(n, nil, false).Passes(), true
 	}
 	return layers.Passes{}, false
 }
 
 // newNet builds spec's ops at batch n over p, each GEMM pass with the tile
-// tiles gives it (nil: the heuristic's). withGrad allocates the buffers
-// backward needs; a sampler leaves it off.
-func newNet(d *vk.Device, p *netParams, n int, withGrad bool, tiles layers.Tiler) (*net, error) {
+// tiles gives it (nil: the heuristic's). A trainer's network (train)
+// gets the buffers backward needs, and its weights are rearranged once
+// after each update (prepare); a sampler's are rearranged in each pass.
+func newNet(d *vk.Device, p *netParams, n int, train bool, tiles layers.Tiler) (*net, error) {
 	spec := p.spec
 	m := &net{spec: spec, p: p, n: n,
 		convs: make([]convOp, len(spec.layers)), bns: make([]*layers.BatchNorm2d, len(spec.layers)),
@@ -92,15 +97,15 @@ func newNet(d *vk.Device, p *netParams, n int, withGrad bool, tiles layers.Tiler
 		switch l.kind {
 		case dense:
 			var c *layers.Linear
-			c, err = layers.NewLinear(d, l.linear(n, tiles))
+			c, err = layers.NewLinear(d, l.linear(n, tiles, train))
 			m.convs[i], op = c, c
 		case conv:
 			var c *layers.Conv2d
-			c, err = layers.NewConv2d(d, l.conv2d(n, tiles))
+			c, err = layers.NewConv2d(d, l.conv2d(n, tiles, train))
 			m.convs[i], op = c, c
 		case convT:
 			var c *layers.ConvTranspose2d
-			c, err = layers.NewConvTranspose2d(d, l.convT2d(n, tiles))
+			c, err = layers.NewConvTranspose2d(d, l.convT2d(n, tiles, train))
 			m.convs[i], op = c, c
 		case batchNorm:
 			var b *layers.BatchNorm2d
@@ -132,7 +137,7 @@ func newNet(d *vk.Device, p *netParams, n int, withGrad bool, tiles layers.Tiler
 			largest = max(largest, n*l.outCount())
 		}
 	}
-	if withGrad && largest > 0 {
+	if train && largest > 0 {
 		for j := range m.grads {
 			g, err := d.NewBuffer(fmt.Sprintf("%s gradient %d", spec.name, j), 4*largest)
 			if err != nil {
@@ -181,6 +186,18 @@ func (m *net) input(x *vk.Buffer, i int) *vk.Buffer {
 		return x
 	}
 	return m.outs[i-1]
+}
+
+// prepare records the rearrangement of every weight for the GEMMs, which
+// a trainer's network reads from then on: after each change to the
+// weights (Adam), and once before the first pass (Trainer.weightsChanged).
+func (m *net) prepare(s *vk.Sequence) {
+	for i, l := range m.spec.layers {
+		if l.kind == dense || l.kind == conv || l.kind == convT {
+			s.Scope(scope(m.spec.layerName(i), phaseBackward))
+			m.convs[i].Prepare(s, m.p.layers[i][0].val)
+		}
+	}
 }
 
 // forward records the network on x. In training mode batch norm uses the

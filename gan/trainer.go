@@ -95,6 +95,7 @@ type Trainer struct {
 	bceReal, bceFake, bceG         *layers.BCE
 	adamD, adamG                   []*layers.Adam
 	dStep, gFirst, gStep           *vk.Sequence
+	prepare                        *vk.Sequence // both networks' weights rearranged (weightsChanged)
 
 	step   int // steps taken (D updates)
 	closer []interface{ Close() }
@@ -119,6 +120,10 @@ func NewTrainer(d *vk.Device, cfg TrainConfig) (*Trainer, error) {
 	if err := t.d.init(r); err != nil {
 		t.Close()
 		return nil, fmt.Errorf("gan: initialising the discriminator: %w", err)
+	}
+	if err := t.weightsChanged(); err != nil {
+		t.Close()
+		return nil, err
 	}
 	return t, nil
 }
@@ -208,6 +213,12 @@ func (t *Trainer) build() error {
 	}
 	t.own(t.gStep)
 	t.recordG(t.gStep, false)
+	if t.prepare, err = d.NewSequence("weights rearranged"); err != nil {
+		return err
+	}
+	t.own(t.prepare)
+	t.gNet.prepare(t.prepare)
+	t.dNet.prepare(t.prepare)
 	return nil
 }
 
@@ -235,6 +246,7 @@ func (t *Trainer) recordD(s *vk.Sequence) {
 	for i, p := range t.d.all {
 		t.adamD[i].Update(s, p.val, p.grad, p.m, p.v, t.clockD)
 	}
+	t.dNet.prepare(s)
 }
 
 // recordG records one generator update on the step's z: the generator
@@ -264,6 +276,17 @@ func (t *Trainer) recordG(s *vk.Sequence, first bool) {
 	for i, p := range t.g.all {
 		t.adamG[i].Update(s, p.val, p.grad, p.m, p.v, t.clockG)
 	}
+	t.gNet.prepare(s)
+}
+
+// weightsChanged rearranges both networks' weights for the GEMMs, which
+// the recorded updates do after each Adam step: it is for weights written
+// from the host (initialisation, a checkpoint).
+func (t *Trainer) weightsChanged() error {
+	if err := t.prepare.Submit(); err != nil {
+		return fmt.Errorf("gan: rearranging the weights: %w", err)
+	}
+	return nil
 }
 
 // Close destroys everything the trainer built.

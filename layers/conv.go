@@ -206,18 +206,19 @@ type conv struct {
 	fwd, data, wgrad gemm
 	bgrad, act       *vk.Kernel
 	transposed       bool // the filter gradient takes (dy, x) where a conv's takes (x, dy)
+	prepared         bool // Forward and Backward read the weight as Prepare left it
 }
 
 // newConv builds the kernels of either op, each pass with the tile tiles
 // gives it (the heuristic's where tiles is nil or has none).
-func newConv(d *vk.Device, op string, g geom, bias bool, act Activation, transposed bool, tiles Tiler) (*conv, error) {
+func newConv(d *vk.Device, op string, g geom, bias bool, act Activation, transposed bool, tiles Tiler, prepared bool) (*conv, error) {
 	if err := checkGeom(op, g); err != nil {
 		return nil, err
 	}
 	if err := act.check(); err != nil {
 		return nil, fmt.Errorf("layers: %s: %w", op, err)
 	}
-	c := &conv{op: op, g: g, bias: bias, ks: parts{dev: d}, transposed: transposed}
+	c := &conv{op: op, g: g, bias: bias, ks: parts{dev: d}, transposed: transposed, prepared: prepared}
 	name := fmt.Sprintf("%s %d→%d %d×%d", op, g.c, g.k, g.h, g.w)
 	fused := append(act.specs(), vk.SpecBool(specBias, bias))
 	ps := convPasses(g, transposed)
@@ -253,6 +254,19 @@ func (c *conv) sizes() (nx, nw, ny int) {
 	return g.n * g.c * g.h * g.w, g.k * g.c * g.kh * g.kw, g.n * g.k * g.oh * g.ow
 }
 
+// Prepare records the rearrangements of w that the forward and
+// backward-data GEMMs read (layers' rowMajor4), for an op built with
+// PreparedWeights: its Forward and Backward then read them as they are,
+// so its owner records Prepare after every change to w (after each
+// optimizer step) and before the first use, instead of every pass
+// rearranging w again.
+func (c *conv) Prepare(s *vk.Sequence, w *vk.Buffer) {
+	_, nw, _ := c.sizes()
+	need(c.op+" prepare", "w", w, nw)
+	c.fwd.w.record(s, w)
+	c.data.w.record(s, w)
+}
+
 // Forward records y = act(op(x, w) + b). b is ignored without Bias.
 func (c *conv) Forward(s *vk.Sequence, y, x, w, b *vk.Buffer) {
 	nx, nw, ny := c.sizes()
@@ -264,6 +278,10 @@ func (c *conv) Forward(s *vk.Sequence, y, x, w, b *vk.Buffer) {
 		need(what, "b", b, c.g.k)
 	} else {
 		b = w
+	}
+	if c.prepared {
+		c.fwd.dispatch(s, x, c.fwd.w.of(w), b, y)
+		return
 	}
 	c.fwd.record(s, x, w, b, y)
 }
@@ -285,7 +303,11 @@ func (c *conv) Backward(s *vk.Sequence, dx, dw, db, dy, x, w, y *vk.Buffer) {
 	need(what, "w", w, nw)
 	if dx != nil {
 		need(what, "dx", dx, nx)
-		c.data.record(s, dy, w, w, dx)
+		if c.prepared {
+			c.data.dispatch(s, dy, c.data.w.of(w), w, dx)
+		} else {
+			c.data.record(s, dy, w, w, dx)
+		}
 	}
 	if dw == nil {
 		return
@@ -314,6 +336,9 @@ type Conv2dConfig struct {
 	Bias        bool
 	Act         Activation
 	Tiles       Tiler // each GEMM pass's kernel configuration; nil: the heuristic's
+	// PreparedWeights: the owner records Prepare after each change to the
+	// weight, and Forward and Backward read what it left (see Prepare).
+	PreparedWeights bool
 }
 
 // OutH and OutW are the output's height and width.
@@ -340,7 +365,7 @@ func (c Conv2dConfig) Passes() Passes { return convPasses(c.geom(), false) }
 
 // NewConv2d builds the kernels of a Conv2d.
 func NewConv2d(d *vk.Device, cfg Conv2dConfig) (*Conv2d, error) {
-	c, err := newConv(d, "conv2d", cfg.geom(), cfg.Bias, cfg.Act, false, cfg.Tiles)
+	c, err := newConv(d, "conv2d", cfg.geom(), cfg.Bias, cfg.Act, false, cfg.Tiles, cfg.PreparedWeights)
 	if err != nil {
 		return nil, err
 	}
@@ -360,6 +385,7 @@ type ConvTranspose2dConfig struct {
 	Bias                bool
 	Act                 Activation
 	Tiles               Tiler // each GEMM pass's kernel configuration; nil: the heuristic's
+	PreparedWeights     bool  // as Conv2dConfig's
 }
 
 // OutH and OutW are the output's height and width.
@@ -385,7 +411,7 @@ func NewConvTranspose2d(d *vk.Device, cfg ConvTranspose2dConfig) (*ConvTranspose
 	if cfg.Stride > 0 && (cfg.OutPad < 0 || cfg.OutPad >= cfg.Stride) {
 		return nil, fmt.Errorf("layers: conv_transpose2d: output padding %d must be in [0, stride %d)", cfg.OutPad, cfg.Stride)
 	}
-	c, err := newConv(d, "conv_transpose2d", cfg.geom(), cfg.Bias, cfg.Act, true, cfg.Tiles)
+	c, err := newConv(d, "conv_transpose2d", cfg.geom(), cfg.Bias, cfg.Act, true, cfg.Tiles, cfg.PreparedWeights)
 	if err != nil {
 		return nil, err
 	}
@@ -399,10 +425,13 @@ type LinearConfig struct {
 	Bias       bool
 	Act        Activation
 	Tiles      Tiler // each GEMM pass's kernel configuration; nil: the heuristic's
+	// PreparedWeights as Conv2dConfig's.
+	PreparedWeights bool
 }
 
 func (c LinearConfig) conv() Conv2dConfig {
-	return Conv2dConfig{N: c.N, C: c.In, H: 1, W: 1, K: c.Out, KH: 1, KW: 1, Stride: 1, Bias: c.Bias, Act: c.Act, Tiles: c.Tiles}
+	return Conv2dConfig{N: c.N, C: c.In, H: 1, W: 1, K: c.Out, KH: 1, KW: 1, Stride: 1, Bias: c.Bias, Act: c.Act,
+		Tiles: c.Tiles, PreparedWeights: c.PreparedWeights}
 }
 
 // Passes are the op's GEMM passes.

@@ -291,3 +291,71 @@ func TestShapeMismatchPanics(t *testing.T) {
 	}()
 	o.Forward(s, y, x, w, nil)
 }
+
+// An op built with PreparedWeights reads the weight as Prepare left it:
+// its forward and backward-data match the reference for the prepared
+// weight, and keep doing so after the weight buffer changes until Prepare
+// runs again; then they follow the new weight.
+func TestConvPreparedWeights(t *testing.T) {
+	d := vktest.Open(t)
+	for _, tc := range []struct {
+		c          convCase
+		transposed bool
+	}{{convCases[5], false}, {convTCases[4], true}} {
+		c := tc.c
+		t.Run(c.name, func(t *testing.T) {
+			g := c.g
+			var o interface {
+				op
+				Prepare(s *vk.Sequence, w *vk.Buffer)
+			}
+			rf := conv2dRef(g)
+			var err error
+			if tc.transposed {
+				rf = convT2dRef(g)
+				o, err = layers.NewConvTranspose2d(d, layers.ConvTranspose2dConfig{N: g.N, C: g.C, H: g.H, W: g.W, K: g.K, KH: g.KH, KW: g.KW,
+					Stride: g.Stride, Pad: g.Pad, OutPad: g.OutPad, Bias: c.bias, PreparedWeights: true})
+			} else {
+				o, err = layers.NewConv2d(d, layers.Conv2dConfig{N: g.N, C: g.C, H: g.H, W: g.W, K: g.K, KH: g.KH, KW: g.KW,
+					Stride: g.Stride, Pad: g.Pad, Bias: c.bias, PreparedWeights: true})
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer o.Close()
+			r := rand.New(rand.NewSource(2))
+			nx, ny := g.N*g.C*g.H*g.W, g.N*g.K*rf.outH*rf.outW
+			x, b, dy := rnd(r, nx, 1), rnd(r, g.K, 1), rnd(r, ny, 1)
+			w1, w2 := rnd(r, rf.wlen, 0.1), rnd(r, rf.wlen, 0.1)
+			bx, bb, bdy, bw := upload(t, d, "x", x), upload(t, d, "b", b), upload(t, d, "dy", dy), upload(t, d, "w", w1)
+			by, bdx := alloc(t, d, "y", ny), alloc(t, d, "dx", nx)
+			pass := func() {
+				run(t, d, func(s *vk.Sequence) {
+					o.Forward(s, by, bx, bw, bb)
+					o.Backward(s, bdx, nil, nil, bdy, bx, bw, by)
+				})
+			}
+			check := func(when string, w []float64) {
+				t.Helper()
+				var rb []float64
+				if c.bias {
+					rb = b
+				}
+				expect(t, when+": y", by, rf.fwd(x, w, rb, g), ref.Sum)
+				dx, _, _ := rf.bwd(dy, x, w, g)
+				expect(t, when+": dx", bdx, dx, ref.Sum)
+			}
+			run(t, d, func(s *vk.Sequence) { o.Prepare(s, bw) })
+			pass()
+			check("prepared", w1)
+			if err := bw.Upload(0, vk.Float32Bytes(f32(w2))); err != nil {
+				t.Fatal(err)
+			}
+			pass()
+			check("changed, not prepared again", w1)
+			run(t, d, func(s *vk.Sequence) { o.Prepare(s, bw) })
+			pass()
+			check("prepared again", w2)
+		})
+	}
+}

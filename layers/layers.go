@@ -217,6 +217,14 @@ func (r rowMajor4) record(s *vk.Sequence, w *vk.Buffer) *vk.Buffer {
 	return r.buf
 }
 
+// of is the buffer the GEMM reads for w once record has rearranged it.
+func (r rowMajor4) of(w *vk.Buffer) *vk.Buffer {
+	if r.k == nil {
+		return w
+	}
+	return r.buf
+}
+
 // convWeight is the rearrangement for conv_fwd of a weight [rows][d][rs]:
 // depth index (d, rs), rows padded to a multiple of 4.
 func convWeight(ks *parts, name string, rows, d, rs int) rowMajor4 {
