@@ -15,6 +15,17 @@ type StepPass struct {
 	FLOPs float64 // of one run, counted as bench.go says
 }
 
+// PhaseName is the pass's phase as the tuner and the profile print it.
+func (p StepPass) PhaseName() string {
+	switch p.Phase {
+	case Forward:
+		return "fwd"
+	case BackwardData:
+		return "data"
+	}
+	return "filter"
+}
+
 // GEMMPasses lists the GEMM passes the step runs, generator first, each
 // layer's in the order forward, data, filter (passCounts says which run:
 // no layer's first data gradient does). A pass of the same shape in two

@@ -73,7 +73,7 @@ func Tune(d *vk.Device, c TrainConfig, opts TuneOptions) ([]TuneResult, error) {
 		if where[sp.Pass] == nil {
 			order = append(order, sp.Pass)
 		}
-		where[sp.Pass] = append(where[sp.Pass], sp.Layer+" "+phaseName(sp.Phase))
+		where[sp.Pass] = append(where[sp.Pass], sp.Layer+" "+sp.PhaseName())
 	}
 	var out []TuneResult
 	for i, p := range order {
@@ -91,16 +91,6 @@ func Tune(d *vk.Device, c TrainConfig, opts TuneOptions) ([]TuneResult, error) {
 		}
 	}
 	return out, nil
-}
-
-func phaseName(c Category) string {
-	switch c {
-	case Forward:
-		return "fwd"
-	case BackwardData:
-		return "data"
-	}
-	return "filter"
 }
 
 // tunePass times p's candidates.

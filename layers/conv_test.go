@@ -186,7 +186,9 @@ func TestLinear(t *testing.T) {
 // formCases are the kernel configurations a device may choose, beyond
 // the heuristic's for lavapipe, that every op is held to the reference in:
 // the register form with other blocks, the shared-memory form (what GPUs
-// get) with tiles that fit none of the cases exactly, and reductions split
+// get) with tiles that fit none of the cases exactly, vec4 and scalar
+// reads of its column operand, with and without prefetching (128×128
+// blocks among them), and reductions split
 // into uneven slices (what a GPU gets for small outputs: of the batch for
 // a filter gradient, of the input channels for the other passes), summed
 // in order by sum_slices, with the bias and activation of a forward pass.
@@ -196,9 +198,9 @@ var formCases = []struct {
 }{
 	{"register 8,8,16,8", layers.Force{Form: layers.Register, LX: 8, LY: 8, TM: 16, TN: 8}},
 	{"register 4,2,4,3 split", layers.Force{Form: layers.Register, LX: 4, LY: 2, TM: 4, TN: 3, Split: 3}},
-	{"shared 16,16,4,4", layers.Force{Form: layers.Shared, LX: 16, LY: 16, TM: 4, TN: 4, BK: 16}},
-	{"shared 8,4,8,2 bk8", layers.Force{Form: layers.Shared, LX: 8, LY: 4, TM: 8, TN: 2, BK: 8}},
 	{"shared 16,16,4,4 split", layers.Force{Form: layers.Shared, LX: 16, LY: 16, TM: 4, TN: 4, BK: 16, Split: 5}},
+	{"shared 8,4,8,2 bk8 prefetch", layers.Force{Form: layers.Shared, LX: 8, LY: 4, TM: 8, TN: 2, BK: 8, Prefetch: true}},
+	{"shared 16,16,8,8 bk8 prefetch split", layers.Force{Form: layers.Shared, LX: 16, LY: 16, TM: 8, TN: 8, BK: 8, Prefetch: true, Split: 3}},
 }
 
 // TestConvForms runs the small convolution cases in every form.
@@ -209,10 +211,13 @@ func TestConvForms(t *testing.T) {
 	}
 }
 
-// checkSmallConvs runs Conv2d and ConvTranspose2d on the small cases: the
-// first layers of dcgan28's networks, batch 1, stride 3 and 1×1.
+// checkSmallConvs runs Conv2d and ConvTranspose2d on three small cases:
+// dcgan28's last layer (one output channel), batch 1 with odd sizes, and
+// stride 3 with a 4×3 kernel. (Each form's kernels are compiled afresh
+// on a machine whose Mesa cache is empty, as CI's is: a few cases keep
+// that to seconds.)
 func checkSmallConvs(t *testing.T, d *vk.Device, tiles layers.Tiler) {
-	for _, c := range append([]convCase{convCases[4], convTCases[5]}, convCases[7:]...) {
+	for _, c := range []convCase{convTCases[5], convCases[7], convCases[8]} {
 		t.Run("conv/"+c.name, func(t *testing.T) { checkConv2d(t, d, c, tiles) })
 		t.Run("convT/"+c.name, func(t *testing.T) { checkConvT2d(t, d, c, tiles) })
 	}

@@ -112,7 +112,9 @@ func Candidates(info vk.DeviceInfo, p Pass) []Tile {
 	for _, wg := range [][2]int{{16, 16}, {32, 8}, {16, 8}, {8, 8}} {
 		for _, b := range [][2]int{{4, 4}, {8, 4}, {4, 8}, {8, 8}} {
 			for _, bk := range []int{16, 8} {
-				try(Tile{Form: Shared, LX: wg[0], LY: wg[1], TM: b[0], TN: b[1], BK: bk})
+				for _, pre := range []bool{false, true} {
+					try(Tile{Form: Shared, LX: wg[0], LY: wg[1], TM: b[0], TN: b[1], BK: bk, Prefetch: pre})
+				}
 			}
 		}
 	}

@@ -108,6 +108,7 @@ const (
 	specSplit    = 40 // conv_wgrad's slices of the batch
 	specShared   = 41 // the GEMMs' shared-memory form
 	specBK       = 42 // its reduction step
+	specPrefetch = 43 // and its double buffering
 )
 
 // local is the workgroup size of element-wise and reduction kernels.

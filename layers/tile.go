@@ -131,23 +131,30 @@ func (f Form) String() string {
 // Tile is a GEMM pass's kernel configuration: workgroups of LX×LY
 // invocations, each computing a TM×TN block of the output (TM rows, a
 // multiple of 4: the row operand is read four rows at a time), in one of
-// the two forms; BK is the shared form's reduction step, and Split cuts
-// the reduction into that many slices summed in order afterwards
-// (of the batch for a filter gradient, of the input channels otherwise).
+// the two forms; BK is the shared form's reduction step and Prefetch its
+// double buffering (the next slices loaded into registers while the
+// current ones are multiplied), and Split cuts the reduction into that
+// many slices summed in order afterwards (of the batch for a filter
+// gradient, of the input channels otherwise).
 type Tile struct {
-	Form   Form
-	LX, LY int
-	TM, TN int
-	BK     int // shared form only
-	Split  int // at least 1
+	Form     Form
+	LX, LY   int
+	TM, TN   int
+	BK       int  // shared form only
+	Prefetch bool // shared form only
+	Split    int  // at least 1
 }
 
 // String is the form --tile and the cache files take: "8,8,32,8",
-// "16,16,4,4,shared,bk16", with ",split4" where the reduction is split.
+// "16,16,4,4,shared,bk16", "16,16,8,8,shared,bk8,prefetch", with
+// ",split4" where the reduction is split.
 func (t Tile) String() string {
 	s := fmt.Sprintf("%d,%d,%d,%d", t.LX, t.LY, t.TM, t.TN)
 	if t.Form == Shared {
 		s += fmt.Sprintf(",shared,bk%d", t.BK)
+	}
+	if t.Prefetch {
+		s += ",prefetch"
 	}
 	if t.Split > 1 {
 		s += fmt.Sprintf(",split%d", t.Split)
@@ -159,7 +166,7 @@ func (t Tile) String() string {
 // defaults to 16 and the split to 1.
 func ParseTile(s string) (Tile, error) {
 	bad := func(why string) (Tile, error) {
-		return Tile{}, fmt.Errorf("tile %q: %s; give four numbers LX,LY,TM,TN and optionally \",shared\", \",bkN\", \",splitN\", such as 16,16,4,4,shared", s, why)
+		return Tile{}, fmt.Errorf("tile %q: %s; give four numbers LX,LY,TM,TN and optionally \",shared\", \",bkN\", \",prefetch\", \",splitN\", such as 16,16,4,4,shared", s, why)
 	}
 	f := strings.Split(strings.TrimSpace(s), ",")
 	if len(f) < 4 {
@@ -184,6 +191,8 @@ func ParseTile(s string) (Tile, error) {
 			t.Form = Shared
 		case w == "register":
 			t.Form = Register
+		case w == "prefetch":
+			t.Prefetch = true
 		case strings.HasPrefix(w, "bk"):
 			n, ok := num("bk")
 			if !ok {
@@ -197,14 +206,14 @@ func ParseTile(s string) (Tile, error) {
 			}
 			t.Split = n
 		default:
-			return bad(fmt.Sprintf("%q is not shared, bkN or splitN", w))
+			return bad(fmt.Sprintf("%q is not shared, bkN, prefetch or splitN", w))
 		}
 	}
 	switch {
 	case t.Form == Shared && t.BK == -1:
 		t.BK = 16
-	case t.Form == Register && t.BK != -1:
-		return bad("bk is for the shared form")
+	case t.Form == Register && (t.BK != -1 || t.Prefetch):
+		return bad("bk and prefetch are for the shared form")
 	case t.Form == Register:
 		t.BK = 0
 	}
@@ -236,6 +245,8 @@ func (t Tile) valid() error {
 		return fmt.Errorf("a block of %d outputs per invocation is more than 1024", t.TM*t.TN)
 	case t.Split < 1 || t.Split > 1<<16:
 		return fmt.Errorf("split %d must be in [1, 65536]", t.Split)
+	case t.Form == Register && (t.BK != 0 || t.Prefetch):
+		return fmt.Errorf("bk and prefetch are for the shared form")
 	case t.Form == Shared && (t.BK < 1 || t.BK > 64):
 		return fmt.Errorf("bk %d must be in [1, 64]", t.BK)
 	}
@@ -328,7 +339,7 @@ func (t Tile) specs() []vk.Spec {
 	return []vk.Spec{
 		vk.SpecUint(specLocalX, uint32(t.LX)), vk.SpecUint(specLocalY, uint32(t.LY)),
 		vk.SpecUint(specTM, uint32(t.TM)), vk.SpecUint(specTN, uint32(t.TN)),
-		vk.SpecBool(specShared, t.Form == Shared), vk.SpecUint(specBK, uint32(bk)),
+		vk.SpecBool(specShared, t.Form == Shared), vk.SpecUint(specBK, uint32(bk)), vk.SpecBool(specPrefetch, t.Prefetch),
 	}
 }
 

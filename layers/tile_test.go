@@ -27,6 +27,7 @@ func TestTileText(t *testing.T) {
 		{"16,16,4,4,shared", layers.Tile{Form: layers.Shared, LX: 16, LY: 16, TM: 4, TN: 4, BK: 16, Split: 1}, "16,16,4,4,shared,bk16"},
 		{" 16, 8,8,8, shared ,bk8,split4", layers.Tile{Form: layers.Shared, LX: 16, LY: 8, TM: 8, TN: 8, BK: 8, Split: 4}, "16,8,8,8,shared,bk8,split4"},
 		{"8,8,16,8,register,split2", layers.Tile{Form: layers.Register, LX: 8, LY: 8, TM: 16, TN: 8, Split: 2}, "8,8,16,8,split2"},
+		{"16,16,8,8,shared,bk8,prefetch", layers.Tile{Form: layers.Shared, LX: 16, LY: 16, TM: 8, TN: 8, BK: 8, Prefetch: true, Split: 1}, "16,16,8,8,shared,bk8,prefetch"},
 	} {
 		got, err := layers.ParseTile(c.in)
 		if err != nil || got != c.want {
@@ -41,7 +42,7 @@ func TestTileText(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"", "8,8,32", "8,8,30,8", "0,8,32,8", "8,8,32,x", "8,8,32,8,fast", "8,8,32,8,bk16",
-		"8,8,32,8,shared,bk0", "8,8,32,8,split0", "64,64,4,4", "8,8,32,8,splitx", "8,8,4096,8"} {
+		"8,8,32,8,shared,bk0", "8,8,32,8,split0", "8,8,32,8,prefetch", "64,64,4,4", "8,8,32,8,splitx", "8,8,4096,8"} {
 		if _, err := layers.ParseTile(bad); err == nil {
 			t.Errorf("ParseTile(%q) was accepted", bad)
 		} else if !strings.Contains(err.Error(), "LX,LY,TM,TN") && !strings.Contains(err.Error(), "tile") {

@@ -23,7 +23,10 @@ synthetic data already on the device, after --warmup steps, and prints the
 device, images/s, ms per step, the FLOPs of a step and the GFLOP/s reached,
 the fixed cost of the step's dispatches, device memory and host RSS.
 --profile adds where a step's device time goes, layer by layer, from
-timestamps written after every command. --sweep-batch times each batch size
+timestamps written after every command, and each GEMM pass's kernel
+configuration (tuned by gan-vk tune, or the built-in choice), its time and
+its roofline bound from the device's peak and bandwidth, which the bench
+measures. --sweep-batch times each batch size
 in a list. The FLOP count is 2 × the multiply-adds of every dense, conv and
 transposed-conv pass of a step (gan/bench.go writes the formula out).`
 
@@ -94,15 +97,9 @@ type sweepEntry struct {
 
 func runBench(args []string, stdout, stderr io.Writer) (err error) {
 	fs := newFlags("bench", benchSynopsis, stdout, stderr)
-	preset := fs.String("preset", "dcgan28", "model: dcgan28 or dcgan64")
-	channels := fs.Int("channels", 0, "image channels (default: 1 for dcgan28, 3 for dcgan64)")
-	batch := fs.Int("batch", 64, "batch size")
+	model := newSyntheticFlags(fs)
 	steps := fs.Int("steps", 20, "timed steps")
 	warmup := fs.Int("warmup", 3, "untimed steps first (the first touches of fresh memory are slow)")
-	gSteps := fs.Int("g-steps", 2, "generator updates per step")
-	gf := fs.Int("gf", 0, "generator width (default: the preset's)")
-	df := fs.Int("df", 0, "discriminator width (default: the preset's)")
-	device := fs.String("device", "", "Vulkan device: an index or part of a name (gan-vk devices lists them)")
 	profile := fs.Bool("profile", false, "add a per-layer profile of a step from device timestamps")
 	sweep := fs.String("sweep-batch", "", "time each batch size in this comma-separated `list` instead")
 	asJSON := fs.Bool("json", false, "print the report as one JSON object")
@@ -110,7 +107,7 @@ func runBench(args []string, stdout, stderr io.Writer) (err error) {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	cfg, err := syntheticConfig(*preset, *channels, *gf, *df, *batch, *gSteps)
+	cfg, err := model.config()
 	if err != nil {
 		return err
 	}
@@ -129,7 +126,7 @@ func runBench(args []string, stdout, stderr io.Writer) (err error) {
 		}
 		tiles = layers.Force(t)
 	}
-	batches := []int{*batch}
+	batches := []int{cfg.Batch}
 	if *sweep != "" {
 		batches = nil
 		for _, f := range strings.Split(*sweep, ",") {
@@ -148,7 +145,7 @@ func runBench(args []string, stdout, stderr io.Writer) (err error) {
 		}
 	}
 
-	d, err := openDevice(*device)
+	d, err := openDevice(*model.device)
 	if err != nil {
 		return err
 	}
@@ -158,10 +155,10 @@ func runBench(args []string, stdout, stderr io.Writer) (err error) {
 		tiles = kernelTiles(info, stderr)
 	}
 	rep := benchReport{Device: info.Name, DeviceType: info.Type.String(), Driver: strings.TrimSpace(info.DriverName + " " + info.DriverInfo),
-		API: info.APIVersion.String(), Preset: m.Preset, Batch: *batch, GSteps: *gSteps, Steps: *steps, Warmup: *warmup}
+		API: info.APIVersion.String(), Preset: m.Preset, Batch: cfg.Batch, GSteps: cfg.GSteps, Steps: *steps, Warmup: *warmup}
 	if !*asJSON {
 		fmt.Fprintf(stdout, "gan-vk bench: %s (%d×%d×%d), %d generator updates per step, synthetic data on the device\n",
-			m.Preset, m.Channels, m.Size(), m.Size(), *gSteps)
+			m.Preset, m.Channels, m.Size(), m.Size(), cfg.GSteps)
 		fmt.Fprintf(stdout, "device       %s (%s), %s, Vulkan %s\n", rep.Device, rep.DeviceType, rep.Driver, rep.API)
 	}
 
@@ -299,20 +296,10 @@ func (r *benchRun) kernels(d *vk.Device, c gan.TrainConfig, from func(layers.Pas
 		tile, _ := layers.Choose(d.Info(), c.Kernels, p.Pass)
 		n := float64(p.Runs)
 		bound := max(p.FLOPs*n/peak, p.Pass.Bytes()*n/bw)
-		r.Kernels = append(r.Kernels, kernelEntry{Layer: p.Layer, Phase: phaseName(p.Phase), Pass: p.Pass.String(), Tile: tile.String(),
+		r.Kernels = append(r.Kernels, kernelEntry{Layer: p.Layer, Phase: p.PhaseName(), Pass: p.Pass.String(), Tile: tile.String(),
 			From: from(p.Pass), Runs: p.Runs, Ms: float64(rows[p.Layer].Time[p.Phase]) / 1e6, BoundMs: bound * 1e3})
 	}
 	return nil
-}
-
-func phaseName(c gan.Category) string {
-	switch c {
-	case gan.Forward:
-		return "fwd"
-	case gan.BackwardData:
-		return "data"
-	}
-	return "filter"
 }
 
 // tileSource says where the tile of p comes from when a step is built

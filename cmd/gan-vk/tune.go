@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"time"
@@ -24,13 +25,7 @@ every pass in its config.json, and --resume builds exactly those.`
 
 func runTune(args []string, stdout, stderr io.Writer) (err error) {
 	fs := newFlags("tune", tuneSynopsis, stdout, stderr)
-	preset := fs.String("preset", "dcgan28", "model: dcgan28 or dcgan64")
-	channels := fs.Int("channels", 0, "image channels (default: 1 for dcgan28, 3 for dcgan64)")
-	batch := fs.Int("batch", 64, "batch size (the shapes depend on it)")
-	gSteps := fs.Int("g-steps", 2, "generator updates per step")
-	gf := fs.Int("gf", 0, "generator width (default: the preset's)")
-	df := fs.Int("df", 0, "discriminator width (default: the preset's)")
-	device := fs.String("device", "", "Vulkan device: an index or part of a name (gan-vk devices lists them)")
+	model := newSyntheticFlags(fs)
 	most := fs.Int("max-candidates", 0, "time at most this many configurations of each pass, the built-in choice first (0: all); a quick tune")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -38,11 +33,11 @@ func runTune(args []string, stdout, stderr io.Writer) (err error) {
 	if *most < 0 {
 		return &usageError{"--max-candidates must not be negative"}
 	}
-	cfg, err := syntheticConfig(*preset, *channels, *gf, *df, *batch, *gSteps)
+	cfg, err := model.config()
 	if err != nil {
 		return err
 	}
-	d, err := openDevice(*device)
+	d, err := openDevice(*model.device)
 	if err != nil {
 		return err
 	}
@@ -55,29 +50,48 @@ func runTune(args []string, stdout, stderr io.Writer) (err error) {
 	return nil
 }
 
-// syntheticConfig is the training configuration bench and tune measure:
-// a preset with its widths (or --gf, --df) and Adam's defaults.
-func syntheticConfig(preset string, channels, gf, df, batch, gSteps int) (gan.TrainConfig, error) {
+// syntheticFlags are the flags of bench and tune that say which model
+// they measure, with Adam's defaults; config reads them.
+type syntheticFlags struct {
+	preset                          *string
+	channels, batch, gSteps, gf, df *int
+	device                          *string
+}
+
+func newSyntheticFlags(fs *flag.FlagSet) syntheticFlags {
+	return syntheticFlags{
+		preset:   fs.String("preset", "dcgan28", "model: dcgan28 or dcgan64"),
+		channels: fs.Int("channels", 0, "image channels (default: 1 for dcgan28, 3 for dcgan64)"),
+		batch:    fs.Int("batch", 64, "batch size"),
+		gSteps:   fs.Int("g-steps", 2, "generator updates per step"),
+		gf:       fs.Int("gf", 0, "generator width (default: the preset's)"),
+		df:       fs.Int("df", 0, "discriminator width (default: the preset's)"),
+		device:   fs.String("device", "", "Vulkan device: an index or part of a name (gan-vk devices lists them)"),
+	}
+}
+
+func (f syntheticFlags) config() (gan.TrainConfig, error) {
+	channels := *f.channels
 	if channels == 0 {
 		channels = 1
-		if preset == "dcgan64" {
+		if *f.preset == "dcgan64" {
 			channels = 3
 		}
 	}
-	m, err := gan.DefaultModel(preset, channels)
+	m, err := gan.DefaultModel(*f.preset, channels)
 	if err != nil {
 		return gan.TrainConfig{}, &usageError{err.Error()}
 	}
-	if gf < 0 || df < 0 {
+	if *f.gf < 0 || *f.df < 0 {
 		return gan.TrainConfig{}, &usageError{"--gf and --df must be positive"}
 	}
-	if gf > 0 {
-		m.GF = gf
+	if *f.gf > 0 {
+		m.GF = *f.gf
 	}
-	if df > 0 {
-		m.DF = df
+	if *f.df > 0 {
+		m.DF = *f.df
 	}
-	cfg := gan.TrainConfig{Model: m, Batch: batch, LR: 2e-4, Beta1: 0.5, GSteps: gSteps, Seed: 1}
+	cfg := gan.TrainConfig{Model: m, Batch: *f.batch, LR: 2e-4, Beta1: 0.5, GSteps: *f.gSteps, Seed: 1}
 	if err := cfg.Check(); err != nil {
 		return cfg, &usageError{err.Error()}
 	}
