@@ -3,7 +3,8 @@
 # + 2 G updates) on synthetic data already on the device, fp32 on both sides.
 #
 #	bench/compare.sh cpu  [OUTDIR]   lavapipe against PyTorch on the CPU (all cores)
-#	bench/compare.sh cuda [OUTDIR]   the Vulkan GPU against PyTorch CUDA (TF32 off)
+#	bench/compare.sh cuda [OUTDIR]   the Vulkan GPU against PyTorch CUDA, with TF32 off (fp32, like
+#	                                 for like) and on (PyTorch's default for convolutions)
 #
 # Needs a built gan-vk (./build.sh builds bin/gan-vk; GAN_VK=path overrides),
 # and python3 with torch (Debian: python3-torch; for cuda, a CUDA build).
@@ -40,6 +41,11 @@ for preset in dcgan28 dcgan64; do
 		echo "PyTorch $preset batch $batch" >&2
 		"$python" pytorch/bench.py --device $mode --preset $preset --batch $batch --steps "$steps" --warmup $warmup --json \
 			>"$out/torch-$preset-$batch.json"
+		if [ "$mode" = cuda ]; then
+			echo "PyTorch $preset batch $batch, TF32 on" >&2
+			"$python" pytorch/bench.py --device $mode --tf32 --preset $preset --batch $batch --steps "$steps" --warmup $warmup --json \
+				>"$out/torch-tf32-$preset-$batch.json"
+		fi
 	done
 	if [ "$mode" = cuda ]; then
 		"$bin" bench $tile --preset $preset --batch 64 --steps 10 --profile >"$out/ganvk-$preset-64-profile.txt"
@@ -49,11 +55,17 @@ done
 "$python" - "$out" "$batches" <<'PY'
 import json, os, sys
 out, batches = sys.argv[1], [int(b) for b in sys.argv[2].split()]
-print(f"{'preset':8} {'batch':>5} {'gan-vk img/s':>13} {'PyTorch img/s':>14} {'ratio':>6}  {'gan-vk GFLOP/s':>14} {'PyTorch GFLOP/s':>15}")
+tf32 = os.path.exists(os.path.join(out, f"torch-tf32-dcgan28-{batches[0]}.json"))
+head = f"{'preset':8} {'batch':>5} {'gan-vk img/s':>13} {'PyTorch img/s':>14} {'ratio':>6}  {'gan-vk GFLOP/s':>14} {'PyTorch GFLOP/s':>15}"
+print(head + (f" {'TF32 img/s':>11} {'ratio':>6}" if tf32 else ""))
 for preset in ("dcgan28", "dcgan64"):
     for batch in batches:
         g = json.load(open(os.path.join(out, f"ganvk-{preset}-{batch}.json")))
         t = json.load(open(os.path.join(out, f"torch-{preset}-{batch}.json")))
-        print(f"{preset:8} {batch:5} {g['images_per_s']:13.1f} {t['images_per_s']:14.1f} {g['images_per_s'] / t['images_per_s']:6.2f}"
-              f"  {g['gflop_per_s']:14.1f} {t['gflop_per_s']:15.1f}")
+        line = (f"{preset:8} {batch:5} {g['images_per_s']:13.1f} {t['images_per_s']:14.1f} {g['images_per_s'] / t['images_per_s']:6.2f}"
+                f"  {g['gflop_per_s']:14.1f} {t['gflop_per_s']:15.1f}")
+        if tf32:
+            x = json.load(open(os.path.join(out, f"torch-tf32-{preset}-{batch}.json")))
+            line += f" {x['images_per_s']:11.1f} {g['images_per_s'] / x['images_per_s']:6.2f}"
+        print(line)
 PY
