@@ -12,5 +12,7 @@
 // implicit-GEMM shaders in gather form (conv.go); batch norm, activations,
 // the loss, dropout, noise and Adam on element-wise and workgroup-reduction
 // shaders. Tensors are bound as texel views, which is what lavapipe makes
-// fast; how each kernel is tiled for a device class is in tileFor.
+// fast. How each GEMM pass is tiled is data given to the op when it is
+// built (tile.go: a Tile per Pass from a Tiler, else Heuristic); gemm.go
+// builds one pass alone for gan-vk tune to time.
 package layers
