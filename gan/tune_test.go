@@ -18,7 +18,7 @@ import (
 // cacheDevice is a device as the cache sees it: its identity and limits.
 var cacheDevice = vk.DeviceInfo{Name: "llvmpipe", Type: vk.TypeCPU, UUID: [16]byte{'m', 'e', 's', 'a'}, DriverVersion: 7,
 	MaxWorkgroupInvocations: 1024, MaxWorkgroupSize: [3]uint32{1024, 1024, 1024},
-	MaxWorkgroupCount: [3]uint32{65535, 65535, 65535}, SharedMemory: 32 << 10}
+	MaxWorkgroupCount: [3]uint32{65535, 65535, 65535}, SharedMemory: 32 << 10, MaxTexelBufferElements: 128 << 20}
 
 // tunedCache is a cache holding a non-heuristic tile for every pass of
 // tinyConfig.

@@ -12,9 +12,11 @@ import (
 // A device's limits, as lavapipe and a GPU report them, for the checks.
 var (
 	lavapipe = vk.DeviceInfo{Name: "llvmpipe", Type: vk.TypeCPU, DriverInfo: "Mesa 22.3.6 (LLVM 15.0.6)", MaxWorkgroupInvocations: 1024,
-		MaxWorkgroupSize: [3]uint32{1024, 1024, 1024}, MaxWorkgroupCount: [3]uint32{65535, 65535, 65535}, SharedMemory: 32 << 10}
+		MaxWorkgroupSize: [3]uint32{1024, 1024, 1024}, MaxWorkgroupCount: [3]uint32{65535, 65535, 65535}, SharedMemory: 32 << 10,
+		MaxTexelBufferElements: 128 << 20}
 	gpu = vk.DeviceInfo{Name: "a GPU", Type: vk.TypeDiscrete, MaxWorkgroupInvocations: 1024,
-		MaxWorkgroupSize: [3]uint32{1024, 1024, 64}, MaxWorkgroupCount: [3]uint32{1 << 31, 65535, 65535}, SharedMemory: 48 << 10}
+		MaxWorkgroupSize: [3]uint32{1024, 1024, 64}, MaxWorkgroupCount: [3]uint32{1 << 31, 65535, 65535}, SharedMemory: 48 << 10,
+		MaxTexelBufferElements: 128 << 20}
 )
 
 func TestTileText(t *testing.T) {
@@ -120,6 +122,15 @@ func TestHeuristicByDriver(t *testing.T) {
 	}
 	if got := layers.Heuristic(gpu, p); got.Form != layers.Shared {
 		t.Errorf("a GPU gets %v", got)
+	}
+	// On a GPU a pass of few workgroups splits its reduction: D's last
+	// layer at batch 64 (dense 8192→1) is one workgroup unsplit.
+	last := layers.LinearConfig{N: 64, In: 8192, Out: 1}.Passes().Forward
+	if got := layers.Heuristic(gpu, last); got.Split < 2 {
+		t.Errorf("D's last layer on a GPU: %v, want a split", got)
+	}
+	if got := layers.Heuristic(lavapipe, last); got.Split != 1 {
+		t.Errorf("D's last layer on lavapipe: %v, want no split", got)
 	}
 }
 
