@@ -188,49 +188,15 @@ func (pt *passTimer) measure(t layers.Tile, drop time.Duration) (el time.Duratio
 	return el, err == nil && (drop == 0 || el <= drop), err
 }
 
-// runs records reps passes of g, submits them once to warm up and then up
-// to times more, and returns the fastest run's time per pass; it stops
-// after the first when that is slower than drop (unless drop is 0).
+// runs times reps passes of g recorded together (layers.Time), the
+// fastest of up to times runs after a warm-up, per pass; it stops after
+// the first run slower than drop (unless drop is 0).
 func (pt *passTimer) runs(g *layers.GEMM, reps, times int, drop time.Duration) (time.Duration, error) {
-	s, err := pt.d.NewSequence("tune " + pt.p.String())
-	if err != nil {
-		return 0, err
-	}
-	defer s.Close()
-	stamps := pt.d.Info().Timestamps
-	if stamps {
-		s.Timestamp("start")
-	}
-	for range reps {
-		g.Record(s)
-	}
-	if stamps {
-		s.Timestamp("end")
-	}
-	if err := s.Submit(); err != nil {
-		return 0, err
-	}
-	var best time.Duration
-	for i := range times {
-		start := time.Now()
-		if err := s.Submit(); err != nil {
-			return 0, err
-		}
-		el := time.Since(start)
-		if stamps {
-			st, err := s.Timestamps()
-			if err != nil {
-				return 0, err
-			}
-			el = st[len(st)-1].At - st[0].At
-		}
-		el /= time.Duration(reps)
-		if i == 0 || el < best {
-			best = el
-		}
-		if drop > 0 && best > drop {
-			break
+	record := func(s *vk.Sequence) {
+		for range reps {
+			g.Record(s)
 		}
 	}
-	return best, nil
+	el, err := layers.Time(pt.d, "tune "+pt.p.String(), record, times, drop*time.Duration(reps))
+	return el / time.Duration(reps), err
 }

@@ -56,7 +56,7 @@ func PeakFLOPs(d *vk.Device) (float64, error) {
 		if err != nil {
 			return 0, err
 		}
-		el, err := timeOnDevice(d, "peak", p.Record, 3)
+		el, err := Time(d, "peak", p.Record, 3, 0)
 		flops := p.FLOPs()
 		p.Close()
 		if err != nil {
@@ -82,35 +82,54 @@ func Bandwidth(d *vk.Device) (float64, error) {
 	if ks.err != nil {
 		return 0, ks.err
 	}
-	el, err := timeOnDevice(d, "bandwidth", func(s *vk.Sequence) { s.Copy(b, a) }, 3)
+	el, err := Time(d, "bandwidth", func(s *vk.Sequence) { s.Copy(b, a) }, 3, 0)
 	if err != nil {
 		return 0, err
 	}
 	return 2 * size / el.Seconds(), nil
 }
 
-// timeOnDevice records what record records between two timestamps, runs
-// it once to warm up and then runs times, and returns the fastest.
-func timeOnDevice(d *vk.Device, name string, record func(*vk.Sequence), runs int) (time.Duration, error) {
+// Time records what record records into a sequence of its own, submits
+// it once to warm up and then up to runs more times, and returns the
+// fastest run: device time between timestamps around it, or host time
+// (submit and wait) where the device cannot write timestamps. It stops
+// after a run slower than stop (0: never), for timing clear losers once.
+func Time(d *vk.Device, name string, record func(*vk.Sequence), runs int, stop time.Duration) (time.Duration, error) {
 	s, err := d.NewSequence(name)
 	if err != nil {
 		return 0, err
 	}
 	defer s.Close()
-	s.Timestamp("start")
+	stamps := d.Info().Timestamps
+	if stamps {
+		s.Timestamp("start")
+	}
 	record(s)
-	s.Timestamp("end")
+	if stamps {
+		s.Timestamp("end")
+	}
+	if err := s.Submit(); err != nil {
+		return 0, err
+	}
 	var best time.Duration
-	for r := 0; r <= runs; r++ {
+	for r := range runs {
+		start := time.Now()
 		if err := s.Submit(); err != nil {
 			return 0, err
 		}
-		st, err := s.Timestamps()
-		if err != nil {
-			return 0, err
+		el := time.Since(start)
+		if stamps {
+			st, err := s.Timestamps()
+			if err != nil {
+				return 0, err
+			}
+			el = st[len(st)-1].At - st[0].At
 		}
-		if el := st[len(st)-1].At - st[0].At; r > 0 && (best == 0 || el < best) {
+		if r == 0 || el < best {
 			best = el
+		}
+		if stop > 0 && best > stop {
+			break
 		}
 	}
 	return best, nil

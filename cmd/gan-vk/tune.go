@@ -102,13 +102,18 @@ func (f syntheticFlags) config() (gan.TrainConfig, error) {
 // line) when it cannot be used; it is nil, with a warning, where the
 // system has no cache folder.
 func loadTuneCache(info vk.DeviceInfo, stderr io.Writer) *gan.TuneCache {
-	warn := func(msg string) { fmt.Fprintf(stderr, "warning: %s\n", msg) }
+	warn := warnTo(stderr)
 	dir, err := gan.TuneCacheDir()
 	if err != nil {
 		warn(err.Error() + "; using the built-in kernel choice")
 		return nil
 	}
 	return gan.LoadTuneCache(dir, info, warn)
+}
+
+// warnTo prints a warning as one line on stderr.
+func warnTo(stderr io.Writer) func(string) {
+	return func(msg string) { fmt.Fprintf(stderr, "warning: %s\n", msg) }
 }
 
 // kernelTiles is where a new run or a bench takes each pass's tile from
@@ -128,7 +133,7 @@ func tuneKernels(d *vk.Device, cfg gan.TrainConfig, opts gan.TuneOptions, stdout
 	if err != nil {
 		return nil, err
 	}
-	cache := gan.LoadTuneCache(dir, info, func(msg string) { fmt.Fprintf(stderr, "warning: %s\n", msg) })
+	cache := gan.LoadTuneCache(dir, info, warnTo(stderr))
 	m := cfg.Model
 	fmt.Fprintf(stdout, "tuning the GEMM passes of %s (%d×%d×%d) at batch %d on %s (%s %s)\n",
 		m.Preset, m.Channels, m.Size(), m.Size(), cfg.Batch, info.Name, info.DriverName, info.DriverInfo)
