@@ -304,9 +304,6 @@ func (m *net) backward(s *vk.Sequence, x, dy, dx *vk.Buffer, params bool, pass i
 	}
 }
 
-// zeroGrads records setting every parameter gradient to 0.
-func (p *netParams) zeroGrads(s *vk.Sequence) {
-	for _, t := range p.all {
-		s.Fill(t.grad, 0)
-	}
-}
+// zeroGrads records setting every parameter gradient to 0: one fill of
+// the store's gradient buffer.
+func (p *netParams) zeroGrads(s *vk.Sequence) { s.Fill(p.grad, 0) }

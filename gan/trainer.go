@@ -189,8 +189,8 @@ func (t *Trainer) build() error {
 		p   *netParams
 		dst *[]*layers.Adam
 	}{{t.d, &t.adamD}, {t.g, &t.adamG}} {
-		for _, p := range net.p.all {
-			a, err := layers.NewAdam(d, p.count(), adam)
+		for _, part := range net.p.parts {
+			a, err := layers.NewAdam(d, part[0].Size()/4, adam)
 			if err != nil {
 				return err
 			}
@@ -243,8 +243,8 @@ func (t *Trainer) recordD(s *vk.Sequence) {
 		t.dNet.backward(s, p.x, t.dLogit, nil, true, p.pass, t.clockD)
 	}
 	s.Scope(scope(scopeAdam, phaseBackward))
-	for i, p := range t.d.all {
-		t.adamD[i].Update(s, p.val, p.grad, p.m, p.v, t.clockD)
+	for i, p := range t.d.parts {
+		t.adamD[i].Update(s, p[0], p[1], p[2], p[3], t.clockD)
 	}
 	t.dNet.prepare(s)
 }
@@ -273,8 +273,8 @@ func (t *Trainer) recordG(s *vk.Sequence, first bool) {
 	t.dNet.backward(s, t.gNet.out(), t.dLogit, t.dImage, false, passG, t.clockG)
 	t.gNet.backward(s, t.z, t.dImage, nil, true, 0, nil)
 	s.Scope(scope(scopeAdam, phaseBackward))
-	for i, p := range t.g.all {
-		t.adamG[i].Update(s, p.val, p.grad, p.m, p.v, t.clockG)
+	for i, p := range t.g.parts {
+		t.adamG[i].Update(s, p[0], p[1], p[2], p[3], t.clockG)
 	}
 	t.gNet.prepare(s)
 }

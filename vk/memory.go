@@ -259,7 +259,9 @@ type Buffer struct {
 	size uint64 // what the caller asked for
 	span uint64 // what was set aside: size rounded up to the alignment
 
-	views map[vk.Format]vk.BufferView // texel views, made on first use
+	views  map[vk.Format]vk.BufferView // texel views, made on first use
+	parent *Buffer                     // the buffer a view is part of; nil for one NewBuffer made
+	parts  []*Buffer                   // the views into this buffer, closed with it
 }
 
 // NewBuffer sets aside size bytes of device memory. The name appears in
@@ -283,29 +285,67 @@ func (d *Device) NewBuffer(name string, size int) (*Buffer, error) {
 	return b, nil
 }
 
+// Alignment is the byte multiple a view's offset into its buffer must be
+// (View): the device's storage and texel buffer offset alignments, and at
+// least 16 bytes so vec4 loads stay aligned.
+func (d *Device) Alignment() int { return int(d.mem.align) }
+
+// View is size bytes of b from byte off, as a buffer of its own: kernels
+// bind it at its own offset, Upload and Download address it from its
+// start, and barriers see the bytes it shares with b and with b's other
+// views. off must be a multiple of the device's Alignment, and the view,
+// rounded up to it, must lie inside b. A view is part of b: closing b
+// closes it, and closing the view leaves b as it was.
+func (b *Buffer) View(name string, off, size int) (*Buffer, error) {
+	if b.blk == nil {
+		return nil, fmt.Errorf("vk: view %q of buffer %q: %w", name, b.name, ErrClosed)
+	}
+	span := b.dev.mem.roundUp(uint64(size))
+	switch {
+	case size <= 0 || off < 0:
+		return nil, fmt.Errorf("vk: view %q of buffer %q: %d bytes at %d: need a positive size and an offset ≥ 0", name, b.name, size, off)
+	case uint64(off)%b.dev.mem.align != 0:
+		return nil, fmt.Errorf("vk: view %q of buffer %q: offset %d is not a multiple of the device's alignment %d", name, b.name, off, b.dev.mem.align)
+	case uint64(off)+span > b.span:
+		return nil, fmt.Errorf("vk: view %q of buffer %q: bytes [%d, %d) are outside its %d bytes", name, b.name, off, uint64(off)+span, b.span)
+	}
+	v := &Buffer{dev: b.dev, name: name, blk: b.blk, off: b.off + uint64(off), size: uint64(size), span: span, parent: b}
+	b.parts = append(b.parts, v)
+	return v, nil
+}
+
 // Name is the name given to NewBuffer.
 func (b *Buffer) Name() string { return b.name }
 
 // Size is the size in bytes given to NewBuffer.
 func (b *Buffer) Size() int { return int(b.size) }
 
-// Close gives the memory back. It is idempotent.
+// Close gives the memory back, and closes the buffer's views. Closing a
+// view only forgets it. It is idempotent.
 func (b *Buffer) Close() {
 	if b.blk == nil {
 		return
 	}
 	b.destroy()
-	b.dev.release(b.id)
+	if b.parent == nil {
+		b.dev.release(b.id)
+	}
 }
 
 func (b *Buffer) describe() string { return fmt.Sprintf("buffer %q (%d bytes)", b.name, b.size) }
 
 func (b *Buffer) destroy() {
+	for _, p := range b.parts {
+		p.Close()
+	}
+	b.parts = nil
 	for _, v := range b.views {
 		vk.DestroyBufferView(b.dev.handle, v, nil)
 	}
 	b.views = nil
-	b.dev.mem.free(b.blk, b.off, b.span)
+	if b.parent == nil {
+		b.dev.mem.free(b.blk, b.off, b.span)
+	}
 	b.blk = nil
 }
 

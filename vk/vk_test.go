@@ -848,3 +848,76 @@ func procFDs(t *testing.T) int {
 	}
 	return len(ents)
 }
+
+// Views into one buffer: each is bound at its own offset (as a storage
+// buffer and as a texel buffer), Upload and Download address it from its
+// start, a command on a view waits for one that wrote the bytes it shares
+// with the whole, and the whole's Close closes its views.
+func TestBufferViews(t *testing.T) {
+	d := vktest.Open(t)
+	al := d.Alignment()
+	if al < 16 || al%16 != 0 {
+		t.Fatalf("alignment %d: want a multiple of 16", al)
+	}
+	const n = 37 // floats per view: not a multiple of the alignment
+	stride := (4*n + al - 1) / al * al
+	whole := newBuffer(t, d, "whole", 3*stride)
+	var views [3]*vk.Buffer
+	for i := range views {
+		v, err := whole.View(fmt.Sprintf("part %d", i), i*stride, 4*n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		views[i] = v
+		xs := make([]float32, n)
+		for j := range xs {
+			xs[j] = float32(100*i + j)
+		}
+		upload(t, v, xs)
+	}
+	texel, err := d.NewKernel("axpy texel", shaders.AxpyTexel.SPIRV(), vk.SpecUint(0, axpyLocal), vk.SpecFloat(1, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer texel.Close()
+	s := newSequence(t, d, "views")
+	s.Dispatch(newAxpy(t, d, 1), vk.GroupsFor(n, axpyLocal), axpyPush{N: n}, views[0], views[1]) // part 1 += part 0
+	s.Dispatch(texel, vk.GroupsFor(n, axpyLocal), axpyPush{N: n}, views[1], views[2])            // part 2 += 2·part 1
+	s.Fill(whole, 0)                                                                            // after both
+	if st := s.Stats(); st.Barriers != 2 {
+		t.Errorf("%d barriers: want one between the dependent dispatches and one before the fill of the whole", st.Barriers)
+	}
+	if err := s.Reset(); err != nil {
+		t.Fatal(err)
+	}
+	s.Dispatch(newAxpy(t, d, 1), vk.GroupsFor(n, axpyLocal), axpyPush{N: n}, views[0], views[1])
+	s.Dispatch(texel, vk.GroupsFor(n, axpyLocal), axpyPush{N: n}, views[1], views[2])
+	if err := s.Submit(); err != nil {
+		t.Fatal(err)
+	}
+	all := make([]float32, 3*stride/4)
+	if err := whole.Download(0, vk.Float32Bytes(all)); err != nil {
+		t.Fatal(err)
+	}
+	for j := 0; j < n; j++ {
+		p0, p1 := float32(j), float32(100+j)+float32(j)
+		p2 := float32(200+j) + 2*p1
+		if got := [3]float32{all[j], all[stride/4+j], all[2*stride/4+j]}; got != [3]float32{p0, p1, p2} {
+			t.Fatalf("float %d of the parts: %v, want %v", j, got, [3]float32{p0, p1, p2})
+		}
+	}
+	for _, c := range []struct {
+		name      string
+		off, size int
+	}{{"misaligned", al / 2, 4}, {"past the end", 2 * stride, stride + 1}, {"empty", 0, 0}} {
+		if _, err := whole.View(c.name, c.off, c.size); err == nil {
+			t.Errorf("view %s (%d bytes at %d): no error", c.name, c.size, c.off)
+		}
+	}
+	views[0].Close()
+	upload(t, views[1], make([]float32, n)) // the others still work
+	whole.Close()
+	if err := views[1].Upload(0, make([]byte, 4)); !errors.Is(err, vk.ErrClosed) {
+		t.Errorf("upload to a view of a closed buffer: %v, want ErrClosed", err)
+	}
+}
