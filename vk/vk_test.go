@@ -883,7 +883,7 @@ func TestBufferViews(t *testing.T) {
 	s := newSequence(t, d, "views")
 	s.Dispatch(newAxpy(t, d, 1), vk.GroupsFor(n, axpyLocal), axpyPush{N: n}, views[0], views[1]) // part 1 += part 0
 	s.Dispatch(texel, vk.GroupsFor(n, axpyLocal), axpyPush{N: n}, views[1], views[2])            // part 2 += 2·part 1
-	s.Fill(whole, 0)                                                                            // after both
+	s.Fill(whole, 0)                                                                             // after both
 	if st := s.Stats(); st.Barriers != 2 {
 		t.Errorf("%d barriers: want one between the dependent dispatches and one before the fill of the whole", st.Barriers)
 	}
