@@ -23,7 +23,8 @@ import (
 //	conv_transpose  N·C·H·W·K·KH·KW
 //
 // A step is one discriminator update and GSteps generator updates; a
-// layer's passes in it (passCounts) are:
+// layer's passes in it, as the counter derives them from the step's
+// recipes (step.go), are:
 //
 //	                 forward        data                   filter
 //	generator        GSteps         GSteps (not layer 0)   GSteps
@@ -33,7 +34,7 @@ import (
 // and the fake batch, with no gradient to D's input; each G update runs G
 // and D forward, D backward to the images (no filter gradient) and G
 // backward (no gradient to z) — except that the first G update reuses the
-// D update's G forward (same weights, same z: recordG), so G runs forward
+// D update's G forward (same weights, same z: updateG), so G runs forward
 // GSteps times, not 1 + GSteps. These are the passes gan-vk executes;
 // FLOPs = 2 × Σ MACs × passes. Batch norm,
 // activations, the loss and Adam are not counted: they are a few FLOPs per
@@ -51,19 +52,6 @@ func (l layerSpec) macs(n int) float64 {
 		return float64(n) * float64(l.c*l.h*l.w) * float64(l.k*l.size*l.size)
 	}
 	return 0
-}
-
-// passCounts is how many forward, backward-data and backward-filter passes
-// layer i of the generator (or the discriminator) runs in one step.
-func passCounts(generator bool, i, gSteps int) (fwd, data, filter int) {
-	notFirst := 0
-	if i > 0 {
-		notFirst = 1
-	}
-	if generator {
-		return gSteps, notFirst * gSteps, gSteps
-	}
-	return 2 + gSteps, 2*notFirst + gSteps, 2
 }
 
 // layerFLOPs is one dense, conv or transposed-conv layer's FLOPs in a step,
@@ -218,9 +206,8 @@ type Profile struct {
 func (t *Trainer) Profile(runs int) (*Profile, error) {
 	runs = max(runs, 1)
 	type seq struct {
-		s      *vk.Sequence
-		record func(*vk.Sequence)
-		times  int
+		s     *vk.Sequence
+		times int
 	}
 	var seqs []seq
 	defer func() {
@@ -228,19 +215,17 @@ func (t *Trainer) Profile(runs int) (*Profile, error) {
 			q.s.Close()
 		}
 	}()
-	for _, q := range []seq{{nil, t.recordD, 1}, {nil, func(s *vk.Sequence) { t.recordG(s, true) }, 1},
-		{nil, func(s *vk.Sequence) { t.recordG(s, false) }, t.Config.GSteps - 1}} {
-		if q.times == 0 {
+	for _, u := range t.Config.updates() {
+		if u.times == 0 {
 			continue
 		}
-		s, err := t.dev.NewSequence("profiled step")
+		s, err := t.dev.NewSequence("profiled " + u.name)
 		if err != nil {
 			return nil, fmt.Errorf("gan: profile: %w", err)
 		}
-		q.s = s
-		seqs = append(seqs, q)
+		seqs = append(seqs, seq{s, u.times})
 		s.Profile()
-		q.record(s)
+		u.recipe(&recorder{t: t, s: s})
 	}
 	rows := map[string]*ProfileRow{}
 	var order []string
@@ -314,10 +299,14 @@ func median(d []time.Duration) time.Duration {
 // copies, fills and barriers of one discriminator update and GSteps
 // generator updates, and the submissions.
 func (t *Trainer) Commands() (dispatches, transfers, barriers, submits int) {
-	d, f, g := t.dStep.Stats(), t.gFirst.Stats(), t.gStep.Stats()
-	k := t.Config.GSteps - 1
-	return d.Dispatches + f.Dispatches + k*g.Dispatches, d.Copies + d.Fills + f.Copies + f.Fills + k*(g.Copies+g.Fills),
-		d.Barriers + f.Barriers + k*g.Barriers, 2 + k
+	for _, u := range t.updates {
+		st := u.s.Stats()
+		dispatches += u.times * st.Dispatches
+		transfers += u.times * (st.Copies + st.Fills)
+		barriers += u.times * st.Barriers
+		submits += u.times
+	}
+	return dispatches, transfers, barriers, submits
 }
 
 // FillSynthetic fills the real batch with uniform noise in [-1, 1), for

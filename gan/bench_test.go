@@ -56,12 +56,32 @@ func TestStepFLOPs(t *testing.T) {
 			t.Errorf("%s: a third G update adds only %g GFLOP", c.preset, more.StepFLOPs()/1e9-got)
 		}
 	}
-	// The pass table in bench.go, two rows of it.
-	if f, d, w := passCounts(true, 0, 2); f != 2 || d != 0 || w != 2 {
-		t.Errorf("generator layer 0 runs %d/%d/%d passes, want 2/0/2", f, d, w)
+}
+
+// TestStepCounts holds what the counter derives from the step's recipes to
+// the pass table in bench.go and to PyTorch's num_batches_tracked (one per
+// training-mode forward), for two and three G updates.
+func TestStepCounts(t *testing.T) {
+	m, err := DefaultModel("dcgan28", 1)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if f, d, w := passCounts(false, 1, 2); f != 4 || d != 4 || w != 2 {
-		t.Errorf("discriminator layer 1 runs %d/%d/%d passes, want 4/4/2", f, d, w)
+	for _, k := range []int{1, 2, 3} {
+		c := TrainConfig{Model: m, Batch: 4, LR: 2e-4, Beta1: 0.5, GSteps: k, Seed: 1}.counts()
+		if c.bnForwards != [nets]int{1 + k, 2 + k} {
+			t.Errorf("g-steps %d: batch norm forwards G, D = %v, want [%d %d]", k, c.bnForwards, 1+k, 2+k)
+		}
+		want := [nets][2][3]int{
+			{{k, 0, k}, {k, k, k}},             // generator: layer 0, and any later layer
+			{{2 + k, k, 2}, {2 + k, 2 + k, 2}}, // discriminator
+		}
+		for id := range nets {
+			for i, got := range c.layers[id] {
+				if w := want[id][min(i, 1)]; got != w {
+					t.Errorf("g-steps %d: %s layer %d runs %v forward/data/filter passes, want %v", k, []string{"G", "D"}[id], i, got, w)
+				}
+			}
+		}
 	}
 }
 

@@ -258,15 +258,6 @@ func (p *netParams) state(optimizer bool) []stateTensor {
 	return out
 }
 
-// bnForwards is how many training-mode forwards each of a network's batch
-// norms ran in step steps: PyTorch's num_batches_tracked.
-func (t *Trainer) bnForwards(p *netParams, steps int) int64 {
-	if p == t.g {
-		return int64(steps * (1 + t.Config.GSteps))
-	}
-	return int64(steps * (2 + t.Config.GSteps))
-}
-
 // Save writes the trainer's whole state to path atomically: a temporary
 // file beside it, synced, then renamed over it, and the directory synced.
 // A failure leaves whatever was at path untouched.
@@ -282,7 +273,8 @@ func (t *Trainer) Save(path string, extra map[string]string) error {
 		meta[k] = v
 	}
 	var tensors []stTensor
-	for _, p := range []*netParams{t.g, t.d} {
+	bnForwards := t.Config.counts().bnForwards
+	for id, p := range [nets]*netParams{t.g, t.d} {
 		for _, st := range p.state(true) {
 			v, err := readRange(st.buf, st.off, st.count)
 			if err != nil {
@@ -296,7 +288,7 @@ func (t *Trainer) Save(path string, extra map[string]string) error {
 		for i, l := range p.spec.layers {
 			if p.running[i] != nil {
 				var b [8]byte
-				binary.LittleEndian.PutUint64(b[:], uint64(t.bnForwards(p, t.step)))
+				binary.LittleEndian.PutUint64(b[:], uint64(t.step*bnForwards[id])) // PyTorch's num_batches_tracked
 				tensors = append(tensors, stTensor{fmt.Sprintf("%s.%d.num_batches_tracked", p.spec.name, l.module), "I64", []int{}, b[:]})
 			}
 		}

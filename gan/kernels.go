@@ -11,7 +11,7 @@ type StepPass struct {
 	Layer string   // the layer, as the profile names it
 	Phase Category // Forward, BackwardData or BackwardFilter
 	Pass  layers.Pass
-	Runs  int     // how many times a step runs it (passCounts)
+	Runs  int     // how many times a step runs it (counted from the step's recipes)
 	FLOPs float64 // of one run, counted as bench.go says
 }
 
@@ -27,24 +27,21 @@ func (p StepPass) PhaseName() string {
 }
 
 // GEMMPasses lists the GEMM passes the step runs, generator first, each
-// layer's in the order forward, data, filter (passCounts says which run:
-// no layer's first data gradient does). A pass of the same shape in two
-// places is listed twice.
+// layer's in the order forward, data, filter, as its recipes (step.go) run
+// them: the generator's first layer, for one, has no data gradient. A pass
+// of the same shape in two places is listed twice.
 func (c TrainConfig) GEMMPasses() []StepPass {
 	var out []StepPass
-	for _, n := range []struct {
-		spec      netSpec
-		generator bool
-	}{{c.Model.generator(), true}, {c.Model.discriminator(), false}} {
-		for i, l := range n.spec.layers {
+	counts := c.counts()
+	for id, spec := range [nets]netSpec{c.Model.generator(), c.Model.discriminator()} {
+		for i, l := range spec.layers {
 			ps, ok := l.gemmPasses(c.Batch)
 			if !ok {
 				continue
 			}
-			fwd, data, filter := passCounts(n.generator, i, c.GSteps)
-			for j, count := range []int{fwd, data, filter} {
+			for j, count := range counts.layers[id][i] {
 				if count > 0 {
-					out = append(out, StepPass{Layer: n.spec.layerName(i), Phase: []Category{Forward, BackwardData, BackwardFilter}[j],
+					out = append(out, StepPass{Layer: spec.layerName(i), Phase: []Category{Forward, BackwardData, BackwardFilter}[j],
 						Pass: ps.List()[j], Runs: count, FLOPs: 2 * l.macs(c.Batch)})
 				}
 			}

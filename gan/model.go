@@ -6,8 +6,9 @@ import (
 	"github.com/gan-vk/gan-vk/layers"
 )
 
-// ModelConfig is everything that fixes the shapes of a DCGAN: the preset,
-// the image it makes, the width of both networks and the batch.
+// ModelConfig is everything that fixes the shapes of a DCGAN's parameters:
+// the preset, the image it makes and the width of both networks (the batch
+// is TrainConfig's).
 type ModelConfig struct {
 	Preset   string  `json:"preset"`   // "dcgan64" or "dcgan28"
 	Channels int     `json:"channels"` // image channels: 1 grayscale, 3 colour

@@ -7,15 +7,6 @@ import (
 	"github.com/gan-vk/gan-vk/vk"
 )
 
-// Dropout draws a different mask for each pass through the discriminator
-// in a step: the real batch, the fake batch, and the generator's step.
-const (
-	passReal = iota
-	passFake
-	passG
-	passes
-)
-
 // convOp is what Linear, Conv2d and ConvTranspose2d have in common.
 type convOp interface {
 	Prepare(s *vk.Sequence, w *vk.Buffer)
@@ -33,7 +24,7 @@ type net struct {
 	n     int
 	convs []convOp
 	bns   []*layers.BatchNorm2d
-	drops [][passes]*layers.Dropout
+	drops [][masks]*layers.Dropout // a mask per discriminator pass (step.go)
 	outs  []*vk.Buffer
 	grads [2]*vk.Buffer // nil for a net built for forward only
 	owned []interface{ Close() }
@@ -80,7 +71,7 @@ func newNet(d *vk.Device, p *netParams, n int, train bool, tiles layers.Tiler) (
 	spec := p.spec
 	m := &net{spec: spec, p: p, n: n,
 		convs: make([]convOp, len(spec.layers)), bns: make([]*layers.BatchNorm2d, len(spec.layers)),
-		drops: make([][passes]*layers.Dropout, len(spec.layers)), outs: make([]*vk.Buffer, len(spec.layers))}
+		drops: make([][masks]*layers.Dropout, len(spec.layers)), outs: make([]*vk.Buffer, len(spec.layers))}
 	fail := func(err error) (*net, error) {
 		m.Close()
 		return nil, fmt.Errorf("gan: building the %s: %w", spec.name, err)
@@ -112,12 +103,12 @@ func newNet(d *vk.Device, p *netParams, n int, train bool, tiles layers.Tiler) (
 			b, err = layers.NewBatchNorm2d(d, layers.BatchNorm2dConfig{N: n, C: l.k, H: l.oh, W: l.ow, Act: l.act})
 			m.bns[i], op = b, b
 		case dropout:
-			for pass := range passes {
+			for mask := range masks {
 				var dr *layers.Dropout
-				if dr, err = layers.NewDropout(d, n*l.outCount(), l.p, dropStream(i, pass)); err != nil {
+				if dr, err = layers.NewDropout(d, n*l.outCount(), l.p, dropStream(i, mask)); err != nil {
 					break
 				}
-				m.drops[i][pass] = dr
+				m.drops[i][mask] = dr
 				m.owned = append(m.owned, dr)
 			}
 		}
@@ -166,9 +157,9 @@ func checkBatch(d *vk.Device, spec netSpec, n int) error {
 	return nil
 }
 
-// dropStream is the Philox stream of layer i's dropout in a pass; stream 0
-// is the latent draw's.
-func dropStream(i, pass int) int { return 1 + passes*i + pass }
+// dropStream is the Philox stream of layer i's dropout mask; stream 0 is
+// the latent draw's.
+func dropStream(i, mask int) int { return 1 + masks*i + mask }
 
 // Close destroys the ops and buffers.
 func (m *net) Close() {
@@ -200,11 +191,13 @@ func (m *net) prepare(s *vk.Sequence) {
 	}
 }
 
-// forward records the network on x. In training mode batch norm uses the
-// batch's statistics (and moves its running ones) and dropout draws its
-// pass's mask from clock; in eval mode batch norm uses the running
-// statistics and dropout passes values through.
-func (m *net) forward(s *vk.Sequence, x *vk.Buffer, train bool, pass int, clock *layers.Clock) {
+// forward records the network on x as pass p runs it. In training mode
+// (every pass of a step) batch norm uses the batch's statistics (and moves
+// its running ones) and dropout draws p's mask from clock; in evalPass
+// batch norm uses the running statistics and dropout passes values
+// through.
+func (m *net) forward(s *vk.Sequence, x *vk.Buffer, p pass, clock *layers.Clock) {
+	train := p != evalPass
 	for i, l := range m.spec.layers {
 		in, out, ps := m.input(x, i), m.outs[i], m.p.layers[i]
 		s.Scope(scope(m.spec.layerName(i), phaseForward))
@@ -219,7 +212,7 @@ func (m *net) forward(s *vk.Sequence, x *vk.Buffer, train bool, pass int, clock 
 			}
 		case dropout:
 			if train {
-				m.drops[i][pass].Forward(s, out, in, clock)
+				m.drops[i][p].Forward(s, out, in, clock)
 			} else {
 				s.Copy(out, in)
 			}
@@ -253,13 +246,16 @@ func biasGrad(ps []*tensor) *vk.Buffer {
 	return nil
 }
 
-// backward records the gradients of the last training forward on x, from
-// dy = ∂L/∂output (which it may overwrite). dx receives ∂L/∂x unless it is
-// nil. With params the parameters' gradients accumulate into their grad
-// buffers; without, the weight gradients are skipped (batch norm's γ and β
-// gradients come with its data gradient and still accumulate: the caller
-// zeroes them before the step that uses them).
-func (m *net) backward(s *vk.Sequence, x, dy, dx *vk.Buffer, params bool, pass int, clock *layers.Clock) {
+// backward records the gradients of the last forward on x, pass p, from
+// dy = ∂L/∂output (which it may overwrite). With inputGrads, dx receives
+// ∂L/∂x. With weightGrads the parameters' gradients accumulate into their
+// grad buffers; without, the weight gradients are skipped (batch norm's γ
+// and β gradients come with its data gradient and still accumulate: the
+// update that uses them zeroes them first).
+func (m *net) backward(s *vk.Sequence, x, dy, dx *vk.Buffer, p pass, g grads, clock *layers.Clock) {
+	if g&inputGrads == 0 {
+		dx = nil
+	}
 	other := func(b *vk.Buffer) *vk.Buffer {
 		if b == m.grads[0] {
 			return m.grads[1]
@@ -277,7 +273,7 @@ func (m *net) backward(s *vk.Sequence, x, dy, dx *vk.Buffer, params bool, pass i
 		switch l.kind {
 		case dense, conv, convT:
 			var dw, db *vk.Buffer
-			if params {
+			if g&weightGrads != 0 {
 				dw, db = ps[0].grad, biasGrad(ps)
 			}
 			m.convs[i].Backward(s, target, dw, db, dy, in, ps[0].val, out)
@@ -294,7 +290,7 @@ func (m *net) backward(s *vk.Sequence, x, dy, dx *vk.Buffer, params bool, pass i
 				target = dy
 			}
 			if target != nil {
-				m.drops[i][pass].Backward(s, target, dy, clock)
+				m.drops[i][p].Backward(s, target, dy, clock)
 			}
 		}
 		if target == nil {

@@ -147,9 +147,9 @@ func (rt *refTrainer) refStep(real []float64) Stats {
 	cfg, n := rt.cfg, rt.cfg.Batch
 	rt.step++
 	k := rt.step
-	maskAt := func(step int, pass int) func(i, count int) []float64 {
+	maskAt := func(step int, p pass) func(i, count int) []float64 {
 		return func(i, count int) []float64 {
-			return ref.DropoutMask(count, float64(float32(cfg.Model.Dropout)), cfg.Seed, uint32(step), uint32(dropStream(i, pass)))
+			return ref.DropoutMask(count, float64(float32(cfg.Model.Dropout)), cfg.Seed, uint32(step), uint32(dropStream(i, int(p))))
 		}
 	}
 	z := ref.Normal(n*cfg.Model.Z, cfg.Seed, uint32(k), 0)
@@ -163,7 +163,7 @@ func (rt *refTrainer) refStep(real []float64) Stats {
 	for _, p := range []struct {
 		x      []float64
 		target float64
-		pass   int
+		pass   pass
 	}{{real, 1, passReal}, {fakeImg, 0, passFake}} {
 		tr := rt.d.forward(p.x, n, true, maskAt(k, p.pass))
 		loss, dlogit, prob := ref.BCEWithLogits(tr.outs[len(tr.outs)-1], p.target)

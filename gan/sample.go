@@ -63,7 +63,11 @@ func newSampler(d *vk.Device, g *netParams, m ModelConfig, n int, seed uint64, b
 		return fail(err)
 	}
 	s.owned = append(s.owned, s.forward)
-	s.net.forward(s.forward, s.z, batchStats, 0, nil) // the generator has no dropout: no clock
+	p := evalPass
+	if batchStats {
+		p = passZ // batch norm as training runs it
+	}
+	s.net.forward(s.forward, s.z, p, nil) // the generator has no dropout: no clock
 	if err := s.Redraw(seed, 0); err != nil {
 		return fail(err)
 	}

@@ -70,35 +70,34 @@ type Stats struct {
 // DLoss is the discriminator's loss, BCE(real, 1) + BCE(fake, 0).
 func (s Stats) DLoss() float32 { return s.DReal + s.DFake }
 
-// The stats buffer's slots, two floats each (loss, mean probability), as
-// layers.BCE writes them.
-const (
-	slotReal = iota
-	slotFake
-	slotG
-	slots
-)
-
-// Trainer owns a DCGAN on a device and its two recorded steps: the
-// discriminator's (on a real batch the caller uploads to Real, and a fake
-// batch from fresh z) and the generator's, replayed GSteps times.
+// Trainer owns a DCGAN on a device and the recorded updates of its step
+// (step.go): the discriminator's (on a real batch the caller uploads to
+// Real, and a fake batch from fresh z) and the generator's, replayed GSteps
+// times.
 type Trainer struct {
 	Config TrainConfig
 	dev    *vk.Device
 
 	g, d       *netParams
 	gNet, dNet *net
+	clocks     [nets]*layers.Clock  // each update's: z, dropout masks, Adam's step
+	adam       [nets][]*layers.Adam // one per piece of the network's parameter store
+	bce        [masks]*layers.BCE   // the loss of each discriminator pass
+	normal     *layers.Normal       // z
+	updates    []recordedUpdate     // the step, in order
+	prepare    *vk.Sequence         // both networks' weights rearranged (weightsChanged)
 
 	z, real, dImage, dLogit, stats *vk.Buffer
-	normal                         *layers.Normal
-	clockD, clockG                 *layers.Clock
-	bceReal, bceFake, bceG         *layers.BCE
-	adamD, adamG                   []*layers.Adam
-	dStep, gFirst, gStep           *vk.Sequence
-	prepare                        *vk.Sequence // both networks' weights rearranged (weightsChanged)
 
 	step   int // steps taken (D updates)
 	closer []interface{ Close() }
+}
+
+// recordedUpdate is one of the step's updates, recorded, and how many
+// times a step runs it.
+type recordedUpdate struct {
+	s     *vk.Sequence
+	times int
 }
 
 // NewTrainer builds the networks, their ops and both recorded steps, with
@@ -156,7 +155,7 @@ func (t *Trainer) build() error {
 		name   string
 		floats int
 	}{{&t.z, "z", n * cfg.Model.Z}, {&t.real, "real batch", n * image}, {&t.dImage, "∂loss/∂image", n * image},
-		{&t.dLogit, "∂loss/∂logit", n}, {&t.stats, "step stats", 2 * slots}} {
+		{&t.dLogit, "∂loss/∂logit", n}, {&t.stats, "step stats", 2 * masks}} {
 		if *b.dst, err = d.NewBuffer(b.name, 4*b.floats); err != nil {
 			return fmt.Errorf("gan: %w", err)
 		}
@@ -166,53 +165,41 @@ func (t *Trainer) build() error {
 		return err
 	}
 	t.own(t.normal)
-	if t.clockD, err = layers.NewClock(d, "discriminator", cfg.Seed); err != nil {
-		return err
-	}
-	t.own(t.clockD)
-	if t.clockG, err = layers.NewClock(d, "generator", cfg.Seed); err != nil {
-		return err
-	}
-	t.own(t.clockG)
-	for _, b := range []struct {
-		dst    **layers.BCE
-		target float32
-		slot   int
-	}{{&t.bceReal, 1, slotReal}, {&t.bceFake, 0, slotFake}, {&t.bceG, 1, slotG}} {
-		if *b.dst, err = layers.NewBCE(d, n, b.target, b.slot); err != nil {
+	for id, name := range [nets]string{"generator", "discriminator"} {
+		if t.clocks[id], err = layers.NewClock(d, name, cfg.Seed); err != nil {
 			return err
 		}
-		t.own(*b.dst)
+		t.own(t.clocks[id])
+	}
+	for p, target := range [masks]float32{passReal: 1, passFake: 0, passG: 1} {
+		if t.bce[p], err = layers.NewBCE(d, n, target, p); err != nil { // the pass's slot in stats
+			return err
+		}
+		t.own(t.bce[p])
 	}
 	adam := layers.AdamConfig{LR: cfg.LR, Beta1: cfg.Beta1}
-	for _, net := range []struct {
-		p   *netParams
-		dst *[]*layers.Adam
-	}{{t.d, &t.adamD}, {t.g, &t.adamG}} {
-		for _, part := range net.p.parts {
+	for id, p := range [nets]*netParams{t.g, t.d} {
+		for _, part := range p.parts {
 			a, err := layers.NewAdam(d, part[0].Size()/4, adam)
 			if err != nil {
 				return err
 			}
 			t.own(a)
-			*net.dst = append(*net.dst, a)
+			t.adam[id] = append(t.adam[id], a)
 		}
 	}
-	if t.dStep, err = d.NewSequence("discriminator step"); err != nil {
-		return err
+	for _, u := range cfg.updates() {
+		if u.times == 0 {
+			continue
+		}
+		s, err := d.NewSequence(u.name)
+		if err != nil {
+			return err
+		}
+		t.own(s)
+		u.recipe(&recorder{t: t, s: s})
+		t.updates = append(t.updates, recordedUpdate{s, u.times})
 	}
-	t.own(t.dStep)
-	t.recordD(t.dStep)
-	if t.gFirst, err = d.NewSequence("first generator step"); err != nil {
-		return err
-	}
-	t.own(t.gFirst)
-	t.recordG(t.gFirst, true)
-	if t.gStep, err = d.NewSequence("generator step"); err != nil {
-		return err
-	}
-	t.own(t.gStep)
-	t.recordG(t.gStep, false)
 	if t.prepare, err = d.NewSequence("weights rearranged"); err != nil {
 		return err
 	}
@@ -222,61 +209,78 @@ func (t *Trainer) build() error {
 	return nil
 }
 
-// recordD records the discriminator's update: fresh z, a fake batch, the
-// loss and gradients on the real batch and then on the fake one (each
-// backward right after its forward, so batch norm's saved statistics are
-// the pass's own), and Adam.
-func (t *Trainer) recordD(s *vk.Sequence) {
-	s.Scope(scope(scopeSetup, phaseForward))
-	t.clockD.Tick(s)
-	t.d.zeroGrads(s)
-	t.normal.Draw(s, t.z, t.clockD)
-	t.gNet.forward(s, t.z, true, 0, nil)
-	for _, p := range []struct {
-		x    *vk.Buffer
-		bce  *layers.BCE
-		pass int
-	}{{t.real, t.bceReal, passReal}, {t.gNet.out(), t.bceFake, passFake}} {
-		t.dNet.forward(s, p.x, true, p.pass, t.clockD)
-		s.Scope(scope(scopeLoss, phaseForward))
-		p.bce.Forward(s, t.dLogit, t.stats, t.dNet.out())
-		t.dNet.backward(s, p.x, t.dLogit, nil, true, p.pass, t.clockD)
-	}
-	s.Scope(scope(scopeAdam, phaseBackward))
-	for i, p := range t.d.parts {
-		t.adamD[i].Update(s, p[0], p[1], p[2], p[3], t.clockD)
-	}
-	t.dNet.prepare(s)
+// recorder records a recipe (step.go) into a sequence, on the trainer's
+// networks and buffers.
+type recorder struct {
+	t     *Trainer
+	s     *vk.Sequence
+	clock *layers.Clock // the update's, from tick
 }
 
-// recordG records one generator update on the step's z: the generator
-// again (its weights move between its updates), the discriminator's verdict
-// against target 1 (the non-saturating loss), the gradient back through
-// the discriminator to the images and through the generator, and Adam. The
-// first update of a step (first) does not run the generator again: its
-// weights and z are the discriminator update's, so its output and every
-// activation backward needs are still in place; only batch norm's running
-// statistics move again, as the second forward would move them
-// (carpedm20's step runs the generator three times).
-func (t *Trainer) recordG(s *vk.Sequence, first bool) {
-	s.Scope(scope(scopeSetup, phaseForward))
-	t.clockG.Tick(s)
-	t.g.zeroGrads(s)
-	if first {
-		t.gNet.forwardAgain(s, t.z)
-	} else {
-		t.gNet.forward(s, t.z, true, 0, nil)
+func (r *recorder) net(n netID) *net {
+	if n == gen {
+		return r.t.gNet
 	}
-	t.dNet.forward(s, t.gNet.out(), true, passG, t.clockG)
-	s.Scope(scope(scopeLoss, phaseForward))
-	t.bceG.Forward(s, t.dLogit, t.stats, t.dNet.out())
-	t.dNet.backward(s, t.gNet.out(), t.dLogit, t.dImage, false, passG, t.clockG)
-	t.gNet.backward(s, t.z, t.dImage, nil, true, 0, nil)
-	s.Scope(scope(scopeAdam, phaseBackward))
-	for i, p := range t.g.parts {
-		t.adamG[i].Update(s, p[0], p[1], p[2], p[3], t.clockG)
+	return r.t.dNet
+}
+
+func (r *recorder) params(n netID) *netParams { return r.net(n).p }
+
+// input is what pass p's network runs on.
+func (r *recorder) input(p pass) *vk.Buffer {
+	switch p {
+	case passReal:
+		return r.t.real
+	case passFake, passG:
+		return r.t.gNet.out()
 	}
-	t.gNet.prepare(s)
+	return r.t.z
+}
+
+// gradOut is where the gradient backward starts from: the loss's, for the
+// discriminator; for the generator, the discriminator's at its input.
+func (r *recorder) gradOut(p pass) *vk.Buffer {
+	if p.net() == disc {
+		return r.t.dLogit
+	}
+	return r.t.dImage
+}
+
+func (r *recorder) tick(n netID) {
+	r.s.Scope(scope(scopeSetup, phaseForward))
+	r.clock = r.t.clocks[n]
+	r.clock.Tick(r.s)
+}
+
+func (r *recorder) zeroGrads(n netID) {
+	r.s.Scope(scope(scopeSetup, phaseForward))
+	r.params(n).zeroGrads(r.s)
+}
+
+func (r *recorder) drawZ() {
+	r.s.Scope(scope(scopeSetup, phaseForward))
+	r.t.normal.Draw(r.s, r.t.z, r.clock)
+}
+
+func (r *recorder) forward(p pass) { r.net(p.net()).forward(r.s, r.input(p), p, r.clock) }
+
+func (r *recorder) forwardAgain(p pass) { r.net(p.net()).forwardAgain(r.s, r.input(p)) }
+
+func (r *recorder) loss(p pass) {
+	r.s.Scope(scope(scopeLoss, phaseForward))
+	r.t.bce[p].Forward(r.s, r.t.dLogit, r.t.stats, r.t.dNet.out())
+}
+
+func (r *recorder) backward(p pass, g grads) {
+	r.net(p.net()).backward(r.s, r.input(p), r.gradOut(p), r.t.dImage, p, g, r.clock)
+}
+
+func (r *recorder) adam(n netID) {
+	r.s.Scope(scope(scopeAdam, phaseBackward))
+	for i, part := range r.params(n).parts {
+		r.t.adam[n][i].Update(r.s, part[0], part[1], part[2], part[3], r.clock)
+	}
+	r.net(n).prepare(r.s)
 }
 
 // weightsChanged rearranges both networks' weights for the GEMMs, which
@@ -308,34 +312,29 @@ func (t *Trainer) Steps() int { return t.step }
 // update and GSteps generator updates. It returns the step's losses and
 // probabilities.
 func (t *Trainer) Step() (Stats, error) {
-	if err := t.dStep.Submit(); err != nil {
-		return Stats{}, fmt.Errorf("gan: step %d: %w", t.step+1, err)
-	}
-	for i := range t.Config.GSteps {
-		g := t.gStep
-		if i == 0 {
-			g = t.gFirst
-		}
-		if err := g.Submit(); err != nil {
-			return Stats{}, fmt.Errorf("gan: step %d: %w", t.step+1, err)
+	for _, u := range t.updates {
+		for range u.times {
+			if err := u.s.Submit(); err != nil {
+				return Stats{}, fmt.Errorf("gan: step %d: %w", t.step+1, err)
+			}
 		}
 	}
 	t.step++
-	v, err := readFloats(t.stats, 2*slots)
+	v, err := readFloats(t.stats, 2*masks)
 	if err != nil {
 		return Stats{}, fmt.Errorf("gan: step %d: reading the losses: %w", t.step, err)
 	}
-	return Stats{DReal: v[2*slotReal], DX: v[2*slotReal+1], DFake: v[2*slotFake], DGZ: v[2*slotFake+1],
-		G: v[2*slotG], DGZAfter: v[2*slotG+1]}, nil
+	return Stats{DReal: v[2*passReal], DX: v[2*passReal+1], DFake: v[2*passFake], DGZ: v[2*passFake+1],
+		G: v[2*passG], DGZAfter: v[2*passG+1]}, nil
 }
 
 // setStep moves the trainer to a step it resumes from: the clocks that
 // drive z, dropout and Adam's bias correction follow it.
 func (t *Trainer) setStep(step int) error {
-	if err := t.clockD.Set(t.Config.Seed, uint32(step)); err != nil {
+	if err := t.clocks[disc].Set(t.Config.Seed, uint32(step)); err != nil {
 		return err
 	}
-	if err := t.clockG.Set(t.Config.Seed, uint32(step*t.Config.GSteps)); err != nil {
+	if err := t.clocks[gen].Set(t.Config.Seed, uint32(step*t.Config.GSteps)); err != nil {
 		return err
 	}
 	t.step = step
