@@ -1,4 +1,4 @@
-// The import rules of ../shared/DESIGN.md, as a test: a statement of policy.
+// The import rules of gan-vk's packages, as a test: a statement of policy.
 package ganvk_test
 
 import (
@@ -75,7 +75,7 @@ func TestImportRules(t *testing.T) {
 		}
 		rules, ok := allowed[dir]
 		if !ok {
-			t.Errorf("package %s has no import rule: add it to DESIGN.md and to this test", dir)
+			t.Errorf("package %s has no import rule: add it to this test", dir)
 			continue
 		}
 		for imp := range imps {

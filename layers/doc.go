@@ -1,18 +1,25 @@
-// Package layers holds gan-vk's tensor ops, one file per op: each builds its
-// kernels once for one shape, records its forward and backward dispatches
-// into a vk.Sequence (it never waits), and sits beside its shaders in
-// shaders/ and a float64 reference in layers/ref that the tests hold it to.
+// Package layers holds gan-vk's tensor ops, each of which builds its kernels
+// once for one shape and records its dispatches into a vk.Sequence without
+// waiting, held by the tests to a float64 twin in layers/ref.
 //
-// Conventions (../shared/DESIGN.md): activations are float32 NCHW;
-// parameters use PyTorch's layouts; parameter gradients accumulate,
-// activation gradients overwrite. A buffer too small for an op's shape is a
-// programming error and panics with the op, the buffer and both sizes.
+// Conventions: activations are float32 NCHW; parameters use PyTorch's
+// layouts; parameter gradients accumulate, activation gradients overwrite.
+// A buffer too small for an op's shape is a programming error and panics
+// with the op, the buffer and both sizes. Tensors are bound as texel views,
+// which is what lavapipe makes fast.
 //
-// Convolutions, transposed convolutions and Linear run on three
-// implicit-GEMM shaders in gather form (conv.go); batch norm, activations,
-// the loss, dropout, noise and Adam on element-wise and workgroup-reduction
-// shaders. Tensors are bound as texel views, which is what lavapipe makes
-// fast. How each GEMM pass is tiled is data given to the op when it is
-// built (tile.go: a Tile per Pass from a Tiler, else Heuristic); gemm.go
-// builds one pass alone for gan-vk tune to time.
+// The files:
+//
+//	layers.go      activations, spec-constant ids, the helpers every op uses
+//	conv.go        Conv2d, ConvTranspose2d and Linear on three implicit-GEMM
+//	               shaders in gather form, and the weights' rearrangement
+//	tile.go        how a GEMM pass is tiled: Tile, Pass, Plan, Heuristic
+//	gemm.go        one GEMM pass alone, for gan-vk tune to time; its candidates
+//	peak.go        the device's FMA peak and bandwidth, and the timing loop
+//	batchnorm.go   BatchNorm2d: statistics, normalisation, running statistics
+//	activation.go  an activation on its own
+//	loss.go        BCE with logits, its gradient and the batch's mean probability
+//	random.go      the step clock, the latent draw and dropout (Philox)
+//	adam.go        torch.optim.Adam's update
+//	frame.go       the viewer's frame: a sample grid and curves into an image
 package layers

@@ -265,7 +265,7 @@ func twice(bufs ...*vk.Buffer) []*vk.Buffer {
 }
 
 // need panics when a buffer is too small for what an op reads or writes
-// there: a shape mismatch is a programming error (DESIGN.md).
+// there: a shape mismatch is a programming error.
 func need(op, what string, b *vk.Buffer, floats int) {
 	if b == nil {
 		panic(fmt.Sprintf("layers: %s: %s buffer is nil", op, what))

@@ -15,7 +15,7 @@ import (
 // cache, a run's recorded plan, a tile forced for measuring) or, where that
 // has none, from Heuristic. A configuration changes the order in which a
 // pass sums, so a run records the tile of every pass and a resume builds
-// exactly those (../shared/DESIGN.md, "Kernels per device").
+// exactly those.
 
 // Op names a GEMM shader.
 type Op string
@@ -347,20 +347,11 @@ func (t Tile) specs() []vk.Spec {
 // for it, fitted to the pass.
 //
 // On lavapipe (a CPU device) loads are the cost (storage and shared memory
-// are accessed lane by lane there, ../shared/notes/lavapipe.md), so a large
-// block per invocation wins. Measured on the 2-core project machine with
-// Mesa 22.3 (go test -bench Conv ./layers/): 8×8 blocks ran the conv
-// layers at 24–27 GFLOP/s and 16×16 at 34–43; with vec4 row loads 32×8
-// beat 16×16 (conv forward 52–54 against 43–46 GFLOP/s, transposed-conv
-// forward 37–42 against 34–36; the filter gradient went from 36–48 with
-// scalar rows at 16×16 to 48–63). Newer Mesa is another compiler: see
-// lavapipeTile.
-//
+// are accessed lane by lane there), so a large register block per
+// invocation wins; which size depends on the Mesa version (lavapipeTile).
 // GPUs get the shared-memory form: 16×16 workgroups of 4×4 blocks, a
-// 64×64 output tile per workgroup. On an NVIDIA H200 (gan-vk bench --tile,
-// dcgan64 at batch 64, 2026-11-27) that ran 796 images/s, 8×4 blocks 719,
-// 8×8 blocks in 16×8 or 16×16 workgroups 506–542, and the register form at
-// its best (32×8 workgroups of 4×4 blocks) 293.
+// 64×64 output tile per workgroup, which was the fastest on an H200. The
+// measurements behind both are in bench/results/kernel-notes.md.
 //
 // A filter gradient whose output is too small to keep a GPU busy splits
 // its reduction over slices of the batch (splitTarget).
@@ -394,14 +385,10 @@ func (t Tile) gridSize(p Pass) int {
 // any grid keeps busy, so it does not split.
 const splitTarget = 512
 
-// lavapipeTile is the register tile for lavapipe, by Mesa version. Mesa
-// 22 runs 32×8 blocks fastest (above). Mesa 25.0.7's lavapipe (Debian's
-// bookworm-backports, same LLVM 15) runs them 8–13× slower than 16×8 on
-// dcgan28's big passes at batch 16 (gan-vk tune, project machine,
-// 2026-12-01), where on Mesa 22.3 the two are within a few per cent (bench
-// dcgan28 at batch 64: 40.9 and 40.3 images/s). Mesa 23 and 24 were not
-// measured; they get the newer tile, which costs little if they behave as
-// 22.3 does.
+// lavapipeTile is the register tile for lavapipe, by Mesa version: Mesa 22
+// runs 32×8 blocks fastest, and Mesa 25 runs them several times slower than
+// 16×8 (bench/results/kernel-notes.md). Mesa 23 and 24 were not measured;
+// they get the newer tile, which costs little if they behave as 22 does.
 func lavapipeTile(info vk.DeviceInfo) Tile {
 	if major, ok := mesaMajor(info.DriverInfo); ok && major >= 23 {
 		return Tile{Form: Register, LX: 8, LY: 8, TM: 16, TN: 8, Split: 1}

@@ -9,8 +9,8 @@
 // output channels, columns the N·OH·OW output positions, and the reduction
 // runs over C·KH·KW. The weight comes rearranged (layers' permute) as wt,
 // C·KH·KW rows of K4 = K rounded up to 4 floats, so one vec4 load gives four
-// output channels: the weight loads are a quarter of what they would be
-// (conv layers went from 37 to 46 GFLOP/s on lavapipe). It is also Linear's forward (H=W=KH=KW=1) and
+// output channels: the weight loads are a quarter of what they would be.
+// It is also Linear's forward (H=W=KH=KW=1) and
 // ConvTranspose2d's backward-data (w read as [in][out][kh][kw] is a conv
 // weight from the transposed conv's output channels to its input channels).
 // With ACCUM the result is added to y instead of replacing it.

@@ -1,7 +1,6 @@
 // elementwise.glsl — element-wise kernels take four floats per invocation
 // through rgba32f texel views of their buffers: on lavapipe that is about
-// twice the bandwidth of storage-buffer access (LeakyReLU over 8.4 M floats
-// went from 4.5 to 8.4 GB/s), and texel views have no maxStorageBufferRange
+// twice the bandwidth of storage-buffer access, and texel views have no maxStorageBufferRange
 // limit (128 MiB on lavapipe). The invocation past the last whole vec4
 // takes the last 1–3 floats through r32f views of the same buffers, so each
 // tensor is two bindings, name4 then name1, and layers binds the same buffer

@@ -7,17 +7,10 @@
 // fast. Rows are workgroup y, columns workgroup x, so the lanes of a subgroup
 // share rows and take neighbouring column blocks.
 //
-// What lavapipe (Mesa 22.3, LLVM 15) makes of the inner loop, read in the
-// JIT's machine code under perf: each accumulation is a vmulps and a vaddps
-// (no fused FMA), with the accumulator loaded from the stack, blended with
-// the loop's execution mask and stored back; r32f texel loads are vpgatherdd,
-// rgba32f loads four 128-bit loads per 8 lanes. About six instructions per
-// 8 multiply-adds caps this structure near 75 GFLOP/s on the 2-core project
-// machine; the big layers reach 50–64. Tried and measured without gain:
-// unrolling several channels per loop iteration (also forced with
-// [[unroll]]), a sliding window of input
-// values shared between neighbouring columns, per-iteration partial sums,
-// and guarding at the stores instead of the start.
+// lavapipe compiles the inner loop to a multiply and an add per
+// accumulation, with the accumulator kept on the stack, which caps this
+// structure well below the CPU's peak; what was tried against that, and
+// measured, is in bench/results/kernel-notes.md.
 #ifndef GANVK_GEMM_GLSL
 #define GANVK_GEMM_GLSL
 
