@@ -205,27 +205,14 @@ type Profile struct {
 // profile's total is somewhat above a plain step's.
 func (t *Trainer) Profile(runs int) (*Profile, error) {
 	runs = max(runs, 1)
-	type seq struct {
-		s     *vk.Sequence
-		times int
-	}
-	var seqs []seq
+	seqs, err := t.profiledUpdates()
 	defer func() {
 		for _, q := range seqs {
 			q.s.Close()
 		}
 	}()
-	for _, u := range t.Config.updates() {
-		if u.times == 0 {
-			continue
-		}
-		s, err := t.dev.NewSequence("profiled " + u.name)
-		if err != nil {
-			return nil, fmt.Errorf("gan: profile: %w", err)
-		}
-		seqs = append(seqs, seq{s, u.times})
-		s.Profile()
-		u.recipe(&recorder{t: t, s: s})
+	if err != nil {
+		return nil, err
 	}
 	rows := map[string]*ProfileRow{}
 	var order []string
@@ -284,6 +271,25 @@ func (t *Trainer) Profile(runs int) (*Profile, error) {
 		}
 	}
 	return p, nil
+}
+
+// profiledUpdates records the step's updates again, each with a timestamp
+// after every command.
+func (t *Trainer) profiledUpdates() ([]recordedUpdate, error) {
+	var seqs []recordedUpdate
+	for _, u := range t.Config.updates() {
+		if u.times == 0 {
+			continue
+		}
+		s, err := t.dev.NewSequence("profiled " + u.name)
+		if err != nil {
+			return seqs, fmt.Errorf("gan: profile: %w", err)
+		}
+		seqs = append(seqs, recordedUpdate{s, u.times})
+		s.Profile()
+		u.recipe(&recorder{t: t, s: s})
+	}
+	return seqs, nil
 }
 
 func median(d []time.Duration) time.Duration {

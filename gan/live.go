@@ -397,8 +397,12 @@ func (f *trainFeed) apply(w wants) (bool, error) {
 // afterStep runs on the training goroutine after each step: it records the
 // step, carries out requests, refreshes the grid when due (always after the
 // last step) and holds training while the viewer has it paused.
-func (f *trainFeed) afterStep(ctx context.Context, m Metric, ev Event) error {
-	f.live.addMetric(m, ev.TotalSteps, ev.Elapsed)
+func (f *trainFeed) afterStep(ctx context.Context, s *StepDone) error {
+	if s.Stopping {
+		return nil
+	}
+	ev := s.Event
+	f.live.addMetric(s.Metric, ev.TotalSteps, ev.Elapsed)
 	last := ev.Step >= ev.TotalSteps
 	for {
 		w := f.live.wants()

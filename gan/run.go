@@ -155,198 +155,330 @@ func NewestCheckpoint(dir string, log func(string, ...any)) (*Checkpoint, error)
 	return nil, fmt.Errorf("%w in %s", ErrNoCheckpoint, filepath.Join(dir, "checkpoints"))
 }
 
+// StepDone is what the run loop hands its observers after each step, in
+// order: the observers before the report fill in the files they wrote.
+type StepDone struct {
+	Event
+	Metric   Metric
+	Last     bool // the run's last step
+	Stopping bool // ctx was cancelled before the observers ran: the run stops after this step
+}
+
+// An observer is handed each step after it ran; an error stops the run.
+type observer interface {
+	afterStep(ctx context.Context, s *StepDone) error
+}
+
+// observerFunc makes a function an observer.
+type observerFunc func(ctx context.Context, s *StepDone) error
+
+func (f observerFunc) afterStep(ctx context.Context, s *StepDone) error { return f(ctx, s) }
+
 // Train runs (or, with resume, continues) the run until its last step or
 // until ctx is cancelled; either way it ends with a checkpoint. It returns
-// the step it reached.
+// the step it reached. Each step goes to the observers in order: the
+// metrics line, the sample grid, the checkpoint, the report, the live feed.
 func (r *Run) Train(ctx context.Context, d *vk.Device, resume bool) (int, error) {
-	logf := r.Log
-	if logf == nil {
-		logf = func(string, ...any) {}
+	l, err := r.start(d, resume)
+	if err != nil {
+		return 0, err
 	}
+	defer l.close()
+	t := l.t
+	for t.Steps() < l.total {
+		before := t.Steps()
+		done, err := l.step()
+		if err != nil {
+			return before, err
+		}
+		done.Stopping = ctx.Err() != nil
+		for _, o := range l.observers {
+			if err := o.afterStep(ctx, done); err != nil {
+				return t.Steps(), err
+			}
+		}
+		if ctx.Err() != nil { // a signal, or a quit from the viewer
+			return t.Steps(), l.ckpt.stop(ctx, done)
+		}
+	}
+	if l.ckpt.path == "" { // resumed at the end: nothing to do, but say where it stands
+		l.logf("%s has already run its %d steps", r.Dir, l.total)
+	}
+	return t.Steps(), nil
+}
+
+// loop is a run being trained: what Train sets up and its loop steps.
+type loop struct {
+	r         *Run
+	logf      func(string, ...any)
+	t         *Trainer
+	loader    *Loader
+	total     int
+	batches   *prefetch
+	start     time.Time
+	ckpt      *checkpointer
+	observers []observer
+	closers   []func()
+}
+
+func (l *loop) close() {
+	for i := len(l.closers) - 1; i >= 0; i-- {
+		l.closers[i]()
+	}
+}
+
+// start opens the data, builds the trainer (from the newest checkpoint on
+// resume), writes config.json and sets up the observers.
+func (r *Run) start(d *vk.Device, resume bool) (l *loop, err error) {
+	l = &loop{r: r, logf: r.Log}
+	if l.logf == nil {
+		l.logf = func(string, ...any) {}
+	}
+	defer func() {
+		if err != nil {
+			l.close()
+		}
+	}()
 	cfg := r.Config
 	if err := cfg.Check(); err != nil {
-		return 0, err
+		return nil, err
 	}
-	ds, err := OpenDataset(DataOptions{Path: cfg.Data, Size: cfg.Train.Model.Size(), Crop: cfg.Crop, CacheDir: r.CacheDir, Log: logf})
+	ds, err := OpenDataset(DataOptions{Path: cfg.Data, Size: cfg.Train.Model.Size(), Crop: cfg.Crop, CacheDir: r.CacheDir, Log: l.logf})
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	defer ds.Close()
+	l.closers = append(l.closers, func() { ds.Close() })
 	if ds.C != cfg.Train.Model.Channels {
-		return 0, fmt.Errorf("the data has %d channels, the run's model %d", ds.C, cfg.Train.Model.Channels)
+		return nil, fmt.Errorf("the data has %d channels, the run's model %d", ds.C, cfg.Train.Model.Channels)
 	}
-	loader, err := NewLoader(ds, cfg.Train.Batch, cfg.Train.Seed)
-	if err != nil {
-		return 0, err
+	if l.loader, err = NewLoader(ds, cfg.Train.Batch, cfg.Train.Seed); err != nil {
+		return nil, err
 	}
-	total := cfg.Steps
-	if total == 0 {
-		total = cfg.Epochs * loader.StepsPerEpoch()
+	l.total = cfg.Steps
+	if l.total == 0 {
+		l.total = cfg.Epochs * l.loader.StepsPerEpoch()
 	}
-	t, err := NewTrainer(d, cfg.Train)
-	if err != nil {
-		return 0, err
+	if l.t, err = NewTrainer(d, cfg.Train); err != nil {
+		return nil, err
 	}
-	defer t.Close()
+	l.closers = append(l.closers, l.t.Close)
 	for _, dir := range []string{r.samplesDir(), r.checkpointsDir()} { // once there is something to write
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return 0, err
+			return nil, err
 		}
 	}
 	if resume {
-		for _, dir := range []string{r.samplesDir(), r.checkpointsDir()} {
-			removeStale(dir, logf)
-		}
-		files, _ := Checkpoints(r.checkpointsDir())
-		if len(files) == 0 {
-			// Stopped before its first checkpoint: nothing was kept, and
-			// starting again from the seed is the same run.
-			logf("%s has no checkpoint yet; starting it from step 0", r.Dir)
-		} else {
-			c, err := NewestCheckpoint(r.Dir, logf)
-			if err != nil {
-				return 0, err
-			}
-			if err := t.Load(c); err != nil {
-				return 0, err
-			}
-			logf("resuming %s at step %d from %s", r.Dir, t.Steps(), c.Path)
+		if err := r.resume(l.t, l.logf); err != nil {
+			return nil, err
 		}
 	}
 	if err := r.writeConfig(); err != nil { // on resume: the totals may have changed
-		return 0, err
+		return nil, err
 	}
+	if err := l.observe(); err != nil {
+		return nil, err
+	}
+	l.batches = newPrefetch(l.loader, l.t.Real().Size()/4)
+	if l.t.Steps() == 0 {
+		if err := r.writeReal(l.loader, ds); err != nil {
+			return nil, err
+		}
+	}
+	if l.t.Steps() < l.total {
+		l.batches.load(l.t.Steps())
+	}
+	l.start = time.Now()
+	return l, nil
+}
+
+// observe sets up the observers, in the order they see each step.
+func (l *loop) observe() error {
+	r, t := l.r, l.t
 	metrics, err := r.openMetrics(t.Steps())
 	if err != nil {
-		return 0, err
+		return err
 	}
-	defer metrics.Close()
+	l.closers = append(l.closers, func() { metrics.Close() })
 	sampler, err := t.NewSampler(64)
 	if err != nil {
-		return 0, err
+		return err
 	}
-	defer sampler.Close()
-	var feed *trainFeed
+	l.closers = append(l.closers, sampler.Close)
+	l.ckpt = &checkpointer{r: r, t: t, perEpoch: l.loader.StepsPerEpoch(), last: time.Now()}
+	l.observers = []observer{
+		observerFunc(func(_ context.Context, s *StepDone) error { return metrics.add(s.Metric) }),
+		observerFunc(func(_ context.Context, s *StepDone) error {
+			if r.Config.SampleEvery > 0 && s.Step%r.Config.SampleEvery == 0 || s.Last {
+				var err error
+				if s.Sample, err = r.writeSample(sampler, s.Step); err != nil {
+					return r.writeFailed(err)
+				}
+			}
+			return nil
+		}),
+		l.ckpt,
+	}
+	if r.Report != nil {
+		l.observers = append(l.observers, observerFunc(func(_ context.Context, s *StepDone) error { r.Report(s.Event); return nil }))
+	}
 	if r.Live != nil {
 		history, err := readMetrics(r.metricsPath())
 		if err != nil {
-			return 0, err
+			return err
 		}
-		if feed, err = newTrainFeed(r.Live, t, history, total); err != nil {
-			return 0, err
-		}
-		defer feed.Close()
-	}
-	batch := make([][]float32, 2)
-	for i := range batch {
-		batch[i] = make([]float32, t.Real().Size()/4)
-	}
-	if t.Steps() == 0 {
-		if err := loader.Batch(0, batch[0]); err != nil {
-			return 0, err
-		}
-		n := min(64, cfg.Train.Batch)
-		if err := WritePNG(filepath.Join(r.samplesDir(), "real.png"), Grid(batch[0], n, ds.C, ds.S, 8)); err != nil {
-			return 0, err
-		}
-	}
-	type loaded struct {
-		step int
-		err  error
-	}
-	next := make(chan loaded, 1)
-	load := func(step int) {
-		go func() { next <- loaded{step, loader.Batch(step, batch[step%2])} }()
-	}
-	if t.Steps() < total {
-		load(t.Steps())
-	}
-	start := time.Now()
-	lastCkpt := time.Now()
-	ckptPath := ""
-	// save writes a checkpoint; its error is the one to stop the run with.
-	save := func() (string, error) {
-		p := filepath.Join(r.checkpointsDir(), checkpointName(t.Steps()))
-		err := t.Save(p, map[string]string{"epoch": strconv.Itoa(t.Steps() / loader.StepsPerEpoch()),
-			"data_step": strconv.Itoa(t.Steps() % loader.StepsPerEpoch())})
-		if err == nil {
-			lastCkpt = time.Now()
-			ckptPath = p
-			err = r.prune()
-		}
-		switch {
-		case errors.Is(err, ErrDiverged):
-			return "", r.diverged(fmt.Sprintf("by step %d: %v", t.Steps(), err))
-		case err != nil:
-			return "", r.writeFailed(err)
-		}
-		return p, nil
-	}
-	for t.Steps() < total {
-		step := t.Steps()
-		got := <-next
-		if got.err != nil {
-			return step, got.err
-		}
-		t0 := time.Now()
-		if err := t.Real().Upload(0, vk.Float32Bytes(batch[step%2])); err != nil {
-			return step, err
-		}
-		if step+1 < total {
-			load(step + 1)
-		}
-		st, err := t.Step()
+		feed, err := newTrainFeed(r.Live, t, history, l.total)
 		if err != nil {
-			return step, err
+			return err
 		}
-		dt := time.Since(t0)
-		if !finite([]float32{st.DReal, st.DFake, st.G, st.DX, st.DGZ}) {
-			return step, r.diverged(fmt.Sprintf("at step %d: d_loss %g, g_loss %g", step+1, st.DLoss(), st.G))
-		}
-		ev := Event{Step: t.Steps(), TotalSteps: total, Epoch: step / loader.StepsPerEpoch(), StepsPerEpoch: loader.StepsPerEpoch(),
-			Stats: st, MsPerStep: float64(dt.Microseconds()) / 1000, ImagesPerSec: float64(cfg.Train.Batch) / dt.Seconds(),
-			Elapsed: time.Since(start)}
-		metric := Metric{Step: t.Steps(), Epoch: float64(t.Steps()) / float64(loader.StepsPerEpoch()),
-			DLoss: st.DLoss(), GLoss: st.G, DX: st.DX, DGZ: st.DGZ, ImagesPerSec: round3(ev.ImagesPerSec), MsPerStep: round3(ev.MsPerStep)}
-		if err := metrics.add(metric); err != nil {
-			return t.Steps(), err
-		}
-		last := t.Steps() == total
-		if cfg.SampleEvery > 0 && t.Steps()%cfg.SampleEvery == 0 || last {
-			if ev.Sample, err = r.writeSample(sampler, t.Steps()); err != nil {
-				return t.Steps(), r.writeFailed(err)
-			}
-		}
-		stopping := ctx.Err() != nil
-		if cfg.CheckpointEvery > 0 && t.Steps()%cfg.CheckpointEvery == 0 || last || stopping ||
-			cfg.CheckpointMinutes > 0 && time.Since(lastCkpt).Minutes() >= cfg.CheckpointMinutes {
-			if ev.Checkpoint, err = save(); err != nil {
-				return t.Steps(), err
-			}
-		}
-		if r.Report != nil {
-			r.Report(ev)
-		}
-		if feed != nil && !stopping {
-			if err := feed.afterStep(ctx, metric, ev); err != nil {
-				return t.Steps(), err
-			}
-			// A quit from the viewer (or a signal) while paused: checkpoint now.
-			if ctx.Err() != nil && ev.Checkpoint == "" {
-				if _, err := save(); err != nil {
-					return t.Steps(), err
-				}
-				stopping = true
-			}
-		}
-		if stopping {
-			return t.Steps(), ctx.Err()
+		l.closers = append(l.closers, feed.Close)
+		l.observers = append(l.observers, feed)
+	}
+	return nil
+}
+
+// step trains one step on the batch the prefetch has ready, starting the
+// next one's, and says what it did.
+func (l *loop) step() (*StepDone, error) {
+	t, step := l.t, l.t.Steps()
+	batch, err := l.batches.wait(step)
+	if err != nil {
+		return nil, err
+	}
+	t0 := time.Now()
+	if err := t.Real().Upload(0, vk.Float32Bytes(batch)); err != nil {
+		return nil, err
+	}
+	if step+1 < l.total {
+		l.batches.load(step + 1)
+	}
+	st, err := t.Step()
+	if err != nil {
+		return nil, err
+	}
+	dt := time.Since(t0)
+	if !finite([]float32{st.DReal, st.DFake, st.G, st.DX, st.DGZ}) {
+		return nil, l.r.diverged(fmt.Sprintf("at step %d: d_loss %g, g_loss %g", step+1, st.DLoss(), st.G))
+	}
+	perEpoch := l.loader.StepsPerEpoch()
+	ev := Event{Step: t.Steps(), TotalSteps: l.total, Epoch: step / perEpoch, StepsPerEpoch: perEpoch,
+		Stats: st, MsPerStep: float64(dt.Microseconds()) / 1000, ImagesPerSec: float64(t.Config.Batch) / dt.Seconds(),
+		Elapsed: time.Since(l.start)}
+	m := Metric{Step: t.Steps(), Epoch: float64(t.Steps()) / float64(perEpoch),
+		DLoss: st.DLoss(), GLoss: st.G, DX: st.DX, DGZ: st.DGZ, ImagesPerSec: round3(ev.ImagesPerSec), MsPerStep: round3(ev.MsPerStep)}
+	return &StepDone{Event: ev, Metric: m, Last: t.Steps() == l.total}, nil
+}
+
+// resume loads the newest checkpoint of the run folder into t, after
+// removing what interrupted writes left.
+func (r *Run) resume(t *Trainer, logf func(string, ...any)) error {
+	for _, dir := range []string{r.samplesDir(), r.checkpointsDir()} {
+		removeStale(dir, logf)
+	}
+	if files, _ := Checkpoints(r.checkpointsDir()); len(files) == 0 {
+		// Stopped before its first checkpoint: nothing was kept, and
+		// starting again from the seed is the same run.
+		logf("%s has no checkpoint yet; starting it from step 0", r.Dir)
+		return nil
+	}
+	c, err := NewestCheckpoint(r.Dir, logf)
+	if err != nil {
+		return err
+	}
+	if err := t.Load(c); err != nil {
+		return err
+	}
+	logf("resuming %s at step %d from %s", r.Dir, t.Steps(), c.Path)
+	return nil
+}
+
+// writeReal writes a grid of the first batch, samples/real.png.
+func (r *Run) writeReal(loader *Loader, ds *Dataset) error {
+	batch := make([]float32, loader.batch*ds.imageBytes())
+	if err := loader.Batch(0, batch); err != nil {
+		return err
+	}
+	n := min(64, loader.batch)
+	return WritePNG(filepath.Join(r.samplesDir(), "real.png"), Grid(batch, n, ds.C, ds.S, 8))
+}
+
+// prefetch prepares the next step's batch on a goroutine while the device
+// runs this one, in one of two buffers.
+type prefetch struct {
+	loader *Loader
+	bufs   [2][]float32
+	next   chan loaded
+}
+
+type loaded struct {
+	step int
+	err  error
+}
+
+func newPrefetch(l *Loader, floats int) *prefetch {
+	return &prefetch{loader: l, bufs: [2][]float32{make([]float32, floats), make([]float32, floats)}, next: make(chan loaded, 1)}
+}
+
+// load starts preparing step's batch.
+func (p *prefetch) load(step int) {
+	go func() { p.next <- loaded{step, p.loader.Batch(step, p.bufs[step%2])} }()
+}
+
+// wait returns step's batch once it is ready.
+func (p *prefetch) wait(step int) ([]float32, error) {
+	got := <-p.next
+	return p.bufs[step%2], got.err
+}
+
+// checkpointer writes the run's checkpoints: every CheckpointEvery steps,
+// every CheckpointMinutes, at the last step and when the run stops.
+type checkpointer struct {
+	r        *Run
+	t        *Trainer
+	perEpoch int
+	last     time.Time
+	path     string // the last one written
+}
+
+func (c *checkpointer) afterStep(_ context.Context, s *StepDone) error {
+	cfg := c.r.Config
+	if cfg.CheckpointEvery > 0 && s.Step%cfg.CheckpointEvery == 0 || s.Last || s.Stopping ||
+		cfg.CheckpointMinutes > 0 && time.Since(c.last).Minutes() >= cfg.CheckpointMinutes {
+		var err error
+		s.Checkpoint, err = c.save()
+		return err
+	}
+	return nil
+}
+
+// stop ends a run that ctx stopped after step s: with a checkpoint of that
+// step (written now when the observers had not), and ctx's error.
+func (c *checkpointer) stop(ctx context.Context, s *StepDone) error {
+	if s.Checkpoint == "" {
+		if _, err := c.save(); err != nil {
+			return err
 		}
 	}
-	if ckptPath == "" { // resumed at the end: nothing to do, but say where it stands
-		logf("%s has already run its %d steps", r.Dir, total)
+	return ctx.Err()
+}
+
+// save writes a checkpoint of the trainer's step and prunes the old ones;
+// its error is the one to stop the run with.
+func (c *checkpointer) save() (string, error) {
+	t := c.t
+	p := filepath.Join(c.r.checkpointsDir(), checkpointName(t.Steps()))
+	err := t.Save(p, map[string]string{"epoch": strconv.Itoa(t.Steps() / c.perEpoch),
+		"data_step": strconv.Itoa(t.Steps() % c.perEpoch)})
+	if err == nil {
+		c.last, c.path = time.Now(), p
+		err = c.r.prune()
 	}
-	return t.Steps(), nil
+	switch {
+	case errors.Is(err, ErrDiverged):
+		return "", c.r.diverged(fmt.Sprintf("by step %d: %v", t.Steps(), err))
+	case err != nil:
+		return "", c.r.writeFailed(err)
+	}
+	return p, nil
 }
 
 // writeFailed is the error for a run that could not write a checkpoint or a

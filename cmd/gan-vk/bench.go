@@ -126,23 +126,9 @@ func runBench(args []string, stdout, stderr io.Writer) (err error) {
 		}
 		tiles = layers.Force(t)
 	}
-	batches := []int{cfg.Batch}
-	if *sweep != "" {
-		batches = nil
-		for _, f := range strings.Split(*sweep, ",") {
-			n, err := strconv.Atoi(strings.TrimSpace(f))
-			if err != nil || n < 1 {
-				return &usageError{fmt.Sprintf("--sweep-batch %q: give batch sizes like 16,32,64", *sweep)}
-			}
-			batches = append(batches, n)
-		}
-	}
-	for _, n := range batches {
-		c := cfg
-		c.Batch = n
-		if err := c.Check(); err != nil {
-			return &usageError{err.Error()}
-		}
+	batches, err := sweepBatches(*sweep, cfg)
+	if err != nil {
+		return err
 	}
 
 	d, err := openDevice(*model.device)
@@ -163,27 +149,7 @@ func runBench(args []string, stdout, stderr io.Writer) (err error) {
 	}
 
 	if *sweep != "" {
-		if !*asJSON {
-			fmt.Fprintf(stdout, "\n%8s %12s %10s %10s\n", "batch", "ms/step", "images/s", "GFLOP/s")
-		}
-		for _, n := range batches {
-			c := cfg
-			c.Batch = n
-			c.Kernels = c.KernelPlan(info, tiles)
-			r, err := benchOne(d, c, *warmup, *steps, false, nil)
-			if err != nil {
-				return err
-			}
-			e := sweepEntry{Batch: n, MsMedian: r.MsMedian, ImagesPerSec: r.ImagesPerSec, GFLOPs: r.GFLOPs}
-			rep.Sweep = append(rep.Sweep, e)
-			if !*asJSON {
-				fmt.Fprintf(stdout, "%8d %12.1f %10.1f %10.1f\n", n, e.MsMedian, e.ImagesPerSec, e.GFLOPs)
-			}
-		}
-		if *asJSON {
-			return printJSON(stdout, rep)
-		}
-		return nil
+		return benchSweep(d, cfg, tiles, batches, rep, *warmup, *steps, *asJSON, stdout)
 	}
 
 	cfg.Kernels = cfg.KernelPlan(info, tiles)
@@ -197,6 +163,56 @@ func runBench(args []string, stdout, stderr io.Writer) (err error) {
 		return printJSON(stdout, r.benchReport)
 	}
 	r.print(stdout)
+	return nil
+}
+
+// sweepBatches reads --sweep-batch (none: cfg's batch alone), each a batch
+// a trainer can be built with.
+func sweepBatches(list string, cfg gan.TrainConfig) ([]int, error) {
+	batches := []int{cfg.Batch}
+	if list != "" {
+		batches = nil
+		for _, f := range strings.Split(list, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 1 {
+				return nil, &usageError{fmt.Sprintf("--sweep-batch %q: give batch sizes like 16,32,64", list)}
+			}
+			batches = append(batches, n)
+		}
+	}
+	for _, n := range batches {
+		c := cfg
+		c.Batch = n
+		if err := c.Check(); err != nil {
+			return nil, &usageError{err.Error()}
+		}
+	}
+	return batches, nil
+}
+
+// benchSweep times each batch size and prints a row (or, with asJSON, the
+// report) for each.
+func benchSweep(d *vk.Device, cfg gan.TrainConfig, tiles layers.Tiler, batches []int, rep benchReport, warmup, steps int, asJSON bool, stdout io.Writer) error {
+	if !asJSON {
+		fmt.Fprintf(stdout, "\n%8s %12s %10s %10s\n", "batch", "ms/step", "images/s", "GFLOP/s")
+	}
+	for _, n := range batches {
+		c := cfg
+		c.Batch = n
+		c.Kernels = c.KernelPlan(d.Info(), tiles)
+		r, err := benchOne(d, c, warmup, steps, false, nil)
+		if err != nil {
+			return err
+		}
+		e := sweepEntry{Batch: n, MsMedian: r.MsMedian, ImagesPerSec: r.ImagesPerSec, GFLOPs: r.GFLOPs}
+		rep.Sweep = append(rep.Sweep, e)
+		if !asJSON {
+			fmt.Fprintf(stdout, "%8d %12.1f %10.1f %10.1f\n", n, e.MsMedian, e.ImagesPerSec, e.GFLOPs)
+		}
+	}
+	if asJSON {
+		return printJSON(stdout, rep)
+	}
 	return nil
 }
 

@@ -57,129 +57,65 @@ display --view stops before training, saying so. Keys in the window:
 var resumable = map[string]bool{"resume": true, "steps": true, "epochs": true, "device": true, "quiet": true,
 	"sample-every": true, "checkpoint-every": true, "checkpoint-minutes": true, "keep": true, "cache": true, "view": true}
 
+// trainFlags are train's flags; set holds the names given on the command line.
+type trainFlags struct {
+	data, preset, device, runDir, resume, crop, cache      string
+	batch, epochs, steps, sampleEvery, ckptEvery, keep, gf int
+	df, gSteps                                             int
+	seed                                                   uint64
+	ckptMinutes, leak, dropout, lr, beta1                  float64
+	quiet, view, tune                                      bool
+	set                                                    map[string]bool
+}
+
+func newTrainFlags(fs *flag.FlagSet) *trainFlags {
+	f := &trainFlags{}
+	fs.StringVar(&f.data, "data", gan.DefaultData, "training images (a `path`): an IDX file, a directory with train-images-idx3-ubyte[.gz], or an image folder")
+	fs.StringVar(&f.preset, "preset", "", "model: dcgan64 or dcgan28 (default: dcgan28 for IDX data, dcgan64 for image folders)")
+	fs.IntVar(&f.batch, "batch", 64, "batch size")
+	fs.IntVar(&f.epochs, "epochs", 25, "epochs to train in all (ignored when --steps is given)")
+	fs.IntVar(&f.steps, "steps", 0, "steps to train in all (one step: one D update and --g-steps G updates)")
+	fs.Uint64Var(&f.seed, "seed", 1, "random seed: initial weights, z, dropout and data order")
+	fs.StringVar(&f.device, "device", "", "Vulkan device: an index or part of a name (gan-vk devices lists them)")
+	fs.StringVar(&f.runDir, "run", "", "run `folder` (default runs/<time>-<short id>)")
+	fs.IntVar(&f.sampleEvery, "sample-every", 200, "write a sample grid every this many steps (0: only at the end)")
+	fs.IntVar(&f.ckptEvery, "checkpoint-every", 500, "write a checkpoint every this many steps (0: only at the end)")
+	fs.Float64Var(&f.ckptMinutes, "checkpoint-minutes", 10, "also write a checkpoint when this many minutes have passed since the last (0: off)")
+	fs.IntVar(&f.keep, "keep", 3, "checkpoints to keep")
+	fs.StringVar(&f.resume, "resume", "", "continue the run in this `folder` from its newest checkpoint")
+	fs.BoolVar(&f.quiet, "quiet", false, "print only errors and the final line")
+	fs.IntVar(&f.gf, "gf", 0, "generator width, carpedm20's gf_dim (default: 128 for dcgan64, 64 for dcgan28)")
+	fs.IntVar(&f.df, "df", 0, "discriminator width, carpedm20's df_dim (default 64)")
+	fs.Float64Var(&f.leak, "leak", 0.2, "LeakyReLU slope")
+	fs.Float64Var(&f.dropout, "dropout", 0.3, "dcgan28's discriminator dropout (0 turns it off; dcgan64's discriminator has none)")
+	fs.Float64Var(&f.lr, "lr", 2e-4, "Adam learning rate")
+	fs.Float64Var(&f.beta1, "beta1", 0.5, "Adam β1")
+	fs.IntVar(&f.gSteps, "g-steps", 2, "generator updates per discriminator update (carpedm20: 2; pytorch/examples: 1)")
+	fs.StringVar(&f.crop, "crop", gan.CropSquare, "image folders: square (largest centred square) or celeba (carpedm20's 108×108 face crop)")
+	fs.StringVar(&f.cache, "cache", "", "`folder` for decoded image folders (default: .cache beside the run folder)")
+	fs.BoolVar(&f.view, "view", false, "show the live sample grid and curves in a window while training")
+	fs.BoolVar(&f.tune, "tune", false, "first find the fastest kernels for this run's shapes on the device (as gan-vk tune does) and cache them")
+	return f
+}
+
 func runTrain(args []string, stdout, stderr io.Writer) (err error) {
 	fs := newFlags("train", trainSynopsis, stdout, stderr)
-	data := fs.String("data", gan.DefaultData, "training images (a `path`): an IDX file, a directory with train-images-idx3-ubyte[.gz], or an image folder")
-	preset := fs.String("preset", "", "model: dcgan64 or dcgan28 (default: dcgan28 for IDX data, dcgan64 for image folders)")
-	batch := fs.Int("batch", 64, "batch size")
-	epochs := fs.Int("epochs", 25, "epochs to train in all (ignored when --steps is given)")
-	steps := fs.Int("steps", 0, "steps to train in all (one step: one D update and --g-steps G updates)")
-	seed := fs.Uint64("seed", 1, "random seed: initial weights, z, dropout and data order")
-	device := fs.String("device", "", "Vulkan device: an index or part of a name (gan-vk devices lists them)")
-	runDir := fs.String("run", "", "run `folder` (default runs/<time>-<short id>)")
-	sampleEvery := fs.Int("sample-every", 200, "write a sample grid every this many steps (0: only at the end)")
-	ckptEvery := fs.Int("checkpoint-every", 500, "write a checkpoint every this many steps (0: only at the end)")
-	ckptMinutes := fs.Float64("checkpoint-minutes", 10, "also write a checkpoint when this many minutes have passed since the last (0: off)")
-	keep := fs.Int("keep", 3, "checkpoints to keep")
-	resume := fs.String("resume", "", "continue the run in this `folder` from its newest checkpoint")
-	quiet := fs.Bool("quiet", false, "print only errors and the final line")
-	gf := fs.Int("gf", 0, "generator width, carpedm20's gf_dim (default: 128 for dcgan64, 64 for dcgan28)")
-	df := fs.Int("df", 0, "discriminator width, carpedm20's df_dim (default 64)")
-	leak := fs.Float64("leak", 0.2, "LeakyReLU slope")
-	dropout := fs.Float64("dropout", 0.3, "dcgan28's discriminator dropout (0 turns it off; dcgan64's discriminator has none)")
-	lr := fs.Float64("lr", 2e-4, "Adam learning rate")
-	beta1 := fs.Float64("beta1", 0.5, "Adam β1")
-	gSteps := fs.Int("g-steps", 2, "generator updates per discriminator update (carpedm20: 2; pytorch/examples: 1)")
-	crop := fs.String("crop", gan.CropSquare, "image folders: square (largest centred square) or celeba (carpedm20's 108×108 face crop)")
-	cache := fs.String("cache", "", "`folder` for decoded image folders (default: .cache beside the run folder)")
-	view := fs.Bool("view", false, "show the live sample grid and curves in a window while training")
-	tune := fs.Bool("tune", false, "first find the fastest kernels for this run's shapes on the device (as gan-vk tune does) and cache them")
+	f := newTrainFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-
-	var cfg gan.RunConfig
-	dir := *runDir
-	if *resume != "" {
-		for name := range set {
-			if !resumable[name] {
-				return &usageError{fmt.Sprintf("--%s cannot be given with --resume: the run's config.json fixes it", name)}
-			}
-		}
-		var err error
-		if cfg, err = gan.ReadRunConfig(*resume); err != nil {
-			return err
-		}
-		dir = *resume
-		if set["steps"] || set["epochs"] {
-			cfg.Steps, cfg.Epochs = 0, *epochs
-			if set["steps"] {
-				cfg.Steps = *steps
-			}
-		}
-		if set["sample-every"] {
-			cfg.SampleEvery = *sampleEvery
-		}
-		if set["checkpoint-every"] {
-			cfg.CheckpointEvery = *ckptEvery
-		}
-		if set["checkpoint-minutes"] {
-			cfg.CheckpointMinutes = *ckptMinutes
-		}
-		if set["keep"] {
-			cfg.Keep = *keep
-		}
-	} else {
-		channels, auto, err := gan.ProbeData(*data)
-		if err != nil {
-			return err
-		}
-		if *preset == "" {
-			*preset = auto
-		}
-		m, err := gan.DefaultModel(*preset, channels)
-		if err != nil {
-			return &usageError{err.Error()}
-		}
-		if *gf > 0 {
-			m.GF = *gf
-		}
-		if *df > 0 {
-			m.DF = *df
-		}
-		if set["gf"] && *gf <= 0 || set["df"] && *df <= 0 {
-			return &usageError{"--gf and --df must be positive"}
-		}
-		m.Leak = float32(*leak)
-		switch {
-		case m.Preset == "dcgan28":
-			m.Dropout = float32(*dropout)
-		case set["dropout"] && *dropout > 0:
-			return &usageError{"--dropout applies to dcgan28's discriminator; dcgan64's has none"}
-		}
-		cfg = gan.RunConfig{
-			Train: gan.TrainConfig{Model: m, Batch: *batch, LR: float32(*lr), Beta1: float32(*beta1), GSteps: *gSteps, Seed: *seed},
-			Data:  *data, Crop: *crop, Steps: *steps, Epochs: *epochs,
-			SampleEvery: *sampleEvery, CheckpointEvery: *ckptEvery, CheckpointMinutes: *ckptMinutes, Keep: *keep,
-		}
-		if *steps > 0 {
-			cfg.Epochs = 0
-		}
-		if dir == "" {
-			dir = filepath.Join("runs", gan.NewRunName(time.Now()))
-		} else if _, err := os.Stat(filepath.Join(dir, "config.json")); err == nil {
-			return &usageError{fmt.Sprintf("%s already holds a run; continue it with --resume %s, or pick another --run", dir, dir)}
-		}
+	f.set = map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { f.set[fl.Name] = true })
+	cfg, dir, err := f.runConfig()
+	if err != nil {
+		return err
 	}
-	if err := cfg.Check(); err != nil {
-		return &usageError{err.Error()}
-	}
-	if *crop != gan.CropSquare && *crop != gan.CropCelebA {
-		return &usageError{fmt.Sprintf("--crop %q: use %s or %s", *crop, gan.CropSquare, gan.CropCelebA)}
-	}
-	cacheDir := *cache
-	if cacheDir == "" {
-		cacheDir = filepath.Join(filepath.Dir(filepath.Clean(dir)), ".cache")
-	}
-
 	var w *viewer.Window
 	var d *vk.Device
-	if *view {
-		w, d, err = openViewer("gan-vk · "+dir, *device)
+	if f.view {
+		w, d, err = openViewer("gan-vk · "+dir, f.device)
 	} else {
-		d, err = openDevice(*device)
+		d, err = openDevice(f.device)
 	}
 	if err != nil {
 		return err
@@ -188,31 +124,148 @@ func runTrain(args []string, stdout, stderr io.Writer) (err error) {
 	if w != nil {
 		defer w.Close()
 	}
-
-	if *resume == "" {
+	if f.resume == "" {
 		// A new run takes each pass's tile from the tuning cache where it
 		// has the shape, the heuristic elsewhere, and records them all in
 		// config.json; a resume builds what its config.json records.
 		tiles := kernelTiles(d.Info(), stderr)
-		if *tune {
+		if f.tune {
 			if tiles, err = tuneKernels(d, cfg.Train, gan.TuneOptions{}, stdout, stderr); err != nil {
 				return err
 			}
 		}
 		cfg.Train.Kernels = cfg.Train.KernelPlan(d.Info(), tiles)
 	}
-	out := newProgress(stdout, *quiet)
-	r := &gan.Run{Dir: dir, Config: cfg, CacheDir: cacheDir, Log: out.log, Report: out.report}
-	total := "its steps"
+	out := newProgress(stdout, f.quiet)
+	r := &gan.Run{Dir: dir, Config: cfg, CacheDir: f.cacheDir(dir), Log: out.log, Report: out.report}
+	out.log("%s", describeRun(cfg, d, dir))
+	return train(w, d, r, f.resume != "", out, stdout)
+}
+
+// runConfig is the run the flags ask for: the one --resume names, with
+// the flags that may change it, or a new one, with its folder.
+func (f *trainFlags) runConfig() (gan.RunConfig, string, error) {
+	var cfg gan.RunConfig
+	var dir string
+	var err error
+	if f.resume != "" {
+		cfg, dir, err = f.resumeConfig()
+	} else {
+		cfg, dir, err = f.newConfig()
+	}
+	if err != nil {
+		return cfg, dir, err
+	}
+	if err := cfg.Check(); err != nil {
+		return cfg, dir, &usageError{err.Error()}
+	}
+	if f.crop != gan.CropSquare && f.crop != gan.CropCelebA {
+		return cfg, dir, &usageError{fmt.Sprintf("--crop %q: use %s or %s", f.crop, gan.CropSquare, gan.CropCelebA)}
+	}
+	return cfg, dir, nil
+}
+
+func (f *trainFlags) resumeConfig() (gan.RunConfig, string, error) {
+	for name := range f.set {
+		if !resumable[name] {
+			return gan.RunConfig{}, "", &usageError{fmt.Sprintf("--%s cannot be given with --resume: the run's config.json fixes it", name)}
+		}
+	}
+	cfg, err := gan.ReadRunConfig(f.resume)
+	if err != nil {
+		return cfg, "", err
+	}
+	if f.set["steps"] || f.set["epochs"] {
+		cfg.Steps, cfg.Epochs = 0, f.epochs
+		if f.set["steps"] {
+			cfg.Steps = f.steps
+		}
+	}
+	if f.set["sample-every"] {
+		cfg.SampleEvery = f.sampleEvery
+	}
+	if f.set["checkpoint-every"] {
+		cfg.CheckpointEvery = f.ckptEvery
+	}
+	if f.set["checkpoint-minutes"] {
+		cfg.CheckpointMinutes = f.ckptMinutes
+	}
+	if f.set["keep"] {
+		cfg.Keep = f.keep
+	}
+	return cfg, f.resume, nil
+}
+
+func (f *trainFlags) newConfig() (gan.RunConfig, string, error) {
+	var cfg gan.RunConfig
+	channels, auto, err := gan.ProbeData(f.data)
+	if err != nil {
+		return cfg, "", err
+	}
+	preset := f.preset
+	if preset == "" {
+		preset = auto
+	}
+	m, err := gan.DefaultModel(preset, channels)
+	if err != nil {
+		return cfg, "", &usageError{err.Error()}
+	}
+	if f.gf > 0 {
+		m.GF = f.gf
+	}
+	if f.df > 0 {
+		m.DF = f.df
+	}
+	if f.set["gf"] && f.gf <= 0 || f.set["df"] && f.df <= 0 {
+		return cfg, "", &usageError{"--gf and --df must be positive"}
+	}
+	m.Leak = float32(f.leak)
+	switch {
+	case m.Preset == "dcgan28":
+		m.Dropout = float32(f.dropout)
+	case f.set["dropout"] && f.dropout > 0:
+		return cfg, "", &usageError{"--dropout applies to dcgan28's discriminator; dcgan64's has none"}
+	}
+	cfg = gan.RunConfig{
+		Train: gan.TrainConfig{Model: m, Batch: f.batch, LR: float32(f.lr), Beta1: float32(f.beta1), GSteps: f.gSteps, Seed: f.seed},
+		Data:  f.data, Crop: f.crop, Steps: f.steps, Epochs: f.epochs,
+		SampleEvery: f.sampleEvery, CheckpointEvery: f.ckptEvery, CheckpointMinutes: f.ckptMinutes, Keep: f.keep,
+	}
+	if f.steps > 0 {
+		cfg.Epochs = 0
+	}
+	dir := f.runDir
+	if dir == "" {
+		dir = filepath.Join("runs", gan.NewRunName(time.Now()))
+	} else if _, err := os.Stat(filepath.Join(dir, "config.json")); err == nil {
+		return cfg, "", &usageError{fmt.Sprintf("%s already holds a run; continue it with --resume %s, or pick another --run", dir, dir)}
+	}
+	return cfg, dir, nil
+}
+
+// cacheDir is where decoded image folders go: --cache, or .cache beside
+// the run folder.
+func (f *trainFlags) cacheDir(dir string) string {
+	if f.cache != "" {
+		return f.cache
+	}
+	return filepath.Join(filepath.Dir(filepath.Clean(dir)), ".cache")
+}
+
+// describeRun is the line a run starts with.
+func describeRun(cfg gan.RunConfig, d *vk.Device, dir string) string {
+	total := fmt.Sprintf("%d epochs", cfg.Epochs)
 	if cfg.Steps > 0 {
 		total = fmt.Sprintf("%d steps", cfg.Steps)
-	} else {
-		total = fmt.Sprintf("%d epochs", cfg.Epochs)
 	}
 	m := cfg.Train.Model
-	out.log("%s (%d×%d×%d) on %s, batch %d, %s, on %s; run folder %s",
+	return fmt.Sprintf("%s (%d×%d×%d) on %s, batch %d, %s, on %s; run folder %s",
 		m.Preset, m.Channels, m.Size(), m.Size(), cfg.Data, cfg.Train.Batch, total, d.Info().Name, dir)
+}
 
+// train runs r until its last step or a signal (with the window, when w is
+// open) and prints how it ended.
+func train(w *viewer.Window, d *vk.Device, r *gan.Run, resume bool, out *progress, stdout io.Writer) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	defer stopOnSignal(func() {
@@ -220,21 +273,22 @@ func runTrain(args []string, stdout, stderr io.Writer) (err error) {
 		cancel()
 	})()
 	var step int
+	var err error
 	if w != nil {
-		step, err = trainWithViewer(ctx, cancel, w, d, r, *resume != "", out)
+		step, err = trainWithViewer(ctx, cancel, w, d, r, resume, out)
 	} else {
-		step, err = r.Train(ctx, d, *resume != "")
+		step, err = r.Train(ctx, d, resume)
 	}
 	out.finish()
 	switch {
 	case errors.Is(err, context.Canceled):
-		fmt.Fprintf(stdout, "stopped at step %d with a checkpoint; continue with: gan-vk train --resume %s\n", step, dir)
+		fmt.Fprintf(stdout, "stopped at step %d with a checkpoint; continue with: gan-vk train --resume %s\n", step, r.Dir)
 		return nil
 	case err != nil:
 		return err
 	}
 	fmt.Fprintf(stdout, "trained %d steps; samples in %s, checkpoints in %s\n", step,
-		filepath.Join(dir, "samples"), filepath.Join(dir, "checkpoints"))
+		filepath.Join(r.Dir, "samples"), filepath.Join(r.Dir, "checkpoints"))
 	return nil
 }
 
