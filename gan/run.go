@@ -229,13 +229,14 @@ func (l *loop) close() {
 
 // start opens the data, builds the trainer (from the newest checkpoint on
 // resume), writes config.json and sets up the observers.
-func (r *Run) start(d *vk.Device, resume bool) (l *loop, err error) {
-	l = &loop{r: r, logf: r.Log}
+func (r *Run) start(d *vk.Device, resume bool) (*loop, error) {
+	l := &loop{r: r, logf: r.Log}
 	if l.logf == nil {
 		l.logf = func(string, ...any) {}
 	}
+	ok := false
 	defer func() {
-		if err != nil {
+		if !ok { // undo what was built
 			l.close()
 		}
 	}()
@@ -288,6 +289,7 @@ func (r *Run) start(d *vk.Device, resume bool) (l *loop, err error) {
 		l.batches.load(l.t.Steps())
 	}
 	l.start = time.Now()
+	ok = true
 	return l, nil
 }
 
