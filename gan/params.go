@@ -20,7 +20,7 @@ type tensor struct {
 // parameters are one store of four buffers with one layout, as llm.c keeps
 // them: the values, their gradients and Adam's two moments, every tensor a
 // named view into each. So zeroing the gradients is one fill and Adam is
-// one dispatch for the whole network (optimizerParts). Beside it, the
+// one dispatch for the whole network (parts). Beside it, the
 // running statistics of its batch-norm layers, one buffer with a view per
 // layer. The ops that use it (a net at some batch size) are built
 // separately, so the trainer and the sampler share it.
@@ -33,7 +33,7 @@ type netParams struct {
 	layers          [][]*tensor     // per layer: weight, bias (γ, β), as layerSpec.params
 	running         []*vk.Buffer    // per layer: a view of BN running mean then variance (2C floats); nil elsewhere
 	all             []*tensor       // every parameter in state_dict order
-	parts           [][4]*vk.Buffer // the store in pieces each kernel can bind whole (optimizerParts)
+	parts           [][4]*vk.Buffer // the store in pieces an elementwise kernel can bind whole (Adam's)
 	bufs            []*vk.Buffer    // the buffers above, for Close (views close with them)
 }
 
@@ -150,21 +150,16 @@ func (p *netParams) init(r *rand.Rand) error {
 			return err
 		}
 	}
-	if p.stats == nil {
-		return nil
-	}
-	stats := make([]float32, p.stats.Size()/4) // means 0, variances 1
-	off := 0
-	for _, l := range p.spec.layers {
-		if l.kind == batchNorm {
-			for k := range l.k {
-				stats[off+l.k+k] = 1
+	for i, l := range p.spec.layers {
+		if rs := p.running[i]; rs != nil {
+			v := make([]float32, 2*l.k) // means 0, variances 1
+			for k := l.k; k < 2*l.k; k++ {
+				v[k] = 1
 			}
-			off += p.roundUp(2 * l.k)
+			if err := rs.Upload(0, vk.Float32Bytes(v)); err != nil {
+				return err
+			}
 		}
-	}
-	if err := p.stats.Upload(0, vk.Float32Bytes(stats)); err != nil {
-		return err
 	}
 	return nil
 }
