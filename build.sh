@@ -110,7 +110,7 @@ test_all() {
 	# crasher written). A count has no deadline; 200000 inputs take 2 to 6 s
 	# a target on the project machine.
 	local target
-	for target in gan:FuzzIDX gan:FuzzImage gan:FuzzCheckpoint gan:FuzzRunConfig cmd/gan-vk:FuzzCLI; do
+	for target in gan/data:FuzzIDX gan/data:FuzzImage gan/run:FuzzCheckpoint gan/run:FuzzRunConfig cmd/gan-vk:FuzzCLI; do
 		go test -run - -fuzz "^${target#*:}\$" -fuzztime "${FUZZTIME:-200000x}" "./${target%%:*}"
 	done
 }

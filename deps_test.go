@@ -23,10 +23,25 @@ var allowed = map[string][]string{
 	"vk/vktest":   {"vk"},
 	"layers":      {"vk", "shaders"},
 	"layers/ref":  {}, // plain Go, so a reference can share nothing with what it checks
-	"gan":         {"layers", "vk", "github.com/google/uuid", "golang.org/x/image/draw"},
+	// gan: the models, their parameters and networks, the trainer, the
+	// sampler. It knows nothing of files beyond writing a PNG atomically.
+	"gan":             {"gan/atomicfile", "layers", "vk"},
+	"gan/atomicfile":  {},
+	"gan/safetensors": {"gan/atomicfile"},
+	// The data sets and the loader run on the host: no device.
+	"gan/data": {"gan/atomicfile", "golang.org/x/image/draw"},
+	// The run folder and its loop hand each step to observers they are
+	// given, so they never import the live feed.
+	"gan/run":  {"gan", "gan/atomicfile", "gan/data", "gan/safetensors", "vk", "github.com/google/uuid"},
+	"gan/live": {"gan", "gan/run", "vk"},
+	"gan/tune": {"gan", "gan/atomicfile", "layers", "vk"},
+	// What the tests of gan's packages share.
+	"gan/internal/gantest": {"gan"},
 	// The viewer paints its frames with layers.Frame, the one op that is
-	// not the model's: it runs on the training device like the others.
-	"viewer": {"vk", "gan", "layers", "github.com/go-gl/glfw/v3.3/glfw",
+	// not the model's: it runs on the training device like the others. It
+	// reads the live feed (and the metrics lines it carries) and saves
+	// grids as gan writes them.
+	"viewer": {"vk", "layers", "gan", "gan/live", "gan/run", "github.com/go-gl/glfw/v3.3/glfw",
 		"golang.org/x/image/font", "golang.org/x/image/font/basicfont", "golang.org/x/image/math/fixed"},
 	"cmd/gan-vk": {"*"},
 }

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 
+	"github.com/gan-vk/gan-vk/gan/safetensors"
 	"github.com/gan-vk/gan-vk/layers/ref"
 	"github.com/gan-vk/gan-vk/vk"
 	"github.com/gan-vk/gan-vk/vk/vktest"
@@ -19,7 +21,7 @@ import (
 // losses at every step and the same parameters and running statistics
 // after the last.
 func TestStepMatchesPyTorch(t *testing.T) {
-	gold, err := readSafetensors(filepath.Join("testdata", "torch_step.safetensors"))
+	gold, err := safetensors.Read(filepath.Join("testdata", "torch_step.safetensors"))
 	if err != nil {
 		t.Fatalf("%v (run /usr/bin/python3 pytorch/golden_step.py)", err)
 	}
@@ -42,7 +44,7 @@ func TestStepMatchesPyTorch(t *testing.T) {
 			defer tr.Close()
 			for _, p := range []*netParams{tr.g, tr.d} {
 				for _, s := range p.state(false) {
-					v, err := gold.floats("init."+name+"."+s.name, s.shape)
+					v, err := floatsOf(gold, "init."+name+"."+s.name, s.shape)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -56,7 +58,7 @@ func TestStepMatchesPyTorch(t *testing.T) {
 			}
 			for k := 1; k <= steps; k++ {
 				m := cfg.Model
-				real, err := gold.floats(fmt.Sprintf("real.%s.%d", name, k), []int{cfg.Batch, m.Channels, m.Size(), m.Size()})
+				real, err := floatsOf(gold, fmt.Sprintf("real.%s.%d", name, k), []int{cfg.Batch, m.Channels, m.Size(), m.Size()})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -75,7 +77,7 @@ func TestStepMatchesPyTorch(t *testing.T) {
 			tol := ref.Tol{Name: "torch, after steps", Abs: 1e-5, Rel: 1e-4}
 			for _, p := range []*netParams{tr.g, tr.d} {
 				for _, s := range p.state(false) {
-					want, err := gold.floats("want."+name+"."+s.name, s.shape)
+					want, err := floatsOf(gold, "want."+name+"."+s.name, s.shape)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -116,4 +118,12 @@ func to64(v []float32) []float64 {
 		out[i] = float64(x)
 	}
 	return out
+}
+
+// floatsOf reads an F32 tensor of the golden file, which must have shape.
+func floatsOf(f *safetensors.File, name string, shape []int) ([]float32, error) {
+	if e, ok := f.Entry(name); ok && !slices.Equal(e.Shape, shape) {
+		return nil, fmt.Errorf("%s: tensor %q has shape %v, want %v", f.Path, name, e.Shape, shape)
+	}
+	return f.Floats(name)
 }

@@ -7,7 +7,9 @@ import (
 	"image/png"
 	"io"
 	"math"
+	"os"
 
+	"github.com/gan-vk/gan-vk/gan/atomicfile"
 	"github.com/gan-vk/gan-vk/layers"
 	"github.com/gan-vk/gan-vk/vk"
 )
@@ -123,29 +125,25 @@ func (t *Trainer) NewSampler(n int) (*Sampler, error) {
 	return newSampler(t.dev, t.g, t.Config.Model, n, t.Config.Seed, false)
 }
 
-// Generator is a generator loaded from a checkpoint, for sampling.
+// Generator is a trained generator on the device, for sampling.
 type Generator struct {
 	Config TrainConfig
 	Step   int
 	p      *netParams
 }
 
-// LoadGenerator puts a checkpoint's generator (parameters and running
-// statistics) on the device.
-func LoadGenerator(d *vk.Device, c *Checkpoint) (*Generator, error) {
-	st, err := c.State()
+// LoadGenerator puts the generator of a run configured cfg, at step, on
+// the device: its parameters and running statistics from src.
+func LoadGenerator(d *vk.Device, cfg TrainConfig, step int, src TensorSource) (*Generator, error) {
+	p, err := newNetParams(d, cfg.Model.generator())
 	if err != nil {
 		return nil, err
 	}
-	p, err := newNetParams(d, st.Config.Model.generator())
-	if err != nil {
-		return nil, err
-	}
-	if err := loadState(c, p.state(false)); err != nil {
+	if err := loadState(src, p.state(false)); err != nil {
 		p.Close()
 		return nil, err
 	}
-	return &Generator{Config: st.Config, Step: st.Step, p: p}, nil
+	return &Generator{Config: cfg, Step: step, p: p}, nil
 }
 
 // Close frees the generator's buffers.
@@ -216,5 +214,44 @@ func Grid(batch []float32, n, c, s, cols int) image.Image {
 // WritePNG writes an image to path atomically, so a reader (the viewer
 // following a run) never sees half a PNG.
 func WritePNG(path string, m image.Image) error {
-	return writeAtomic(path, func(w io.Writer) error { return png.Encode(w, m) })
+	return atomicfile.Write(path, func(w io.Writer) error { return png.Encode(w, m) })
+}
+
+// ReadGrid reads a grid PNG that Grid wrote back into images: c×s×s floats
+// in [-1, 1] for every cell of the grid, and how many cells it has.
+func ReadGrid(path string, c, s int) ([]float32, int, error) {
+	file, err := os.Open(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer file.Close()
+	m, err := png.Decode(file)
+	if err != nil {
+		return nil, 0, err
+	}
+	return gridImages(m, c, s)
+}
+
+func gridImages(m image.Image, c, s int) ([]float32, int, error) {
+	b := m.Bounds()
+	cell := s + gridPad
+	cols, rows := (b.Dx()-gridPad)/cell, (b.Dy()-gridPad)/cell
+	if cols < 1 || rows < 1 || cols*cell+gridPad != b.Dx() || rows*cell+gridPad != b.Dy() {
+		return nil, 0, fmt.Errorf("a %d×%d image is not a grid of %d×%d images", b.Dx(), b.Dy(), s, s)
+	}
+	n := cols * rows
+	out := make([]float32, n*c*s*s)
+	for i := 0; i < n; i++ {
+		x0, y0 := b.Min.X+gridPad+(i%cols)*cell, b.Min.Y+gridPad+(i/cols)*cell
+		for y := 0; y < s; y++ {
+			for x := 0; x < s; x++ {
+				r, g, bl, _ := m.At(x0+x, y0+y).RGBA()
+				v := [3]uint32{r, g, bl}
+				for ch := 0; ch < c; ch++ {
+					out[((i*c+ch)*s+y)*s+x] = float32(v[ch]>>8)/127.5 - 1
+				}
+			}
+		}
+	}
+	return out, n, nil
 }

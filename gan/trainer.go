@@ -1,6 +1,7 @@
 package gan
 
 import (
+	"errors"
 	"fmt"
 	"math/rand"
 	"reflect"
@@ -69,6 +70,14 @@ type Stats struct {
 
 // DLoss is the discriminator's loss, BCE(real, 1) + BCE(fake, 0).
 func (s Stats) DLoss() float32 { return s.DReal + s.DFake }
+
+// Finite reports whether every loss and probability is a number and not
+// infinite: a step that is not has diverged.
+func (s Stats) Finite() bool { return finite([]float32{s.DReal, s.DFake, s.G, s.DX, s.DGZ}) }
+
+// ErrDiverged is returned when a loss or a parameter becomes NaN or
+// infinite.
+var ErrDiverged = errors.New("training diverged")
 
 // Trainer owns a DCGAN on a device and the recorded updates of its step
 // (step.go): the discriminator's (on a real batch the caller uploads to

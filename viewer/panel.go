@@ -9,11 +9,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gan-vk/gan-vk/gan/live"
+	"github.com/gan-vk/gan-vk/gan/run"
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/basicfont"
 	"golang.org/x/image/math/fixed"
-
-	"github.com/gan-vk/gan-vk/gan"
 )
 
 // Keys is the key list, for the window's help (H) and the commands' --help.
@@ -45,7 +45,7 @@ type panelState struct {
 }
 
 // drawPanel paints the side panel: numbers, the run's curves, the state.
-func drawPanel(img *image.RGBA, s gan.Snapshot, p panelState) {
+func drawPanel(img *image.RGBA, s live.Snapshot, p panelState) {
 	draw.Draw(img, img.Bounds(), image.NewUniform(colBack), image.Point{}, draw.Src)
 	w, h := img.Bounds().Dx(), img.Bounds().Dy()
 	t := &textWriter{img: img, x: 10, y: 18}
@@ -108,8 +108,8 @@ func drawPanel(img *image.RGBA, s gan.Snapshot, p panelState) {
 	ph := (left - 44) / 2
 	r1 := image.Rect(10, t.y+16, w-10, t.y+16+ph)
 	r2 := image.Rect(10, r1.Max.Y+28, w-10, r1.Max.Y+28+ph)
-	plot(img, r1, s.History, "loss: D", "G", func(m gan.Metric) (float64, float64) { return float64(m.DLoss), float64(m.GLoss) }, false)
-	plot(img, r2, s.History, "D(x)", "D(G(z))", func(m gan.Metric) (float64, float64) { return float64(m.DX), float64(m.DGZ) }, true)
+	plot(img, r1, s.History, "loss: D", "G", func(m run.Metric) (float64, float64) { return float64(m.DLoss), float64(m.GLoss) }, false)
+	plot(img, r2, s.History, "D(x)", "D(G(z))", func(m run.Metric) (float64, float64) { return float64(m.DX), float64(m.DGZ) }, true)
 	t.y = r2.Max.Y + 18
 	t.line(colDim, "H: keys")
 }
@@ -117,7 +117,7 @@ func drawPanel(img *image.RGBA, s gan.Snapshot, p panelState) {
 // plot draws two series over the whole run into r: each pixel column shows
 // the range of its steps, so a long run keeps its spread. unit fixes the
 // scale to [0, 1].
-func plot(img *image.RGBA, r image.Rectangle, hist []gan.Metric, nameA, nameB string, at func(gan.Metric) (float64, float64), unit bool) {
+func plot(img *image.RGBA, r image.Rectangle, hist []run.Metric, nameA, nameB string, at func(run.Metric) (float64, float64), unit bool) {
 	frame(img, r, colAxis)
 	lo, hi := 0.0, 1.0
 	if !unit {

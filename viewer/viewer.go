@@ -17,6 +17,7 @@ import (
 	"github.com/go-gl/glfw/v3.3/glfw"
 
 	"github.com/gan-vk/gan-vk/gan"
+	"github.com/gan-vk/gan-vk/gan/live"
 	"github.com/gan-vk/gan-vk/layers"
 	"github.com/gan-vk/gan-vk/vk"
 )
@@ -46,7 +47,7 @@ type Window struct {
 	layout  layers.FrameLayout
 	grid    *vk.Buffer // what seq was recorded with
 
-	live    *gan.Live
+	live    *live.Live
 	wakeMu  sync.Mutex // held while waking the loop, and while Close marks GLFW as stopping
 	awake   bool       // GLFW is up: the driver may wake the loop
 	drawn   int        // the snapshot's Changes last drawn
@@ -159,12 +160,12 @@ func (w *Window) Close() {
 	}
 }
 
-// Run shows live until done is closed. Closing the window, Esc or Q ask
-// live to quit (a training run then writes its checkpoint); the loop goes
+// Run shows feed until done is closed. Closing the window, Esc or Q ask
+// feed to quit (a training run then writes its checkpoint); the loop goes
 // on drawing until the driver has finished and closed done.
-func (w *Window) Run(live *gan.Live, done <-chan struct{}) error {
-	w.live = live
-	live.OnChange(w.wake)
+func (w *Window) Run(feed *live.Live, done <-chan struct{}) error {
+	w.live = feed
+	feed.OnChange(w.wake)
 	for {
 		select {
 		case <-done:
@@ -174,7 +175,7 @@ func (w *Window) Run(live *gan.Live, done <-chan struct{}) error {
 		if w.win.ShouldClose() && !w.quit {
 			w.askQuit()
 		}
-		snap := live.Snapshot()
+		snap := feed.Snapshot()
 		if snap.Paused && w.message == msgPausing {
 			w.message = ""
 		}
@@ -214,7 +215,7 @@ func (w *Window) askQuit() {
 const msgPausing = "pausing after this step"
 
 // title is the window's title: the numbers a glance needs.
-func title(name string, s gan.Snapshot) string {
+func title(name string, s live.Snapshot) string {
 	t := fmt.Sprintf("%s · step %d", name, s.Step)
 	if s.Total > 0 {
 		t += fmt.Sprintf("/%d", s.Total)
@@ -284,7 +285,7 @@ func (w *Window) onChar(_ *glfw.Window, r rune) {
 
 // save writes the grid shown as a PNG: into the run's samples/ as
 // view_step_NNNNNN.png (numbered when that exists), or the working folder.
-func (w *Window) save(s gan.Snapshot) {
+func (w *Window) save(s live.Snapshot) {
 	if s.N == 0 {
 		w.message = "no grid to save yet"
 		return
@@ -321,11 +322,11 @@ func exists(path string) bool {
 
 // shown is how many images the grid shows: cols×cols, or fewer if the grid
 // has fewer.
-func (w *Window) shown(s gan.Snapshot) int { return min(s.N, w.cols*w.cols) }
+func (w *Window) shown(s live.Snapshot) int { return min(s.N, w.cols*w.cols) }
 
 // draw paints a frame and presents it; a swapchain that went out of date
 // is remade for the new framebuffer and the frame painted again.
-func (w *Window) draw(s gan.Snapshot) error {
+func (w *Window) draw(s live.Snapshot) error {
 	for try := 0; ; try++ {
 		err := w.paint(s)
 		if !errors.Is(err, vk.ErrOutOfDate) || try == 2 {
@@ -338,7 +339,7 @@ func (w *Window) draw(s gan.Snapshot) error {
 	}
 }
 
-func (w *Window) paint(s gan.Snapshot) error {
+func (w *Window) paint(s live.Snapshot) error {
 	fw, fh := w.win.GetFramebufferSize()
 	if sw, sh, _ := w.sc.Extent(); sw != fw || sh != fh {
 		if err := w.sc.Resize(fw, fh); err != nil {

@@ -67,7 +67,7 @@ func FuzzCLI(f *testing.F) {
 			}
 		}
 		var out, errb bytes.Buffer
-		code := run(args, &out, &errb)
+		code := execute(args, &out, &errb)
 		switch {
 		case code < 0 || code > 2:
 			t.Fatalf("gan-vk %q exited %d", args, code)

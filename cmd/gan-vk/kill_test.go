@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gan-vk/gan-vk/gan"
+	"github.com/gan-vk/gan-vk/gan/run"
 )
 
 // TestKillAndResume kills training processes at random moments — SIGKILL
@@ -199,9 +199,9 @@ func metricLines(run string) int {
 	return bytes.Count(b, []byte("\n"))
 }
 
-func newestStep(t *testing.T, run string) int {
+func newestStep(t *testing.T, dir string) int {
 	t.Helper()
-	c, err := gan.NewestCheckpoint(run, nil)
+	c, err := run.NewestCheckpoint(dir, nil)
 	if err != nil {
 		t.Fatalf("no checkpoint: %v", err)
 	}
@@ -213,15 +213,15 @@ func newestStep(t *testing.T, run string) int {
 }
 
 // checkWhole holds a run folder after a stop to whole files only.
-func checkWhole(t *testing.T, run string, stop int) {
+func checkWhole(t *testing.T, dir string, stop int) {
 	t.Helper()
-	files, _ := gan.Checkpoints(filepath.Join(run, "checkpoints"))
+	files, _ := run.Checkpoints(filepath.Join(dir, "checkpoints"))
 	for _, f := range files {
-		if _, err := gan.ReadCheckpoint(f); err != nil {
+		if _, err := run.ReadCheckpoint(f); err != nil {
 			t.Errorf("after stop %d: %v", stop, err)
 		}
 	}
-	grids, _ := filepath.Glob(filepath.Join(run, "samples", "*.png"))
+	grids, _ := filepath.Glob(filepath.Join(dir, "samples", "*.png"))
 	for _, g := range grids {
 		f, err := os.Open(g)
 		if err != nil {
@@ -232,10 +232,10 @@ func checkWhole(t *testing.T, run string, stop int) {
 		}
 		f.Close()
 	}
-	b, _ := os.ReadFile(filepath.Join(run, "metrics.jsonl"))
+	b, _ := os.ReadFile(filepath.Join(dir, "metrics.jsonl"))
 	lines := strings.Split(string(b), "\n")
 	for i, l := range lines[:max(len(lines)-1, 0)] { // the last may be cut
-		var m gan.Metric
+		var m run.Metric
 		if err := json.Unmarshal([]byte(l), &m); err != nil {
 			t.Errorf("after stop %d: metrics line %d %q: %v", stop, i+1, l, err)
 		}
@@ -243,16 +243,16 @@ func checkWhole(t *testing.T, run string, stop int) {
 }
 
 // losses is each step's numbers from a run's metrics, timings left out.
-func losses(t *testing.T, run string) []gan.Metric {
-	f, err := os.Open(filepath.Join(run, "metrics.jsonl"))
+func losses(t *testing.T, dir string) []run.Metric {
+	f, err := os.Open(filepath.Join(dir, "metrics.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	var out []gan.Metric
+	var out []run.Metric
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		var m gan.Metric
+		var m run.Metric
 		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
 			t.Fatal(err)
 		}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/gan-vk/gan-vk/gan"
+	"github.com/gan-vk/gan-vk/gan/run"
 )
 
 const sampleSynopsis = `sample --checkpoint PATH [--n 64] [--seed 1] [--grid out.png | --out dir/]
@@ -45,12 +46,12 @@ func runSample(args []string, stdout, stderr io.Writer) (err error) {
 		*grid = "sample.png"
 	}
 	path := *ckpt
-	var c *gan.Checkpoint
+	var c *run.Checkpoint
 	if st, serr := os.Stat(path); serr == nil && st.IsDir() {
-		if c, err = gan.NewestCheckpoint(path, nil); err != nil {
+		if c, err = run.NewestCheckpoint(path, nil); err != nil {
 			return err
 		}
-	} else if c, err = gan.ReadCheckpoint(path); err != nil {
+	} else if c, err = run.ReadCheckpoint(path); err != nil {
 		return err
 	}
 	d, err := openDevice(*device)
@@ -58,7 +59,7 @@ func runSample(args []string, stdout, stderr io.Writer) (err error) {
 		return err
 	}
 	defer closeDevice(d, stderr, &err)
-	g, err := gan.LoadGenerator(d, c)
+	g, err := run.LoadGenerator(d, c)
 	if err != nil {
 		return err
 	}

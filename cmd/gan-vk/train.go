@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"github.com/gan-vk/gan-vk/gan"
+	"github.com/gan-vk/gan-vk/gan/data"
+	"github.com/gan-vk/gan-vk/gan/run"
+	"github.com/gan-vk/gan-vk/gan/tune"
 	"github.com/gan-vk/gan-vk/viewer"
 	"github.com/gan-vk/gan-vk/vk"
 )
@@ -70,7 +73,7 @@ type trainFlags struct {
 
 func newTrainFlags(fs *flag.FlagSet) *trainFlags {
 	f := &trainFlags{}
-	fs.StringVar(&f.data, "data", gan.DefaultData, "training images (a `path`): an IDX file, a directory with train-images-idx3-ubyte[.gz], or an image folder")
+	fs.StringVar(&f.data, "data", data.Default, "training images (a `path`): an IDX file, a directory with train-images-idx3-ubyte[.gz], or an image folder")
 	fs.StringVar(&f.preset, "preset", "", "model: dcgan64 or dcgan28 (default: dcgan28 for IDX data, dcgan64 for image folders)")
 	fs.IntVar(&f.batch, "batch", 64, "batch size")
 	fs.IntVar(&f.epochs, "epochs", 25, "epochs to train in all (ignored when --steps is given)")
@@ -91,7 +94,7 @@ func newTrainFlags(fs *flag.FlagSet) *trainFlags {
 	fs.Float64Var(&f.lr, "lr", 2e-4, "Adam learning rate")
 	fs.Float64Var(&f.beta1, "beta1", 0.5, "Adam β1")
 	fs.IntVar(&f.gSteps, "g-steps", 2, "generator updates per discriminator update (carpedm20: 2; pytorch/examples: 1)")
-	fs.StringVar(&f.crop, "crop", gan.CropSquare, "image folders: square (largest centred square) or celeba (carpedm20's 108×108 face crop)")
+	fs.StringVar(&f.crop, "crop", data.CropSquare, "image folders: square (largest centred square) or celeba (carpedm20's 108×108 face crop)")
 	fs.StringVar(&f.cache, "cache", "", "`folder` for decoded image folders (default: .cache beside the run folder)")
 	fs.BoolVar(&f.view, "view", false, "show the live sample grid and curves in a window while training")
 	fs.BoolVar(&f.tune, "tune", false, "first find the fastest kernels for this run's shapes on the device (as gan-vk tune does) and cache them")
@@ -130,22 +133,22 @@ func runTrain(args []string, stdout, stderr io.Writer) (err error) {
 		// config.json; a resume builds what its config.json records.
 		tiles := kernelTiles(d.Info(), stderr)
 		if f.tune {
-			if tiles, err = tuneKernels(d, cfg.Train, gan.TuneOptions{}, stdout, stderr); err != nil {
+			if tiles, err = tuneKernels(d, cfg.Train, tune.Options{}, stdout, stderr); err != nil {
 				return err
 			}
 		}
 		cfg.Train.Kernels = cfg.Train.KernelPlan(d.Info(), tiles)
 	}
 	out := newProgress(stdout, f.quiet)
-	r := &gan.Run{Dir: dir, Config: cfg, CacheDir: f.cacheDir(dir), Log: out.log, Report: out.report}
+	r := &run.Run{Dir: dir, Config: cfg, CacheDir: f.cacheDir(dir), Log: out.log, Report: out.report}
 	out.log("%s", describeRun(cfg, d, dir))
 	return train(w, d, r, f.resume != "", out, stdout)
 }
 
 // runConfig is the run the flags ask for: the one --resume names, with
 // the flags that may change it, or a new one, with its folder.
-func (f *trainFlags) runConfig() (gan.RunConfig, string, error) {
-	var cfg gan.RunConfig
+func (f *trainFlags) runConfig() (run.Config, string, error) {
+	var cfg run.Config
 	var dir string
 	var err error
 	if f.resume != "" {
@@ -159,19 +162,19 @@ func (f *trainFlags) runConfig() (gan.RunConfig, string, error) {
 	if err := cfg.Check(); err != nil {
 		return cfg, dir, &usageError{err.Error()}
 	}
-	if f.crop != gan.CropSquare && f.crop != gan.CropCelebA {
-		return cfg, dir, &usageError{fmt.Sprintf("--crop %q: use %s or %s", f.crop, gan.CropSquare, gan.CropCelebA)}
+	if f.crop != data.CropSquare && f.crop != data.CropCelebA {
+		return cfg, dir, &usageError{fmt.Sprintf("--crop %q: use %s or %s", f.crop, data.CropSquare, data.CropCelebA)}
 	}
 	return cfg, dir, nil
 }
 
-func (f *trainFlags) resumeConfig() (gan.RunConfig, string, error) {
+func (f *trainFlags) resumeConfig() (run.Config, string, error) {
 	for name := range f.set {
 		if !resumable[name] {
-			return gan.RunConfig{}, "", &usageError{fmt.Sprintf("--%s cannot be given with --resume: the run's config.json fixes it", name)}
+			return run.Config{}, "", &usageError{fmt.Sprintf("--%s cannot be given with --resume: the run's config.json fixes it", name)}
 		}
 	}
-	cfg, err := gan.ReadRunConfig(f.resume)
+	cfg, err := run.ReadConfig(f.resume)
 	if err != nil {
 		return cfg, "", err
 	}
@@ -196,9 +199,9 @@ func (f *trainFlags) resumeConfig() (gan.RunConfig, string, error) {
 	return cfg, f.resume, nil
 }
 
-func (f *trainFlags) newConfig() (gan.RunConfig, string, error) {
-	var cfg gan.RunConfig
-	channels, auto, err := gan.ProbeData(f.data)
+func (f *trainFlags) newConfig() (run.Config, string, error) {
+	var cfg run.Config
+	channels, auto, err := data.Probe(f.data)
 	if err != nil {
 		return cfg, "", err
 	}
@@ -226,7 +229,7 @@ func (f *trainFlags) newConfig() (gan.RunConfig, string, error) {
 	case f.set["dropout"] && f.dropout > 0:
 		return cfg, "", &usageError{"--dropout applies to dcgan28's discriminator; dcgan64's has none"}
 	}
-	cfg = gan.RunConfig{
+	cfg = run.Config{
 		Train: gan.TrainConfig{Model: m, Batch: f.batch, LR: float32(f.lr), Beta1: float32(f.beta1), GSteps: f.gSteps, Seed: f.seed},
 		Data:  f.data, Crop: f.crop, Steps: f.steps, Epochs: f.epochs,
 		SampleEvery: f.sampleEvery, CheckpointEvery: f.ckptEvery, CheckpointMinutes: f.ckptMinutes, Keep: f.keep,
@@ -236,7 +239,7 @@ func (f *trainFlags) newConfig() (gan.RunConfig, string, error) {
 	}
 	dir := f.runDir
 	if dir == "" {
-		dir = filepath.Join("runs", gan.NewRunName(time.Now()))
+		dir = filepath.Join("runs", run.NewName(time.Now()))
 	} else if _, err := os.Stat(filepath.Join(dir, "config.json")); err == nil {
 		return cfg, "", &usageError{fmt.Sprintf("%s already holds a run; continue it with --resume %s, or pick another --run", dir, dir)}
 	}
@@ -253,7 +256,7 @@ func (f *trainFlags) cacheDir(dir string) string {
 }
 
 // describeRun is the line a run starts with.
-func describeRun(cfg gan.RunConfig, d *vk.Device, dir string) string {
+func describeRun(cfg run.Config, d *vk.Device, dir string) string {
 	total := fmt.Sprintf("%d epochs", cfg.Epochs)
 	if cfg.Steps > 0 {
 		total = fmt.Sprintf("%d steps", cfg.Steps)
@@ -265,7 +268,7 @@ func describeRun(cfg gan.RunConfig, d *vk.Device, dir string) string {
 
 // train runs r until its last step or a signal (with the window, when w is
 // open) and prints how it ended.
-func train(w *viewer.Window, d *vk.Device, r *gan.Run, resume bool, out *progress, stdout io.Writer) error {
+func train(w *viewer.Window, d *vk.Device, r *run.Run, resume bool, out *progress, stdout io.Writer) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	defer stopOnSignal(func() {
@@ -347,7 +350,7 @@ func (p *progress) log(format string, args ...any) {
 	fmt.Fprintf(p.w, format+"\n", args...)
 }
 
-func (p *progress) report(ev gan.Event) {
+func (p *progress) report(ev run.Event) {
 	if p.quiet {
 		return
 	}

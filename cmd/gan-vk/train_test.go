@@ -179,7 +179,7 @@ func TestTrainImageFolder(t *testing.T) {
 // cache folder of its own, never the user's.
 func TestMain(m *testing.M) {
 	if os.Getenv("GAN_VK_RUN_MAIN") == "1" {
-		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+		os.Exit(execute(os.Args[1:], os.Stdout, os.Stderr))
 	}
 	cache, err := os.MkdirTemp("", "gan-vk-test-cache-")
 	if err != nil {

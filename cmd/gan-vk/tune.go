@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gan-vk/gan-vk/gan"
+	"github.com/gan-vk/gan-vk/gan/tune"
 	"github.com/gan-vk/gan-vk/layers"
 	"github.com/gan-vk/gan-vk/vk"
 )
@@ -42,7 +43,7 @@ func runTune(args []string, stdout, stderr io.Writer) (err error) {
 		return err
 	}
 	defer closeDevice(d, stderr, &err)
-	cache, err := tuneKernels(d, cfg, gan.TuneOptions{MaxCandidates: *most}, stdout, stderr)
+	cache, err := tuneKernels(d, cfg, tune.Options{MaxCandidates: *most}, stdout, stderr)
 	if err != nil {
 		return err
 	}
@@ -101,14 +102,14 @@ func (f syntheticFlags) config() (gan.TrainConfig, error) {
 // loadTuneCache reads the device's tuning cache, warning on stderr (one
 // line) when it cannot be used; it is nil, with a warning, where the
 // system has no cache folder.
-func loadTuneCache(info vk.DeviceInfo, stderr io.Writer) *gan.TuneCache {
+func loadTuneCache(info vk.DeviceInfo, stderr io.Writer) *tune.Cache {
 	warn := warnTo(stderr)
-	dir, err := gan.TuneCacheDir()
+	dir, err := tune.CacheDir()
 	if err != nil {
 		warn(err.Error() + "; using the built-in kernel choice")
 		return nil
 	}
-	return gan.LoadTuneCache(dir, info, warn)
+	return tune.LoadCache(dir, info, warn)
 }
 
 // warnTo prints a warning as one line on stderr.
@@ -127,19 +128,19 @@ func kernelTiles(info vk.DeviceInfo, stderr io.Writer) layers.Tiler {
 
 // tuneKernels tunes cfg's passes on d, printing each pass's winner against
 // the heuristic's tile, and saves them in the device's cache.
-func tuneKernels(d *vk.Device, cfg gan.TrainConfig, opts gan.TuneOptions, stdout, stderr io.Writer) (*gan.TuneCache, error) {
+func tuneKernels(d *vk.Device, cfg gan.TrainConfig, opts tune.Options, stdout, stderr io.Writer) (*tune.Cache, error) {
 	info := d.Info()
-	dir, err := gan.TuneCacheDir()
+	dir, err := tune.CacheDir()
 	if err != nil {
 		return nil, err
 	}
-	cache := gan.LoadTuneCache(dir, info, warnTo(stderr))
+	cache := tune.LoadCache(dir, info, warnTo(stderr))
 	m := cfg.Model
 	fmt.Fprintf(stdout, "tuning the GEMM passes of %s (%d×%d×%d) at batch %d on %s (%s %s)\n",
 		m.Preset, m.Channels, m.Size(), m.Size(), cfg.Batch, info.Name, info.DriverName, info.DriverInfo)
 	start := time.Now()
 	var before, after time.Duration
-	opts.Progress = func(i, n int, p layers.Pass, r *gan.TuneResult) {
+	opts.Progress = func(i, n int, p layers.Pass, r *tune.Result) {
 		if r == nil {
 			return
 		}
@@ -157,7 +158,7 @@ func tuneKernels(d *vk.Device, cfg gan.TrainConfig, opts gan.TuneOptions, stdout
 		fmt.Fprintf(stdout, "[%2d/%d] %-44s %-24v %9s  %s; %d timed (%d dropped after one run), %d skipped\n",
 			i+1, n, where, r.Best, ms(r.BestT), verdict, r.Tried, r.Dropped, r.Skipped)
 	}
-	results, err := gan.Tune(d, cfg, opts)
+	results, err := tune.Run(d, cfg, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -9,7 +9,8 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/gan-vk/gan-vk/gan"
+	"github.com/gan-vk/gan-vk/gan/live"
+	"github.com/gan-vk/gan-vk/gan/run"
 	"github.com/gan-vk/gan-vk/viewer"
 	"github.com/gan-vk/gan-vk/vk"
 )
@@ -39,7 +40,7 @@ func runView(args []string, stdout, stderr io.Writer) (err error) {
 	if path == "" {
 		return &usageError{"give a run folder or a checkpoint file to view"}
 	}
-	target, err := gan.OpenViewTarget(path)
+	target, err := live.OpenViewTarget(path)
 	if err != nil {
 		return err
 	}
@@ -50,23 +51,23 @@ func runView(args []string, stdout, stderr io.Writer) (err error) {
 	defer closeDevice(d, stderr, &err)
 	defer w.Close()
 	m := target.Config.Model
-	live, err := gan.NewLive(d, target.Run, m.Channels, m.Size())
+	feed, err := live.New(d, target.Run, m.Channels, m.Size())
 	if err != nil {
 		return err
 	}
-	defer live.Close()
+	defer feed.Close()
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	live.OnQuit = cancel
+	feed.OnQuit = cancel
 	defer stopOnSignal(cancel)()
 	done := make(chan struct{})
 	var ferr error
 	go func() {
 		defer close(done)
-		ferr = gan.Follow(ctx, d, target, live)
+		ferr = live.Follow(ctx, d, target, feed)
 	}()
-	if err := w.Run(live, done); err != nil {
+	if err := w.Run(feed, done); err != nil {
 		cancel()
 		<-done
 		return err
@@ -112,15 +113,15 @@ func stopOnSignal(stop func()) func() {
 // finished run (following its folder, so N and I still explore) until it
 // is closed; a stop (Q, Esc, closing the window, a signal) ends training
 // with a checkpoint first.
-func trainWithViewer(ctx context.Context, cancel func(), w *viewer.Window, d *vk.Device, r *gan.Run, resume bool, out *progress) (int, error) {
+func trainWithViewer(ctx context.Context, cancel func(), w *viewer.Window, d *vk.Device, r *run.Run, resume bool, out *progress) (int, error) {
 	m := r.Config.Train.Model
-	live, err := gan.NewLive(d, r.Dir, m.Channels, m.Size())
+	feed, err := live.New(d, r.Dir, m.Channels, m.Size())
 	if err != nil {
 		return 0, err
 	}
-	defer live.Close()
-	live.OnQuit = cancel
-	r.Live = live
+	defer feed.Close()
+	feed.OnQuit = cancel
+	r.Watch = feed.Watch
 	done := make(chan struct{})
 	var step int
 	var terr error
@@ -132,10 +133,10 @@ func trainWithViewer(ctx context.Context, cancel func(), w *viewer.Window, d *vk
 		}
 		out.finish()
 		out.log("trained %d steps; the window stays open on the run: close it (or press Q) to exit", step)
-		live.SetDone(fmt.Sprintf("trained %d steps; Q closes", step))
-		terr = gan.Follow(ctx, d, gan.ViewTarget{Run: r.Dir, Config: r.Config.Train}, live)
+		feed.SetDone(fmt.Sprintf("trained %d steps; Q closes", step))
+		terr = live.Follow(ctx, d, live.ViewTarget{Run: r.Dir, Config: r.Config.Train}, feed)
 	}()
-	if err := w.Run(live, done); err != nil {
+	if err := w.Run(feed, done); err != nil {
 		cancel()
 		<-done
 		return step, errors.Join(err, terr)

@@ -1,9 +1,18 @@
-package gan
+// Package tune finds the fastest tile for each GEMM pass of a training
+// step on the device it runs on, and keeps the winners per device and
+// driver for training to use.
+//
+// The files:
+//
+//	tune.go   Run: timing each pass's candidate tiles, dropping the slow ones early
+//	cache.go  Cache: the winners in the user's cache folder, one file per device and driver
+package tune
 
 import (
 	"fmt"
 	"time"
 
+	"github.com/gan-vk/gan-vk/gan"
 	"github.com/gan-vk/gan-vk/layers"
 	"github.com/gan-vk/gan-vk/vk"
 )
@@ -30,8 +39,8 @@ const (
 // passes are recorded several times over in one run.
 const minTimed = 2 * time.Millisecond
 
-// TuneResult is what tuning found for one pass.
-type TuneResult struct {
+// Result is what tuning found for one pass.
+type Result struct {
 	Pass       layers.Pass
 	Layers     []string // where the step runs it: "G.4 convT 1024→512 8×8 fwd"
 	Heuristic  layers.Tile
@@ -44,28 +53,28 @@ type TuneResult struct {
 }
 
 // Speedup is how much faster the winner is than the heuristic's tile.
-func (r TuneResult) Speedup() float64 {
+func (r Result) Speedup() float64 {
 	if r.BestT <= 0 {
 		return 1
 	}
 	return float64(r.HeuristicT) / float64(r.BestT)
 }
 
-// TuneOptions are how a tune goes.
-type TuneOptions struct {
+// Options are how a tune goes.
+type Options struct {
 	// Progress is told about each pass as tuning starts it (i of n, done
 	// nil) and once it is done (with its result).
-	Progress func(i, n int, p layers.Pass, done *TuneResult)
+	Progress func(i, n int, p layers.Pass, done *Result)
 	// MaxCandidates, when positive, times at most that many tiles of a
 	// pass (the heuristic's first), besides the splits of the winner: a
 	// quick tune.
 	MaxCandidates int
 }
 
-// Tune times the candidates of each distinct GEMM pass of the step on d.
-func Tune(d *vk.Device, c TrainConfig, opts TuneOptions) ([]TuneResult, error) {
+// Run times the candidates of each distinct GEMM pass of the step on d.
+func Run(d *vk.Device, c gan.TrainConfig, opts Options) ([]Result, error) {
 	if err := c.Check(); err != nil {
-		return nil, fmt.Errorf("gan: %w", err)
+		return nil, fmt.Errorf("tune: %w", err)
 	}
 	var order []layers.Pass
 	where := map[layers.Pass][]string{}
@@ -75,7 +84,7 @@ func Tune(d *vk.Device, c TrainConfig, opts TuneOptions) ([]TuneResult, error) {
 		}
 		where[sp.Pass] = append(where[sp.Pass], sp.Layer+" "+sp.PhaseName())
 	}
-	var out []TuneResult
+	var out []Result
 	for i, p := range order {
 		if opts.Progress != nil {
 			opts.Progress(i, len(order), p, nil)
@@ -94,10 +103,10 @@ func Tune(d *vk.Device, c TrainConfig, opts TuneOptions) ([]TuneResult, error) {
 }
 
 // tunePass times p's candidates.
-func tunePass(d *vk.Device, p layers.Pass, most int) (TuneResult, error) {
+func tunePass(d *vk.Device, p layers.Pass, most int) (Result, error) {
 	ops, err := layers.NewGEMMOperands(d, p)
 	if err != nil {
-		return TuneResult{}, err
+		return Result{}, err
 	}
 	defer ops.Close()
 	info := d.Info()
@@ -106,7 +115,7 @@ func tunePass(d *vk.Device, p layers.Pass, most int) (TuneResult, error) {
 		cands = cands[:most]
 	}
 	pt := &passTimer{d: d, p: p, ops: ops}
-	r := TuneResult{Pass: p, Heuristic: cands[0], Best: cands[0]}
+	r := Result{Pass: p, Heuristic: cands[0], Best: cands[0]}
 	if r.HeuristicT, _, err = pt.measure(cands[0], 0); err != nil {
 		return r, err
 	}

@@ -1,4 +1,4 @@
-package gan
+package data
 
 import (
 	"bufio"
@@ -12,11 +12,11 @@ import (
 	"path/filepath"
 )
 
-// idxImages reads an IDX file of unsigned-byte images (MNIST, Fashion-MNIST,
+// ReadIDX reads an IDX file of unsigned-byte images (MNIST, Fashion-MNIST,
 // EMNIST: magic 0x00000803, then count, rows and columns as big-endian
 // uint32, then the pixels), raw or gzip-compressed. It checks the magic,
 // the dimensions and that the file holds exactly the pixels they promise.
-func idxImages(path string) (n, rows, cols int, pixels []byte, err error) {
+func ReadIDX(path string) (n, rows, cols int, pixels []byte, err error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return 0, 0, 0, nil, err
@@ -25,7 +25,7 @@ func idxImages(path string) (n, rows, cols int, pixels []byte, err error) {
 	return readIDX(f, path)
 }
 
-// readIDX is idxImages on a reader; path names it in errors.
+// readIDX is ReadIDX on a reader; path names it in errors.
 func readIDX(in io.Reader, path string) (n, rows, cols int, pixels []byte, err error) {
 	var r io.Reader = bufio.NewReader(in)
 	head := make([]byte, 2)

@@ -1,11 +1,9 @@
-package gan
+package live
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"image"
-	"image/png"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -13,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gan-vk/gan-vk/gan"
+	"github.com/gan-vk/gan-vk/gan/run"
 	"github.com/gan-vk/gan-vk/vk"
 )
 
@@ -21,7 +21,7 @@ import (
 type ViewTarget struct {
 	Run        string // the run folder; "" for a checkpoint outside one
 	Checkpoint string // a fixed checkpoint; "" to follow the run's newest
-	Config     TrainConfig
+	Config     gan.TrainConfig
 }
 
 // OpenViewTarget works out what path names and reads its model.
@@ -35,13 +35,13 @@ func OpenViewTarget(path string) (ViewTarget, error) {
 		return ViewTarget{}, err
 	}
 	if st.IsDir() {
-		cfg, err := ReadRunConfig(path)
+		cfg, err := run.ReadConfig(path)
 		if err != nil {
 			return ViewTarget{}, fmt.Errorf("%v; %s", err, want)
 		}
 		return ViewTarget{Run: path, Config: cfg.Train}, nil
 	}
-	c, err := ReadCheckpoint(path)
+	c, err := run.ReadCheckpoint(path)
 	if err != nil {
 		return ViewTarget{}, err
 	}
@@ -51,7 +51,7 @@ func OpenViewTarget(path string) (ViewTarget, error) {
 	}
 	v := ViewTarget{Checkpoint: path, Config: s.Config}
 	if dir := filepath.Dir(filepath.Clean(path)); filepath.Base(dir) == "checkpoints" {
-		if _, err := ReadRunConfig(filepath.Dir(dir)); err == nil {
+		if _, err := run.ReadConfig(filepath.Dir(dir)); err == nil {
 			v.Run = filepath.Dir(dir)
 		}
 	}
@@ -66,13 +66,13 @@ type follower struct {
 	target ViewTarget
 
 	ckpt    string // the checkpoint loaded
-	gen     *Generator
-	sampler *Sampler
+	gen     *gan.Generator
+	sampler *gan.Sampler
 	z       *latent
 	real    bool
 	pngStep int   // the step of the sample PNG shown, -1 for none
 	metrics int64 // bytes of metrics.jsonl read
-	history []Metric
+	history []run.Metric
 	total   int
 }
 
@@ -84,7 +84,7 @@ func Follow(ctx context.Context, d *vk.Device, target ViewTarget, live *Live) er
 	f := &follower{live: live, dev: d, target: target, pngStep: -1}
 	defer f.close()
 	if target.Run != "" {
-		if cfg, err := ReadRunConfig(target.Run); err == nil {
+		if cfg, err := run.ReadConfig(target.Run); err == nil {
 			f.total = cfg.Steps
 		}
 	}
@@ -175,7 +175,7 @@ func (f *follower) gen0Step() int {
 func (f *follower) loadNewest() (bool, error) {
 	path := f.target.Checkpoint
 	if path == "" {
-		files, err := Checkpoints(filepath.Join(f.target.Run, "checkpoints"))
+		files, err := run.Checkpoints(filepath.Join(f.target.Run, "checkpoints"))
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return false, err
 		}
@@ -190,7 +190,7 @@ func (f *follower) loadNewest() (bool, error) {
 	if path == f.ckpt {
 		return false, nil
 	}
-	c, err := ReadCheckpoint(path)
+	c, err := run.ReadCheckpoint(path)
 	if err != nil {
 		if f.target.Checkpoint != "" {
 			return false, err
@@ -200,7 +200,7 @@ func (f *follower) loadNewest() (bool, error) {
 		f.ckpt = path
 		return false, nil
 	}
-	g, err := LoadGenerator(f.dev, c)
+	g, err := run.LoadGenerator(f.dev, c)
 	if err != nil {
 		return false, err
 	}
@@ -240,7 +240,7 @@ func (f *follower) readMetrics() error {
 	if int64(len(b)) < f.metrics { // rewritten by a resume: start again
 		f.metrics, f.history = 0, nil
 	}
-	ms, used := parseMetrics(b[f.metrics:])
+	ms, used := run.ParseMetrics(b[f.metrics:])
 	if len(ms) == 0 {
 		return nil
 	}
@@ -274,7 +274,7 @@ func (f *follower) newestSample() (int, string) {
 }
 
 func (f *follower) showPNG(path string, step int) error {
-	imgs, n, err := readGridPNG(path, f.target.Config.Model.Channels, f.target.Config.Model.Size())
+	imgs, n, err := gan.ReadGrid(path, f.target.Config.Model.Channels, f.target.Config.Model.Size())
 	if err != nil {
 		// Half written by a process without atomic writes, or not ours: skip it.
 		f.live.SetStatus("cannot read %s: %v", filepath.Base(path), err)
@@ -287,49 +287,10 @@ func (f *follower) showPNG(path string, step int) error {
 
 func (f *follower) showReal() error {
 	path := filepath.Join(f.target.Run, "samples", "real.png")
-	imgs, n, err := readGridPNG(path, f.target.Config.Model.Channels, f.target.Config.Model.Size())
+	imgs, n, err := gan.ReadGrid(path, f.target.Config.Model.Channels, f.target.Config.Model.Size())
 	if err != nil {
 		f.live.SetStatus("no real images to show: %v", err)
 		return nil
 	}
 	return f.live.showFloats(imgs, n, 0, "samples/real.png", true)
-}
-
-// readGridPNG reads a grid PNG that Grid wrote back into images: c×s×s
-// floats in [-1, 1] each, for every cell of the grid, up to gridImages.
-func readGridPNG(path string, c, s int) ([]float32, int, error) {
-	file, err := os.Open(path)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer file.Close()
-	m, err := png.Decode(file)
-	if err != nil {
-		return nil, 0, err
-	}
-	return gridImagesOf(m, c, s)
-}
-
-func gridImagesOf(m image.Image, c, s int) ([]float32, int, error) {
-	b := m.Bounds()
-	cell := s + gridPad
-	cols, rows := (b.Dx()-gridPad)/cell, (b.Dy()-gridPad)/cell
-	if cols < 1 || rows < 1 || cols*cell+gridPad != b.Dx() || rows*cell+gridPad != b.Dy() {
-		return nil, 0, fmt.Errorf("a %d×%d image is not a grid of %d×%d images", b.Dx(), b.Dy(), s, s)
-	}
-	n := min(cols*rows, gridImages)
-	out := make([]float32, n*c*s*s)
-	for i := 0; i < n; i++ {
-		x0, y0 := b.Min.X+gridPad+(i%cols)*cell, b.Min.Y+gridPad+(i/cols)*cell
-		for y := 0; y < s; y++ {
-			for x := 0; x < s; x++ {
-				r, g, bl, _ := m.At(x0+x, y0+y).RGBA()
-				v := [3]uint32{r, g, bl}
-				for ch := 0; ch < c; ch++ {
-					out[((i*c+ch)*s+y)*s+x] = float32(v[ch]>>8)/127.5 - 1
-				}
-			}
-		}
-	}
-	return out, n, nil
 }

@@ -1,7 +1,6 @@
-package gan
+package run
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -13,26 +12,28 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
+	"github.com/gan-vk/gan-vk/gan"
+	"github.com/gan-vk/gan-vk/gan/atomicfile"
+	"github.com/gan-vk/gan-vk/gan/data"
 	"github.com/gan-vk/gan-vk/vk"
 	"github.com/google/uuid"
 )
 
-// RunConfig is everything a training run needs, written to config.json so
+// Config is everything a training run needs, written to config.json so
 // that --resume continues it exactly.
-type RunConfig struct {
-	Train             TrainConfig `json:"train"`
-	Data              string      `json:"data"`
-	Crop              string      `json:"crop"`
-	Steps             int         `json:"steps"`  // total steps of the run; 0: Epochs decides
-	Epochs            int         `json:"epochs"` // total epochs when Steps is 0
-	SampleEvery       int         `json:"sample_every"`
-	CheckpointEvery   int         `json:"checkpoint_every"`
-	CheckpointMinutes float64     `json:"checkpoint_minutes"`
-	Keep              int         `json:"keep"`
+type Config struct {
+	Train             gan.TrainConfig `json:"train"`
+	Data              string          `json:"data"`
+	Crop              string          `json:"crop"`
+	Steps             int             `json:"steps"`  // total steps of the run; 0: Epochs decides
+	Epochs            int             `json:"epochs"` // total epochs when Steps is 0
+	SampleEvery       int             `json:"sample_every"`
+	CheckpointEvery   int             `json:"checkpoint_every"`
+	CheckpointMinutes float64         `json:"checkpoint_minutes"`
+	Keep              int             `json:"keep"`
 }
 
 // Event is what the run reports after each step, for a progress bar or a
@@ -40,44 +41,39 @@ type RunConfig struct {
 type Event struct {
 	Step, TotalSteps        int
 	Epoch, StepsPerEpoch    int
-	Stats                   Stats
+	Stats                   gan.Stats
 	ImagesPerSec, MsPerStep float64
 	Elapsed                 time.Duration
 	Sample, Checkpoint      string // files written after this step, if any
 }
 
-// Metric is one line of metrics.jsonl.
-type Metric struct {
-	Step         int     `json:"step"`
-	Epoch        float64 `json:"epoch"`
-	DLoss        float32 `json:"d_loss"`
-	GLoss        float32 `json:"g_loss"`
-	DX           float32 `json:"d_x"`
-	DGZ          float32 `json:"d_g_z"`
-	ImagesPerSec float64 `json:"images_per_sec"`
-	MsPerStep    float64 `json:"ms_per_step"`
-}
-
 // Run is a training run in its folder.
 type Run struct {
 	Dir      string
-	Config   RunConfig
+	Config   Config
 	Log      func(format string, args ...any) // notes for the user: data, resume, files
 	Report   func(Event)                      // after every step
 	CacheDir string                           // where decoded image folders are cached
-	// Live, when set, is fed after every step for a viewer: the grid,
-	// the curves, and the viewer's requests (pause, new z, walk, real).
-	Live *Live
+	// Watch, when set, is called once the trainer is built (and resumed)
+	// for one more observer, which sees each step last: the live feed a
+	// viewer draws from is one. If the observer has a Close method, the
+	// run calls it when it ends.
+	Watch func(Started) (Observer, error)
 }
 
-// NewRunName names a new run: its start time and a short random id, so
+// Started is a run about to take its first step (or its first after a
+// resume), as Watch sees it.
+type Started struct {
+	Trainer *gan.Trainer
+	History []Metric // metrics.jsonl's lines so far
+	Total   int      // the step the run trains to
+}
+
+// NewName names a new run: its start time and a short random id, so
 // runs sort by time and two started in the same second do not collide.
-func NewRunName(now time.Time) string {
+func NewName(now time.Time) string {
 	return now.Format("20060102-150405") + "-" + uuid.NewString()[:8]
 }
-
-// ErrDiverged is returned when a loss becomes NaN or infinite.
-var ErrDiverged = errors.New("training diverged")
 
 // Paths inside a run folder.
 func (r *Run) configPath() string     { return filepath.Join(r.Dir, "config.json") }
@@ -85,9 +81,9 @@ func (r *Run) metricsPath() string    { return filepath.Join(r.Dir, "metrics.jso
 func (r *Run) samplesDir() string     { return filepath.Join(r.Dir, "samples") }
 func (r *Run) checkpointsDir() string { return filepath.Join(r.Dir, "checkpoints") }
 
-// ReadRunConfig reads a run folder's config.json.
-func ReadRunConfig(dir string) (RunConfig, error) {
-	var c RunConfig
+// ReadConfig reads a run folder's config.json.
+func ReadConfig(dir string) (Config, error) {
+	var c Config
 	b, err := os.ReadFile(filepath.Join(dir, "config.json"))
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -95,12 +91,12 @@ func ReadRunConfig(dir string) (RunConfig, error) {
 		}
 		return c, err
 	}
-	return parseRunConfig(b, filepath.Join(dir, "config.json"))
+	return parseConfig(b, filepath.Join(dir, "config.json"))
 }
 
-// parseRunConfig reads config.json's bytes; path names it in errors.
-func parseRunConfig(b []byte, path string) (RunConfig, error) {
-	var c RunConfig
+// parseConfig reads config.json's bytes; path names it in errors.
+func parseConfig(b []byte, path string) (Config, error) {
+	var c Config
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&c); err != nil {
@@ -119,7 +115,7 @@ func parseRunConfig(b []byte, path string) (RunConfig, error) {
 }
 
 // Check reports a run configuration that cannot run.
-func (c RunConfig) Check() error {
+func (c Config) Check() error {
 	if err := c.Train.Check(); err != nil {
 		return err
 	}
@@ -136,25 +132,6 @@ func (c RunConfig) Check() error {
 	return nil
 }
 
-// NewestCheckpoint finds the newest checkpoint in a run folder that reads
-// whole, noting each newer one it had to pass over.
-func NewestCheckpoint(dir string, log func(string, ...any)) (*Checkpoint, error) {
-	files, err := Checkpoints(filepath.Join(dir, "checkpoints"))
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, err
-	}
-	for i := len(files) - 1; i >= 0; i-- {
-		c, err := ReadCheckpoint(files[i])
-		if err == nil {
-			return c, nil
-		}
-		if log != nil {
-			log("passing over %s: %v", files[i], err)
-		}
-	}
-	return nil, fmt.Errorf("%w in %s", ErrNoCheckpoint, filepath.Join(dir, "checkpoints"))
-}
-
 // StepDone is what the run loop hands its observers after each step, in
 // order: the observers before the report fill in the files they wrote.
 type StepDone struct {
@@ -164,20 +141,20 @@ type StepDone struct {
 	Stopping bool // ctx was cancelled before the observers ran: the run stops after this step
 }
 
-// An observer is handed each step after it ran; an error stops the run.
-type observer interface {
-	afterStep(ctx context.Context, s *StepDone) error
+// An Observer is handed each step after it ran; an error stops the run.
+type Observer interface {
+	AfterStep(ctx context.Context, s *StepDone) error
 }
 
-// observerFunc makes a function an observer.
+// observerFunc makes a function an Observer.
 type observerFunc func(ctx context.Context, s *StepDone) error
 
-func (f observerFunc) afterStep(ctx context.Context, s *StepDone) error { return f(ctx, s) }
+func (f observerFunc) AfterStep(ctx context.Context, s *StepDone) error { return f(ctx, s) }
 
 // Train runs (or, with resume, continues) the run until its last step or
 // until ctx is cancelled; either way it ends with a checkpoint. It returns
 // the step it reached. Each step goes to the observers in order: the
-// metrics line, the sample grid, the checkpoint, the report, the live feed.
+// metrics line, the sample grid, the checkpoint, the report, and Watch's.
 func (r *Run) Train(ctx context.Context, d *vk.Device, resume bool) (int, error) {
 	l, err := r.start(d, resume)
 	if err != nil {
@@ -193,7 +170,7 @@ func (r *Run) Train(ctx context.Context, d *vk.Device, resume bool) (int, error)
 		}
 		done.Stopping = ctx.Err() != nil
 		for _, o := range l.observers {
-			if err := o.afterStep(ctx, done); err != nil {
+			if err := o.AfterStep(ctx, done); err != nil {
 				return t.Steps(), err
 			}
 		}
@@ -211,13 +188,13 @@ func (r *Run) Train(ctx context.Context, d *vk.Device, resume bool) (int, error)
 type loop struct {
 	r         *Run
 	logf      func(string, ...any)
-	t         *Trainer
-	loader    *Loader
+	t         *gan.Trainer
+	loader    *data.Loader
 	total     int
 	batches   *prefetch
 	start     time.Time
 	ckpt      *checkpointer
-	observers []observer
+	observers []Observer
 	closers   []func()
 }
 
@@ -244,7 +221,7 @@ func (r *Run) start(d *vk.Device, resume bool) (*loop, error) {
 	if err := cfg.Check(); err != nil {
 		return nil, err
 	}
-	ds, err := OpenDataset(DataOptions{Path: cfg.Data, Size: cfg.Train.Model.Size(), Crop: cfg.Crop, CacheDir: r.CacheDir, Log: l.logf})
+	ds, err := data.Open(data.Options{Path: cfg.Data, Size: cfg.Train.Model.Size(), Crop: cfg.Crop, CacheDir: r.CacheDir, Log: l.logf})
 	if err != nil {
 		return nil, err
 	}
@@ -252,14 +229,14 @@ func (r *Run) start(d *vk.Device, resume bool) (*loop, error) {
 	if ds.C != cfg.Train.Model.Channels {
 		return nil, fmt.Errorf("the data has %d channels, the run's model %d", ds.C, cfg.Train.Model.Channels)
 	}
-	if l.loader, err = NewLoader(ds, cfg.Train.Batch, cfg.Train.Seed); err != nil {
+	if l.loader, err = data.NewLoader(ds, cfg.Train.Batch, cfg.Train.Seed); err != nil {
 		return nil, err
 	}
 	l.total = cfg.Steps
 	if l.total == 0 {
 		l.total = cfg.Epochs * l.loader.StepsPerEpoch()
 	}
-	if l.t, err = NewTrainer(d, cfg.Train); err != nil {
+	if l.t, err = gan.NewTrainer(d, cfg.Train); err != nil {
 		return nil, err
 	}
 	l.closers = append(l.closers, l.t.Close)
@@ -307,7 +284,7 @@ func (l *loop) observe() error {
 	}
 	l.closers = append(l.closers, sampler.Close)
 	l.ckpt = &checkpointer{r: r, t: t, perEpoch: l.loader.StepsPerEpoch(), last: time.Now()}
-	l.observers = []observer{
+	l.observers = []Observer{
 		observerFunc(func(_ context.Context, s *StepDone) error { return metrics.add(s.Metric) }),
 		observerFunc(func(_ context.Context, s *StepDone) error {
 			if r.Config.SampleEvery > 0 && s.Step%r.Config.SampleEvery == 0 || s.Last {
@@ -323,17 +300,19 @@ func (l *loop) observe() error {
 	if r.Report != nil {
 		l.observers = append(l.observers, observerFunc(func(_ context.Context, s *StepDone) error { r.Report(s.Event); return nil }))
 	}
-	if r.Live != nil {
+	if r.Watch != nil {
 		history, err := readMetrics(r.metricsPath())
 		if err != nil {
 			return err
 		}
-		feed, err := newTrainFeed(r.Live, t, history, l.total)
+		o, err := r.Watch(Started{Trainer: t, History: history, Total: l.total})
 		if err != nil {
 			return err
 		}
-		l.closers = append(l.closers, feed.Close)
-		l.observers = append(l.observers, feed)
+		if c, ok := o.(interface{ Close() }); ok {
+			l.closers = append(l.closers, c.Close)
+		}
+		l.observers = append(l.observers, o)
 	}
 	return nil
 }
@@ -358,7 +337,7 @@ func (l *loop) step() (*StepDone, error) {
 		return nil, err
 	}
 	dt := time.Since(t0)
-	if !finite([]float32{st.DReal, st.DFake, st.G, st.DX, st.DGZ}) {
+	if !st.Finite() {
 		return nil, l.r.diverged(fmt.Sprintf("at step %d: d_loss %g, g_loss %g", step+1, st.DLoss(), st.G))
 	}
 	perEpoch := l.loader.StepsPerEpoch()
@@ -372,9 +351,9 @@ func (l *loop) step() (*StepDone, error) {
 
 // resume loads the newest checkpoint of the run folder into t, after
 // removing what interrupted writes left.
-func (r *Run) resume(t *Trainer, logf func(string, ...any)) error {
+func (r *Run) resume(t *gan.Trainer, logf func(string, ...any)) error {
 	for _, dir := range []string{r.samplesDir(), r.checkpointsDir()} {
-		removeStale(dir, logf)
+		atomicfile.RemoveStale(dir, logf)
 	}
 	if files, _ := Checkpoints(r.checkpointsDir()); len(files) == 0 {
 		// Stopped before its first checkpoint: nothing was kept, and
@@ -386,7 +365,7 @@ func (r *Run) resume(t *Trainer, logf func(string, ...any)) error {
 	if err != nil {
 		return err
 	}
-	if err := t.Load(c); err != nil {
+	if err := Restore(t, c); err != nil {
 		return err
 	}
 	logf("resuming %s at step %d from %s", r.Dir, t.Steps(), c.Path)
@@ -394,19 +373,19 @@ func (r *Run) resume(t *Trainer, logf func(string, ...any)) error {
 }
 
 // writeReal writes a grid of the first batch, samples/real.png.
-func (r *Run) writeReal(loader *Loader, ds *Dataset) error {
-	batch := make([]float32, loader.batch*ds.imageBytes())
+func (r *Run) writeReal(loader *data.Loader, ds *data.Dataset) error {
+	batch := make([]float32, loader.BatchSize()*ds.ImageBytes())
 	if err := loader.Batch(0, batch); err != nil {
 		return err
 	}
-	n := min(64, loader.batch)
-	return WritePNG(filepath.Join(r.samplesDir(), "real.png"), Grid(batch, n, ds.C, ds.S, 8))
+	n := min(64, loader.BatchSize())
+	return gan.WritePNG(filepath.Join(r.samplesDir(), "real.png"), gan.Grid(batch, n, ds.C, ds.S, 8))
 }
 
 // prefetch prepares the next step's batch on a goroutine while the device
 // runs this one, in one of two buffers.
 type prefetch struct {
-	loader *Loader
+	loader *data.Loader
 	bufs   [2][]float32
 	next   chan loaded
 }
@@ -416,7 +395,7 @@ type loaded struct {
 	err  error
 }
 
-func newPrefetch(l *Loader, floats int) *prefetch {
+func newPrefetch(l *data.Loader, floats int) *prefetch {
 	return &prefetch{loader: l, bufs: [2][]float32{make([]float32, floats), make([]float32, floats)}, next: make(chan loaded, 1)}
 }
 
@@ -435,13 +414,13 @@ func (p *prefetch) wait(step int) ([]float32, error) {
 // every CheckpointMinutes, at the last step and when the run stops.
 type checkpointer struct {
 	r        *Run
-	t        *Trainer
+	t        *gan.Trainer
 	perEpoch int
 	last     time.Time
 	path     string // the last one written
 }
 
-func (c *checkpointer) afterStep(_ context.Context, s *StepDone) error {
+func (c *checkpointer) AfterStep(_ context.Context, s *StepDone) error {
 	cfg := c.r.Config
 	if cfg.CheckpointEvery > 0 && s.Step%cfg.CheckpointEvery == 0 || s.Last || s.Stopping ||
 		cfg.CheckpointMinutes > 0 && time.Since(c.last).Minutes() >= cfg.CheckpointMinutes {
@@ -468,14 +447,14 @@ func (c *checkpointer) stop(ctx context.Context, s *StepDone) error {
 func (c *checkpointer) save() (string, error) {
 	t := c.t
 	p := filepath.Join(c.r.checkpointsDir(), checkpointName(t.Steps()))
-	err := t.Save(p, map[string]string{"epoch": strconv.Itoa(t.Steps() / c.perEpoch),
+	err := SaveCheckpoint(t, p, map[string]string{"epoch": strconv.Itoa(t.Steps() / c.perEpoch),
 		"data_step": strconv.Itoa(t.Steps() % c.perEpoch)})
 	if err == nil {
 		c.last, c.path = time.Now(), p
 		err = c.r.prune()
 	}
 	switch {
-	case errors.Is(err, ErrDiverged):
+	case errors.Is(err, gan.ErrDiverged):
 		return "", c.r.diverged(fmt.Sprintf("by step %d: %v", t.Steps(), err))
 	case err != nil:
 		return "", c.r.writeFailed(err)
@@ -502,23 +481,6 @@ func (r *Run) writeFailed(err error) error {
 	return fmt.Errorf("%w; training stopped and %s: %scontinue with: gan-vk train --resume %s", err, last, why, r.Dir)
 }
 
-// removeStale deletes the temporary files writeAtomic leaves in dir when
-// the process dies while writing (".<name>.tmp-<random>"): nothing ever
-// reads them, and a run killed often would collect them.
-func removeStale(dir string, logf func(string, ...any)) {
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return
-	}
-	for _, e := range ents {
-		if n := e.Name(); strings.HasPrefix(n, ".") && strings.Contains(n, ".tmp-") && e.Type().IsRegular() {
-			if os.Remove(filepath.Join(dir, n)) == nil {
-				logf("removed %s, left by a write that did not finish", filepath.Join(dir, n))
-			}
-		}
-	}
-}
-
 // diverged is the error for a run whose numbers went NaN or infinite: it
 // names the last good checkpoint, which the run never overwrites with bad
 // values, and what to try.
@@ -527,18 +489,18 @@ func (r *Run) diverged(what string) error {
 	if c, err := NewestCheckpoint(r.Dir, nil); err == nil {
 		last = "the last good checkpoint is " + c.Path
 	}
-	return fmt.Errorf("%w %s; %s; start a new run with a lower --lr (this one has %g)", ErrDiverged, what, last, r.Config.Train.LR)
+	return fmt.Errorf("%w %s; %s; start a new run with a lower --lr (this one has %g)", gan.ErrDiverged, what, last, r.Config.Train.LR)
 }
 
 func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
 
-func (r *Run) writeSample(s *Sampler, step int) (string, error) {
+func (r *Run) writeSample(s *gan.Sampler, step int) (string, error) {
 	imgs, err := s.Images()
 	if err != nil {
 		return "", err
 	}
 	p := filepath.Join(r.samplesDir(), fmt.Sprintf("step_%06d.png", step))
-	return p, WritePNG(p, Grid(imgs, s.N, s.C, s.S, 8))
+	return p, gan.WritePNG(p, gan.Grid(imgs, s.N, s.C, s.S, 8))
 }
 
 func (r *Run) writeConfig() error {
@@ -549,7 +511,7 @@ func (r *Run) writeConfig() error {
 	if err := os.MkdirAll(r.Dir, 0o755); err != nil {
 		return err
 	}
-	return writeAtomic(r.configPath(), func(w io.Writer) error {
+	return atomicfile.Write(r.configPath(), func(w io.Writer) error {
 		_, err := w.Write(append(b, '\n'))
 		return err
 	})
@@ -568,83 +530,3 @@ func (r *Run) prune() error {
 	}
 	return nil
 }
-
-// readMetrics reads the whole lines of a metrics.jsonl; a missing file has
-// none, and reading stops at a line that does not parse (one being written).
-func readMetrics(path string) ([]Metric, error) {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	ms, _ := parseMetrics(b)
-	return ms, nil
-}
-
-// parseMetrics parses the whole lines of b and says how many bytes they took.
-func parseMetrics(b []byte) ([]Metric, int) {
-	var out []Metric
-	used := 0
-	for {
-		i := bytes.IndexByte(b[used:], '\n')
-		if i < 0 {
-			return out, used
-		}
-		var m Metric
-		if json.Unmarshal(b[used:used+i], &m) != nil {
-			return out, used
-		}
-		out = append(out, m)
-		used += i + 1
-	}
-}
-
-// metricsFile appends lines to metrics.jsonl.
-type metricsFile struct {
-	f *os.File
-}
-
-// openMetrics opens metrics.jsonl for appending after step: lines of later
-// steps (logged after the checkpoint a resume starts from, and about to be
-// run again) and a partial last line are dropped.
-func (r *Run) openMetrics(step int) (*metricsFile, error) {
-	path := r.metricsPath()
-	old, err := os.ReadFile(path)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, err
-	}
-	var keep bytes.Buffer
-	sc := bufio.NewScanner(bytes.NewReader(old))
-	sc.Buffer(make([]byte, 4096), 1<<20)
-	for sc.Scan() {
-		var m Metric
-		if json.Unmarshal(sc.Bytes(), &m) != nil || m.Step > step {
-			break
-		}
-		keep.Write(sc.Bytes())
-		keep.WriteByte('\n')
-	}
-	if keep.Len() != len(old) {
-		if err := os.WriteFile(path, keep.Bytes(), 0o644); err != nil {
-			return nil, err
-		}
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	return &metricsFile{f}, nil
-}
-
-func (m *metricsFile) add(v Metric) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	_, err = m.f.Write(append(b, '\n'))
-	return err
-}
-
-func (m *metricsFile) Close() error { return m.f.Close() }

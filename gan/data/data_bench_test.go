@@ -1,4 +1,4 @@
-package gan
+package data
 
 import (
 	"bytes"
@@ -21,7 +21,7 @@ func benchLoader(b *testing.B, ds *Dataset) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	dst := make([]float32, 64*ds.imageBytes())
+	dst := make([]float32, 64*ds.ImageBytes())
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if err := l.Batch(i, dst); err != nil {
@@ -32,7 +32,7 @@ func benchLoader(b *testing.B, ds *Dataset) {
 }
 
 func BenchmarkLoaderFashionMNIST(b *testing.B) {
-	ds, err := OpenDataset(DataOptions{Path: DefaultData, Size: 28})
+	ds, err := Open(Options{Path: Default, Size: 28})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -59,12 +59,12 @@ func celebaLike(b *testing.B, n int) string {
 func BenchmarkLoaderImageFolderCache(b *testing.B) {
 	dir := celebaLike(b, 256)
 	cache := b.TempDir()
-	ds, err := OpenDataset(DataOptions{Path: dir, Size: 64, Crop: CropCelebA, CacheDir: cache})
+	ds, err := Open(Options{Path: dir, Size: 64, Crop: CropCelebA, CacheDir: cache})
 	if err != nil {
 		b.Fatal(err)
 	}
 	ds.Close()
-	if ds, err = OpenDataset(DataOptions{Path: dir, Size: 64, Crop: CropCelebA, CacheDir: cache}); err != nil {
+	if ds, err = Open(Options{Path: dir, Size: 64, Crop: CropCelebA, CacheDir: cache}); err != nil {
 		b.Fatal(err)
 	}
 	defer ds.Close()
@@ -79,7 +79,7 @@ func BenchmarkDecodeImageFolder(b *testing.B) {
 	dir := celebaLike(b, n)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := OpenDataset(DataOptions{Path: dir, Size: 64, Crop: CropCelebA}); err != nil {
+		if _, err := Open(Options{Path: dir, Size: 64, Crop: CropCelebA}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,4 +1,4 @@
-package gan
+package data
 
 import (
 	"bytes"
@@ -20,11 +20,12 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/gan-vk/gan-vk/gan/atomicfile"
 	"golang.org/x/image/draw"
 )
 
-// DefaultData is where Debian's dataset-fashion-mnist installs Fashion-MNIST.
-const DefaultData = "/usr/share/datasets/fashion-mnist"
+// Default is where Debian's dataset-fashion-mnist installs Fashion-MNIST.
+const Default = "/usr/share/datasets/fashion-mnist"
 
 // Crop modes for image folders.
 const (
@@ -32,8 +33,8 @@ const (
 	CropCelebA = "celeba" // carpedm20's centred 108×108 face crop of CelebA's 218×178 images
 )
 
-// DataOptions says where the training images are and how to prepare them.
-type DataOptions struct {
+// Options says where the training images are and how to prepare them.
+type Options struct {
 	Path     string // an IDX images file, a directory holding one (MNIST layout), or a folder of JPEG/PNG images
 	Size     int    // the model's side: images are resized to Size×Size
 	Crop     string // for image folders: CropSquare (default) or CropCelebA
@@ -60,14 +61,15 @@ func (d *Dataset) Close() error {
 	return nil
 }
 
-func (d *Dataset) imageBytes() int { return d.C * d.S * d.S }
+// ImageBytes is the size of one image: C×S×S bytes, or floats in a batch.
+func (d *Dataset) ImageBytes() int { return d.C * d.S * d.S }
 
-// OpenDataset opens the images at opt.Path: an IDX file (or a directory
+// Open opens the images at opt.Path: an IDX file (or a directory
 // with train-images-idx3-ubyte[.gz]), which is read whole and must be
 // intact, or a folder of JPEG and PNG images (searched recursively), which
 // is decoded once into a cache; images that fail to decode are skipped and
 // counted, and a folder with none that decodes is an error.
-func OpenDataset(opt DataOptions) (*Dataset, error) {
+func Open(opt Options) (*Dataset, error) {
 	if opt.Crop == "" {
 		opt.Crop = CropSquare
 	}
@@ -79,8 +81,8 @@ func OpenDataset(opt DataOptions) (*Dataset, error) {
 	}
 	st, err := os.Stat(opt.Path)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) && opt.Path == DefaultData {
-			return nil, fmt.Errorf("the default data set %s is missing; install it (apt-get install dataset-fashion-mnist) or pass --data", DefaultData)
+		if errors.Is(err, fs.ErrNotExist) && opt.Path == Default {
+			return nil, fmt.Errorf("the default data set %s is missing; install it (apt-get install dataset-fashion-mnist) or pass --data", Default)
 		}
 		return nil, fmt.Errorf("data: %w", err)
 	}
@@ -96,8 +98,8 @@ func OpenDataset(opt DataOptions) (*Dataset, error) {
 	return openIDX(opt.Path, opt)
 }
 
-func openIDX(path string, opt DataOptions) (*Dataset, error) {
-	n, rows, cols, pix, err := idxImages(path)
+func openIDX(path string, opt Options) (*Dataset, error) {
+	n, rows, cols, pix, err := ReadIDX(path)
 	if err != nil {
 		return nil, fmt.Errorf("data: %w", err)
 	}
@@ -199,7 +201,7 @@ const (
 	cacheHeader = len(cacheMagic) + 16
 )
 
-func openFolder(opt DataOptions) (*Dataset, error) {
+func openFolder(opt Options) (*Dataset, error) {
 	files, err := listImages(opt.Path)
 	if err != nil {
 		return nil, err
@@ -245,7 +247,7 @@ func openCache(path string) (*Dataset, error) {
 	u := func(i int) int { return int(binary.LittleEndian.Uint32(h[len(cacheMagic)+4*i:])) }
 	ds := &Dataset{N: u(0), C: u(1), S: u(2), Skipped: u(3), Cache: path, closer: f}
 	st, err := f.Stat()
-	if err != nil || ds.N == 0 || st.Size() != int64(cacheHeader)+int64(ds.N)*int64(ds.imageBytes()) {
+	if err != nil || ds.N == 0 || st.Size() != int64(cacheHeader)+int64(ds.N)*int64(ds.ImageBytes()) {
 		f.Close()
 		return nil, fmt.Errorf("%s is truncated or corrupt", path)
 	}
@@ -258,7 +260,7 @@ func writeCache(path string, ds *Dataset, pix []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	return writeAtomic(path, func(w io.Writer) error {
+	return atomicfile.Write(path, func(w io.Writer) error {
 		var h [cacheHeader]byte
 		copy(h[:], cacheMagic)
 		for i, v := range []int{ds.N, ds.C, ds.S, ds.Skipped} {
@@ -274,7 +276,7 @@ func writeCache(path string, ds *Dataset, pix []byte) error {
 
 // decodeFolder decodes, crops and resizes every file with a pool of
 // goroutines, keeping the order of files and dropping those that fail.
-func decodeFolder(files []folderFile, opt DataOptions) (pix []byte, n, skipped int, err error) {
+func decodeFolder(files []folderFile, opt Options) (pix []byte, n, skipped int, err error) {
 	s := opt.Size
 	img := 3 * s * s
 	out := make([]byte, len(files)*img)
@@ -389,8 +391,11 @@ func NewLoader(ds *Dataset, batch int, seed uint64) (*Loader, error) {
 	if ds.N < batch {
 		return nil, fmt.Errorf("data: %s has %d images, fewer than one batch of %d; use a smaller --batch", ds.Source, ds.N, batch)
 	}
-	return &Loader{ds: ds, batch: batch, seed: seed, permEpoch: -1, raw: make([]byte, ds.imageBytes())}, nil
+	return &Loader{ds: ds, batch: batch, seed: seed, permEpoch: -1, raw: make([]byte, ds.ImageBytes())}, nil
 }
+
+// BatchSize is how many images a batch holds.
+func (l *Loader) BatchSize() int { return l.batch }
 
 // StepsPerEpoch is the number of whole batches in the dataset.
 func (l *Loader) StepsPerEpoch() int { return l.ds.N / l.batch }
@@ -405,7 +410,7 @@ func (l *Loader) Batch(step int, dst []float32) error {
 		r := rand.New(rand.NewSource(int64(l.seed) ^ int64(epoch+1)*0x5DEECE66D))
 		l.perm, l.permEpoch = r.Perm(l.ds.N), epoch
 	}
-	size := l.ds.imageBytes()
+	size := l.ds.ImageBytes()
 	if len(dst) != l.batch*size {
 		return fmt.Errorf("data: a batch is %d floats, not %d", l.batch*size, len(dst))
 	}
@@ -422,14 +427,14 @@ func (l *Loader) Batch(step int, dst []float32) error {
 	return nil
 }
 
-// ProbeData says, without decoding anything, how many channels the data at
+// Probe says, without decoding anything, how many channels the data at
 // path has (1 for IDX files, 3 for image folders) and the preset that suits
 // it (dcgan28 for IDX, dcgan64 for folders).
-func ProbeData(path string) (channels int, preset string, err error) {
+func Probe(path string) (channels int, preset string, err error) {
 	st, err := os.Stat(path)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) && path == DefaultData {
-			return 0, "", fmt.Errorf("the default data set %s is missing; install it (apt-get install dataset-fashion-mnist) or pass --data", DefaultData)
+		if errors.Is(err, fs.ErrNotExist) && path == Default {
+			return 0, "", fmt.Errorf("the default data set %s is missing; install it (apt-get install dataset-fashion-mnist) or pass --data", Default)
 		}
 		return 0, "", fmt.Errorf("data: %w", err)
 	}

@@ -1,4 +1,4 @@
-package gan
+package tune
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/gan-vk/gan-vk/gan/atomicfile"
 	"github.com/gan-vk/gan-vk/layers"
 	"github.com/gan-vk/gan-vk/vk"
 )
@@ -22,7 +23,7 @@ import (
 // kernels (a gan-vk whose GEMM shaders differ), another device or another
 // format, or one that does not read whole, is ignored with one warning:
 // training then takes the heuristic, and the next tune writes the file
-// anew. Writes are atomic (writeAtomic), so concurrent runs never leave a
+// anew. Writes are atomic (atomicfile.Write), so concurrent runs never leave a
 // file half-written; two tunes at once each keep the other's passes where
 // they can (the later write re-reads the file first).
 
@@ -30,21 +31,21 @@ import (
 // a later one) is foreign.
 const cacheFormat = "gan-vk kernel tuning 1"
 
-// TuneCache is one device's and driver's tuned tiles.
-type TuneCache struct {
-	Path   string                    `json:"-"`
-	Format string                    `json:"format"`
-	Device string                    `json:"device"`
-	UUID   string                    `json:"uuid"`
-	Driver uint32                    `json:"driver_version"`
-	Info   string                    `json:"driver"`  // the driver's name and info, for people reading the file
-	Build  string                    `json:"kernels"` // layers.KernelsVersion when it was tuned
-	Passes map[layers.Pass]TunedPass `json:"passes"`
+// Cache is one device's and driver's tuned tiles.
+type Cache struct {
+	Path   string                `json:"-"`
+	Format string                `json:"format"`
+	Device string                `json:"device"`
+	UUID   string                `json:"uuid"`
+	Driver uint32                `json:"driver_version"`
+	Info   string                `json:"driver"`  // the driver's name and info, for people reading the file
+	Build  string                `json:"kernels"` // layers.KernelsVersion when it was tuned
+	Passes map[layers.Pass]Tuned `json:"passes"`
 }
 
-// TunedPass is one pass's winner, with what it and the heuristic's tile
+// Tuned is one pass's winner, with what it and the heuristic's tile
 // took, in microseconds, when it was tuned.
-type TunedPass struct {
+type Tuned struct {
 	Tile       layers.Tile `json:"tile"`
 	Micros     float64     `json:"us"`
 	HeuristicT float64     `json:"heuristic_us,omitzero"`
@@ -52,49 +53,49 @@ type TunedPass struct {
 	When       time.Time   `json:"tuned"`
 }
 
-// TuneCacheDir is where the cache files live: $XDG_CACHE_HOME/gan-vk, else
+// CacheDir is where the cache files live: $XDG_CACHE_HOME/gan-vk, else
 // ~/.cache/gan-vk (os.UserCacheDir's choice on each system).
-func TuneCacheDir() (string, error) {
+func CacheDir() (string, error) {
 	dir, err := os.UserCacheDir()
 	if err != nil {
-		return "", fmt.Errorf("gan: no cache folder for tuned kernels: %w", err)
+		return "", fmt.Errorf("tune: no cache folder for tuned kernels: %w", err)
 	}
 	return filepath.Join(dir, "gan-vk"), nil
 }
 
-// TuneCachePath is the device's and driver's file in dir.
-func TuneCachePath(dir string, info vk.DeviceInfo) string {
+// CachePath is the device's and driver's file in dir.
+func CachePath(dir string, info vk.DeviceInfo) string {
 	return filepath.Join(dir, fmt.Sprintf("kernels-%s-%08x.json", hex.EncodeToString(info.UUID[:]), info.DriverVersion))
 }
 
-func newTuneCache(path string, info vk.DeviceInfo) *TuneCache {
-	return &TuneCache{Path: path, Format: cacheFormat, Device: info.Name, UUID: hex.EncodeToString(info.UUID[:]),
+func newCache(path string, info vk.DeviceInfo) *Cache {
+	return &Cache{Path: path, Format: cacheFormat, Device: info.Name, UUID: hex.EncodeToString(info.UUID[:]),
 		Driver: info.DriverVersion, Info: info.DriverName + " " + info.DriverInfo, Build: layers.KernelsVersion(),
-		Passes: map[layers.Pass]TunedPass{}}
+		Passes: map[layers.Pass]Tuned{}}
 }
 
-// LoadTuneCache reads the device's file in dir. A missing file is an empty
+// LoadCache reads the device's file in dir. A missing file is an empty
 // cache; one that cannot be used is an empty cache too, with warn told
 // once why.
-func LoadTuneCache(dir string, info vk.DeviceInfo, warn func(string)) *TuneCache {
-	path := TuneCachePath(dir, info)
-	c, err := readTuneCache(path, info)
+func LoadCache(dir string, info vk.DeviceInfo, warn func(string)) *Cache {
+	path := CachePath(dir, info)
+	c, err := readCache(path, info)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) && warn != nil {
 			warn(fmt.Sprintf("ignoring the tuned kernels in %s: %v; using the built-in choice (gan-vk tune writes it anew)", path, err))
 		}
-		return newTuneCache(path, info)
+		return newCache(path, info)
 	}
 	return c
 }
 
-// readTuneCache reads and checks one file.
-func readTuneCache(path string, info vk.DeviceInfo) (*TuneCache, error) {
+// readCache reads and checks one file.
+func readCache(path string, info vk.DeviceInfo) (*Cache, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	c := newTuneCache(path, info)
+	c := newCache(path, info)
 	want := *c
 	c.Format, c.Passes = "", nil
 	dec := json.NewDecoder(bytes.NewReader(b))
@@ -117,7 +118,7 @@ func readTuneCache(path string, info vk.DeviceInfo) (*TuneCache, error) {
 		return nil, fmt.Errorf("it was tuned for other kernels (build %s, this gan-vk's is %s)", c.Build, want.Build)
 	}
 	if c.Passes == nil {
-		c.Passes = map[layers.Pass]TunedPass{}
+		c.Passes = map[layers.Pass]Tuned{}
 	}
 	for p, e := range c.Passes {
 		if err := e.Tile.Check(info, p); err != nil || e.Tile.Fit(p) != e.Tile {
@@ -128,15 +129,15 @@ func readTuneCache(path string, info vk.DeviceInfo) (*TuneCache, error) {
 }
 
 // Tile is the tuned tile for p, if the cache has one: a layers.Tiler.
-func (c *TuneCache) Tile(p layers.Pass) (layers.Tile, bool) {
+func (c *Cache) Tile(p layers.Pass) (layers.Tile, bool) {
 	e, ok := c.Passes[p]
 	return e.Tile, ok
 }
 
 // Add records tuning results.
-func (c *TuneCache) Add(rs []TuneResult, now time.Time) {
+func (c *Cache) Add(rs []Result, now time.Time) {
 	for _, r := range rs {
-		c.Passes[r.Pass] = TunedPass{Tile: r.Best, Micros: micros(r.BestT), Heuristic: r.Heuristic, HeuristicT: micros(r.HeuristicT), When: now}
+		c.Passes[r.Pass] = Tuned{Tile: r.Best, Micros: micros(r.BestT), Heuristic: r.Heuristic, HeuristicT: micros(r.HeuristicT), When: now}
 	}
 }
 
@@ -144,18 +145,18 @@ func micros(d time.Duration) float64 { return float64(d) / 1e3 }
 
 // Save writes the cache, keeping the passes another process wrote to the
 // file since it was read (this cache's own win where both have a pass).
-func (c *TuneCache) Save(info vk.DeviceInfo) error {
+func (c *Cache) Save(info vk.DeviceInfo) error {
 	if err := os.MkdirAll(filepath.Dir(c.Path), 0o755); err != nil {
-		return fmt.Errorf("gan: saving tuned kernels: %w", err)
+		return fmt.Errorf("tune: saving tuned kernels: %w", err)
 	}
-	if now, err := readTuneCache(c.Path, info); err == nil {
+	if now, err := readCache(c.Path, info); err == nil {
 		for p, e := range now.Passes {
 			if _, ok := c.Passes[p]; !ok {
 				c.Passes[p] = e
 			}
 		}
 	}
-	err := writeAtomic(c.Path, func(w io.Writer) error {
+	err := atomicfile.Write(c.Path, func(w io.Writer) error {
 		b, err := json.MarshalIndent(c, "", "  ")
 		if err != nil {
 			return err
@@ -164,7 +165,7 @@ func (c *TuneCache) Save(info vk.DeviceInfo) error {
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("gan: saving tuned kernels: %w", err)
+		return fmt.Errorf("tune: saving tuned kernels: %w", err)
 	}
 	return nil
 }

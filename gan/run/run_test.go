@@ -1,4 +1,4 @@
-package gan
+package run
 
 import (
 	"bytes"
@@ -12,42 +12,39 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/gan-vk/gan-vk/gan"
+	"github.com/gan-vk/gan-vk/gan/data"
+	"github.com/gan-vk/gan-vk/gan/internal/gantest"
+	"github.com/gan-vk/gan-vk/gan/safetensors"
 	"github.com/gan-vk/gan-vk/layers"
 	"github.com/gan-vk/gan-vk/vk"
 	"github.com/gan-vk/gan-vk/vk/vktest"
 )
 
-// tinyConfig is a dcgan28 small enough to train in a test.
-func tinyConfig(t testing.TB) TrainConfig {
-	m, err := DefaultModel("dcgan28", 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.Z, m.GF, m.DF = 16, 4, 4
-	return TrainConfig{Model: m, Batch: 8, LR: 2e-4, Beta1: 0.5, GSteps: 2, Seed: 3}
-}
-
 // tinyRun is a run of tinyConfig on 40 synthetic images in a new folder.
 func tinyRun(t testing.TB, steps int) *Run {
 	dir := t.TempDir()
-	data := filepath.Join(dir, "images.idx")
-	if err := os.WriteFile(data, idxBytes(40, 28, 28), 0o644); err != nil {
+	images := filepath.Join(dir, "images.idx")
+	if err := os.WriteFile(images, gantest.IDX(40, 28, 28), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return &Run{Dir: filepath.Join(dir, "run"), Config: RunConfig{Train: tinyConfig(t), Data: data, Crop: CropSquare,
+	return &Run{Dir: filepath.Join(dir, "run"), Config: Config{Train: gantest.TinyConfig(t), Data: images, Crop: data.CropSquare,
 		Steps: steps, SampleEvery: 2, CheckpointEvery: 2, Keep: 2}}
 }
 
-// state downloads a network's whole state (parameters, running statistics,
-// Adam's moments) as raw float32 bits.
-func stateBits(t testing.TB, p *netParams) map[string][]float32 {
+// stateBits downloads a trainer's whole state (parameters, running
+// statistics, Adam's moments, the counters) as raw float32 bits.
+func stateBits(t testing.TB, tr *gan.Trainer) map[string][]float32 {
+	st, err := tr.State()
+	if err != nil {
+		t.Fatal(err)
+	}
 	out := map[string][]float32{}
-	for _, s := range p.state(true) {
-		v, err := readRange(s.buf, s.off, s.count)
-		if err != nil {
-			t.Fatal(err)
+	for _, s := range st {
+		out[s.Name] = s.F32
+		for _, n := range s.I64 {
+			out[s.Name] = append(out[s.Name], float32(n))
 		}
-		out[s.name] = v
 	}
 	return out
 }
@@ -69,8 +66,8 @@ func sameBits(a, b map[string][]float32) string {
 
 func TestCheckpointRoundTrip(t *testing.T) {
 	d := vktest.Open(t)
-	cfg := tinyConfig(t)
-	a, err := NewTrainer(d, cfg)
+	cfg := gantest.TinyConfig(t)
+	a, err := gan.NewTrainer(d, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,12 +78,12 @@ func TestCheckpointRoundTrip(t *testing.T) {
 		}
 	}
 	path := filepath.Join(t.TempDir(), checkpointName(2))
-	if err := a.Save(path, nil); err != nil {
+	if err := SaveCheckpoint(a, path, nil); err != nil {
 		t.Fatal(err)
 	}
 	other := cfg
 	other.Seed = 99 // another initialisation, the same configuration otherwise
-	b, err := NewTrainer(d, other)
+	b, err := gan.NewTrainer(d, other)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,24 +92,22 @@ func TestCheckpointRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Load(c); err == nil || !strings.Contains(err.Error(), "was written by a run configured") {
+	if err := Restore(b, c); err == nil || !strings.Contains(err.Error(), "was written by a run configured") {
 		t.Fatalf("loading into another seed's trainer: %v", err)
 	}
 	b.Close()
-	if b, err = NewTrainer(d, cfg); err != nil {
+	if b, err = gan.NewTrainer(d, cfg); err != nil {
 		t.Fatal(err)
 	}
 	defer b.Close()
 	if _, err := b.Step(); err != nil { // move it away from the initial state
 		t.Fatal(err)
 	}
-	if err := b.Load(c); err != nil {
+	if err := Restore(b, c); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range [][2]*netParams{{a.g, b.g}, {a.d, b.d}} {
-		if name := sameBits(stateBits(t, p[0]), stateBits(t, p[1])); name != "" {
-			t.Errorf("%s differs after the round trip", name)
-		}
+	if name := sameBits(stateBits(t, a), stateBits(t, b)); name != "" {
+		t.Errorf("%s differs after the round trip", name)
 	}
 	if b.Steps() != 2 {
 		t.Errorf("loaded step %d, want 2", b.Steps())
@@ -127,11 +122,11 @@ func TestCheckpointRoundTrip(t *testing.T) {
 		"discriminator.7.weight":               {1, 8 * 7 * 7},
 		"optimizer.generator.4.weight.exp_avg": {16, 8, 5, 5},
 	} {
-		if e, ok := c.entries[name]; !ok || !slices.Equal(e.Shape, shape) {
+		if e, ok := c.file.Entry(name); !ok || !slices.Equal(e.Shape, shape) {
 			t.Errorf("%s: %v, want shape %v", name, e.Shape, shape)
 		}
 	}
-	if e := c.entries["generator.2.num_batches_tracked"]; e.DType != "I64" || len(e.Shape) != 0 {
+	if e, _ := c.file.Entry("generator.2.num_batches_tracked"); e.DType != "I64" || len(e.Shape) != 0 {
 		t.Errorf("num_batches_tracked is %s %v, want an I64 scalar", e.DType, e.Shape)
 	}
 }
@@ -140,15 +135,15 @@ func TestCheckpointRoundTrip(t *testing.T) {
 // for each way a file can be wrong.
 func TestCheckpointRefusals(t *testing.T) {
 	d := vktest.Open(t)
-	cfg := tinyConfig(t)
-	tr, err := NewTrainer(d, cfg)
+	cfg := gantest.TinyConfig(t)
+	tr, err := gan.NewTrainer(d, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer tr.Close()
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.safetensors")
-	if err := tr.Save(good, nil); err != nil {
+	if err := SaveCheckpoint(tr, good, nil); err != nil {
 		t.Fatal(err)
 	}
 	raw, err := os.ReadFile(good)
@@ -161,25 +156,22 @@ func TestCheckpointRefusals(t *testing.T) {
 	}
 	// rewrite writes a checkpoint with the good one's tensors and metadata,
 	// changed by edit.
-	rewrite := func(name string, edit func(meta map[string]string, ts []stTensor) []stTensor) string {
+	rewrite := func(name string, edit func(meta map[string]string, ts []safetensors.Tensor) []safetensors.Tensor) string {
 		meta := map[string]string{}
 		for k, v := range c.Meta {
 			meta[k] = v
 		}
-		var ts []stTensor
-		for n, e := range c.entries {
-			ts = append(ts, stTensor{n, e.DType, e.Shape, c.data[e.Offsets[0]:e.Offsets[1]]})
-		}
+		ts := c.file.Tensors()
 		ts = edit(meta, ts)
 		p := filepath.Join(dir, name)
-		if err := writeSafetensors(p, meta, ts); err != nil {
+		if err := safetensors.Write(p, meta, ts); err != nil {
 			t.Fatal(err)
 		}
 		return p
 	}
-	find := func(ts []stTensor, name string) *stTensor {
+	find := func(ts []safetensors.Tensor, name string) *safetensors.Tensor {
 		for i := range ts {
-			if ts[i].name == name {
+			if ts[i].Name == name {
 				return &ts[i]
 			}
 		}
@@ -193,55 +185,58 @@ func TestCheckpointRefusals(t *testing.T) {
 		file func() string
 		err  string
 	}{
-		{"truncated", func() string { return writeFile(t, filepath.Join(dir, "cut"), raw[:len(raw)-100]) }, "truncated or corrupt"},
-		{"header only", func() string { return writeFile(t, filepath.Join(dir, "short"), raw[:5]) }, "too short"},
+		{"truncated", func() string { return gantest.WriteFile(t, filepath.Join(dir, "cut"), raw[:len(raw)-100]) }, "truncated or corrupt"},
+		{"header only", func() string { return gantest.WriteFile(t, filepath.Join(dir, "short"), raw[:5]) }, "too short"},
 		{"overlapping tensors", func() string {
-			return writeFile(t, filepath.Join(dir, "overlap"), readFileT(t, filepath.Join("testdata", "fuzz", "FuzzCheckpoint", "overlapping-tensors"), true))
+			return gantest.WriteFile(t, filepath.Join(dir, "overlap"), readFileT(t, filepath.Join("testdata", "fuzz", "FuzzCheckpoint", "overlapping-tensors"), true))
 		}, "tensors overlap"},
 		{"huge header length", func() string {
 			b := append([]byte{}, raw...)
 			b[7] = 0x10
-			return writeFile(t, filepath.Join(dir, "huge"), b)
+			return gantest.WriteFile(t, filepath.Join(dir, "huge"), b)
 		}, "the header claims"},
 		{"not JSON", func() string {
 			b := append([]byte{}, raw...)
 			b[8] = '!'
-			return writeFile(t, filepath.Join(dir, "json"), b)
+			return gantest.WriteFile(t, filepath.Join(dir, "json"), b)
 		}, "not JSON"},
 		{"not ours", func() string {
-			return rewrite("foreign", func(m map[string]string, ts []stTensor) []stTensor { delete(m, "format"); return ts })
+			return rewrite("foreign", func(m map[string]string, ts []safetensors.Tensor) []safetensors.Tensor {
+				delete(m, "format")
+				return ts
+			})
 		}, "not written by gan-vk"},
 		{"wrong dtype", func() string {
-			return rewrite("dtype", func(m map[string]string, ts []stTensor) []stTensor {
+			return rewrite("dtype", func(m map[string]string, ts []safetensors.Tensor) []safetensors.Tensor {
 				x := find(ts, "generator.0.weight")
-				x.dtype, x.shape = "I64", []int{x.shape[0] / 2, x.shape[1]}
+				x.DType, x.Shape = "I64", []int{x.Shape[0] / 2, x.Shape[1]}
 				return ts
 			})
 		}, `"generator.0.weight" is I64`},
 		{"wrong shape", func() string {
-			return rewrite("shape", func(m map[string]string, ts []stTensor) []stTensor {
+			return rewrite("shape", func(m map[string]string, ts []safetensors.Tensor) []safetensors.Tensor {
 				x := find(ts, "generator.4.weight")
-				x.shape = []int{x.shape[1], x.shape[0], 5, 5}
+				x.Shape = []int{x.Shape[1], x.Shape[0], 5, 5}
 				return ts
 			})
 		}, `"generator.4.weight" has shape [8 16 5 5]`},
 		{"missing tensor", func() string {
-			return rewrite("missing", func(m map[string]string, ts []stTensor) []stTensor {
+			return rewrite("missing", func(m map[string]string, ts []safetensors.Tensor) []safetensors.Tensor {
 				x := find(ts, "discriminator.3.bias")
-				x.name = "discriminator.3.beta"
+				x.Name = "discriminator.3.beta"
 				return ts
 			})
 		}, `no tensor "discriminator.3.bias"`},
 		{"other model", func() string {
-			return rewrite("wider", func(m map[string]string, ts []stTensor) []stTensor {
+			return rewrite("wider", func(m map[string]string, ts []safetensors.Tensor) []safetensors.Tensor {
 				m["config"] = describe(wider)
 				return ts
 			})
 		}, `"gf":8`},
 		{"NaN", func() string {
-			return rewrite("nan", func(m map[string]string, ts []stTensor) []stTensor {
+			return rewrite("nan", func(m map[string]string, ts []safetensors.Tensor) []safetensors.Tensor {
 				x := find(ts, "generator.10.bias")
-				x.data = []byte{0, 0, 0xc0, 0x7f}
+				x.Data = []byte{0, 0, 0xc0, 0x7f}
 				return ts
 			})
 		}, "NaN"},
@@ -250,7 +245,7 @@ func TestCheckpointRefusals(t *testing.T) {
 			path := c.file()
 			ck, err := ReadCheckpoint(path)
 			if err == nil {
-				err = tr.Load(ck)
+				err = Restore(tr, ck)
 			}
 			if err == nil || !strings.Contains(err.Error(), c.err) {
 				t.Errorf("got %v, want an error containing %q", err, c.err)
@@ -263,7 +258,7 @@ func TestCheckpointRefusals(t *testing.T) {
 // no temporary file.
 func TestCheckpointWriteFailure(t *testing.T) {
 	d := vktest.Open(t)
-	tr, err := NewTrainer(d, tinyConfig(t))
+	tr, err := gan.NewTrainer(d, gantest.TinyConfig(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,8 +266,8 @@ func TestCheckpointWriteFailure(t *testing.T) {
 	dir := t.TempDir()
 	// The target is a non-empty directory: the rename at the end fails.
 	target := filepath.Join(dir, "step.safetensors")
-	writeFile(t, filepath.Join(target, "keep"), []byte("previous"))
-	if err := tr.Save(target, nil); err == nil {
+	gantest.WriteFile(t, filepath.Join(target, "keep"), []byte("previous"))
+	if err := SaveCheckpoint(tr, target, nil); err == nil {
 		t.Fatal("saving over a directory succeeded")
 	}
 	if b, err := os.ReadFile(filepath.Join(target, "keep")); err != nil || string(b) != "previous" {
@@ -291,7 +286,7 @@ func TestCheckpointWriteFailure(t *testing.T) {
 // plan of others (as a tuned run has), which the resume builds again.
 func TestResumeIsExact(t *testing.T) {
 	d := vktest.Open(t)
-	tuned := tinyConfig(t).KernelPlan(d.Info(), layers.Force{Form: layers.Register, LX: 4, LY: 4, TM: 8, TN: 4, Split: 2})
+	tuned := gantest.TinyConfig(t).KernelPlan(d.Info(), layers.Force{Form: layers.Register, LX: 4, LY: 4, TM: 8, TN: 4, Split: 2})
 	for _, c := range []struct {
 		name    string
 		kernels layers.Plan
@@ -315,7 +310,7 @@ func checkResume(t *testing.T, d *vk.Device, kernels layers.Plan) {
 	}
 	// The resume reads its configuration back from the folder, as
 	// gan-vk train --resume does.
-	cfg, err := ReadRunConfig(split.Dir)
+	cfg, err := ReadConfig(split.Dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -387,8 +382,8 @@ func TestDivergence(t *testing.T) {
 		r.Config.Train.LR = lr
 		r.Config.CheckpointEvery = 1
 		step, err := r.Train(context.Background(), d, false)
-		if !errors.Is(err, ErrDiverged) {
-			t.Fatalf("lr %g: step %d: %v; want ErrDiverged", lr, step, err)
+		if !errors.Is(err, gan.ErrDiverged) {
+			t.Fatalf("lr %g: step %d: %v; want gan.ErrDiverged", lr, step, err)
 		}
 		if !strings.Contains(err.Error(), "lower --lr") || !strings.Contains(err.Error(), "no checkpoint was written") {
 			t.Errorf("lr %g: the error does not say what happened and what to try: %v", lr, err)

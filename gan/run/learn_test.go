@@ -1,4 +1,4 @@
-package gan
+package run
 
 import (
 	"bufio"
@@ -9,6 +9,9 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/gan-vk/gan-vk/gan"
+	"github.com/gan-vk/gan-vk/gan/data"
+	"github.com/gan-vk/gan-vk/gan/internal/gantest"
 	"github.com/gan-vk/gan-vk/vk/vktest"
 )
 
@@ -17,7 +20,7 @@ import (
 // verdicts leave 0.5, the samples are not constant and their brightness
 // moves most of the way from the untrained generator's to the data's.
 func TestLearns(t *testing.T) {
-	n, rows, cols, pix, err := idxImages(filepath.Join(DefaultData, "train-images-idx3-ubyte.gz"))
+	n, rows, cols, pix, err := data.ReadIDX(filepath.Join(data.Default, "train-images-idx3-ubyte.gz"))
 	if err != nil {
 		t.Fatalf("%v (./build.sh installs dataset-fashion-mnist)", err)
 	}
@@ -38,9 +41,9 @@ func TestLearns(t *testing.T) {
 	realMean /= float64(keep * rows * cols)
 
 	d := vktest.Open(t)
-	cfg := tinyConfig(t)
+	cfg := gantest.TinyConfig(t)
 	cfg.Model.Z, cfg.Model.GF, cfg.Model.DF, cfg.Batch = 100, 16, 16, 32
-	r := &Run{Dir: filepath.Join(dir, "run"), Config: RunConfig{Train: cfg, Data: data, Steps: 200, Keep: 1}}
+	r := &Run{Dir: filepath.Join(dir, "run"), Config: Config{Train: cfg, Data: data, Steps: 200, Keep: 1}}
 	if _, err := r.Train(context.Background(), d, false); err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +66,7 @@ func TestLearns(t *testing.T) {
 		t.Errorf("D(x) and D(G(z)) stayed near 0.5 (at most %.3f and %.3f away)", dx, dgz)
 	}
 
-	untrained, err := NewTrainer(d, cfg)
+	untrained, err := gan.NewTrainer(d, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +81,7 @@ func TestLearns(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer g.Close()
-	after := sampleStats(t, func(n int) (*Sampler, error) { return g.NewSampler(d, n, cfg.Seed, false) })
+	after := sampleStats(t, func(n int) (*gan.Sampler, error) { return g.NewSampler(d, n, cfg.Seed, false) })
 	t.Logf("mean brightness: data %.3f, untrained %.3f, trained %.3f; spread across samples %.3f", realMean, before.mean, after.mean, after.spread)
 	if after.spread < 0.05 {
 		t.Errorf("the samples are nearly the same image (spread %.3f)", after.spread)
@@ -92,7 +95,7 @@ type imageStats struct{ mean, spread float64 }
 
 // sampleStats draws 64 images and returns their mean value and the mean
 // over pixels of the standard deviation across images.
-func sampleStats(t *testing.T, newSampler func(n int) (*Sampler, error)) imageStats {
+func sampleStats(t *testing.T, newSampler func(n int) (*gan.Sampler, error)) imageStats {
 	s, err := newSampler(64)
 	if err != nil {
 		t.Fatal(err)
@@ -102,8 +105,10 @@ func sampleStats(t *testing.T, newSampler func(n int) (*Sampler, error)) imageSt
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !finite(imgs) {
-		t.Fatal("the samples hold NaN")
+	for _, v := range imgs {
+		if v-v != 0 {
+			t.Fatal("the samples hold NaN or infinite values")
+		}
 	}
 	size := s.C * s.S * s.S
 	var st imageStats

@@ -1,4 +1,4 @@
-package gan
+package data
 
 import (
 	"bytes"
@@ -18,18 +18,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
-)
 
-// idxBytes makes an IDX images file of n rows×cols images whose pixel
-// values count up from the image index.
-func idxBytes(n, rows, cols int) []byte {
-	var b bytes.Buffer
-	binary.Write(&b, binary.BigEndian, []uint32{0x803, uint32(n), uint32(rows), uint32(cols)})
-	for i := 0; i < n*rows*cols; i++ {
-		b.WriteByte(byte(i/(rows*cols) + i%7))
-	}
-	return b.Bytes()
-}
+	"github.com/gan-vk/gan-vk/gan/internal/gantest"
+)
 
 func gz(b []byte) []byte {
 	var out bytes.Buffer
@@ -39,22 +30,11 @@ func gz(b []byte) []byte {
 	return out.Bytes()
 }
 
-func writeFile(t *testing.T, path string, b []byte) string {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
 func TestIDX(t *testing.T) {
 	dir := t.TempDir()
-	good := idxBytes(3, 28, 28)
+	good := gantest.IDX(3, 28, 28)
 	labels := append([]byte{0, 0, 8, 1, 0, 0, 0, 3}, 1, 2, 3)
-	random := idxBytes(3, 28, 28)
+	random := gantest.IDX(3, 28, 28)
 	for i := 16; i < len(random); i++ {
 		random[i] = byte(i * i * 2654435761 >> 13)
 	}
@@ -73,13 +53,13 @@ func TestIDX(t *testing.T) {
 		{"truncated gzip header", gz(good)[:30], "truncated"},
 		{"truncated gzip", noisy[:len(noisy)/2], "compressed stream ends early"},
 		{"extra bytes", append(append([]byte{}, good...), 0), "more bytes than the header"},
-		{"zero images", idxBytes(0, 28, 28), "implausible dimensions"},
+		{"zero images", gantest.IDX(0, 28, 28), "implausible dimensions"},
 		{"huge count", append(append([]byte{0, 0, 8, 3}, 0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 28, 0, 0, 0, 28), good[16:]...), "implausible dimensions"},
 		{"empty", nil, "truncated"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			p := writeFile(t, filepath.Join(dir, strings.ReplaceAll(c.name, " ", "_")), c.data)
-			ds, err := OpenDataset(DataOptions{Path: p, Size: 28})
+			p := gantest.WriteFile(t, filepath.Join(dir, strings.ReplaceAll(c.name, " ", "_")), c.data)
+			ds, err := Open(Options{Path: p, Size: 28})
 			if c.err == "" {
 				if err != nil {
 					t.Fatal(err)
@@ -108,8 +88,8 @@ func TestIDX(t *testing.T) {
 
 // TestIDXResized reads 28×28 images at dcgan64's size.
 func TestIDXResized(t *testing.T) {
-	p := writeFile(t, filepath.Join(t.TempDir(), "train-images-idx3-ubyte"), idxBytes(2, 28, 28))
-	ds, err := OpenDataset(DataOptions{Path: filepath.Dir(p), Size: 64})
+	p := gantest.WriteFile(t, filepath.Join(t.TempDir(), "train-images-idx3-ubyte"), gantest.IDX(2, 28, 28))
+	ds, err := Open(Options{Path: filepath.Dir(p), Size: 64})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,15 +99,15 @@ func TestIDXResized(t *testing.T) {
 }
 
 func TestDefaultData(t *testing.T) {
-	ds, err := OpenDataset(DataOptions{Path: DefaultData, Size: 28})
+	ds, err := Open(Options{Path: Default, Size: 28})
 	if err != nil {
 		t.Fatalf("%v (./build.sh installs dataset-fashion-mnist)", err)
 	}
 	if ds.N != 60000 || ds.C != 1 {
 		t.Errorf("Fashion-MNIST: %d images of %d channels, want 60000 of 1", ds.N, ds.C)
 	}
-	if c, preset, err := ProbeData(DefaultData); err != nil || c != 1 || preset != "dcgan28" {
-		t.Errorf("ProbeData: %d, %q, %v; want 1, dcgan28", c, preset, err)
+	if c, preset, err := Probe(Default); err != nil || c != 1 || preset != "dcgan28" {
+		t.Errorf("Probe: %d, %q, %v; want 1, dcgan28", c, preset, err)
 	}
 }
 
@@ -169,25 +149,25 @@ func TestImageFolder(t *testing.T) {
 			red.Pix[i] = 255
 		}
 	}
-	writeFile(t, filepath.Join(dir, "a.jpg"), encode(t, red, true))
+	gantest.WriteFile(t, filepath.Join(dir, "a.jpg"), encode(t, red, true))
 	gray16 := image.NewGray16(image.Rect(0, 0, 20, 20))
 	for i := range gray16.Pix {
 		gray16.Pix[i] = 0xff
 	}
-	writeFile(t, filepath.Join(dir, "sub", "b.PNG"), encode(t, gray16, false))
+	gantest.WriteFile(t, filepath.Join(dir, "sub", "b.PNG"), encode(t, gray16, false))
 	alpha := image.NewNRGBA(image.Rect(0, 0, 8, 8)) // fully transparent: black
-	writeFile(t, filepath.Join(dir, "sub", "c.png"), encode(t, alpha, false))
+	gantest.WriteFile(t, filepath.Join(dir, "sub", "c.png"), encode(t, alpha, false))
 	grayJPEG := image.NewGray(image.Rect(0, 0, 1, 1))
 	grayJPEG.SetGray(0, 0, color.Gray{128})
-	writeFile(t, filepath.Join(dir, "d.jpeg"), encode(t, grayJPEG, true))
-	writeFile(t, filepath.Join(dir, "broken.jpg"), []byte("not a jpeg"))
-	writeFile(t, filepath.Join(dir, "huge.png"), hugePNG(30000, 30000))
-	writeFile(t, filepath.Join(dir, "notes.txt"), []byte("ignored"))
+	gantest.WriteFile(t, filepath.Join(dir, "d.jpeg"), encode(t, grayJPEG, true))
+	gantest.WriteFile(t, filepath.Join(dir, "broken.jpg"), []byte("not a jpeg"))
+	gantest.WriteFile(t, filepath.Join(dir, "huge.png"), hugePNG(30000, 30000))
+	gantest.WriteFile(t, filepath.Join(dir, "notes.txt"), []byte("ignored"))
 
 	cache := t.TempDir()
 	var logs []string
 	logf := func(f string, a ...any) { logs = append(logs, strings.TrimSpace(fmt.Sprintf(f, a...))) }
-	ds, err := OpenDataset(DataOptions{Path: dir, Size: 16, CacheDir: cache, Log: logf})
+	ds, err := Open(Options{Path: dir, Size: 16, CacheDir: cache, Log: logf})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +188,7 @@ func TestImageFolder(t *testing.T) {
 	ds.Close()
 
 	logs = nil
-	again, err := OpenDataset(DataOptions{Path: dir, Size: 16, CacheDir: cache, Log: logf})
+	again, err := Open(Options{Path: dir, Size: 16, CacheDir: cache, Log: logf})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,9 +205,9 @@ func TestImageFolder(t *testing.T) {
 
 func TestImageFolderErrors(t *testing.T) {
 	empty := t.TempDir()
-	writeFile(t, filepath.Join(empty, "readme.txt"), []byte("no images"))
+	gantest.WriteFile(t, filepath.Join(empty, "readme.txt"), []byte("no images"))
 	bad := t.TempDir()
-	writeFile(t, filepath.Join(bad, "x.png"), []byte("garbage"))
+	gantest.WriteFile(t, filepath.Join(bad, "x.png"), []byte("garbage"))
 	for _, c := range []struct {
 		name, path, err string
 	}{
@@ -236,7 +216,7 @@ func TestImageFolderErrors(t *testing.T) {
 		{"none decodes", bad, "none of the 1 images"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := OpenDataset(DataOptions{Path: c.path, Size: 16})
+			_, err := Open(Options{Path: c.path, Size: 16})
 			if err == nil || !strings.Contains(err.Error(), c.err) {
 				t.Errorf("error %v, want one containing %q", err, c.err)
 			}
@@ -260,7 +240,7 @@ func TestDataOddFiles(t *testing.T) {
 	}
 	empties := filepath.Join(dir, "empties")
 	for _, n := range []string{"a.png", "b.jpg", "c.jpeg"} {
-		writeFile(t, filepath.Join(empties, n), nil)
+		gantest.WriteFile(t, filepath.Join(empties, n), nil)
 	}
 	mixed := filepath.Join(dir, "mixed")
 	cmyk := image.NewCMYK(image.Rect(0, 0, 12, 9))
@@ -271,8 +251,8 @@ func TestDataOddFiles(t *testing.T) {
 	if err := jpeg.Encode(&jb, cmyk, nil); err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, filepath.Join(mixed, "cmyk.jpg"), jb.Bytes())
-	outside := writeFile(t, filepath.Join(dir, "elsewhere", "linked.png"), encode(t, image.NewGray(image.Rect(0, 0, 5, 5)), false))
+	gantest.WriteFile(t, filepath.Join(mixed, "cmyk.jpg"), jb.Bytes())
+	outside := gantest.WriteFile(t, filepath.Join(dir, "elsewhere", "linked.png"), encode(t, image.NewGray(image.Rect(0, 0, 5, 5)), false))
 	for _, l := range []struct{ name, to string }{{"linked.png", outside}, {"loop.png", filepath.Join(mixed, "loop.png")}} {
 		if err := os.Symlink(l.to, filepath.Join(mixed, l.name)); err != nil {
 			t.Fatal(err)
@@ -292,8 +272,8 @@ func TestDataOddFiles(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			done := make(chan error, 1)
 			go func() {
-				_, _, perr := ProbeData(c.path)
-				_, err := OpenDataset(DataOptions{Path: c.path, Size: 16})
+				_, _, perr := Probe(c.path)
+				_, err := Open(Options{Path: c.path, Size: 16})
 				done <- errors.Join(perr, err)
 			}()
 			select {
@@ -307,7 +287,7 @@ func TestDataOddFiles(t *testing.T) {
 		})
 	}
 	t.Run("a CMYK JPEG, a linked PNG, a link loop and a FIFO", func(t *testing.T) {
-		ds, err := OpenDataset(DataOptions{Path: mixed, Size: 16})
+		ds, err := Open(Options{Path: mixed, Size: 16})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -319,8 +299,8 @@ func TestDataOddFiles(t *testing.T) {
 }
 
 func TestLoader(t *testing.T) {
-	p := writeFile(t, filepath.Join(t.TempDir(), "x.idx"), idxBytes(10, 2, 2))
-	ds, err := OpenDataset(DataOptions{Path: p, Size: 2})
+	p := gantest.WriteFile(t, filepath.Join(t.TempDir(), "x.idx"), gantest.IDX(10, 2, 2))
+	ds, err := Open(Options{Path: p, Size: 2})
 	if err != nil {
 		t.Fatal(err)
 	}

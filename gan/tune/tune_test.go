@@ -1,4 +1,4 @@
-package gan
+package tune
 
 import (
 	"encoding/json"
@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gan-vk/gan-vk/gan"
+	"github.com/gan-vk/gan-vk/gan/internal/gantest"
 	"github.com/gan-vk/gan-vk/layers"
 	"github.com/gan-vk/gan-vk/vk"
 	"github.com/gan-vk/gan-vk/vk/vktest"
@@ -22,13 +24,13 @@ var cacheDevice = vk.DeviceInfo{Name: "llvmpipe", Type: vk.TypeCPU, UUID: [16]by
 
 // tunedCache is a cache holding a non-heuristic tile for every pass of
 // tinyConfig.
-func tunedCache(t *testing.T, dir string, info vk.DeviceInfo) (*TuneCache, layers.Plan) {
-	c := LoadTuneCache(dir, info, func(msg string) { t.Errorf("warning for a missing file: %s", msg) })
-	var rs []TuneResult
+func tunedCache(t *testing.T, dir string, info vk.DeviceInfo) (*Cache, layers.Plan) {
+	c := LoadCache(dir, info, func(msg string) { t.Errorf("warning for a missing file: %s", msg) })
+	var rs []Result
 	plan := layers.Plan{}
-	for _, p := range tinyConfig(t).GEMMPasses() {
+	for _, p := range gantest.TinyConfig(t).GEMMPasses() {
 		tile := layers.Tile{Form: layers.Register, LX: 4, LY: 4, TM: 8, TN: 4, Split: 1}.Fit(p.Pass)
-		rs = append(rs, TuneResult{Pass: p.Pass, Best: tile, BestT: time.Millisecond, Heuristic: layers.Heuristic(info, p.Pass), HeuristicT: 2 * time.Millisecond})
+		rs = append(rs, Result{Pass: p.Pass, Best: tile, BestT: time.Millisecond, Heuristic: layers.Heuristic(info, p.Pass), HeuristicT: 2 * time.Millisecond})
 		plan[p.Pass] = tile
 	}
 	c.Add(rs, time.Unix(0, 0))
@@ -41,8 +43,8 @@ func TestTuneCache(t *testing.T) {
 	if err := c.Save(cacheDevice); err != nil {
 		t.Fatal(err)
 	}
-	back := LoadTuneCache(dir, cacheDevice, func(msg string) { t.Errorf("warning for a good file: %s", msg) })
-	cfg := tinyConfig(t)
+	back := LoadCache(dir, cacheDevice, func(msg string) { t.Errorf("warning for a good file: %s", msg) })
+	cfg := gantest.TinyConfig(t)
 	if got := cfg.KernelPlan(cacheDevice, back); len(got) != len(plan) {
 		t.Fatalf("the plan from the cache has %d passes, want %d", len(got), len(plan))
 	}
@@ -54,11 +56,11 @@ func TestTuneCache(t *testing.T) {
 	// Another driver version of the same device has a file of its own.
 	other := cacheDevice
 	other.DriverVersion++
-	if c := LoadTuneCache(dir, other, func(msg string) { t.Errorf("warning for another driver: %s", msg) }); len(c.Passes) != 0 {
+	if c := LoadCache(dir, other, func(msg string) { t.Errorf("warning for another driver: %s", msg) }); len(c.Passes) != 0 {
 		t.Errorf("another driver's cache has %d passes", len(c.Passes))
 	}
 
-	good, err := os.ReadFile(TuneCachePath(dir, cacheDevice))
+	good, err := os.ReadFile(CachePath(dir, cacheDevice))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,11 +102,11 @@ func TestTuneCache(t *testing.T) {
 	} {
 		t.Run(bad.name, func(t *testing.T) {
 			d := t.TempDir()
-			if err := os.WriteFile(TuneCachePath(d, cacheDevice), bad.data, 0o644); err != nil {
+			if err := os.WriteFile(CachePath(d, cacheDevice), bad.data, 0o644); err != nil {
 				t.Fatal(err)
 			}
 			var warnings []string
-			c := LoadTuneCache(d, cacheDevice, func(msg string) { warnings = append(warnings, msg) })
+			c := LoadCache(d, cacheDevice, func(msg string) { warnings = append(warnings, msg) })
 			if len(warnings) != 1 || !strings.Contains(warnings[0], bad.want) || strings.Contains(warnings[0], "\n") {
 				t.Errorf("warnings %q, want one line saying %q", warnings, bad.want)
 			}
@@ -112,24 +114,24 @@ func TestTuneCache(t *testing.T) {
 				t.Errorf("an unusable cache gave %d passes", len(c.Passes))
 			}
 			// The next save replaces it with a good file.
-			c.Add([]TuneResult{{Pass: cfgPass(t), Best: layers.Heuristic(cacheDevice, cfgPass(t))}}, time.Now())
+			c.Add([]Result{{Pass: cfgPass(t), Best: layers.Heuristic(cacheDevice, cfgPass(t))}}, time.Now())
 			if err := c.Save(cacheDevice); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := readTuneCache(TuneCachePath(d, cacheDevice), cacheDevice); err != nil {
+			if _, err := readCache(CachePath(d, cacheDevice), cacheDevice); err != nil {
 				t.Errorf("after a save: %v", err)
 			}
 		})
 	}
 }
 
-func cfgPass(t *testing.T) layers.Pass { return tinyConfig(t).GEMMPasses()[0].Pass }
+func cfgPass(t *testing.T) layers.Pass { return gantest.TinyConfig(t).GEMMPasses()[0].Pass }
 
 // Saves from many writers at once never leave a file that does not read,
 // and a save keeps the passes another writer added meanwhile.
 func TestTuneCacheConcurrentSaves(t *testing.T) {
 	dir := t.TempDir()
-	passes := tinyConfig(t).GEMMPasses()
+	passes := gantest.TinyConfig(t).GEMMPasses()
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
 	errs := make(chan error, 100)
@@ -142,7 +144,7 @@ func TestTuneCacheConcurrentSaves(t *testing.T) {
 				return
 			default:
 			}
-			if _, err := readTuneCache(TuneCachePath(dir, cacheDevice), cacheDevice); err != nil && !os.IsNotExist(err) {
+			if _, err := readCache(CachePath(dir, cacheDevice), cacheDevice); err != nil && !os.IsNotExist(err) {
 				report(errs, fmt.Errorf("a reader saw: %v", err))
 				return
 			}
@@ -154,8 +156,8 @@ func TestTuneCacheConcurrentSaves(t *testing.T) {
 		go func() {
 			defer writers.Done()
 			for range 20 {
-				c := LoadTuneCache(dir, cacheDevice, func(msg string) { report(errs, fmt.Errorf("writer %d: %s", i, msg)) })
-				c.Add([]TuneResult{{Pass: p.Pass, Best: layers.Heuristic(cacheDevice, p.Pass)}}, time.Now())
+				c := LoadCache(dir, cacheDevice, func(msg string) { report(errs, fmt.Errorf("writer %d: %s", i, msg)) })
+				c.Add([]Result{{Pass: p.Pass, Best: layers.Heuristic(cacheDevice, p.Pass)}}, time.Now())
 				if err := c.Save(cacheDevice); err != nil {
 					report(errs, err)
 				}
@@ -169,7 +171,7 @@ func TestTuneCacheConcurrentSaves(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	c, err := readTuneCache(TuneCachePath(dir, cacheDevice), cacheDevice)
+	c, err := readCache(CachePath(dir, cacheDevice), cacheDevice)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,9 +197,9 @@ func report(errs chan<- error, err error) {
 // heuristic's tile, and the trainer builds and runs with what it found.
 func TestTune(t *testing.T) {
 	d := vktest.Open(t)
-	cfg := tinyConfig(t)
+	cfg := gantest.TinyConfig(t)
 	var started, done int
-	rs, err := Tune(d, cfg, TuneOptions{MaxCandidates: 2, Progress: func(i, n int, p layers.Pass, r *TuneResult) {
+	rs, err := Run(d, cfg, Options{MaxCandidates: 2, Progress: func(i, n int, p layers.Pass, r *Result) {
 		if r == nil {
 			started++
 		} else {
@@ -222,10 +224,10 @@ func TestTune(t *testing.T) {
 			t.Errorf("%v: the winner: %v", r.Pass, err)
 		}
 	}
-	c := LoadTuneCache(t.TempDir(), d.Info(), nil)
+	c := LoadCache(t.TempDir(), d.Info(), nil)
 	c.Add(rs, time.Now())
 	cfg.Kernels = cfg.KernelPlan(d.Info(), c)
-	tr, err := NewTrainer(d, cfg)
+	tr, err := gan.NewTrainer(d, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

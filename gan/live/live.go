@@ -1,4 +1,4 @@
-package gan
+package live
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gan-vk/gan-vk/gan"
+	"github.com/gan-vk/gan-vk/gan/run"
 	"github.com/gan-vk/gan-vk/vk"
 )
 
@@ -16,10 +18,10 @@ import (
 const gridImages = 64
 
 // Live is a run as a viewer sees it, shared between the goroutine that
-// drives the run (Run.Train with Run.Live set, or Follow) and the viewer's:
-// the driver publishes grids, steps and status; the viewer reads Snapshot
-// and asks for things (Pause, NewZ, Walk, Real, Quit), which the driver
-// carries out between steps. The grid lives on the device, in a buffer
+// drives the run (run.Run's Train with Live.Watch as its Watch, or Follow)
+// and the viewer's: the driver publishes grids, steps and status; the
+// viewer reads Snapshot and asks for things (Pause, NewZ, Walk, Real,
+// Quit), which the driver carries out between steps. The grid lives on the device, in a buffer
 // Live owns, so it outlasts the trainer or generator that made it.
 type Live struct {
 	dev  *vk.Device
@@ -53,7 +55,7 @@ type Snapshot struct {
 	Version  int    // changes whenever the grid does
 	Changes  int    // changes whenever anything does
 
-	History  []Metric // every logged step; shared, append-only: do not modify
+	History  []run.Metric // every logged step; shared, append-only: do not modify
 	Step     int
 	Total    int // steps of the run; 0 when not known
 	Epoch    float64
@@ -66,11 +68,11 @@ type Snapshot struct {
 	Status   string // a line for the user, "" when all is well
 }
 
-// NewLive makes the live view of a run whose images are c×s×s.
-func NewLive(d *vk.Device, run string, c, s int) (*Live, error) {
+// New makes the live view of a run whose images are c×s×s.
+func New(d *vk.Device, run string, c, s int) (*Live, error) {
 	g, err := d.NewBuffer("live grid", 4*gridImages*c*s*s)
 	if err != nil {
-		return nil, fmt.Errorf("gan: live view: %w", err)
+		return nil, fmt.Errorf("live: %w", err)
 	}
 	return &Live{dev: d, grid: g, wake: make(chan struct{}, 1), snap: Snapshot{Run: run, Grid: g, C: c, S: s}}, nil
 }
@@ -163,7 +165,7 @@ func (l *Live) SetDone(status string) {
 	l.update(func(s *Snapshot) { s.Done, s.Training, s.Paused, s.Status = true, false, false, status })
 }
 
-func (l *Live) addMetric(m Metric, total int, elapsed time.Duration) {
+func (l *Live) addMetric(m run.Metric, total int, elapsed time.Duration) {
 	l.update(func(s *Snapshot) {
 		s.History = append(s.History, m)
 		s.Step, s.Total, s.Epoch, s.ImgPerS, s.Elapsed = m.Step, total, m.Epoch, m.ImagesPerSec, elapsed
@@ -213,7 +215,7 @@ func (l *Live) published(n, step int, from string, real bool) {
 // latent is the z a viewer explores: the fixed z (draw 0, the sample PNGs'),
 // a new draw per N, or a walk along great circles between random z's.
 type latent struct {
-	s     *Sampler
+	s     *gan.Sampler
 	seed  uint64
 	draw  uint32
 	rng   *rand.Rand
@@ -223,7 +225,7 @@ type latent struct {
 	label string
 }
 
-func newLatent(s *Sampler, seed uint64) *latent {
+func newLatent(s *gan.Sampler, seed uint64) *latent {
 	return &latent{s: s, seed: seed, rng: rand.New(rand.NewSource(time.Now().UnixNano())), label: "fixed z"}
 }
 
@@ -326,27 +328,35 @@ const walkStep = 0.05
 // a rate that keeps the refreshes under previewShare of the time.
 type trainFeed struct {
 	live    *Live
-	t       *Trainer
-	sampler *Sampler
+	t       *gan.Trainer
+	sampler *gan.Sampler
 	z       *latent
 	real    bool
 	last    time.Time     // the last refresh
 	cost    time.Duration // what it took
 }
 
-func newTrainFeed(l *Live, t *Trainer, history []Metric, total int) (*trainFeed, error) {
+// Watch makes the live view an observer of a training run: give it to
+// run.Run's Watch. The observer shows the generator's grid at once and
+// then after each step.
+func (l *Live) Watch(st run.Started) (run.Observer, error) {
+	t := st.Trainer
 	s, err := t.NewSampler(gridImages)
 	if err != nil {
 		return nil, err
 	}
 	f := &trainFeed{live: l, t: t, sampler: s, z: newLatent(s, t.Config.Seed)}
 	l.update(func(s *Snapshot) {
-		s.History, s.Training, s.Done, s.Total = history, true, false, total
-		if n := len(history); n > 0 {
-			s.Step, s.Epoch = history[n-1].Step, history[n-1].Epoch
+		s.History, s.Training, s.Done, s.Total = st.History, true, false, st.Total
+		if n := len(st.History); n > 0 {
+			s.Step, s.Epoch = st.History[n-1].Step, st.History[n-1].Epoch
 		}
 	})
-	return f, f.refresh()
+	if err := f.refresh(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 func (f *trainFeed) Close() { f.sampler.Close() }
@@ -397,7 +407,7 @@ func (f *trainFeed) apply(w wants) (bool, error) {
 // afterStep runs on the training goroutine after each step: it records the
 // step, carries out requests, refreshes the grid when due (always after the
 // last step) and holds training while the viewer has it paused.
-func (f *trainFeed) afterStep(ctx context.Context, s *StepDone) error {
+func (f *trainFeed) AfterStep(ctx context.Context, s *run.StepDone) error {
 	if s.Stopping {
 		return nil
 	}

@@ -1,0 +1,10 @@
+// Package data reads training images from IDX files and image folders and
+// serves them as batches whose content depends only on the step, on the
+// host: it opens no device.
+//
+// The files:
+//
+//	data.go  Open (an IDX file, a folder holding one, or a folder of JPEG and PNG images,
+//	         decoded once into a cache), the crops, Loader, Probe
+//	idx.go   ReadIDX: IDX images files, raw or gzipped, checked against their header
+package data

@@ -1,0 +1,46 @@
+// Package gantest holds what the tests of gan's packages share: a model
+// small enough to train in a test, and synthetic training files.
+package gantest
+
+import (
+	"bytes"
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/gan-vk/gan-vk/gan"
+)
+
+// TinyConfig is a dcgan28 small enough to train in a test.
+func TinyConfig(t testing.TB) gan.TrainConfig {
+	m, err := gan.DefaultModel("dcgan28", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Z, m.GF, m.DF = 16, 4, 4
+	return gan.TrainConfig{Model: m, Batch: 8, LR: 2e-4, Beta1: 0.5, GSteps: 2, Seed: 3}
+}
+
+// IDX makes an IDX images file of n rows×cols images whose pixel values
+// count up from the image index.
+func IDX(n, rows, cols int) []byte {
+	var b bytes.Buffer
+	binary.Write(&b, binary.BigEndian, []uint32{0x803, uint32(n), uint32(rows), uint32(cols)})
+	for i := 0; i < n*rows*cols; i++ {
+		b.WriteByte(byte(i/(rows*cols) + i%7))
+	}
+	return b.Bytes()
+}
+
+// WriteFile writes b to path, making its folder, and returns path.
+func WriteFile(t testing.TB, path string, b []byte) string {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
