@@ -26,7 +26,7 @@ func NewActivate(d *vk.Device, count int, a Activation) (*Activate, error) {
 	}
 	l := &Activate{Count: count, Act: a, ks: parts{dev: d}}
 	name := fmt.Sprintf("%v %d", a.Act, count)
-	l.fwd = l.ks.add(name, shaders.ActFwd, append(a.specs(), specLocal(), vk.SpecUint(specN, uint32(count)))...)
+	l.fwd = l.ks.add(name, shaders.ActFwdSpecs{Elementwise: elementwiseLocal(), Activation: a.spec(), Count: uint32(count)})
 	l.bwd = actBwd(&l.ks, name, count, a)
 	if l.ks.err != nil {
 		l.Close()
@@ -42,7 +42,7 @@ func (l *Activate) Close() { l.ks.close() }
 func (l *Activate) Forward(s *vk.Sequence, y, x *vk.Buffer) {
 	need("activation forward", "x", x, l.Count)
 	need("activation forward", "y", y, l.Count)
-	s.Dispatch(l.fwd, elementwise(l.Count), nil, twice(x, y)...)
+	s.Dispatch(l.fwd, elementwise(l.Count), nil, shaders.ActFwdBindings[*vk.Buffer]{X: x, Y: y}.List()...)
 }
 
 // Backward records dx = dy·act'(x) from the forward output y; dx may be dy.
@@ -50,5 +50,5 @@ func (l *Activate) Backward(s *vk.Sequence, dx, dy, y *vk.Buffer) {
 	need("activation backward", "y", y, l.Count)
 	need("activation backward", "dy", dy, l.Count)
 	need("activation backward", "dx", dx, l.Count)
-	s.Dispatch(l.bwd, elementwise(l.Count), nil, twice(y, dy, dx)...)
+	s.Dispatch(l.bwd, elementwise(l.Count), nil, shaders.ActBwdBindings[*vk.Buffer]{Yb: y, DY: dy, DX: dx}.List()...)
 }

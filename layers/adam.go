@@ -38,11 +38,9 @@ func NewAdam(d *vk.Device, count int, cfg AdamConfig) (*Adam, error) {
 			count, cfg.LR, cfg.Beta1, cfg.Beta2, cfg.Eps)
 	}
 	a := &Adam{Count: count, Config: cfg, ks: parts{dev: d}}
-	a.k = a.ks.add(fmt.Sprintf("adam %d", count), shaders.Adam, specLocal(), vk.SpecUint(specN, uint32(count)),
-		vk.SpecFloat(specLR, cfg.LR), vk.SpecFloat(specBeta1, cfg.Beta1), vk.SpecFloat(specBeta2, cfg.Beta2),
-		vk.SpecFloat(specEpsilon, cfg.Eps),
-		vk.SpecFloat(specLogBeta1, float32(math.Log(float64(cfg.Beta1)))),
-		vk.SpecFloat(specLogBeta2, float32(math.Log(float64(cfg.Beta2)))))
+	a.k = a.ks.add(fmt.Sprintf("adam %d", count), shaders.AdamSpecs{Elementwise: elementwiseLocal(), Count: uint32(count),
+		LR: cfg.LR, Beta1: cfg.Beta1, Beta2: cfg.Beta2, Epsilon: cfg.Eps,
+		LogBeta1: float32(math.Log(float64(cfg.Beta1))), LogBeta2: float32(math.Log(float64(cfg.Beta2)))})
 	if a.ks.err != nil {
 		a.Close()
 		return nil, a.ks.err
@@ -62,5 +60,6 @@ func (a *Adam) Update(s *vk.Sequence, param, grad, m, v *vk.Buffer, clock *Clock
 	}{{"param", param}, {"grad", grad}, {"m", m}, {"v", v}} {
 		need("adam", b.name, b.b, a.Count)
 	}
-	s.Dispatch(a.k, elementwise(a.Count), nil, append([]*vk.Buffer{clock.buf}, twice(param, grad, m, v)...)...)
+	s.Dispatch(a.k, elementwise(a.Count), nil,
+		shaders.AdamBindings[*vk.Buffer]{Clock: clock.buf, Param: param, Grad: grad, M: m, V: v}.List()...)
 }

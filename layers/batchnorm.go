@@ -46,15 +46,15 @@ func NewBatchNorm2d(d *vk.Device, cfg BatchNorm2dConfig) (*BatchNorm2d, error) {
 	}
 	b := &BatchNorm2d{Config: cfg, ks: parts{dev: d}}
 	name := fmt.Sprintf("batch_norm2d %d×%d×%d", cfg.C, cfg.H, cfg.W)
-	shape := []vk.Spec{specLocal(), vk.SpecUint(specN, uint32(cfg.N)), vk.SpecUint(specC, uint32(cfg.C)),
-		vk.SpecUint(specH, uint32(cfg.H*cfg.W))}
-	with := func(more ...vk.Spec) []vk.Spec { return append(append([]vk.Spec(nil), shape...), more...) }
-	eps := vk.SpecFloat(specEps, cfg.Eps)
-	b.stats = b.ks.add(name, shaders.BnStats, with(eps, vk.SpecFloat(specMomentum, cfg.Momentum))...)
-	b.apply = b.ks.add(name, shaders.BnApply, with(append(cfg.Act.specs(), eps)...)...)
-	b.eval = b.ks.add(name+" eval", shaders.BnApply, with(append(cfg.Act.specs(), eps, vk.SpecBool(specEval, true))...)...)
-	b.bwdReduce = b.ks.add(name, shaders.BnBwdReduce, with(cfg.Act.specs()...)...)
-	b.bwdData = b.ks.add(name, shaders.BnBwdData, with(cfg.Act.specs()...)...)
+	n, c, l := uint32(cfg.N), uint32(cfg.C), uint32(cfg.H*cfg.W)
+	act := cfg.Act.spec()
+	b.stats = b.ks.add(name, shaders.BnStatsSpecs{Reduce: reduceLocal(), N: n, C: c, L: l, Eps: cfg.Eps, Momentum: cfg.Momentum})
+	apply := shaders.BnApplySpecs{Elementwise: elementwiseLocal(), Activation: act, N: n, C: c, L: l, Eps: cfg.Eps, Eval: false}
+	b.apply = b.ks.add(name, apply)
+	apply.Eval = true
+	b.eval = b.ks.add(name+" eval", apply)
+	b.bwdReduce = b.ks.add(name, shaders.BnBwdReduceSpecs{Reduce: reduceLocal(), Activation: act, N: n, C: c, L: l})
+	b.bwdData = b.ks.add(name, shaders.BnBwdDataSpecs{Elementwise: elementwiseLocal(), Activation: act, N: n, C: c, L: l})
 	b.saved = b.ks.buffer(name+" saved", 2*cfg.C)
 	b.sums = b.ks.buffer(name+" sums", 2*cfg.C)
 	if b.ks.err != nil {
@@ -81,8 +81,16 @@ func (b *BatchNorm2d) check(op string, bufs ...*vk.Buffer) {
 // y = act((x − mean)/sqrt(var + ε)·γ + β), and moves the running statistics.
 func (b *BatchNorm2d) Forward(s *vk.Sequence, y, x, gamma, beta, running *vk.Buffer) {
 	b.check("forward", y, x, gamma, beta, running)
-	s.Dispatch(b.stats, vk.Groups{X: uint32(b.Config.C)}, nil, x, b.saved, running)
-	s.Dispatch(b.apply, elementwise(b.count()), nil, x, x, b.saved, gamma, beta, y, y)
+	b.moveRunning(s, x, running)
+	s.Dispatch(b.apply, elementwise(b.count()), nil,
+		shaders.BnApplyBindings[*vk.Buffer]{X: x, Stats: b.saved, Gamma: gamma, Beta: beta, Y: y}.List()...)
+}
+
+// moveRunning records the statistics pass: the batch's into saved, and
+// the running statistics moved towards them.
+func (b *BatchNorm2d) moveRunning(s *vk.Sequence, x, running *vk.Buffer) {
+	s.Dispatch(b.stats, vk.Groups{X: uint32(b.Config.C)}, nil,
+		shaders.BnStatsBindings[*vk.Buffer]{X: x, Saved: b.saved, Running: running}.List()...)
 }
 
 // MoveRunning records Forward's statistics pass alone: the running statistics
@@ -93,13 +101,14 @@ func (b *BatchNorm2d) Forward(s *vk.Sequence, y, x, gamma, beta, running *vk.Buf
 func (b *BatchNorm2d) MoveRunning(s *vk.Sequence, x, running *vk.Buffer) {
 	need("batch_norm2d running", "x", x, b.count())
 	need("batch_norm2d running", "running", running, 2*b.Config.C)
-	s.Dispatch(b.stats, vk.Groups{X: uint32(b.Config.C)}, nil, x, b.saved, running)
+	b.moveRunning(s, x, running)
 }
 
 // ForwardEval records eval-mode normalisation with the running statistics.
 func (b *BatchNorm2d) ForwardEval(s *vk.Sequence, y, x, gamma, beta, running *vk.Buffer) {
 	b.check("eval", y, x, gamma, beta, running)
-	s.Dispatch(b.eval, elementwise(b.count()), nil, x, x, running, gamma, beta, y, y)
+	s.Dispatch(b.eval, elementwise(b.count()), nil,
+		shaders.BnApplyBindings[*vk.Buffer]{X: x, Stats: running, Gamma: gamma, Beta: beta, Y: y}.List()...)
 }
 
 // Backward records dx = ∂L/∂x (overwritten; it may be dy) and dγ, dβ +=
@@ -118,6 +127,8 @@ func (b *BatchNorm2d) Backward(s *vk.Sequence, dx, dgamma, dbeta, dy, x, y, gamm
 	} else {
 		need("batch_norm2d backward", "y", y, n)
 	}
-	s.Dispatch(b.bwdReduce, vk.Groups{X: uint32(c)}, nil, x, y, dy, b.saved, b.sums, dgamma, dbeta)
-	s.Dispatch(b.bwdData, elementwise(n), nil, append(twice(x, y, dy), b.saved, b.sums, gamma, dx, dx)...)
+	s.Dispatch(b.bwdReduce, vk.Groups{X: uint32(c)}, nil, shaders.BnBwdReduceBindings[*vk.Buffer]{
+		X: x, Yb: y, DY: dy, Saved: b.saved, Sums: b.sums, DGamma: dgamma, DBeta: dbeta}.List()...)
+	s.Dispatch(b.bwdData, elementwise(n), nil, shaders.BnBwdDataBindings[*vk.Buffer]{
+		X: x, Yb: y, DY: dy, Saved: b.saved, Sums: b.sums, Gamma: gamma, DX: dx}.List()...)
 }

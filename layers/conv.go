@@ -11,12 +11,17 @@ import (
 // N×C×H×W input, an N×K×OH×OW output, a KH×KW kernel, stride S, padding P.
 type geom struct{ n, c, h, w, k, oh, ow, kh, kw, s, p int }
 
-func (g geom) specs() []vk.Spec {
-	u := func(id, v int) vk.Spec { return vk.SpecUint(uint32(id), uint32(v)) }
-	return []vk.Spec{
-		u(specN, g.n), u(specC, g.c), u(specH, g.h), u(specW, g.w), u(specK, g.k),
-		u(specOH, g.oh), u(specOW, g.ow), u(specKH, g.kh), u(specKW, g.kw), u(specS, g.s), u(specP, g.p),
-	}
+func (g geom) spec() shaders.ConvGeom {
+	u := func(v int) uint32 { return uint32(v) }
+	return shaders.ConvGeom{N: u(g.n), C: u(g.c), H: u(g.h), W: u(g.w), K: u(g.k),
+		OH: u(g.oh), OW: u(g.ow), KH: u(g.kh), KW: u(g.kw), S: u(g.s), P: u(g.p)}
+}
+
+// epilogue is what a forward pass fuses after its sums: the bias and an
+// activation. The zero value fuses nothing.
+type epilogue struct {
+	act  shaders.Activation
+	bias bool
 }
 
 // swap is the geometry of the transposed direction: from the output back to
@@ -34,35 +39,41 @@ type gemm struct {
 	ks     []*vk.Kernel
 	groups vk.Groups
 	w      rowMajor4
+	bind   func(gemmIO) []*vk.Buffer // the operands as the shader's bindings
 
 	part      *vk.Buffer
 	sum       *vk.Kernel
 	sumGroups vk.Groups
-	sumBias   bool // the sum adds the bias (binding 2 of the pass) and applies the activation
+	sumBias   bool // the sum adds the bias and applies the activation
 }
 
-// record records the pass; bufs are the kernel's bindings, the row operand
-// second, which it replaces with its rearranged copy, and the output last.
-func (g gemm) record(s *vk.Sequence, bufs ...*vk.Buffer) {
-	bufs[1] = g.w.record(s, bufs[1])
-	g.dispatch(s, bufs...)
+// gemmIO are a GEMM pass's operands: the column operand x, the row operand
+// (the weight for conv_fwd and convt_fwd, dy for conv_wgrad), the bias of
+// a forward pass (any buffer without one; conv_wgrad has none) and the
+// output.
+type gemmIO struct{ x, rows, bias, out *vk.Buffer }
+
+// record records the pass, rearranging the row operand first.
+func (g gemm) record(s *vk.Sequence, io gemmIO) {
+	io.rows = g.w.record(s, io.rows)
+	g.dispatch(s, io)
 }
 
 // dispatch records the pass on a row operand already rearranged.
-func (g gemm) dispatch(s *vk.Sequence, bufs ...*vk.Buffer) {
-	out := bufs[len(bufs)-1]
+func (g gemm) dispatch(s *vk.Sequence, io gemmIO) {
+	out := io.out
 	if g.part != nil {
-		bufs = append(bufs[:len(bufs)-1:len(bufs)-1], g.part) // a copy: the caller's slice stays as it was
+		io.out = g.part
 	}
 	for _, k := range g.ks {
-		s.Dispatch(k, g.groups, nil, bufs...)
+		s.Dispatch(k, g.groups, nil, g.bind(io)...)
 	}
 	if g.part != nil {
 		bias := g.part // any buffer without a bias
 		if g.sumBias {
-			bias = bufs[2] // conv_fwd's and convt_fwd's bindings: x, w, b, y
+			bias = io.bias
 		}
-		s.Dispatch(g.sum, g.sumGroups, nil, g.part, bias, out)
+		s.Dispatch(g.sum, g.sumGroups, nil, shaders.SumSlicesBindings[*vk.Buffer]{Part: g.part, B: bias, Out: out}.List()...)
 	}
 }
 
@@ -86,35 +97,38 @@ func convPasses(g geom, transposed bool) Passes {
 	return Passes{Pass{OpConvFwd, g}, Pass{OpConvtFwd, g.swap()}, Pass{OpConvWgrad, g}}
 }
 
-// newGEMM builds pass p with tile t (fitted to p); extra are the fused
-// specialization constants of a forward pass.
-func newGEMM(ks *parts, name string, p Pass, t Tile, extra ...vk.Spec) gemm {
+// newGEMM builds pass p with tile t (fitted to p); a forward pass fuses e.
+func newGEMM(ks *parts, name string, p Pass, t Tile, e epilogue) gemm {
 	switch p.Op {
 	case OpConvtFwd:
-		return convtFwd(ks, name, p.geom, t, extra...)
+		return convtFwd(ks, name, p.geom, t, e)
 	case OpConvWgrad:
 		return convWgrad(ks, name, p.geom, t)
 	}
-	return convFwd(ks, name, p.geom, t, extra...)
+	return convFwd(ks, name, p.geom, t, e)
 }
 
 // convFwd builds conv_fwd for g: rows are the K output channels, columns
 // the N·OH·OW output positions. With t.Split > 1 the reduction is split
 // over slices of the input channels (splitForward).
-func convFwd(ks *parts, name string, g geom, t Tile, extra ...vk.Spec) gemm {
+func convFwd(ks *parts, name string, g geom, t Tile, e epilogue) gemm {
 	rows, cols := g.k, g.n*g.oh*g.ow
-	specs := append(append(t.specs(), g.specs()...), append(extra, vk.SpecUint(specSplit, uint32(max(t.Split, 1))))...)
-	out := gemm{ks: []*vk.Kernel{ks.add(name, shaders.ConvFwd, specs...)}, groups: t.groups(rows, cols),
-		w: convWeight(ks, name, g.k, g.c, g.kh*g.kw)}
-	splitForward(ks, name, &out, g, t, extra)
+	specs := shaders.ConvFwdSpecs{Gemm: t.gemm(), GemmShared: t.shared(), ConvGeom: g.spec(), Activation: e.act,
+		Bias: e.bias, Accum: false, Split: uint32(max(t.Split, 1))}
+	out := gemm{ks: []*vk.Kernel{ks.add(name, specs)}, groups: t.groups(rows, cols),
+		w: convWeight(ks, name, g.k, g.c, g.kh*g.kw),
+		bind: func(io gemmIO) []*vk.Buffer {
+			return shaders.ConvFwdBindings[*vk.Buffer]{X: io.x, Wt: io.rows, B: io.bias, Y: io.out}.List()
+		}}
+	splitForward(ks, name, &out, g, t, e)
 	return out
 }
 
 // splitForward adds to a forward pass split into slices (conv_fwd's and
 // convt_fwd's, each slice's raw sums in its own copy of y in a scratch
-// buffer) the pass that adds them in order and then the bias and the
-// fused activation, which extra holds.
-func splitForward(ks *parts, name string, out *gemm, g geom, t Tile, extra []vk.Spec) {
+// buffer) the pass that adds them in order and then e: the bias and the
+// fused activation.
+func splitForward(ks *parts, name string, out *gemm, g geom, t Tile, e epilogue) {
 	slices := max(t.Split, 1)
 	if slices == 1 {
 		return
@@ -122,26 +136,29 @@ func splitForward(ks *parts, name string, out *gemm, g geom, t Tile, extra []vk.
 	ny := g.n * g.k * g.oh * g.ow
 	out.groups.Y *= uint32(slices)
 	out.part = ks.buffer(name+" slices", slices*ny)
-	out.sum = ks.add(name+" slices", shaders.SumSlices, append([]vk.Spec{specLocal(),
-		vk.SpecUint(specN, uint32(slices)), vk.SpecUint(specC, uint32(ny)), vk.SpecUint(specH, uint32(g.oh*g.ow)),
-		vk.SpecUint(specK, uint32(g.k))}, extra...)...)
+	out.sum = ks.add(name+" slices", shaders.SumSlicesSpecs{LocalX: local, Activation: e.act, Slices: uint32(slices),
+		Count: uint32(ny), L: uint32(g.oh * g.ow), K: uint32(g.k), Bias: e.bias, Accum: false})
 	out.sumGroups = flatGroups(ny)
 	out.sumBias = true
 }
 
 // convtFwd builds convt_fwd for g: one kernel per output phase (S² of
 // them), whose columns are the N·⌈OH/S⌉·⌈OW/S⌉ positions of the phase.
-func convtFwd(ks *parts, name string, g geom, t Tile, extra ...vk.Spec) gemm {
+func convtFwd(ks *parts, name string, g geom, t Tile, e epilogue) gemm {
 	rows, cols := g.k, g.n*ceilDiv(g.oh, g.s)*ceilDiv(g.ow, g.s)
-	specs := append(append(t.specs(), g.specs()...), append(extra, vk.SpecUint(specSplit, uint32(max(t.Split, 1))))...)
-	out := gemm{groups: t.groups(rows, cols), w: convtWeight(ks, name, g.c, g.k, g.kh*g.kw)}
+	specs := shaders.ConvtFwdSpecs{Gemm: t.gemm(), GemmShared: t.shared(), ConvGeom: g.spec(), Activation: e.act,
+		Bias: e.bias, Accum: false, PH: 0, PW: 0, Split: uint32(max(t.Split, 1))} // the phase is set below
+	out := gemm{groups: t.groups(rows, cols), w: convtWeight(ks, name, g.c, g.k, g.kh*g.kw),
+		bind: func(io gemmIO) []*vk.Buffer {
+			return shaders.ConvtFwdBindings[*vk.Buffer]{X: io.x, Wt: io.rows, B: io.bias, Y: io.out}.List()
+		}}
 	for ph := 0; ph < g.s; ph++ {
 		for pw := 0; pw < g.s; pw++ {
-			phase := []vk.Spec{vk.SpecUint(specPH, uint32(ph)), vk.SpecUint(specPW, uint32(pw))}
-			out.ks = append(out.ks, ks.add(fmt.Sprintf("%s phase %d,%d", name, ph, pw), shaders.ConvtFwd, append(phase, specs...)...))
+			specs.PH, specs.PW = uint32(ph), uint32(pw)
+			out.ks = append(out.ks, ks.add(fmt.Sprintf("%s phase %d,%d", name, ph, pw), specs))
 		}
 	}
-	splitForward(ks, name, &out, g, t, extra)
+	splitForward(ks, name, &out, g, t, e)
 	return out
 }
 
@@ -153,14 +170,18 @@ func convtFwd(ks *parts, name string, g geom, t Tile, extra ...vk.Spec) gemm {
 func convWgrad(ks *parts, name string, g geom, t Tile) gemm {
 	rows, cols := g.k, g.c*g.kh*g.kw
 	slices := max(t.Split, 1)
-	specs := append(append(t.specs(), g.specs()...), vk.SpecBool(specAccum, slices == 1), vk.SpecUint(specSplit, uint32(slices)))
-	out := gemm{ks: []*vk.Kernel{ks.add(name, shaders.ConvWgrad, specs...)}, groups: t.groups(rows, cols),
-		w: gradRows(ks, name, g.n, g.k, g.oh*g.ow)}
+	specs := shaders.ConvWgradSpecs{Gemm: t.gemm(), GemmShared: t.shared(), ConvGeom: g.spec(),
+		Accum: slices == 1, Split: uint32(slices)}
+	out := gemm{ks: []*vk.Kernel{ks.add(name, specs)}, groups: t.groups(rows, cols),
+		w: gradRows(ks, name, g.n, g.k, g.oh*g.ow),
+		bind: func(io gemmIO) []*vk.Buffer {
+			return shaders.ConvWgradBindings[*vk.Buffer]{X: io.x, DYt: io.rows, DW: io.out}.List()
+		}}
 	if slices > 1 {
 		out.groups.Y *= uint32(slices)
 		out.part = ks.buffer(name+" slices", slices*rows*cols)
-		out.sum = ks.add(name+" slices", shaders.SumSlices, specLocal(),
-			vk.SpecUint(specN, uint32(slices)), vk.SpecUint(specC, uint32(rows*cols)), vk.SpecBool(specAccum, true))
+		out.sum = ks.add(name+" slices", shaders.SumSlicesSpecs{LocalX: local, Activation: Activation{}.spec(),
+			Slices: uint32(slices), Count: uint32(rows * cols), L: 1, K: 1, Bias: false, Accum: true})
 		out.sumGroups = flatGroups(rows * cols)
 	}
 	return out
@@ -168,14 +189,12 @@ func convWgrad(ks *parts, name string, g geom, t Tile) gemm {
 
 // channelSum builds channel_sum over an N×C×L tensor; it accumulates.
 func channelSum(ks *parts, name string, n, c, l int) *vk.Kernel {
-	return ks.add(name, shaders.ChannelSum, specLocal(),
-		vk.SpecUint(specN, uint32(n)), vk.SpecUint(specC, uint32(c)), vk.SpecUint(specH, uint32(l)),
-		vk.SpecBool(specAccum, true))
+	return ks.add(name, shaders.ChannelSumSpecs{Reduce: reduceLocal(), N: uint32(n), C: uint32(c), L: uint32(l), Accum: true})
 }
 
 // actBwd builds act_bwd over count values.
 func actBwd(ks *parts, name string, count int, a Activation) *vk.Kernel {
-	return ks.add(name, shaders.ActBwd, append(a.specs(), specLocal(), vk.SpecUint(specN, uint32(count)))...)
+	return ks.add(name, shaders.ActBwdSpecs{Elementwise: elementwiseLocal(), Activation: a.spec(), Count: uint32(count)})
 }
 
 func checkGeom(op string, g geom) error {
@@ -220,7 +239,7 @@ func newConv(d *vk.Device, op string, g geom, bias bool, act Activation, transpo
 	}
 	c := &conv{op: op, g: g, bias: bias, ks: parts{dev: d}, transposed: transposed, prepared: prepared}
 	name := fmt.Sprintf("%s %d→%d %d×%d", op, g.c, g.k, g.h, g.w)
-	fused := append(act.specs(), vk.SpecBool(specBias, bias))
+	fused := epilogue{act: act.spec(), bias: bias}
 	ps := convPasses(g, transposed)
 	var tile [3]Tile
 	for i, p := range ps.List() {
@@ -230,9 +249,9 @@ func newConv(d *vk.Device, op string, g geom, bias bool, act Activation, transpo
 		}
 		tile[i] = t
 	}
-	c.fwd = newGEMM(&c.ks, name, ps.Forward, tile[0], fused...)
-	c.data = newGEMM(&c.ks, name+" data", ps.Data, tile[1])
-	c.wgrad = newGEMM(&c.ks, name+" filter", ps.Filter, tile[2])
+	c.fwd = newGEMM(&c.ks, name, ps.Forward, tile[0], fused)
+	c.data = newGEMM(&c.ks, name+" data", ps.Data, tile[1], epilogue{})
+	c.wgrad = newGEMM(&c.ks, name+" filter", ps.Filter, tile[2], epilogue{})
 	if bias {
 		c.bgrad = channelSum(&c.ks, name+" bias", g.n, g.k, g.oh*g.ow)
 	}
@@ -280,10 +299,10 @@ func (c *conv) Forward(s *vk.Sequence, y, x, w, b *vk.Buffer) {
 		b = w
 	}
 	if c.prepared {
-		c.fwd.dispatch(s, x, c.fwd.w.of(w), b, y)
+		c.fwd.dispatch(s, gemmIO{x, c.fwd.w.of(w), b, y})
 		return
 	}
-	c.fwd.record(s, x, w, b, y)
+	c.fwd.record(s, gemmIO{x, w, b, y})
 }
 
 // Backward records the gradients: dx = ∂L/∂x (overwritten; nil skips it),
@@ -298,15 +317,15 @@ func (c *conv) Backward(s *vk.Sequence, dx, dw, db, dy, x, w, y *vk.Buffer) {
 	need(what, "dy", dy, ny)
 	if c.act != nil {
 		need(what, "y", y, ny)
-		s.Dispatch(c.act, elementwise(ny), nil, twice(y, dy, dy)...)
+		s.Dispatch(c.act, elementwise(ny), nil, shaders.ActBwdBindings[*vk.Buffer]{Yb: y, DY: dy, DX: dy}.List()...)
 	}
 	need(what, "w", w, nw)
 	if dx != nil {
 		need(what, "dx", dx, nx)
 		if c.prepared {
-			c.data.dispatch(s, dy, c.data.w.of(w), w, dx)
+			c.data.dispatch(s, gemmIO{dy, c.data.w.of(w), w, dx}) // no bias: any buffer
 		} else {
-			c.data.record(s, dy, w, w, dx)
+			c.data.record(s, gemmIO{dy, w, w, dx})
 		}
 	}
 	if dw == nil {
@@ -315,13 +334,13 @@ func (c *conv) Backward(s *vk.Sequence, dx, dw, db, dy, x, w, y *vk.Buffer) {
 	need(what, "x", x, nx)
 	need(what, "dw", dw, nw)
 	if c.transposed {
-		c.wgrad.record(s, dy, x, dw)
+		c.wgrad.record(s, gemmIO{x: dy, rows: x, out: dw})
 	} else {
-		c.wgrad.record(s, x, dy, dw)
+		c.wgrad.record(s, gemmIO{x: x, rows: dy, out: dw})
 	}
 	if c.bias {
 		need(what, "db", db, c.g.k)
-		s.Dispatch(c.bgrad, vk.Groups{X: uint32(c.g.k)}, nil, dy, db)
+		s.Dispatch(c.bgrad, vk.Groups{X: uint32(c.g.k)}, nil, shaders.ChannelSumBindings[*vk.Buffer]{X: dy, Out: db}.List()...)
 	}
 }
 

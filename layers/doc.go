@@ -6,11 +6,14 @@
 // layouts; parameter gradients accumulate, activation gradients overwrite.
 // A buffer too small for an op's shape is a programming error and panics
 // with the op, the buffer and both sizes. Tensors are bound as texel views,
-// which is what lavapipe makes fast.
+// which is what lavapipe makes fast. Each kernel is built from its shader's
+// generated <Shader>Specs and dispatched with its <Shader>Bindings
+// (shaders_gen.go), fields named as the GLSL names them.
 //
 // The files:
 //
-//	layers.go      activations, spec-constant ids, the helpers every op uses
+//	layers.go      activations, building a kernel from its shader's generated Specs,
+//	               the helpers every op uses
 //	conv.go        Conv2d, ConvTranspose2d and Linear on three implicit-GEMM
 //	               shaders in gather form, and the weights' rearrangement
 //	tile.go        how a GEMM pass is tiled: Tile, Pass, Plan, Heuristic

@@ -47,7 +47,7 @@ type Frame struct {
 // NewFrame builds the frame kernel.
 func NewFrame(d *vk.Device) (*Frame, error) {
 	f := &Frame{ks: parts{dev: d}}
-	f.k = f.ks.add("frame", shaders.Frame)
+	f.k = f.ks.add("frame", shaders.FrameSpecs{})
 	if f.ks.err != nil {
 		f.Close()
 		return nil, f.ks.err
@@ -67,5 +67,6 @@ func (f *Frame) Paint(s *vk.Sequence, out, grid, panel *vk.Buffer, l FrameLayout
 	need("frame", "grid", grid, int(l.N*l.C*l.S*l.S))
 	need("frame", "panel", panel, l.PanelPixels())
 	need("frame", "out", out, int(l.W*l.H))
-	s.Dispatch(f.k, vk.Groups{X: (l.W + 15) / 16, Y: (l.H + 15) / 16}, l, grid, panel, out)
+	s.Dispatch(f.k, vk.Groups{X: (l.W + 15) / 16, Y: (l.H + 15) / 16}, l,
+		shaders.FrameBindings[*vk.Buffer]{Grid: grid, Panel: panel, Frame: out}.List()...)
 }

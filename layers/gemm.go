@@ -18,14 +18,14 @@ type GEMM struct {
 	Tile Tile
 	ks   parts
 	g    gemm
-	bufs []*vk.Buffer // the kernel's bindings
+	io   gemmIO
 }
 
 // GEMMOperands are the buffers a pass reads and writes, shared by every
 // tile of it that is timed so each starts on memory already touched.
 type GEMMOperands struct {
-	ks   parts
-	bufs []*vk.Buffer
+	ks parts
+	io gemmIO
 }
 
 // NewGEMMOperands allocates (and zeroes) p's operands.
@@ -36,10 +36,10 @@ func NewGEMMOperands(d *vk.Device, p Pass) (*GEMMOperands, error) {
 	name := p.String()
 	switch p.Op {
 	case OpConvWgrad: // x, dy rearranged, dw
-		o.bufs = []*vk.Buffer{o.ks.buffer(name+" x", g.n*g.c*g.h*g.w), o.ks.buffer(name+" dyt", g.n*g.oh*g.ow*r4),
-			o.ks.buffer(name+" dw", g.k*g.c*g.kh*g.kw)}
+		o.io = gemmIO{x: o.ks.buffer(name+" x", g.n*g.c*g.h*g.w), rows: o.ks.buffer(name+" dyt", g.n*g.oh*g.ow*r4),
+			out: o.ks.buffer(name+" dw", g.k*g.c*g.kh*g.kw)}
 	default: // x, w rearranged, b, y
-		o.bufs = []*vk.Buffer{o.ks.buffer(name+" x", g.n*g.c*g.h*g.w), o.ks.buffer(name+" wt", g.c*g.kh*g.kw*r4),
+		o.io = gemmIO{o.ks.buffer(name+" x", g.n*g.c*g.h*g.w), o.ks.buffer(name+" wt", g.c*g.kh*g.kw*r4),
 			o.ks.buffer(name+" b", g.k), o.ks.buffer(name+" y", g.n*g.k*g.oh*g.ow)}
 	}
 	if o.ks.err != nil {
@@ -52,8 +52,10 @@ func NewGEMMOperands(d *vk.Device, p Pass) (*GEMMOperands, error) {
 		return nil, err
 	}
 	defer s.Close()
-	for _, b := range o.bufs {
-		s.Fill(b, 0)
+	for _, b := range []*vk.Buffer{o.io.x, o.io.rows, o.io.bias, o.io.out} {
+		if b != nil {
+			s.Fill(b, 0)
+		}
 	}
 	if err := s.Submit(); err != nil {
 		o.Close()
@@ -71,8 +73,8 @@ func NewGEMM(d *vk.Device, p Pass, t Tile, ops *GEMMOperands) (*GEMM, error) {
 	if err := t.Check(d.Info(), p); err != nil {
 		return nil, fmt.Errorf("layers: %s: %w", p, err)
 	}
-	m := &GEMM{Pass: p, Tile: t, ks: parts{dev: d}, bufs: ops.bufs}
-	m.g = newGEMM(&m.ks, p.String(), p, t)
+	m := &GEMM{Pass: p, Tile: t, ks: parts{dev: d}, io: ops.io}
+	m.g = newGEMM(&m.ks, p.String(), p, t, epilogue{})
 	if m.ks.err != nil {
 		m.Close()
 		return nil, m.ks.err
@@ -81,7 +83,7 @@ func NewGEMM(d *vk.Device, p Pass, t Tile, ops *GEMMOperands) (*GEMM, error) {
 }
 
 // Record records the pass.
-func (m *GEMM) Record(s *vk.Sequence) { m.g.dispatch(s, m.bufs...) }
+func (m *GEMM) Record(s *vk.Sequence) { m.g.dispatch(s, m.io) }
 
 // Close destroys the kernels.
 func (m *GEMM) Close() { m.ks.close() }

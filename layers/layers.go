@@ -2,6 +2,7 @@ package layers
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/gan-vk/gan-vk/shaders"
 	"github.com/gan-vk/gan-vk/vk"
@@ -52,8 +53,8 @@ func LeakyReLU(slope float32) Activation { return Activation{Leaky, slope} }
 // ReLU is LeakyReLU with slope 0.
 var ReLU = Activation{Leaky, 0}
 
-func (a Activation) specs() []vk.Spec {
-	return []vk.Spec{vk.SpecUint(specAct, uint32(a.Act)), vk.SpecFloat(specSlope, a.Slope)}
+func (a Activation) spec() shaders.Activation {
+	return shaders.Activation{Act: uint32(a.Act), Slope: a.Slope}
 }
 
 func (a Activation) check() error {
@@ -66,50 +67,6 @@ func (a Activation) check() error {
 	}
 	return nil
 }
-
-// Specialization-constant ids, the same in every shader that declares them.
-const (
-	specLocalX   = 0
-	specLocalY   = 1
-	specTM       = 2
-	specTN       = 3
-	specN        = 4 // also COUNT and B
-	specC        = 5
-	specH        = 6 // also L
-	specW        = 7
-	specK        = 8
-	specOH       = 9
-	specOW       = 10
-	specKH       = 11
-	specKW       = 12
-	specS        = 13
-	specP        = 14
-	specBias     = 15
-	specAct      = 16
-	specSlope    = 17
-	specAccum    = 18
-	specEps      = 19
-	specMomentum = 20
-	specEval     = 21
-	specTarget   = 22
-	specSlot     = 23
-	specDropP    = 24
-	specStream   = 25
-	specLR       = 26
-	specBeta1    = 27
-	specBeta2    = 28
-	specEpsilon  = 29
-	specLogBeta1 = 30
-	specLogBeta2 = 31
-	specPH       = 32
-	specPW       = 33
-	specD0       = 34 // permute's shape and output strides
-	specT0       = 37
-	specSplit    = 40 // conv_wgrad's slices of the batch
-	specShared   = 41 // the GEMMs' shared-memory form
-	specBK       = 42 // its reduction step
-	specPrefetch = 43 // and its double buffering
-)
 
 // local is the workgroup size of element-wise and reduction kernels.
 const local = 64
@@ -135,19 +92,39 @@ type parts struct {
 	err  error
 }
 
-// add builds a kernel, keeping the first error; later adds after an error
-// do nothing and return nil.
-func (ks *parts) add(name string, s shaders.Shader, specs ...vk.Spec) *vk.Kernel {
+// add builds a kernel of the shader specs are for, keeping the first
+// error; later adds after an error do nothing and return nil.
+func (ks *parts) add(name string, specs shaders.Specs) *vk.Kernel {
 	if ks.err != nil {
 		return nil
 	}
-	k, err := ks.dev.NewKernel(name+"/"+s.Name(), s.SPIRV(), specs...)
+	s := specs.Shader()
+	k, err := ks.dev.NewKernel(name+"/"+s.Name(), s.SPIRV(), vkSpecs(specs)...)
 	if err != nil {
 		ks.err = err
 		return nil
 	}
 	ks.list = append(ks.list, k)
 	return k
+}
+
+// vkSpecs turns a shader's generated constants into the pipeline's.
+func vkSpecs(specs shaders.Specs) []vk.Spec {
+	cs := specs.Constants()
+	out := make([]vk.Spec, len(cs))
+	for i, c := range cs {
+		switch c.Type {
+		case shaders.Uint:
+			out[i] = vk.SpecUint(c.ID, c.Bits)
+		case shaders.Int:
+			out[i] = vk.SpecInt(c.ID, int32(c.Bits))
+		case shaders.Float:
+			out[i] = vk.SpecFloat(c.ID, math.Float32frombits(c.Bits))
+		case shaders.Bool:
+			out[i] = vk.SpecBool(c.ID, c.Bits != 0)
+		}
+	}
+	return out
 }
 
 // buffer makes a scratch buffer of n floats, keeping the first error.
@@ -198,12 +175,11 @@ func newRowMajor4(ks *parts, name string, dims, strides [3]int, size int) rowMaj
 	if same && size == n {
 		return rowMajor4{}
 	}
-	specs := []vk.Spec{specLocal()}
-	for i := 0; i < 3; i++ {
-		specs = append(specs, vk.SpecUint(uint32(specD0+i), uint32(dims[i])), vk.SpecUint(uint32(specT0+i), uint32(strides[i])))
-	}
+	u := func(v int) uint32 { return uint32(v) }
+	specs := shaders.PermuteSpecs{LocalX: local, D0: u(dims[0]), D1: u(dims[1]), D2: u(dims[2]),
+		T0: u(strides[0]), T1: u(strides[1]), T2: u(strides[2])}
 	return rowMajor4{
-		k:      ks.add(name, shaders.Permute, specs...),
+		k:      ks.add(name, specs),
 		buf:    ks.buffer(name+" rearranged", size),
 		groups: flatGroups(n),
 	}
@@ -214,7 +190,7 @@ func (r rowMajor4) record(s *vk.Sequence, w *vk.Buffer) *vk.Buffer {
 	if r.k == nil {
 		return w
 	}
-	s.Dispatch(r.k, r.groups, nil, w, r.buf)
+	s.Dispatch(r.k, r.groups, nil, shaders.PermuteBindings[*vk.Buffer]{X: w, Y: r.buf}.List()...)
 	return r.buf
 }
 
@@ -248,21 +224,14 @@ func gradRows(ks *parts, name string, n, k, l int) rowMajor4 {
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
-func specLocal() vk.Spec { return vk.SpecUint(specLocalX, local) }
+// elementwiseLocal and reduceLocal are the workgroup size of the kernels
+// built on elementwise.glsl and reduce.glsl.
+func elementwiseLocal() shaders.Elementwise { return shaders.Elementwise{LocalX: local} }
+func reduceLocal() shaders.Reduce           { return shaders.Reduce{LocalX: local} }
 
 // elementwise is the grid of a kernel built on elementwise.glsl: one
 // invocation per four floats.
 func elementwise(count int) vk.Groups { return flatGroups(ceilDiv(count, 4)) }
-
-// twice binds each buffer to the two bindings (vec4 and float views) an
-// elementwise.glsl tensor takes.
-func twice(bufs ...*vk.Buffer) []*vk.Buffer {
-	out := make([]*vk.Buffer, 0, 2*len(bufs))
-	for _, b := range bufs {
-		out = append(out, b, b)
-	}
-	return out
-}
 
 // need panics when a buffer is too small for what an op reads or writes
 // there: a shape mismatch is a programming error.

@@ -27,8 +27,8 @@ func NewBCE(d *vk.Device, n int, target float32, slot int) (*BCE, error) {
 		return nil, fmt.Errorf("layers: bce: batch %d must be positive and slot %d not negative", n, slot)
 	}
 	l := &BCE{N: n, Target: target, Slot: slot, ks: parts{dev: d}}
-	l.k = l.ks.add(fmt.Sprintf("bce target %g", target), shaders.Bce, vk.SpecUint(specLocalX, 256),
-		vk.SpecUint(specN, uint32(n)), vk.SpecFloat(specTarget, target), vk.SpecUint(specSlot, uint32(slot)))
+	l.k = l.ks.add(fmt.Sprintf("bce target %g", target), shaders.BceSpecs{Reduce: shaders.Reduce{LocalX: 256},
+		B: uint32(n), Target: target, Slot: uint32(slot)})
 	if l.ks.err != nil {
 		l.Close()
 		return nil, l.ks.err
@@ -45,5 +45,5 @@ func (l *BCE) Forward(s *vk.Sequence, dlogit, stats, logit *vk.Buffer) {
 	need("bce", "logit", logit, l.N)
 	need("bce", "dlogit", dlogit, l.N)
 	need("bce", "stats", stats, 2*l.Slot+2)
-	s.Dispatch(l.k, vk.Groups{X: 1}, nil, logit, dlogit, stats)
+	s.Dispatch(l.k, vk.Groups{X: 1}, nil, shaders.BceBindings[*vk.Buffer]{Logits: logit, DL: dlogit, Stats: stats}.List()...)
 }

@@ -22,7 +22,7 @@ type Peak struct {
 // NewPeak builds the kernel and its output, one float per invocation.
 func NewPeak(d *vk.Device, count, iter int) (*Peak, error) {
 	p := &Peak{ks: parts{dev: d}, count: count, iter: iter, groups: flatGroups(count)}
-	p.k = p.ks.add("peak", shaders.Peak, specLocal(), vk.SpecUint(specN, uint32(count)), vk.SpecUint(specC, uint32(iter)))
+	p.k = p.ks.add("peak", shaders.PeakSpecs{LocalX: local, Count: uint32(count), Iter: uint32(iter)})
 	p.out = p.ks.buffer("peak sums", count)
 	if p.ks.err != nil {
 		p.Close()
@@ -41,7 +41,9 @@ func (p *Peak) Out() *vk.Buffer { return p.out }
 func (p *Peak) FLOPs() float64 { return 16 * float64(p.iter) * float64(p.count) }
 
 // Record records one dispatch.
-func (p *Peak) Record(s *vk.Sequence) { s.Dispatch(p.k, p.groups, nil, p.out) }
+func (p *Peak) Record(s *vk.Sequence) {
+	s.Dispatch(p.k, p.groups, nil, shaders.PeakBindings[*vk.Buffer]{Y: p.out}.List()...)
+}
 
 // PeakFLOPs measures the device's fp32 FMA rate with peak.comp, growing
 // the dispatch until it takes at least 5 ms of device time, and takes the

@@ -21,7 +21,7 @@ type Clock struct {
 // NewClock makes a clock at seed and step 0.
 func NewClock(d *vk.Device, name string, seed uint64) (*Clock, error) {
 	c := &Clock{ks: parts{dev: d}}
-	c.tick = c.ks.add(name, shaders.Tick)
+	c.tick = c.ks.add(name, shaders.TickSpecs{})
 	c.buf = c.ks.buffer(name+" clock", 4) // four 32-bit words
 	err := c.ks.err
 	if err == nil {
@@ -58,7 +58,9 @@ func (c *Clock) Read() (seed uint64, step uint32, err error) {
 }
 
 // Tick records step += 1.
-func (c *Clock) Tick(s *vk.Sequence) { s.Dispatch(c.tick, vk.Groups{X: 1}, nil, c.buf) }
+func (c *Clock) Tick(s *vk.Sequence) {
+	s.Dispatch(c.tick, vk.Groups{X: 1}, nil, shaders.TickBindings[*vk.Buffer]{Clock: c.buf}.List()...)
+}
 
 // Normal records z ~ N(0, 1) over Count floats, drawn from Philox4x32-10 at
 // the clock's seed and step: the same (seed, step, stream) gives the same z.
@@ -75,8 +77,8 @@ func NewNormal(d *vk.Device, count, stream int) (*Normal, error) {
 		return nil, fmt.Errorf("layers: normal: count %d must be positive and stream %d not negative", count, stream)
 	}
 	l := &Normal{Count: count, Stream: stream, ks: parts{dev: d}}
-	l.k = l.ks.add(fmt.Sprintf("normal %d", count), shaders.Normal, specLocal(),
-		vk.SpecUint(specN, uint32(count)), vk.SpecUint(specStream, uint32(stream)))
+	l.k = l.ks.add(fmt.Sprintf("normal %d", count), shaders.NormalSpecs{Elementwise: elementwiseLocal(),
+		Count: uint32(count), Stream: uint32(stream)})
 	if l.ks.err != nil {
 		l.Close()
 		return nil, l.ks.err
@@ -90,7 +92,7 @@ func (l *Normal) Close() { l.ks.close() }
 // Draw records z ← N(0, 1) draws.
 func (l *Normal) Draw(s *vk.Sequence, z *vk.Buffer, clock *Clock) {
 	need("normal", "z", z, l.Count)
-	s.Dispatch(l.k, elementwise(l.Count), nil, clock.buf, z, z)
+	s.Dispatch(l.k, elementwise(l.Count), nil, shaders.NormalBindings[*vk.Buffer]{Clock: clock.buf, Z: z}.List()...)
 }
 
 // Dropout records inverted dropout over Count floats: each value is kept
@@ -110,8 +112,8 @@ func NewDropout(d *vk.Device, count int, p float32, stream int) (*Dropout, error
 		return nil, fmt.Errorf("layers: dropout: count %d must be positive, stream %d not negative, p %g in [0, 1)", count, stream, p)
 	}
 	l := &Dropout{Count: count, P: p, Stream: stream, ks: parts{dev: d}}
-	l.k = l.ks.add(fmt.Sprintf("dropout %d", count), shaders.Dropout, specLocal(),
-		vk.SpecUint(specN, uint32(count)), vk.SpecFloat(specDropP, p), vk.SpecUint(specStream, uint32(stream)))
+	l.k = l.ks.add(fmt.Sprintf("dropout %d", count), shaders.DropoutSpecs{Elementwise: elementwiseLocal(),
+		Count: uint32(count), P: p, Stream: uint32(stream)})
 	if l.ks.err != nil {
 		l.Close()
 		return nil, l.ks.err
@@ -126,7 +128,7 @@ func (l *Dropout) Close() { l.ks.close() }
 func (l *Dropout) Forward(s *vk.Sequence, y, x *vk.Buffer, clock *Clock) {
 	need("dropout", "x", x, l.Count)
 	need("dropout", "y", y, l.Count)
-	s.Dispatch(l.k, elementwise(l.Count), nil, append([]*vk.Buffer{clock.buf}, twice(x, y)...)...)
+	s.Dispatch(l.k, elementwise(l.Count), nil, shaders.DropoutBindings[*vk.Buffer]{Clock: clock.buf, X: x, Y: y}.List()...)
 }
 
 // Backward records dx = dy masked and scaled as Forward was at the same

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gan-vk/gan-vk/shaders"
 	"github.com/gan-vk/gan-vk/vk"
 )
 
@@ -331,16 +332,16 @@ func (t Tile) groups(rows, cols int) vk.Groups {
 	return vk.Groups{X: uint32(ceilDiv(x, z)), Y: uint32(ceilDiv(rows, t.TM*t.LY)), Z: uint32(z)}
 }
 
-func (t Tile) specs() []vk.Spec {
+func (t Tile) gemm() shaders.Gemm {
+	return shaders.Gemm{LocalX: uint32(t.LX), LocalY: uint32(t.LY), TM: uint32(t.TM), TN: uint32(t.TN)}
+}
+
+func (t Tile) shared() shaders.GemmShared {
 	bk := t.BK
 	if bk == 0 {
 		bk = 16 // unused by the register form; a constant the shader declares anyway
 	}
-	return []vk.Spec{
-		vk.SpecUint(specLocalX, uint32(t.LX)), vk.SpecUint(specLocalY, uint32(t.LY)),
-		vk.SpecUint(specTM, uint32(t.TM)), vk.SpecUint(specTN, uint32(t.TN)),
-		vk.SpecBool(specShared, t.Form == Shared), vk.SpecUint(specBK, uint32(bk)), vk.SpecBool(specPrefetch, t.Prefetch),
-	}
+	return shaders.GemmShared{Shared: t.Form == Shared, BK: uint32(bk), Prefetch: t.Prefetch}
 }
 
 // Heuristic is the tile a pass gets on a device that has not been tuned

@@ -2,13 +2,12 @@
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
 #include "elementwise.glsl"
+#include "activation.glsl"
 
 // dx = dy · act'(x), written from the forward output y (see dact);
 // dx may be dy.
 
 layout(constant_id = 4) const uint COUNT = 1;
-layout(constant_id = 16) const uint ACT = ACT_NONE;
-layout(constant_id = 17) const float SLOPE = 0.2;
 
 TENSOR_IN(Yb, 0)
 TENSOR_IN(DY, 2)

@@ -2,12 +2,11 @@
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
 #include "elementwise.glsl"
+#include "activation.glsl"
 
 // y = act(x), element-wise over COUNT values; y may be x.
 
 layout(constant_id = 4) const uint COUNT = 1;
-layout(constant_id = 16) const uint ACT = ACT_NONE;
-layout(constant_id = 17) const float SLOPE = 0.2;
 
 TENSOR_IN(X, 0)
 TENSOR_OUT(Y, 2)

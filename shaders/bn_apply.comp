@@ -2,6 +2,7 @@
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
 #include "elementwise.glsl"
+#include "activation.glsl"
 
 // BatchNorm2d forward, element-wise, with an activation fused after it:
 //   y = act((x − mean[c]) · invstd[c] · γ[c] + β[c])
@@ -11,8 +12,6 @@
 layout(constant_id = 4) const uint N = 1;
 layout(constant_id = 5) const uint C = 1;
 layout(constant_id = 6) const uint L = 1;
-layout(constant_id = 16) const uint ACT = ACT_NONE;
-layout(constant_id = 17) const float SLOPE = 0.2;
 layout(constant_id = 19) const float EPS = 1e-5;
 layout(constant_id = 21) const bool EVAL = false;
 

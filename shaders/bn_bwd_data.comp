@@ -2,6 +2,7 @@
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
 #include "elementwise.glsl"
+#include "activation.glsl"
 
 // BatchNorm2d backward, second pass, element-wise (M = N·L values per
 // channel, g and x̂ as in bn_bwd_reduce):
@@ -10,8 +11,6 @@
 layout(constant_id = 4) const uint N = 1;
 layout(constant_id = 5) const uint C = 1;
 layout(constant_id = 6) const uint L = 1;
-layout(constant_id = 16) const uint ACT = ACT_NONE;
-layout(constant_id = 17) const float SLOPE = 0.2;
 
 TENSOR_IN(X, 0)
 TENSOR_IN(Yb, 2) // any buffer of the size when ACT is none

@@ -2,6 +2,7 @@
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
 #include "reduce.glsl"
+#include "activation.glsl"
 
 // BatchNorm2d backward, first pass, one workgroup per channel: with
 // g = dy · act'(y) the gradient at the normalised output and x̂ = (x −
@@ -11,8 +12,6 @@
 layout(constant_id = 4) const uint N = 1;
 layout(constant_id = 5) const uint C = 1;
 layout(constant_id = 6) const uint L = 1;
-layout(constant_id = 16) const uint ACT = ACT_NONE;
-layout(constant_id = 17) const float SLOPE = 0.2;
 
 // x, y and dy are read through texel views (see elementwise.glsl).
 layout(r32f, binding = 0) readonly uniform imageBuffer X;

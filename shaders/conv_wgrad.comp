@@ -2,6 +2,7 @@
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
 #include "gemm.glsl"
+#include "conv_geom.glsl"
 
 // Conv2d backward-filter:
 //   dw[k,c,r,s] (+)= Σ_{n,oh,ow} dy[n,k,oh,ow] · x[n,c,oh·S−P+r, ow·S−P+s]
@@ -21,17 +22,6 @@
 // each slice's sums go to its own SPLIT-th of DW (a scratch buffer then),
 // which sum_slices adds up in order.
 
-layout(constant_id = 4) const uint N = 1;
-layout(constant_id = 5) const uint C = 1;
-layout(constant_id = 6) const uint H = 1;
-layout(constant_id = 7) const uint W = 1;
-layout(constant_id = 8) const uint K = 1;
-layout(constant_id = 9) const uint OH = 1;
-layout(constant_id = 10) const uint OW = 1;
-layout(constant_id = 11) const uint KH = 1;
-layout(constant_id = 12) const uint KW = 1;
-layout(constant_id = 13) const uint S = 1;
-layout(constant_id = 14) const uint P = 0;
 layout(constant_id = 18) const bool ACCUM = false;
 layout(constant_id = 40) const uint SPLIT = 1;
 

@@ -3,6 +3,8 @@
 #extension GL_EXT_control_flow_attributes : require
 #include "common.glsl"
 #include "gemm.glsl"
+#include "conv_geom.glsl"
+#include "activation.glsl"
 
 // ConvTranspose2d forward, PyTorch semantics, in gather form:
 //   y[n,o,oh,ow] = act(b[o] + Σ x[n,i,ih,iw] · w[i,o,r,s])
@@ -26,20 +28,7 @@
 // SPLIT > 1 splits the reduction over slices of the input channels, as
 // conv_fwd does.
 
-layout(constant_id = 4) const uint N = 1;
-layout(constant_id = 5) const uint C = 1;
-layout(constant_id = 6) const uint H = 1;
-layout(constant_id = 7) const uint W = 1;
-layout(constant_id = 8) const uint K = 1;
-layout(constant_id = 9) const uint OH = 1;
-layout(constant_id = 10) const uint OW = 1;
-layout(constant_id = 11) const uint KH = 1;
-layout(constant_id = 12) const uint KW = 1;
-layout(constant_id = 13) const uint S = 1;
-layout(constant_id = 14) const uint P = 0;
 layout(constant_id = 15) const bool BIAS = false;
-layout(constant_id = 16) const uint ACT = ACT_NONE;
-layout(constant_id = 17) const float SLOPE = 0.2;
 layout(constant_id = 18) const bool ACCUM = false;
 layout(constant_id = 32) const uint PH = 0; // the output phase
 layout(constant_id = 33) const uint PW = 0;

@@ -2,7 +2,10 @@
 
 package shaders
 
-import _ "embed"
+import (
+	_ "embed"
+	"math"
+)
 
 const (
 	// ActBwd is shaders/act_bwd.comp.
@@ -135,3 +138,810 @@ var table = [...]entry{
 	SumSlices:   {"sum_slices", spvSumSlices},
 	Tick:        {"tick", spvTick},
 }
+
+// Activation are the specialization constants of include/activation.glsl, embedded in
+// the Specs of each shader that includes it.
+type Activation struct {
+	Act   uint32  // ACT, constant_id 16; GLSL default ACT_NONE
+	Slope float32 // SLOPE, constant_id 17; GLSL default 0.2
+}
+
+// ConvGeom are the specialization constants of include/conv_geom.glsl, embedded in
+// the Specs of each shader that includes it.
+type ConvGeom struct {
+	N  uint32 // N, constant_id 4; GLSL default 1
+	C  uint32 // C, constant_id 5; GLSL default 1
+	H  uint32 // H, constant_id 6; GLSL default 1
+	W  uint32 // W, constant_id 7; GLSL default 1
+	K  uint32 // K, constant_id 8; GLSL default 1
+	OH uint32 // OH, constant_id 9; GLSL default 1
+	OW uint32 // OW, constant_id 10; GLSL default 1
+	KH uint32 // KH, constant_id 11; GLSL default 1
+	KW uint32 // KW, constant_id 12; GLSL default 1
+	S  uint32 // S, constant_id 13; GLSL default 1
+	P  uint32 // P, constant_id 14; GLSL default 0
+}
+
+// Elementwise are the specialization constants of include/elementwise.glsl, embedded in
+// the Specs of each shader that includes it.
+type Elementwise struct {
+	LocalX uint32 // LOCAL_X, local_size_x_id 0; GLSL default 64
+}
+
+// Gemm are the specialization constants of include/gemm.glsl, embedded in
+// the Specs of each shader that includes it.
+type Gemm struct {
+	LocalX uint32 // LOCAL_X, local_size_x_id 0; GLSL default 8
+	LocalY uint32 // LOCAL_Y, local_size_y_id 1; GLSL default 8
+	TM     uint32 // TM, constant_id 2; GLSL default 4
+	TN     uint32 // TN, constant_id 3; GLSL default 4
+}
+
+// GemmShared are the specialization constants of include/gemm_shared.glsl, embedded in
+// the Specs of each shader that includes it.
+type GemmShared struct {
+	Shared   bool   // SHARED, constant_id 41; GLSL default false
+	BK       uint32 // BK, constant_id 42; GLSL default 16
+	Prefetch bool   // PREFETCH, constant_id 43; GLSL default false
+}
+
+// Reduce are the specialization constants of include/reduce.glsl, embedded in
+// the Specs of each shader that includes it.
+type Reduce struct {
+	LocalX uint32 // LOCAL_X, local_size_x_id 0; GLSL default 64
+}
+
+// ActBwdSpecs are the specialization constants of shaders/act_bwd.comp. Every
+// field is passed to the pipeline: set each one.
+type ActBwdSpecs struct {
+	Elementwise
+	Activation
+	Count uint32 // COUNT, constant_id 4; GLSL default 1
+}
+
+// Shader is shaders/act_bwd.comp.
+func (ActBwdSpecs) Shader() Shader { return ActBwd }
+
+// Constants lists the values by constant_id.
+func (s ActBwdSpecs) Constants() []Constant {
+	return []Constant{
+		{0, Uint, s.Elementwise.LocalX},
+		{4, Uint, s.Count},
+		{16, Uint, s.Activation.Act},
+		{17, Float, math.Float32bits(s.Activation.Slope)},
+	}
+}
+
+// ActBwdBindings are the buffers of shaders/act_bwd.comp, by binding.
+type ActBwdBindings[Buf any] struct {
+	Yb Buf // bindings 0 and 1, its vec4 and float views (elementwise.glsl)
+	DY Buf // bindings 2 and 3, its vec4 and float views (elementwise.glsl)
+	DX Buf // bindings 4 and 5, its vec4 and float views (elementwise.glsl)
+}
+
+// List is the buffers in binding order, a tensor's twice.
+func (b ActBwdBindings[Buf]) List() []Buf { return []Buf{b.Yb, b.Yb, b.DY, b.DY, b.DX, b.DX} }
+
+// ActFwdSpecs are the specialization constants of shaders/act_fwd.comp. Every
+// field is passed to the pipeline: set each one.
+type ActFwdSpecs struct {
+	Elementwise
+	Activation
+	Count uint32 // COUNT, constant_id 4; GLSL default 1
+}
+
+// Shader is shaders/act_fwd.comp.
+func (ActFwdSpecs) Shader() Shader { return ActFwd }
+
+// Constants lists the values by constant_id.
+func (s ActFwdSpecs) Constants() []Constant {
+	return []Constant{
+		{0, Uint, s.Elementwise.LocalX},
+		{4, Uint, s.Count},
+		{16, Uint, s.Activation.Act},
+		{17, Float, math.Float32bits(s.Activation.Slope)},
+	}
+}
+
+// ActFwdBindings are the buffers of shaders/act_fwd.comp, by binding.
+type ActFwdBindings[Buf any] struct {
+	X Buf // bindings 0 and 1, its vec4 and float views (elementwise.glsl)
+	Y Buf // bindings 2 and 3, its vec4 and float views (elementwise.glsl)
+}
+
+// List is the buffers in binding order, a tensor's twice.
+func (b ActFwdBindings[Buf]) List() []Buf { return []Buf{b.X, b.X, b.Y, b.Y} }
+
+// AdamSpecs are the specialization constants of shaders/adam.comp. Every
+// field is passed to the pipeline: set each one.
+type AdamSpecs struct {
+	Elementwise
+	Count    uint32  // COUNT, constant_id 4; GLSL default 1
+	LR       float32 // LR, constant_id 26; GLSL default 0.0002
+	Beta1    float32 // BETA1, constant_id 27; GLSL default 0.5
+	Beta2    float32 // BETA2, constant_id 28; GLSL default 0.999
+	Epsilon  float32 // EPSILON, constant_id 29; GLSL default 1e-8
+	LogBeta1 float32 // LOG_BETA1, constant_id 30; GLSL default -0.6931472
+	LogBeta2 float32 // LOG_BETA2, constant_id 31; GLSL default -0.0010005
+}
+
+// Shader is shaders/adam.comp.
+func (AdamSpecs) Shader() Shader { return Adam }
+
+// Constants lists the values by constant_id.
+func (s AdamSpecs) Constants() []Constant {
+	return []Constant{
+		{0, Uint, s.Elementwise.LocalX},
+		{4, Uint, s.Count},
+		{26, Float, math.Float32bits(s.LR)},
+		{27, Float, math.Float32bits(s.Beta1)},
+		{28, Float, math.Float32bits(s.Beta2)},
+		{29, Float, math.Float32bits(s.Epsilon)},
+		{30, Float, math.Float32bits(s.LogBeta1)},
+		{31, Float, math.Float32bits(s.LogBeta2)},
+	}
+}
+
+// AdamBindings are the buffers of shaders/adam.comp, by binding.
+type AdamBindings[Buf any] struct {
+	Clock Buf // binding 0
+	Param Buf // bindings 1 and 2, its vec4 and float views (elementwise.glsl)
+	Grad  Buf // bindings 3 and 4, its vec4 and float views (elementwise.glsl)
+	M     Buf // bindings 5 and 6, its vec4 and float views (elementwise.glsl)
+	V     Buf // bindings 7 and 8, its vec4 and float views (elementwise.glsl)
+}
+
+// List is the buffers in binding order, a tensor's twice.
+func (b AdamBindings[Buf]) List() []Buf {
+	return []Buf{b.Clock, b.Param, b.Param, b.Grad, b.Grad, b.M, b.M, b.V, b.V}
+}
+
+// AxpySpecs are the specialization constants of shaders/axpy.comp. Every
+// field is passed to the pipeline: set each one.
+type AxpySpecs struct {
+	LocalX uint32  // LOCAL_X, local_size_x_id 0; GLSL default 64
+	A      float32 // A, constant_id 1; GLSL default 1.0
+}
+
+// Shader is shaders/axpy.comp.
+func (AxpySpecs) Shader() Shader { return Axpy }
+
+// Constants lists the values by constant_id.
+func (s AxpySpecs) Constants() []Constant {
+	return []Constant{
+		{0, Uint, s.LocalX},
+		{1, Float, math.Float32bits(s.A)},
+	}
+}
+
+// AxpyBindings are the buffers of shaders/axpy.comp, by binding.
+type AxpyBindings[Buf any] struct {
+	X Buf // binding 0
+	Y Buf // binding 1
+}
+
+// List is the buffers in binding order, a tensor's twice.
+func (b AxpyBindings[Buf]) List() []Buf { return []Buf{b.X, b.Y} }
+
+// AxpyTexelSpecs are the specialization constants of shaders/axpy_texel.comp. Every
+// field is passed to the pipeline: set each one.
+type AxpyTexelSpecs struct {
+	LocalX uint32  // LOCAL_X, local_size_x_id 0; GLSL default 64
+	A      float32 // A, constant_id 1; GLSL default 1.0
+}
+
+// Shader is shaders/axpy_texel.comp.
+func (AxpyTexelSpecs) Shader() Shader { return AxpyTexel }
+
+// Constants lists the values by constant_id.
+func (s AxpyTexelSpecs) Constants() []Constant {
+	return []Constant{
+		{0, Uint, s.LocalX},
+		{1, Float, math.Float32bits(s.A)},
+	}
+}
+
+// AxpyTexelBindings are the buffers of shaders/axpy_texel.comp, by binding.
+type AxpyTexelBindings[Buf any] struct {
+	X Buf // binding 0
+	Y Buf // binding 1
+}
+
+// List is the buffers in binding order, a tensor's twice.
+func (b AxpyTexelBindings[Buf]) List() []Buf { return []Buf{b.X, b.Y} }
+
+// BceSpecs are the specialization constants of shaders/bce.comp. Every
+// field is passed to the pipeline: set each one.
+type BceSpecs struct {
+	Reduce
+	B      uint32  // B, constant_id 4; GLSL default 1
+	Target float32 // TARGET, constant_id 22; GLSL default 1.0
+	Slot   uint32  // SLOT, constant_id 23; GLSL default 0
+}
+
+// Shader is shaders/bce.comp.
+func (BceSpecs) Shader() Shader { return Bce }
+
+// Constants lists the values by constant_id.
+func (s BceSpecs) Constants() []Constant {
+	return []Constant{
+		{0, Uint, s.Reduce.LocalX},
+		{4, Uint, s.B},
+		{22, Float, math.Float32bits(s.Target)},
+		{23, Uint, s.Slot},
+	}
+}
+
+// BceBindings are the buffers of shaders/bce.comp, by binding.
+type BceBindings[Buf any] struct {
+	Logits Buf // binding 0
+	DL     Buf // binding 1
+	Stats  Buf // binding 2
+}
+
+// List is the buffers in binding order, a tensor's twice.
+func (b BceBindings[Buf]) List() []Buf { return []Buf{b.Logits, b.DL, b.Stats} }
+
+// BnApplySpecs are the specialization constants of shaders/bn_apply.comp. Every
+// field is passed to the pipeline: set each one.
+type BnApplySpecs struct {
+	Elementwise
+	Activation
+	N    uint32  // N, constant_id 4; GLSL default 1
+	C    uint32  // C, constant_id 5; GLSL default 1
+	L    uint32  // L, constant_id 6; GLSL default 1
+	Eps  float32 // EPS, constant_id 19; GLSL default 1e-5
+	Eval bool    // EVAL, constant_id 21; GLSL default false
+}
+
+// Shader is shaders/bn_apply.comp.
+func (BnApplySpecs) Shader() Shader { return BnApply }
+
+// Constants lists the values by constant_id.
+func (s BnApplySpecs) Constants() []Constant {
+	return []Constant{
+		{0, Uint, s.Elementwise.LocalX},
+		{4, Uint, s.N},
+		{5, Uint, s.C},
+		{6, Uint, s.L},
+		{16, Uint, s.Activation.Act},
+		{17, Float, math.Float32bits(s.Activation.Slope)},
+		{19, Float, math.Float32bits(s.Eps)},
+		{21, Bool, boolBits(s.Eval)},
+	}
+}
+
+// BnApplyBindings are the buffers of shaders/bn_apply.comp, by binding.
+type BnApplyBindings[Buf any] struct {
+	X     Buf // bindings 0 and 1, its vec4 and float views (elementwise.glsl)
+	Stats Buf // binding 2
+	Gamma Buf // binding 3
+	Beta  Buf // binding 4
+	Y     Buf // bindings 5 and 6, its vec4 and float views (elementwise.glsl)
+}
+
+// List is the buffers in binding order, a tensor's twice.
+func (b BnApplyBindings[Buf]) List() []Buf {
+	return []Buf{b.X, b.X, b.Stats, b.Gamma, b.Beta, b.Y, b.Y}
+}
+
+// BnBwdDataSpecs are the specialization constants of shaders/bn_bwd_data.comp. Every
+// field is passed to the pipeline: set each one.
+type BnBwdDataSpecs struct {
+	Elementwise
+	Activation
+	N uint32 // N, constant_id 4; GLSL default 1
+	C uint32 // C, constant_id 5; GLSL default 1
+	L uint32 // L, constant_id 6; GLSL default 1
+}
+
+// Shader is shaders/bn_bwd_data.comp.
+func (BnBwdDataSpecs) Shader() Shader { return BnBwdData }
+
+// Constants lists the values by constant_id.
+func (s BnBwdDataSpecs) Constants() []Constant {
+	return []Constant{
+		{0, Uint, s.Elementwise.LocalX},
+		{4, Uint, s.N},
+		{5, Uint, s.C},
+		{6, Uint, s.L},
+		{16, Uint, s.Activation.Act},
+		{17, Float, math.Float32bits(s.Activation.Slope)},
+	}
+}
+
+// BnBwdDataBindings are the buffers of shaders/bn_bwd_data.comp, by binding.
+type BnBwdDataBindings[Buf any] struct {
+	X     Buf // bindings 0 and 1, its vec4 and float views (elementwise.glsl)
+	Yb    Buf // bindings 2 and 3, its vec4 and float views (elementwise.glsl)
+	DY    Buf // bindings 4 and 5, its vec4 and float views (elementwise.glsl)
+	Saved Buf // binding 6
+	Sums  Buf // binding 7
+	Gamma Buf // binding 8
+	DX    Buf // bindings 9 and 10, its vec4 and float views (elementwise.glsl)
+}
+
+// List is the buffers in binding order, a tensor's twice.
+func (b BnBwdDataBindings[Buf]) List() []Buf {
+	return []Buf{b.X, b.X, b.Yb, b.Yb, b.DY, b.DY, b.Saved, b.Sums, b.Gamma, b.DX, b.DX}
+}
+
+// BnBwdReduceSpecs are the specialization constants of shaders/bn_bwd_reduce.comp. Every
+// field is passed to the pipeline: set each one.
+type BnBwdReduceSpecs struct {
+	Reduce
+	Activation
+	N uint32 // N, constant_id 4; GLSL default 1
+	C uint32 // C, constant_id 5; GLSL default 1
+	L uint32 // L, constant_id 6; GLSL default 1
+}
+
+// Shader is shaders/bn_bwd_reduce.comp.
+func (BnBwdReduceSpecs) Shader() Shader { return BnBwdReduce }
+
+// Constants lists the values by constant_id.
+func (s BnBwdReduceSpecs) Constants() []Constant {
+	return []Constant{
+		{0, Uint, s.Reduce.LocalX},
+		{4, Uint, s.N},
+		{5, Uint, s.C},
+		{6, Uint, s.L},
+		{16, Uint, s.Activation.Act},
+		{17, Float, math.Float32bits(s.Activation.Slope)},
+	}
+}
+
+// BnBwdReduceBindings are the buffers of shaders/bn_bwd_reduce.comp, by binding.
+type BnBwdReduceBindings[Buf any] struct {
+	X      Buf // binding 0
+	Yb     Buf // binding 1
+	DY     Buf // binding 2
+	Saved  Buf // binding 3
+	Sums   Buf // binding 4
+	DGamma Buf // binding 5
+	DBeta  Buf // binding 6
+}
+
+// List is the buffers in binding order, a tensor's twice.
+func (b BnBwdReduceBindings[Buf]) List() []Buf {
+	return []Buf{b.X, b.Yb, b.DY, b.Saved, b.Sums, b.DGamma, b.DBeta}
+}
+
+// BnStatsSpecs are the specialization constants of shaders/bn_stats.comp. Every
+// field is passed to the pipeline: set each one.
+type BnStatsSpecs struct {
+	Reduce
+	N        uint32  // N, constant_id 4; GLSL default 1
+	C        uint32  // C, constant_id 5; GLSL default 1
+	L        uint32  // L, constant_id 6; GLSL default 1
+	Eps      float32 // EPS, constant_id 19; GLSL default 1e-5
+	Momentum float32 // MOMENTUM, constant_id 20; GLSL default 0.1
+}
+
+// Shader is shaders/bn_stats.comp.
+func (BnStatsSpecs) Shader() Shader { return BnStats }
+
+// Constants lists the values by constant_id.
+func (s BnStatsSpecs) Constants() []Constant {
+	return []Constant{
+		{0, Uint, s.Reduce.LocalX},
+		{4, Uint, s.N},
+		{5, Uint, s.C},
+		{6, Uint, s.L},
+		{19, Float, math.Float32bits(s.Eps)},
+		{20, Float, math.Float32bits(s.Momentum)},
+	}
+}
+
+// BnStatsBindings are the buffers of shaders/bn_stats.comp, by binding.
+type BnStatsBindings[Buf any] struct {
+	X       Buf // binding 0
+	Saved   Buf // binding 1
+	Running Buf // binding 2
+}
+
+// List is the buffers in binding order, a tensor's twice.
+func (b BnStatsBindings[Buf]) List() []Buf { return []Buf{b.X, b.Saved, b.Running} }
+
+// ChannelSumSpecs are the specialization constants of shaders/channel_sum.comp. Every
+// field is passed to the pipeline: set each one.
+type ChannelSumSpecs struct {
+	Reduce
+	N     uint32 // N, constant_id 4; GLSL default 1
+	C     uint32 // C, constant_id 5; GLSL default 1
+	L     uint32 // L, constant_id 6; GLSL default 1
+	Accum bool   // ACCUM, constant_id 18; GLSL default false
+}
+
+// Shader is shaders/channel_sum.comp.
+func (ChannelSumSpecs) Shader() Shader { return ChannelSum }
+
+// Constants lists the values by constant_id.
+func (s ChannelSumSpecs) Constants() []Constant {
+	return []Constant{
+		{0, Uint, s.Reduce.LocalX},
+		{4, Uint, s.N},
+		{5, Uint, s.C},
+		{6, Uint, s.L},
+		{18, Bool, boolBits(s.Accum)},
+	}
+}
+
+// ChannelSumBindings are the buffers of shaders/channel_sum.comp, by binding.
+type ChannelSumBindings[Buf any] struct {
+	X   Buf // binding 0
+	Out Buf // binding 1
+}
+
+// List is the buffers in binding order, a tensor's twice.
+func (b ChannelSumBindings[Buf]) List() []Buf { return []Buf{b.X, b.Out} }
+
+// ConvFwdSpecs are the specialization constants of shaders/conv_fwd.comp. Every
+// field is passed to the pipeline: set each one.
+type ConvFwdSpecs struct {
+	Gemm
+	ConvGeom
+	Activation
+	GemmShared
+	Bias  bool   // BIAS, constant_id 15; GLSL default false
+	Accum bool   // ACCUM, constant_id 18; GLSL default false
+	Split uint32 // SPLIT, constant_id 40; GLSL default 1
+}
+
+// Shader is shaders/conv_fwd.comp.
+func (ConvFwdSpecs) Shader() Shader { return ConvFwd }
+
+// Constants lists the values by constant_id.
+func (s ConvFwdSpecs) Constants() []Constant {
+	return []Constant{
+		{0, Uint, s.Gemm.LocalX},
+		{1, Uint, s.Gemm.LocalY},
+		{2, Uint, s.Gemm.TM},
+		{3, Uint, s.Gemm.TN},
+		{4, Uint, s.ConvGeom.N},
+		{5, Uint, s.ConvGeom.C},
+		{6, Uint, s.ConvGeom.H},
+		{7, Uint, s.ConvGeom.W},
+		{8, Uint, s.ConvGeom.K},
+		{9, Uint, s.ConvGeom.OH},
+		{10, Uint, s.ConvGeom.OW},
+		{11, Uint, s.ConvGeom.KH},
+		{12, Uint, s.ConvGeom.KW},
+		{13, Uint, s.ConvGeom.S},
+		{14, Uint, s.ConvGeom.P},
+		{15, Bool, boolBits(s.Bias)},
+		{16, Uint, s.Activation.Act},
+		{17, Float, math.Float32bits(s.Activation.Slope)},
+		{18, Bool, boolBits(s.Accum)},
+		{40, Uint, s.Split},
+		{41, Bool, boolBits(s.GemmShared.Shared)},
+		{42, Uint, s.GemmShared.BK},
+		{43, Bool, boolBits(s.GemmShared.Prefetch)},
+	}
+}
+
+// ConvFwdBindings are the buffers of shaders/conv_fwd.comp, by binding.
+type ConvFwdBindings[Buf any] struct {
+	X  Buf // binding 0
+	Wt Buf // binding 1
+	B  Buf // binding 2
+	Y  Buf // binding 3
+}
+
+// List is the buffers in binding order, a tensor's twice.
+func (b ConvFwdBindings[Buf]) List() []Buf { return []Buf{b.X, b.Wt, b.B, b.Y} }
+
+// ConvWgradSpecs are the specialization constants of shaders/conv_wgrad.comp. Every
+// field is passed to the pipeline: set each one.
+type ConvWgradSpecs struct {
+	Gemm
+	ConvGeom
+	GemmShared
+	Accum bool   // ACCUM, constant_id 18; GLSL default false
+	Split uint32 // SPLIT, constant_id 40; GLSL default 1
+}
+
+// Shader is shaders/conv_wgrad.comp.
+func (ConvWgradSpecs) Shader() Shader { return ConvWgrad }
+
+// Constants lists the values by constant_id.
+func (s ConvWgradSpecs) Constants() []Constant {
+	return []Constant{
+		{0, Uint, s.Gemm.LocalX},
+		{1, Uint, s.Gemm.LocalY},
+		{2, Uint, s.Gemm.TM},
+		{3, Uint, s.Gemm.TN},
+		{4, Uint, s.ConvGeom.N},
+		{5, Uint, s.ConvGeom.C},
+		{6, Uint, s.ConvGeom.H},
+		{7, Uint, s.ConvGeom.W},
+		{8, Uint, s.ConvGeom.K},
+		{9, Uint, s.ConvGeom.OH},
+		{10, Uint, s.ConvGeom.OW},
+		{11, Uint, s.ConvGeom.KH},
+		{12, Uint, s.ConvGeom.KW},
+		{13, Uint, s.ConvGeom.S},
+		{14, Uint, s.ConvGeom.P},
+		{18, Bool, boolBits(s.Accum)},
+		{40, Uint, s.Split},
+		{41, Bool, boolBits(s.GemmShared.Shared)},
+		{42, Uint, s.GemmShared.BK},
+		{43, Bool, boolBits(s.GemmShared.Prefetch)},
+	}
+}
+
+// ConvWgradBindings are the buffers of shaders/conv_wgrad.comp, by binding.
+type ConvWgradBindings[Buf any] struct {
+	X   Buf // binding 0
+	DYt Buf // binding 1
+	DW  Buf // binding 2
+}
+
+// List is the buffers in binding order, a tensor's twice.
+func (b ConvWgradBindings[Buf]) List() []Buf { return []Buf{b.X, b.DYt, b.DW} }
+
+// ConvtFwdSpecs are the specialization constants of shaders/convt_fwd.comp. Every
+// field is passed to the pipeline: set each one.
+type ConvtFwdSpecs struct {
+	Gemm
+	ConvGeom
+	Activation
+	GemmShared
+	Bias  bool   // BIAS, constant_id 15; GLSL default false
+	Accum bool   // ACCUM, constant_id 18; GLSL default false
+	PH    uint32 // PH, constant_id 32; GLSL default 0
+	PW    uint32 // PW, constant_id 33; GLSL default 0
+	Split uint32 // SPLIT, constant_id 40; GLSL default 1
+}
+
+// Shader is shaders/convt_fwd.comp.
+func (ConvtFwdSpecs) Shader() Shader { return ConvtFwd }
+
+// Constants lists the values by constant_id.
+func (s ConvtFwdSpecs) Constants() []Constant {
+	return []Constant{
+		{0, Uint, s.Gemm.LocalX},
+		{1, Uint, s.Gemm.LocalY},
+		{2, Uint, s.Gemm.TM},
+		{3, Uint, s.Gemm.TN},
+		{4, Uint, s.ConvGeom.N},
+		{5, Uint, s.ConvGeom.C},
+		{6, Uint, s.ConvGeom.H},
+		{7, Uint, s.ConvGeom.W},
+		{8, Uint, s.ConvGeom.K},
+		{9, Uint, s.ConvGeom.OH},
+		{10, Uint, s.ConvGeom.OW},
+		{11, Uint, s.ConvGeom.KH},
+		{12, Uint, s.ConvGeom.KW},
+		{13, Uint, s.ConvGeom.S},
+		{14, Uint, s.ConvGeom.P},
+		{15, Bool, boolBits(s.Bias)},
+		{16, Uint, s.Activation.Act},
+		{17, Float, math.Float32bits(s.Activation.Slope)},
+		{18, Bool, boolBits(s.Accum)},
+		{32, Uint, s.PH},
+		{33, Uint, s.PW},
+		{40, Uint, s.Split},
+		{41, Bool, boolBits(s.GemmShared.Shared)},
+		{42, Uint, s.GemmShared.BK},
+		{43, Bool, boolBits(s.GemmShared.Prefetch)},
+	}
+}
+
+// ConvtFwdBindings are the buffers of shaders/convt_fwd.comp, by binding.
+type ConvtFwdBindings[Buf any] struct {
+	X  Buf // binding 0
+	Wt Buf // binding 1
+	B  Buf // binding 2
+	Y  Buf // binding 3
+}
+
+// List is the buffers in binding order, a tensor's twice.
+func (b ConvtFwdBindings[Buf]) List() []Buf { return []Buf{b.X, b.Wt, b.B, b.Y} }
+
+// DropoutSpecs are the specialization constants of shaders/dropout.comp. Every
+// field is passed to the pipeline: set each one.
+type DropoutSpecs struct {
+	Elementwise
+	Count  uint32  // COUNT, constant_id 4; GLSL default 1
+	P      float32 // P, constant_id 24; GLSL default 0.5
+	Stream uint32  // STREAM, constant_id 25; GLSL default 0
+}
+
+// Shader is shaders/dropout.comp.
+func (DropoutSpecs) Shader() Shader { return Dropout }
+
+// Constants lists the values by constant_id.
+func (s DropoutSpecs) Constants() []Constant {
+	return []Constant{
+		{0, Uint, s.Elementwise.LocalX},
+		{4, Uint, s.Count},
+		{24, Float, math.Float32bits(s.P)},
+		{25, Uint, s.Stream},
+	}
+}
+
+// DropoutBindings are the buffers of shaders/dropout.comp, by binding.
+type DropoutBindings[Buf any] struct {
+	Clock Buf // binding 0
+	X     Buf // bindings 1 and 2, its vec4 and float views (elementwise.glsl)
+	Y     Buf // bindings 3 and 4, its vec4 and float views (elementwise.glsl)
+}
+
+// List is the buffers in binding order, a tensor's twice.
+func (b DropoutBindings[Buf]) List() []Buf { return []Buf{b.Clock, b.X, b.X, b.Y, b.Y} }
+
+// FrameSpecs are the specialization constants of shaders/frame.comp.
+type FrameSpecs struct{}
+
+// Shader is shaders/frame.comp.
+func (FrameSpecs) Shader() Shader { return Frame }
+
+// Constants lists the values by constant_id.
+func (s FrameSpecs) Constants() []Constant {
+	return nil
+}
+
+// FrameBindings are the buffers of shaders/frame.comp, by binding.
+type FrameBindings[Buf any] struct {
+	Grid  Buf // binding 0
+	Panel Buf // binding 1
+	Frame Buf // binding 2
+}
+
+// List is the buffers in binding order, a tensor's twice.
+func (b FrameBindings[Buf]) List() []Buf { return []Buf{b.Grid, b.Panel, b.Frame} }
+
+// NormalSpecs are the specialization constants of shaders/normal.comp. Every
+// field is passed to the pipeline: set each one.
+type NormalSpecs struct {
+	Elementwise
+	Count  uint32 // COUNT, constant_id 4; GLSL default 1
+	Stream uint32 // STREAM, constant_id 25; GLSL default 0
+}
+
+// Shader is shaders/normal.comp.
+func (NormalSpecs) Shader() Shader { return Normal }
+
+// Constants lists the values by constant_id.
+func (s NormalSpecs) Constants() []Constant {
+	return []Constant{
+		{0, Uint, s.Elementwise.LocalX},
+		{4, Uint, s.Count},
+		{25, Uint, s.Stream},
+	}
+}
+
+// NormalBindings are the buffers of shaders/normal.comp, by binding.
+type NormalBindings[Buf any] struct {
+	Clock Buf // binding 0
+	Z     Buf // bindings 1 and 2, its vec4 and float views (elementwise.glsl)
+}
+
+// List is the buffers in binding order, a tensor's twice.
+func (b NormalBindings[Buf]) List() []Buf { return []Buf{b.Clock, b.Z, b.Z} }
+
+// PeakSpecs are the specialization constants of shaders/peak.comp. Every
+// field is passed to the pipeline: set each one.
+type PeakSpecs struct {
+	LocalX uint32 // LOCAL_X, local_size_x_id 0; GLSL default 64
+	Count  uint32 // COUNT, constant_id 4; GLSL default 1
+	Iter   uint32 // ITER, constant_id 5; GLSL default 1
+}
+
+// Shader is shaders/peak.comp.
+func (PeakSpecs) Shader() Shader { return Peak }
+
+// Constants lists the values by constant_id.
+func (s PeakSpecs) Constants() []Constant {
+	return []Constant{
+		{0, Uint, s.LocalX},
+		{4, Uint, s.Count},
+		{5, Uint, s.Iter},
+	}
+}
+
+// PeakBindings are the buffers of shaders/peak.comp, by binding.
+type PeakBindings[Buf any] struct {
+	Y Buf // binding 0
+}
+
+// List is the buffers in binding order, a tensor's twice.
+func (b PeakBindings[Buf]) List() []Buf { return []Buf{b.Y} }
+
+// PermuteSpecs are the specialization constants of shaders/permute.comp. Every
+// field is passed to the pipeline: set each one.
+type PermuteSpecs struct {
+	LocalX uint32 // LOCAL_X, local_size_x_id 0; GLSL default 64
+	D0     uint32 // D0, constant_id 34; GLSL default 1
+	D1     uint32 // D1, constant_id 35; GLSL default 1
+	D2     uint32 // D2, constant_id 36; GLSL default 1
+	T0     uint32 // T0, constant_id 37; GLSL default 1
+	T1     uint32 // T1, constant_id 38; GLSL default 1
+	T2     uint32 // T2, constant_id 39; GLSL default 1
+}
+
+// Shader is shaders/permute.comp.
+func (PermuteSpecs) Shader() Shader { return Permute }
+
+// Constants lists the values by constant_id.
+func (s PermuteSpecs) Constants() []Constant {
+	return []Constant{
+		{0, Uint, s.LocalX},
+		{34, Uint, s.D0},
+		{35, Uint, s.D1},
+		{36, Uint, s.D2},
+		{37, Uint, s.T0},
+		{38, Uint, s.T1},
+		{39, Uint, s.T2},
+	}
+}
+
+// PermuteBindings are the buffers of shaders/permute.comp, by binding.
+type PermuteBindings[Buf any] struct {
+	X Buf // binding 0
+	Y Buf // binding 1
+}
+
+// List is the buffers in binding order, a tensor's twice.
+func (b PermuteBindings[Buf]) List() []Buf { return []Buf{b.X, b.Y} }
+
+// SumSlicesSpecs are the specialization constants of shaders/sum_slices.comp. Every
+// field is passed to the pipeline: set each one.
+type SumSlicesSpecs struct {
+	Activation
+	LocalX uint32 // LOCAL_X, local_size_x_id 0; GLSL default 64
+	Slices uint32 // SLICES, constant_id 4; GLSL default 1
+	Count  uint32 // COUNT, constant_id 5; GLSL default 1
+	L      uint32 // L, constant_id 6; GLSL default 1
+	K      uint32 // K, constant_id 8; GLSL default 1
+	Bias   bool   // BIAS, constant_id 15; GLSL default false
+	Accum  bool   // ACCUM, constant_id 18; GLSL default false
+}
+
+// Shader is shaders/sum_slices.comp.
+func (SumSlicesSpecs) Shader() Shader { return SumSlices }
+
+// Constants lists the values by constant_id.
+func (s SumSlicesSpecs) Constants() []Constant {
+	return []Constant{
+		{0, Uint, s.LocalX},
+		{4, Uint, s.Slices},
+		{5, Uint, s.Count},
+		{6, Uint, s.L},
+		{8, Uint, s.K},
+		{15, Bool, boolBits(s.Bias)},
+		{16, Uint, s.Activation.Act},
+		{17, Float, math.Float32bits(s.Activation.Slope)},
+		{18, Bool, boolBits(s.Accum)},
+	}
+}
+
+// SumSlicesBindings are the buffers of shaders/sum_slices.comp, by binding.
+type SumSlicesBindings[Buf any] struct {
+	Part Buf // binding 0
+	B    Buf // binding 1
+	Out  Buf // binding 2
+}
+
+// List is the buffers in binding order, a tensor's twice.
+func (b SumSlicesBindings[Buf]) List() []Buf { return []Buf{b.Part, b.B, b.Out} }
+
+// TickSpecs are the specialization constants of shaders/tick.comp.
+type TickSpecs struct{}
+
+// Shader is shaders/tick.comp.
+func (TickSpecs) Shader() Shader { return Tick }
+
+// Constants lists the values by constant_id.
+func (s TickSpecs) Constants() []Constant {
+	return nil
+}
+
+// TickBindings are the buffers of shaders/tick.comp, by binding.
+type TickBindings[Buf any] struct {
+	Clock Buf // binding 0
+}
+
+// List is the buffers in binding order, a tensor's twice.
+func (b TickBindings[Buf]) List() []Buf { return []Buf{b.Clock} }

@@ -1,6 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
+#include "activation.glsl"
 
 // out[i] (+)= act(Σ_s part[s·COUNT + i] + b[k]), s = 0 … SLICES−1 in
 // order: the second pass of a GEMM whose reduction was split into slices
@@ -15,8 +16,6 @@ layout(constant_id = 5) const uint COUNT = 1;
 layout(constant_id = 6) const uint L = 1;
 layout(constant_id = 8) const uint K = 1;
 layout(constant_id = 15) const bool BIAS = false;
-layout(constant_id = 16) const uint ACT = ACT_NONE;
-layout(constant_id = 17) const float SLOPE = 0.2;
 layout(constant_id = 18) const bool ACCUM = false;
 
 layout(r32f, binding = 0) readonly uniform imageBuffer Part;
