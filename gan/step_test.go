@@ -11,16 +11,6 @@ import (
 	"github.com/gan-vk/gan-vk/vk/vktest"
 )
 
-// tinyConfig is a dcgan28 small enough to train in a test.
-func tinyConfig(t testing.TB) TrainConfig {
-	m, err := DefaultModel("dcgan28", 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.Z, m.GF, m.DF = 16, 4, 4
-	return TrainConfig{Model: m, Batch: 8, LR: 2e-4, Beta1: 0.5, GSteps: 2, Seed: 3}
-}
-
 // download64 reads a buffer's first n floats as float64.
 func download64(t testing.TB, b *vk.Buffer, n int) []float64 {
 	t.Helper()
