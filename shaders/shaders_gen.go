@@ -38,6 +38,8 @@ const (
 	ConvtFwd
 	// Dropout is shaders/dropout.comp.
 	Dropout
+	// Ema is shaders/ema.comp.
+	Ema
 	// Frame is shaders/frame.comp.
 	Frame
 	// Normal is shaders/normal.comp.
@@ -46,6 +48,8 @@ const (
 	Peak
 	// Permute is shaders/permute.comp.
 	Permute
+	// SoftmaxXent is shaders/softmax_xent.comp.
+	SoftmaxXent
 	// SumSlices is shaders/sum_slices.comp.
 	SumSlices
 	// Tick is shaders/tick.comp.
@@ -97,6 +101,9 @@ var spvConvtFwd []byte
 //go:embed spv/dropout.spv
 var spvDropout []byte
 
+//go:embed spv/ema.spv
+var spvEma []byte
+
 //go:embed spv/frame.spv
 var spvFrame []byte
 
@@ -108,6 +115,9 @@ var spvPeak []byte
 
 //go:embed spv/permute.spv
 var spvPermute []byte
+
+//go:embed spv/softmax_xent.spv
+var spvSoftmaxXent []byte
 
 //go:embed spv/sum_slices.spv
 var spvSumSlices []byte
@@ -131,10 +141,12 @@ var table = [...]entry{
 	ConvWgrad:   {"conv_wgrad", spvConvWgrad},
 	ConvtFwd:    {"convt_fwd", spvConvtFwd},
 	Dropout:     {"dropout", spvDropout},
+	Ema:         {"ema", spvEma},
 	Frame:       {"frame", spvFrame},
 	Normal:      {"normal", spvNormal},
 	Peak:        {"peak", spvPeak},
 	Permute:     {"permute", spvPermute},
+	SoftmaxXent: {"softmax_xent", spvSoftmaxXent},
 	SumSlices:   {"sum_slices", spvSumSlices},
 	Tick:        {"tick", spvTick},
 }
@@ -771,6 +783,38 @@ type DropoutBindings[Buf any] struct {
 // List is the buffers in binding order, a tensor's twice.
 func (b DropoutBindings[Buf]) List() []Buf { return []Buf{b.Clock, b.X, b.X, b.Y, b.Y} }
 
+// EmaSpecs are the specialization constants of shaders/ema.comp. Every
+// field is passed to the pipeline: set each one.
+type EmaSpecs struct {
+	Elementwise
+	Count  uint32  // COUNT, constant_id 4; GLSL default 1
+	Decay  float32 // DECAY, constant_id 44; GLSL default 0.999
+	Rampup float32 // RAMPUP, constant_id 45; GLSL default 0.05
+}
+
+// Shader is shaders/ema.comp.
+func (EmaSpecs) Shader() Shader { return Ema }
+
+// Constants lists the values by constant_id.
+func (s EmaSpecs) Constants() []Constant {
+	return []Constant{
+		{0, Uint, s.Elementwise.LocalX},
+		{4, Uint, s.Count},
+		{44, Float, math.Float32bits(s.Decay)},
+		{45, Float, math.Float32bits(s.Rampup)},
+	}
+}
+
+// EmaBindings are the buffers of shaders/ema.comp, by binding.
+type EmaBindings[Buf any] struct {
+	Clock Buf // binding 0
+	Param Buf // bindings 1 and 2, its vec4 and float views (elementwise.glsl)
+	Avg   Buf // bindings 3 and 4, its vec4 and float views (elementwise.glsl)
+}
+
+// List is the buffers in binding order, a tensor's twice.
+func (b EmaBindings[Buf]) List() []Buf { return []Buf{b.Clock, b.Param, b.Param, b.Avg, b.Avg} }
+
 // FrameSpecs are the specialization constants of shaders/frame.comp.
 type FrameSpecs struct{}
 
@@ -885,6 +929,37 @@ type PermuteBindings[Buf any] struct {
 
 // List is the buffers in binding order, a tensor's twice.
 func (b PermuteBindings[Buf]) List() []Buf { return []Buf{b.X, b.Y} }
+
+// SoftmaxXentSpecs are the specialization constants of shaders/softmax_xent.comp. Every
+// field is passed to the pipeline: set each one.
+type SoftmaxXentSpecs struct {
+	Reduce
+	B uint32 // B, constant_id 4; GLSL default 1
+	K uint32 // K, constant_id 8; GLSL default 2
+}
+
+// Shader is shaders/softmax_xent.comp.
+func (SoftmaxXentSpecs) Shader() Shader { return SoftmaxXent }
+
+// Constants lists the values by constant_id.
+func (s SoftmaxXentSpecs) Constants() []Constant {
+	return []Constant{
+		{0, Uint, s.Reduce.LocalX},
+		{4, Uint, s.B},
+		{8, Uint, s.K},
+	}
+}
+
+// SoftmaxXentBindings are the buffers of shaders/softmax_xent.comp, by binding.
+type SoftmaxXentBindings[Buf any] struct {
+	Logits Buf // binding 0
+	Labels Buf // binding 1
+	DL     Buf // binding 2
+	Stats  Buf // binding 3
+}
+
+// List is the buffers in binding order, a tensor's twice.
+func (b SoftmaxXentBindings[Buf]) List() []Buf { return []Buf{b.Logits, b.Labels, b.DL, b.Stats} }
 
 // SumSlicesSpecs are the specialization constants of shaders/sum_slices.comp. Every
 // field is passed to the pipeline: set each one.

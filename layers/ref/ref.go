@@ -293,3 +293,46 @@ func Adam(p, g, m, v []float64, t int, lr, beta1, beta2, eps float64) {
 		p[i] -= lr / bc1 * m[i] / (math.Sqrt(v[i])/math.Sqrt(bc2) + eps)
 	}
 }
+
+// EMA is one step of an exponential moving average at update t (counting
+// from 1), in place: avg = β·avg + (1−β)·param with β = min(decay,
+// 0.5^(1/(rampup·t))).
+func EMA(avg, param []float64, t int, decay, rampup float64) {
+	beta := math.Min(decay, math.Pow(0.5, 1/(rampup*float64(t))))
+	for i := range avg {
+		avg[i] = beta*avg[i] + (1-beta)*param[i]
+	}
+}
+
+// SoftmaxCrossEntropy is the mean cross-entropy of softmax over each of
+// the n rows of k logits against its label, its gradient, and the fraction
+// of rows whose largest logit (the first of equal ones) is the label's.
+func SoftmaxCrossEntropy(logit []float64, labels []int, k int) (loss float64, dlogit []float64, accuracy float64) {
+	n := len(labels)
+	dlogit = make([]float64, len(logit))
+	for b, y := range labels {
+		row := logit[b*k : (b+1)*k]
+		top, arg := row[0], 0
+		for j, v := range row {
+			if v > top {
+				top, arg = v, j
+			}
+		}
+		sum := 0.0
+		for _, v := range row {
+			sum += math.Exp(v - top)
+		}
+		loss += math.Log(sum) - (row[y] - top)
+		if arg == y {
+			accuracy++
+		}
+		for j, v := range row {
+			p := math.Exp(v-top) / sum
+			if j == y {
+				p--
+			}
+			dlogit[b*k+j] = p / float64(n)
+		}
+	}
+	return loss / float64(n), dlogit, accuracy / float64(n)
+}

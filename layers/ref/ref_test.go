@@ -196,3 +196,17 @@ func TestTolCheck(t *testing.T) {
 		t.Errorf("NaN vs 0 passed")
 	}
 }
+
+func TestSoftmaxCrossEntropyGradient(t *testing.T) {
+	r := rand.New(rand.NewSource(7))
+	const n, k = 5, 4
+	logit := randn(r, n*k, 3)
+	labels := []int{0, 3, 1, 1, 2}
+	_, d, _ := SoftmaxCrossEntropy(logit, labels, k)
+	checkGrad(t, "softmax cross-entropy", logit, d, func() float64 { l, _, _ := SoftmaxCrossEntropy(logit, labels, k); return l })
+	// Equal logits: log k, and the first of equal ones is the prediction.
+	l, _, acc := SoftmaxCrossEntropy([]float64{7, 7, 7, 7, 1000, 1000, 1000, 1000}, []int{0, 1}, k)
+	if math.Abs(l-math.Log(k)) > 1e-12 || acc != 0.5 {
+		t.Errorf("equal logits: loss %g (want log %d = %g), accuracy %g (want 0.5)", l, k, math.Log(k), acc)
+	}
+}
