@@ -102,6 +102,7 @@ const (
 	scopeSetup    = "clock, z, zero grads"
 	scopeLoss     = "loss"
 	scopeAdam     = "Adam"
+	scopeEMA      = "EMA"
 )
 
 func scope(name, phase string) string { return name + "/" + phase }

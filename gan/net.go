@@ -63,11 +63,22 @@ func (l layerSpec) gemmPasses(n int) (layers.Passes, bool) {
 	return layers.Passes{}, false
 }
 
-// newNet builds spec's ops at batch n over p, each GEMM pass with the tile
-// tiles gives it (nil: the heuristic's). A trainer's network (train)
-// gets the buffers backward needs, and its weights are rearranged once
-// after each update (prepare); a sampler's are rearranged in each pass.
-func newNet(d *vk.Device, p *netParams, n int, train bool, tiles layers.Tiler) (*net, error) {
+// netOptions are how a net is built beside its batch size.
+type netOptions struct {
+	// train gives the net the buffers backward needs, and its weights are
+	// rearranged for the GEMMs once after each update (prepare); a
+	// sampler's are rearranged in each pass.
+	train bool
+	// tiles gives each GEMM pass its tile (nil: the heuristic's).
+	tiles layers.Tiler
+	// bnMomentum is how far a training-mode forward moves batch norm's
+	// running statistics towards the batch's (0: PyTorch's 0.1).
+	bnMomentum float32
+}
+
+// newNet builds spec's ops at batch n over p.
+func newNet(d *vk.Device, p *netParams, n int, o netOptions) (*net, error) {
+	train, tiles := o.train, o.tiles
 	spec := p.spec
 	m := &net{spec: spec, p: p, n: n,
 		convs: make([]convOp, len(spec.layers)), bns: make([]*layers.BatchNorm2d, len(spec.layers)),
@@ -100,7 +111,7 @@ func newNet(d *vk.Device, p *netParams, n int, train bool, tiles layers.Tiler) (
 			m.convs[i], op = c, c
 		case batchNorm:
 			var b *layers.BatchNorm2d
-			b, err = layers.NewBatchNorm2d(d, layers.BatchNorm2dConfig{N: n, C: l.k, H: l.oh, W: l.ow, Act: l.act})
+			b, err = layers.NewBatchNorm2d(d, layers.BatchNorm2dConfig{N: n, C: l.k, H: l.oh, W: l.ow, Act: l.act, Momentum: o.bnMomentum})
 			m.bns[i], op = b, b
 		case dropout:
 			for mask := range masks {

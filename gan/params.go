@@ -23,7 +23,9 @@ type tensor struct {
 // one dispatch for the whole network (parts). Beside it, the
 // running statistics of its batch-norm layers, one buffer with a view per
 // layer. The ops that use it (a net at some batch size) are built
-// separately, so the trainer and the sampler share it.
+// separately, so the trainer and the sampler share it. A network that is
+// not trained (a loaded generator, the EMA generator) has only the values
+// and the running statistics: grad, m and v are nil.
 type netParams struct {
 	spec            netSpec
 	align           int             // the device's view alignment, in floats
@@ -37,9 +39,10 @@ type netParams struct {
 	bufs            []*vk.Buffer    // the buffers above, for Close (views close with them)
 }
 
-// newNetParams allocates the state of spec's network; its contents start
+// newNetParams allocates the state of spec's network, with the gradient
+// and Adam's moments when it is trained (optimizer); its contents start
 // undefined (init or a checkpoint fills them).
-func newNetParams(d *vk.Device, spec netSpec) (*netParams, error) {
+func newNetParams(d *vk.Device, spec netSpec, optimizer bool) (*netParams, error) {
 	p := &netParams{spec: spec, layers: make([][]*tensor, len(spec.layers)), running: make([]*vk.Buffer, len(spec.layers))}
 	fail := func(err error) (*netParams, error) {
 		p.Close()
@@ -60,12 +63,13 @@ func newNetParams(d *vk.Device, spec netSpec) (*netParams, error) {
 		}
 	}
 	for _, b := range []struct {
-		dst    **vk.Buffer
-		suffix string
-		floats int
-	}{{&p.val, "", p.floats}, {&p.grad, " grad", p.floats}, {&p.m, " adam m", p.floats}, {&p.v, " adam v", p.floats},
-		{&p.stats, " running stats", statFloats}} {
-		if b.floats == 0 {
+		dst     **vk.Buffer
+		suffix  string
+		floats  int
+		trained bool // only for a network that is trained
+	}{{&p.val, "", p.floats, false}, {&p.grad, " grad", p.floats, true}, {&p.m, " adam m", p.floats, true},
+		{&p.v, " adam v", p.floats, true}, {&p.stats, " running stats", statFloats, false}} {
+		if b.floats == 0 || b.trained && !optimizer {
 			continue
 		}
 		buf, err := d.NewBuffer(spec.name+" parameters"+b.suffix, 4*b.floats)
@@ -76,6 +80,9 @@ func newNetParams(d *vk.Device, spec netSpec) (*netParams, error) {
 		*b.dst = buf
 	}
 	view := func(whole *vk.Buffer, name string, off, floats int) *vk.Buffer {
+		if whole == nil {
+			return nil
+		}
 		v, err := whole.View(name, 4*off, 4*floats)
 		if err != nil {
 			panic(err) // the offsets above are aligned and inside: a bug if not
@@ -150,6 +157,12 @@ func (p *netParams) init(r *rand.Rand) error {
 			return err
 		}
 	}
+	return p.resetRunning()
+}
+
+// resetRunning sets every batch norm's running statistics to PyTorch's
+// initial ones: means 0, variances 1.
+func (p *netParams) resetRunning() error {
 	for i, l := range p.spec.layers {
 		if rs := p.running[i]; rs != nil {
 			v := make([]float32, 2*l.k) // means 0, variances 1

@@ -139,6 +139,7 @@ func (r *refNet) adam(grads [][][]float64, t int, lr, beta1 float64) {
 type refTrainer struct {
 	cfg  TrainConfig
 	g, d *refNet
+	ema  *refNet // the EMA generator's weights, with cfg.EMA
 	step int
 }
 
@@ -186,6 +187,41 @@ func (rt *refTrainer) refStep(real []float64) Stats {
 		dimg, _ := rt.d.backward(dtr, dlogit)
 		_, gGrads := rt.g.backward(gtr, dimg)
 		rt.g.adam(gGrads, gk, float64(cfg.LR), float64(float32(cfg.Beta1)))
+		if rt.ema != nil {
+			for i := range rt.ema.p {
+				for j := range rt.ema.p[i] {
+					ref.EMA(rt.ema.p[i][j], rt.g.p[i][j], gk, float64(cfg.EMA), float64(float32(emaRampup)))
+				}
+			}
+		}
 	}
 	return st
+}
+
+// calibrated is the running statistics the calibration computes for the
+// network's weights: each batch norm's batch mean and unbiased variance,
+// averaged over the calibration's batches of z.
+func (r *refNet) calibrated(m ModelConfig, seed uint64) [][]float64 {
+	out := make([][]float64, len(r.spec.layers))
+	for pass := range calibPasses {
+		z := ref.Normal(calibBatch*m.Z, seed, uint32(pass), calibStream)
+		for i := range z {
+			z[i] = float64(float32(z[i]))
+		}
+		tr := r.forward(z, calibBatch, true, nil)
+		for i, l := range r.spec.layers {
+			if l.kind != batchNorm {
+				continue
+			}
+			_, mean, unbiased := ref.BatchNorm2d(tr.ins[i], r.p[i][0], r.p[i][1], calibBatch, l.k, l.oh*l.ow, 1e-5)
+			if out[i] == nil {
+				out[i] = make([]float64, 2*l.k)
+			}
+			for c := range l.k {
+				out[i][c] += mean[c] / calibPasses
+				out[i][l.k+c] += unbiased[c] / calibPasses
+			}
+		}
+	}
+	return out
 }

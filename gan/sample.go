@@ -1,6 +1,7 @@
 package gan
 
 import (
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -30,6 +31,7 @@ type Sampler struct {
 	clock   *layers.Clock
 	draw    *vk.Sequence
 	forward *vk.Sequence
+	before  func() error // run before each forward: a trainer's EMA generator is calibrated
 	owned   []interface{ Close() }
 }
 
@@ -40,7 +42,7 @@ func newSampler(d *vk.Device, g *netParams, m ModelConfig, n int, seed uint64, b
 		return nil, fmt.Errorf("gan: sampler: %w", err)
 	}
 	var err error
-	if s.net, err = newNet(d, g, n, false, nil); err != nil {
+	if s.net, err = newNet(d, g, n, netOptions{}); err != nil {
 		return fail(err)
 	}
 	s.owned = append(s.owned, s.net)
@@ -96,7 +98,7 @@ func (s *Sampler) Redraw(seed uint64, draw uint32) error {
 // Images runs the generator on the sampler's z and returns N images of
 // C×S×S floats in [-1, 1], NCHW.
 func (s *Sampler) Images() ([]float32, error) {
-	if err := s.forward.Submit(); err != nil {
+	if err := s.Run(); err != nil {
 		return nil, err
 	}
 	return readFloats(s.net.out(), s.N*s.C*s.S*s.S)
@@ -104,7 +106,14 @@ func (s *Sampler) Images() ([]float32, error) {
 
 // Run runs the generator on the sampler's z, leaving the images on the
 // device (Output).
-func (s *Sampler) Run() error { return s.forward.Submit() }
+func (s *Sampler) Run() error {
+	if s.before != nil {
+		if err := s.before(); err != nil {
+			return err
+		}
+	}
+	return s.forward.Submit()
+}
 
 // Output is the buffer Run and Images write: N images of C×S×S floats.
 func (s *Sampler) Output() *vk.Buffer { return s.net.out() }
@@ -120,22 +129,47 @@ func (s *Sampler) SetZ(z []float32) error {
 	return s.z.Upload(0, vk.Float32Bytes(z))
 }
 
-// NewSampler builds a sampler of n images over the trainer's generator.
-func (t *Trainer) NewSampler(n int) (*Sampler, error) {
-	return newSampler(t.dev, t.g, t.Config.Model, n, t.Config.Seed, false)
+// NewSampler builds a sampler of n images over one of the trainer's
+// generators: the raw one, or the EMA generator, whose batch norms are
+// calibrated for its weights before each forward that follows a step.
+func (t *Trainer) NewSampler(n int, w Weights) (*Sampler, error) {
+	if w.For(t.Config) == RawWeights {
+		return newSampler(t.dev, t.g, t.Config.Model, n, t.Config.Seed, false)
+	}
+	if t.ema == nil {
+		return nil, errNoEMA
+	}
+	s, err := newSampler(t.dev, t.ema, t.Config.Model, n, t.Config.Seed, false)
+	if err != nil {
+		return nil, err
+	}
+	s.before = t.calibrateEMA
+	return s, nil
 }
+
+// errNoEMA is a request for the EMA generator of a run that keeps none.
+var errNoEMA = errors.New("this run keeps no EMA generator (it was trained with --ema 0); use --weights raw")
 
 // Generator is a trained generator on the device, for sampling.
 type Generator struct {
-	Config TrainConfig
-	Step   int
-	p      *netParams
+	Config  TrainConfig
+	Step    int
+	Weights Weights
+	p       *netParams
 }
 
-// LoadGenerator puts the generator of a run configured cfg, at step, on
+// LoadGenerator puts one generator of a run configured cfg, at step, on
 // the device: its parameters and running statistics from src.
-func LoadGenerator(d *vk.Device, cfg TrainConfig, step int, src TensorSource) (*Generator, error) {
-	p, err := newNetParams(d, cfg.Model.generator())
+func LoadGenerator(d *vk.Device, cfg TrainConfig, step int, w Weights, src TensorSource) (*Generator, error) {
+	w = w.For(cfg)
+	spec := cfg.Model.generator()
+	if w == EMAWeights {
+		if cfg.EMA == 0 {
+			return nil, errNoEMA
+		}
+		spec = cfg.Model.generatorEMA()
+	}
+	p, err := newNetParams(d, spec, false)
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +177,7 @@ func LoadGenerator(d *vk.Device, cfg TrainConfig, step int, src TensorSource) (*
 		p.Close()
 		return nil, err
 	}
-	return &Generator{Config: cfg, Step: step, p: p}, nil
+	return &Generator{Config: cfg, Step: step, Weights: w, p: p}, nil
 }
 
 // Close frees the generator's buffers.

@@ -34,7 +34,7 @@ type stateTensor struct {
 }
 
 // state lists a network's state to save or load: parameters, BN running
-// statistics and, with optimizer, Adam's moments.
+// statistics and, with optimizer, Adam's moments (a trained network's).
 func (p *netParams) state(optimizer bool) []stateTensor {
 	var out []stateTensor
 	for i, l := range p.spec.layers {
@@ -58,13 +58,24 @@ func (p *netParams) state(optimizer bool) []stateTensor {
 
 // State reads the trainer's whole state from the device: both networks'
 // parameters, batch norm's running statistics with the count of batches
-// they tracked, and Adam's moments. A value that is NaN or infinite is
-// ErrDiverged: no checkpoint keeps one.
+// they tracked, Adam's moments, and the EMA generator's parameters with the
+// running statistics calibrated for them. A value that is NaN or infinite
+// is ErrDiverged: no checkpoint keeps one.
 func (t *Trainer) State() ([]Tensor, error) {
+	if err := t.calibrateEMA(); err != nil {
+		return nil, err
+	}
 	var out []Tensor
 	bnForwards := t.Config.counts().bnForwards
-	for id, p := range [nets]*netParams{t.g, t.d} {
-		for _, st := range p.state(true) {
+	for _, n := range []struct {
+		p         *netParams
+		optimizer bool
+		batches   int // batch norm's num_batches_tracked
+	}{{t.g, true, t.step * bnForwards[gen]}, {t.d, true, t.step * bnForwards[disc]}, {t.ema, false, calibPasses}} {
+		if n.p == nil {
+			continue
+		}
+		for _, st := range n.p.state(n.optimizer) {
 			v, err := readRange(st.buf, st.off, st.count)
 			if err != nil {
 				return nil, fmt.Errorf("gan: reading %s from the device: %w", st.name, err)
@@ -74,10 +85,10 @@ func (t *Trainer) State() ([]Tensor, error) {
 			}
 			out = append(out, Tensor{Name: st.name, Shape: st.shape, F32: v})
 		}
-		for i, l := range p.spec.layers {
-			if p.running[i] != nil { // PyTorch's num_batches_tracked
-				out = append(out, Tensor{Name: fmt.Sprintf("%s.%d.num_batches_tracked", p.spec.name, l.module),
-					Shape: []int{}, I64: []int64{int64(t.step * bnForwards[id])}})
+		for i, l := range n.p.spec.layers {
+			if n.p.running[i] != nil { // PyTorch's num_batches_tracked
+				out = append(out, Tensor{Name: fmt.Sprintf("%s.%d.num_batches_tracked", n.p.spec.name, l.module),
+					Shape: []int{}, I64: []int64{int64(n.batches)}})
 			}
 		}
 	}
@@ -100,6 +111,12 @@ func (t *Trainer) Restore(step int, src TensorSource) error {
 		if err := loadState(src, p.state(true)); err != nil {
 			return err
 		}
+	}
+	if t.ema != nil {
+		if err := loadState(src, t.ema.state(false)); err != nil {
+			return err
+		}
+		t.emaCalibrated = true // as they were saved
 	}
 	if err := t.weightsChanged(); err != nil {
 		return err

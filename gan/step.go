@@ -69,6 +69,7 @@ type steps interface {
 	loss(p pass)              // BCE of D's output on p against its target, and its gradient
 	backward(p pass, g grads) // back through p's network from the gradient at its output
 	adam(n netID)             // update n's parameters from their gradients
+	ema()                     // move the EMA generator towards the generator's new weights (when there is one)
 }
 
 // updateD is the discriminator's update: a fake batch from fresh z, the
@@ -91,8 +92,8 @@ func updateD(u steps) {
 // updateG is one generator update on the step's z: the generator again
 // (its weights move between its updates), the discriminator's verdict
 // against target 1 (the non-saturating loss), the gradient back through the
-// discriminator to the images and on through the generator, and Adam. The
-// first update of a step does not run the generator again: its weights and
+// discriminator to the images and on through the generator, Adam, and the
+// EMA generator's move towards the new weights. The first update of a step does not run the generator again: its weights and
 // z are the discriminator update's, so its output and every activation
 // backward needs are still in place; only batch norm's running statistics
 // move again, as the second forward would move them (carpedm20's step runs
@@ -110,6 +111,7 @@ func updateG(u steps, first bool) {
 	u.backward(passG, inputGrads)
 	u.backward(passZ, weightGrads)
 	u.adam(gen)
+	u.ema()
 }
 
 // update is one recipe of the step and how many times a step runs it.
@@ -160,6 +162,7 @@ func (k *counter) zeroGrads(netID) {}
 func (k *counter) drawZ()          {}
 func (k *counter) loss(pass)       {}
 func (k *counter) adam(netID)      {}
+func (k *counter) ema()            {}
 
 func (k *counter) forward(p pass) {
 	k.bnForwards[p.net()] += k.times

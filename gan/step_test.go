@@ -32,8 +32,10 @@ func refFrom(t testing.TB, p *netParams) *refNet {
 		var vals, ms, vs [][]float64
 		for _, ts := range p.layers[i] {
 			vals = append(vals, download64(t, ts.val, ts.count()))
-			ms = append(ms, download64(t, ts.m, ts.count()))
-			vs = append(vs, download64(t, ts.v, ts.count()))
+			if ts.m != nil { // a trained network's
+				ms = append(ms, download64(t, ts.m, ts.count()))
+				vs = append(vs, download64(t, ts.v, ts.count()))
+			}
 		}
 		r.p, r.m, r.v = append(r.p, vals), append(r.m, ms), append(r.v, vs)
 		var rs []float64
@@ -79,7 +81,8 @@ func checkNet(t *testing.T, what string, p *netParams, r *refNet, tol ref.Tol) {
 
 // TestStepMatchesReference runs a few training steps of small versions of
 // both presets on the device and in float64 from layers/ref, and holds the
-// losses and every parameter and running statistic to the reference; once
+// losses and every parameter and running statistic to the reference, the
+// EMA generator's weights and its calibrated running statistics too; once
 // with the device's own GEMMs and once with the GPU form (shared memory)
 // forced.
 func TestStepMatchesReference(t *testing.T) {
@@ -100,7 +103,7 @@ func TestStepMatchesReference(t *testing.T) {
 				t.Fatal(err)
 			}
 			m.Z, m.GF, m.DF = 8, 2, 2
-			cfg := TrainConfig{Model: m, Batch: c.batch, LR: 2e-4, Beta1: 0.5, GSteps: c.gsteps, Seed: 7}
+			cfg := TrainConfig{Model: m, Batch: c.batch, LR: 2e-4, Beta1: 0.5, GSteps: c.gsteps, Seed: 7, EMA: 0.9}
 			if c.shared {
 				// As a GPU runs it, small passes' reductions split too.
 				cfg.Kernels = cfg.KernelPlan(d.Info(), layers.Force{Form: layers.Shared, LX: 16, LY: 16, TM: 4, TN: 4, BK: 16, Split: 2})
@@ -110,7 +113,7 @@ func TestStepMatchesReference(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer tr.Close()
-			rt := &refTrainer{cfg: cfg, g: refFrom(t, tr.g), d: refFrom(t, tr.d)}
+			rt := &refTrainer{cfg: cfg, g: refFrom(t, tr.g), d: refFrom(t, tr.d), ema: refFrom(t, tr.ema)}
 			r := rand.New(rand.NewSource(1))
 			for step := 1; step <= 3; step++ {
 				real := uploadReal(t, tr, r)
@@ -128,6 +131,11 @@ func TestStepMatchesReference(t *testing.T) {
 			tol := ref.Tol{Name: "three steps", Abs: 1e-5, Rel: 1e-4}
 			checkNet(t, fmt.Sprintf("after %d steps", tr.Steps()), tr.g, rt.g, tol)
 			checkNet(t, fmt.Sprintf("after %d steps", tr.Steps()), tr.d, rt.d, tol)
+			if err := tr.calibrateEMA(); err != nil {
+				t.Fatal(err)
+			}
+			rt.ema.running = rt.ema.calibrated(cfg.Model, cfg.Seed)
+			checkNet(t, fmt.Sprintf("EMA after %d steps", tr.Steps()), tr.ema, rt.ema, tol)
 		})
 	}
 }

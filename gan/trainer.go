@@ -19,6 +19,9 @@ type TrainConfig struct {
 	Beta1  float32     `json:"beta1"`
 	GSteps int         `json:"g_steps"` // generator updates per discriminator update
 	Seed   uint64      `json:"seed"`
+	// EMA is the decay of the moving average of the generator's weights
+	// (ema.go), ramped up at the start; 0 keeps none.
+	EMA float32 `json:"ema,omitempty"`
 	// Kernels is the tile of each GEMM pass of the step, which fixes the
 	// order its sums run in; a pass it lacks gets the heuristic's. A new
 	// run records every pass's (KernelPlan), so a resume builds the same
@@ -55,6 +58,8 @@ func (c TrainConfig) Check() error {
 		return fmt.Errorf("beta1 %g must be in [0, 1)", c.Beta1)
 	case c.GSteps < 1:
 		return fmt.Errorf("g-steps %d must be at least 1", c.GSteps)
+	case !(c.EMA >= 0 && c.EMA < 1):
+		return fmt.Errorf("ema %g must be in [0, 1) (0 keeps no moving average)", c.EMA)
 	}
 	return nil
 }
@@ -98,6 +103,11 @@ type Trainer struct {
 
 	z, real, dImage, dLogit, stats *vk.Buffer
 
+	ema           *netParams    // the EMA generator (ema.go); nil without one
+	emaOps        []*layers.EMA // one per piece of the store
+	calib         *calibrator   // its batch norms' running statistics
+	emaCalibrated bool          // whether they are its weights' (since the last step)
+
 	step   int // steps taken (D updates)
 	closer []interface{ Close() }
 }
@@ -129,6 +139,12 @@ func NewTrainer(d *vk.Device, cfg TrainConfig) (*Trainer, error) {
 		t.Close()
 		return nil, fmt.Errorf("gan: initialising the discriminator: %w", err)
 	}
+	if t.ema != nil {
+		if err := t.initEMA(); err != nil {
+			t.Close()
+			return nil, err
+		}
+	}
 	if err := t.weightsChanged(); err != nil {
 		t.Close()
 		return nil, err
@@ -141,19 +157,19 @@ func (t *Trainer) own(c interface{ Close() }) { t.closer = append(t.closer, c) }
 func (t *Trainer) build() error {
 	cfg, d, n := t.Config, t.dev, t.Config.Batch
 	var err error
-	if t.g, err = newNetParams(d, cfg.Model.generator()); err != nil {
+	if t.g, err = newNetParams(d, cfg.Model.generator(), true); err != nil {
 		return err
 	}
 	t.own(t.g)
-	if t.d, err = newNetParams(d, cfg.Model.discriminator()); err != nil {
+	if t.d, err = newNetParams(d, cfg.Model.discriminator(), true); err != nil {
 		return err
 	}
 	t.own(t.d)
-	if t.gNet, err = newNet(d, t.g, n, true, cfg.Kernels); err != nil {
+	if t.gNet, err = newNet(d, t.g, n, netOptions{train: true, tiles: cfg.Kernels}); err != nil {
 		return err
 	}
 	t.own(t.gNet)
-	if t.dNet, err = newNet(d, t.d, n, true, cfg.Kernels); err != nil {
+	if t.dNet, err = newNet(d, t.d, n, netOptions{train: true, tiles: cfg.Kernels}); err != nil {
 		return err
 	}
 	t.own(t.dNet)
@@ -195,6 +211,11 @@ func (t *Trainer) build() error {
 			}
 			t.own(a)
 			t.adam[id] = append(t.adam[id], a)
+		}
+	}
+	if cfg.EMA > 0 {
+		if err := t.buildEMA(); err != nil {
+			return err
 		}
 	}
 	for _, u := range cfg.updates() {
@@ -292,6 +313,16 @@ func (r *recorder) adam(n netID) {
 	r.net(n).prepare(r.s)
 }
 
+func (r *recorder) ema() {
+	if r.t.ema == nil {
+		return
+	}
+	r.s.Scope(scope(scopeEMA, phaseBackward))
+	for i, part := range r.t.ema.parts {
+		r.t.emaOps[i].Update(r.s, part[0], r.t.g.parts[i][0], r.clock)
+	}
+}
+
 // weightsChanged rearranges both networks' weights for the GEMMs, which
 // the recorded updates do after each Adam step: it is for weights written
 // from the host (initialisation, a checkpoint).
@@ -329,6 +360,7 @@ func (t *Trainer) Step() (Stats, error) {
 		}
 	}
 	t.step++
+	t.emaCalibrated = false
 	v, err := readFloats(t.stats, 2*masks)
 	if err != nil {
 		return Stats{}, fmt.Errorf("gan: step %d: reading the losses: %w", t.step, err)

@@ -13,7 +13,10 @@ import (
 const sampleSynopsis = `sample --checkpoint PATH [--n 64] [--seed 1] [--grid out.png | --out dir/]
 
 Draws images from a trained generator: --checkpoint takes a checkpoint file
-or a run folder (its newest checkpoint). Batch norm uses its running
+or a run folder (its newest checkpoint). The generator is the moving average
+of the trained one's weights when the run keeps it (--weights ema; its batch
+norms' running statistics were recomputed for its weights when the
+checkpoint was written), else the one Adam trains (--weights raw). Batch norm uses its running
 statistics (--bn eval, PyTorch's eval mode) unless --bn batch normalises
 with the statistics of the images drawn together (training mode, which
 some generators look better in early on). The same checkpoint, --seed and
@@ -28,6 +31,7 @@ func runSample(args []string, stdout, stderr io.Writer) (err error) {
 	out := fs.String("out", "", "write one PNG per image into this `folder`")
 	cols := fs.Int("cols", 8, "images per row of the grid")
 	bn := fs.String("bn", "eval", "batch norm: eval (running statistics) or batch (the drawn batch's statistics)")
+	weights := weightsFlag(fs)
 	device := fs.String("device", "", "Vulkan device: an index or part of a name")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -45,13 +49,12 @@ func runSample(args []string, stdout, stderr io.Writer) (err error) {
 	if *grid == "" && *out == "" {
 		*grid = "sample.png"
 	}
-	path := *ckpt
-	var c *run.Checkpoint
-	if st, serr := os.Stat(path); serr == nil && st.IsDir() {
-		if c, err = run.NewestCheckpoint(path, nil); err != nil {
-			return err
-		}
-	} else if c, err = run.ReadCheckpoint(path); err != nil {
+	c, err := openCheckpoint(*ckpt)
+	if err != nil {
+		return err
+	}
+	w, err := checkpointWeights(c, *weights)
+	if err != nil {
 		return err
 	}
 	d, err := openDevice(*device)
@@ -59,7 +62,7 @@ func runSample(args []string, stdout, stderr io.Writer) (err error) {
 		return err
 	}
 	defer closeDevice(d, stderr, &err)
-	g, err := run.LoadGenerator(d, c)
+	g, err := run.LoadGenerator(d, c, w)
 	if err != nil {
 		return err
 	}
@@ -77,7 +80,7 @@ func runSample(args []string, stdout, stderr io.Writer) (err error) {
 		if err := gan.WritePNG(*grid, gan.Grid(imgs, s.N, s.C, s.S, *cols)); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "wrote %s: %d images from %s (step %d)\n", *grid, s.N, c.Path, g.Step)
+		fmt.Fprintf(stdout, "wrote %s: %d images from %s (step %d, %s weights)\n", *grid, s.N, c.Path, g.Step, g.Weights)
 	}
 	if *out != "" {
 		if err := os.MkdirAll(*out, 0o755); err != nil {
@@ -88,7 +91,7 @@ func runSample(args []string, stdout, stderr io.Writer) (err error) {
 				return err
 			}
 		}
-		fmt.Fprintf(stdout, "wrote %d images to %s from %s (step %d)\n", s.N, *out, c.Path, g.Step)
+		fmt.Fprintf(stdout, "wrote %d images to %s from %s (step %d, %s weights)\n", s.N, *out, c.Path, g.Step, g.Weights)
 	}
 	return nil
 }

@@ -55,6 +55,9 @@ display --view stops before training, saying so. Keys in the window:
 
 ` + viewer.Keys
 
+// defaultEMA is --ema's default decay.
+const defaultEMA = 0.999
+
 // resumable lists the flags --resume accepts: they change how a run goes
 // on, not what it computes.
 var resumable = map[string]bool{"resume": true, "steps": true, "epochs": true, "device": true, "quiet": true,
@@ -66,7 +69,7 @@ type trainFlags struct {
 	batch, epochs, steps, sampleEvery, ckptEvery, keep, gf int
 	df, gSteps                                             int
 	seed                                                   uint64
-	ckptMinutes, leak, dropout, lr, beta1                  float64
+	ckptMinutes, leak, dropout, lr, beta1, ema             float64
 	quiet, view, tune                                      bool
 	set                                                    map[string]bool
 }
@@ -93,6 +96,7 @@ func newTrainFlags(fs *flag.FlagSet) *trainFlags {
 	fs.Float64Var(&f.dropout, "dropout", 0.3, "dcgan28's discriminator dropout (0 turns it off; dcgan64's discriminator has none)")
 	fs.Float64Var(&f.lr, "lr", 2e-4, "Adam learning rate")
 	fs.Float64Var(&f.beta1, "beta1", 0.5, "Adam β1")
+	fs.Float64Var(&f.ema, "ema", defaultEMA, "decay of the moving average of the generator's weights, which sample grids, sample, view and score use (0: keep none)")
 	fs.IntVar(&f.gSteps, "g-steps", 2, "generator updates per discriminator update (carpedm20: 2; pytorch/examples: 1)")
 	fs.StringVar(&f.crop, "crop", data.CropSquare, "image folders: square (largest centred square) or celeba (carpedm20's 108×108 face crop)")
 	fs.StringVar(&f.cache, "cache", "", "`folder` for decoded image folders (default: .cache beside the run folder)")
@@ -230,7 +234,8 @@ func (f *trainFlags) newConfig() (run.Config, string, error) {
 		return cfg, "", &usageError{"--dropout applies to dcgan28's discriminator; dcgan64's has none"}
 	}
 	cfg = run.Config{
-		Train: gan.TrainConfig{Model: m, Batch: f.batch, LR: float32(f.lr), Beta1: float32(f.beta1), GSteps: f.gSteps, Seed: f.seed},
+		Train: gan.TrainConfig{Model: m, Batch: f.batch, LR: float32(f.lr), Beta1: float32(f.beta1), GSteps: f.gSteps, Seed: f.seed,
+			EMA: float32(f.ema)},
 		Data:  f.data, Crop: f.crop, Steps: f.steps, Epochs: f.epochs,
 		SampleEvery: f.sampleEvery, CheckpointEvery: f.ckptEvery, CheckpointMinutes: f.ckptMinutes, Keep: f.keep,
 	}

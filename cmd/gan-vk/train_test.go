@@ -42,7 +42,7 @@ func TestTrainAndSample(t *testing.T) {
 	}
 	grid := filepath.Join(dir, "grid.png")
 	code, stdout, stderr = runCLI(t, "sample", "--checkpoint", run, "--n", "6", "--grid", grid, "--out", filepath.Join(dir, "each"))
-	if code != 0 || !strings.Contains(stdout, "(step 4)") {
+	if code != 0 || !strings.Contains(stdout, "(step 4, ema weights)") {
 		t.Fatalf("sample: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 	if ents, _ := os.ReadDir(filepath.Join(dir, "each")); len(ents) != 6 {
@@ -58,6 +58,30 @@ func TestTrainAndSample(t *testing.T) {
 	}
 	if a, b := readFile(t, grid), readFile(t, batchGrid); bytes.Equal(a, b) {
 		t.Errorf("--bn batch drew the same grid as --bn eval")
+	}
+	rawGrid := filepath.Join(dir, "raw.png")
+	code, stdout, stderr = runCLI(t, "sample", "--checkpoint", run, "--n", "6", "--weights", "raw", "--grid", rawGrid)
+	if code != 0 || !strings.Contains(stdout, "raw weights") {
+		t.Fatalf("sample --weights raw: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if a, b := readFile(t, grid), readFile(t, rawGrid); bytes.Equal(a, b) {
+		t.Errorf("--weights raw drew the same grid as the EMA generator")
+	}
+	if code, _, stderr = runCLI(t, "sample", "--checkpoint", run, "--weights", "best"); code != 2 || !strings.Contains(stderr, "want raw or ema") {
+		t.Errorf("--weights best: exit %d, %s", code, stderr)
+	}
+	// A run without an EMA generator samples its raw one, and refuses --weights ema.
+	noEMA := filepath.Join(dir, "no-ema")
+	tiny[len(tiny)-3] = noEMA
+	if code, stdout, stderr = runCLI(t, append([]string{"train", "--ema", "0", "--quiet"}, tiny...)...); code != 0 {
+		t.Fatalf("train --ema 0: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if code, stdout, stderr = runCLI(t, "sample", "--checkpoint", noEMA, "--n", "4", "--grid", rawGrid); code != 0 || !strings.Contains(stdout, "raw weights") {
+		t.Errorf("sample of a run without EMA: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	code, _, stderr = runCLI(t, "sample", "--checkpoint", noEMA, "--weights", "ema")
+	if code != 2 || !strings.Contains(stderr, "keeps no EMA generator") {
+		t.Errorf("--weights ema on a run without one: exit %d, %s", code, stderr)
 	}
 }
 

@@ -15,7 +15,7 @@ import (
 	"github.com/gan-vk/gan-vk/vk"
 )
 
-const viewSynopsis = `view [--device D] RUN|CHECKPOINT
+const viewSynopsis = `view [--device D] [--weights ema|raw] RUN|CHECKPOINT
 
 Opens the viewer on a run folder or a checkpoint: the generator's sample
 grid from the checkpoint (the same fixed z as the run's sample PNGs), and
@@ -30,6 +30,7 @@ Keys:
 func runView(args []string, stdout, stderr io.Writer) (err error) {
 	fs := newFlags("view", viewSynopsis, stdout, stderr)
 	device := fs.String("device", "", "Vulkan device: an index or part of a name")
+	weights := weightsFlag(fs)
 	var path string
 	if len(args) > 0 && len(args[len(args)-1]) > 0 && args[len(args)-1][0] != '-' {
 		path, args = args[len(args)-1], args[:len(args)-1]
@@ -42,6 +43,9 @@ func runView(args []string, stdout, stderr io.Writer) (err error) {
 	}
 	target, err := live.OpenViewTarget(path)
 	if err != nil {
+		return err
+	}
+	if target.Weights, err = parseWeights(*weights, target.Config); err != nil {
 		return err
 	}
 	w, d, err := openViewer("gan-vk view · "+path, *device)

@@ -22,6 +22,7 @@ type ViewTarget struct {
 	Run        string // the run folder; "" for a checkpoint outside one
 	Checkpoint string // a fixed checkpoint; "" to follow the run's newest
 	Config     gan.TrainConfig
+	Weights    gan.Weights // which generator draws (the default: the EMA one when the run keeps it)
 }
 
 // OpenViewTarget works out what path names and reads its model.
@@ -200,7 +201,7 @@ func (f *follower) loadNewest() (bool, error) {
 		f.ckpt = path
 		return false, nil
 	}
-	g, err := run.LoadGenerator(f.dev, c)
+	g, err := run.LoadGenerator(f.dev, c, f.target.Weights)
 	if err != nil {
 		return false, err
 	}

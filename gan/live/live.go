@@ -341,7 +341,7 @@ type trainFeed struct {
 // then after each step.
 func (l *Live) Watch(st run.Started) (run.Observer, error) {
 	t := st.Trainer
-	s, err := t.NewSampler(gridImages)
+	s, err := t.NewSampler(gridImages, gan.DefaultWeights)
 	if err != nil {
 		return nil, err
 	}

@@ -146,14 +146,18 @@ func Restore(t *gan.Trainer, c *Checkpoint) error {
 	return t.Restore(st.Step, c)
 }
 
-// LoadGenerator puts a checkpoint's generator (parameters and running
-// statistics) on the device.
-func LoadGenerator(d *vk.Device, c *Checkpoint) (*gan.Generator, error) {
+// LoadGenerator puts one of a checkpoint's generators (parameters and
+// running statistics) on the device.
+func LoadGenerator(d *vk.Device, c *Checkpoint, w gan.Weights) (*gan.Generator, error) {
 	st, err := c.State()
 	if err != nil {
 		return nil, err
 	}
-	return gan.LoadGenerator(d, st.Config, st.Step, c)
+	g, err := gan.LoadGenerator(d, st.Config, st.Step, w, c)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint %s: %w", c.Path, err)
+	}
+	return g, nil
 }
 
 func describe(c gan.TrainConfig) string {

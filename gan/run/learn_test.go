@@ -71,12 +71,12 @@ func TestLearns(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer untrained.Close()
-	before := sampleStats(t, untrained.NewSampler)
+	before := sampleStats(t, func(n int) (*gan.Sampler, error) { return untrained.NewSampler(n, gan.RawWeights) })
 	c, err := NewestCheckpoint(r.Dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := LoadGenerator(d, c)
+	g, err := LoadGenerator(d, c, gan.DefaultWeights)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -278,7 +278,7 @@ func (l *loop) observe() error {
 		return err
 	}
 	l.closers = append(l.closers, func() { metrics.Close() })
-	sampler, err := t.NewSampler(64)
+	sampler, err := t.NewSampler(64, gan.DefaultWeights)
 	if err != nil {
 		return err
 	}

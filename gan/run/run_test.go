@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -128,6 +130,20 @@ func TestCheckpointRoundTrip(t *testing.T) {
 	}
 	if e, _ := c.file.Entry("generator.2.num_batches_tracked"); e.DType != "I64" || len(e.Shape) != 0 {
 		t.Errorf("num_batches_tracked is %s %v, want an I64 scalar", e.DType, e.Shape)
+	}
+	// The EMA generator loads into the same nn.Sequential: every tensor of
+	// the generator's state_dict under generator_ema, and nothing more.
+	raw, ema := map[string]string{}, map[string]string{}
+	for _, e := range c.file.Tensors() {
+		entry := fmt.Sprintf("%s %v", e.DType, e.Shape)
+		if rest, ok := strings.CutPrefix(e.Name, "generator."); ok {
+			raw[rest] = entry
+		} else if rest, ok := strings.CutPrefix(e.Name, "generator_ema."); ok {
+			ema[rest] = entry
+		}
+	}
+	if len(raw) == 0 || !maps.Equal(raw, ema) {
+		t.Errorf("the EMA generator's tensors %v differ from the generator's %v", ema, raw)
 	}
 }
 

@@ -12,14 +12,15 @@ import (
 	"github.com/gan-vk/gan-vk/gan"
 )
 
-// TinyConfig is a dcgan28 small enough to train in a test.
+// TinyConfig is a dcgan28 small enough to train in a test, with an EMA
+// generator as train's flags give it.
 func TinyConfig(t testing.TB) gan.TrainConfig {
 	m, err := gan.DefaultModel("dcgan28", 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	m.Z, m.GF, m.DF = 16, 4, 4
-	return gan.TrainConfig{Model: m, Batch: 8, LR: 2e-4, Beta1: 0.5, GSteps: 2, Seed: 3}
+	return gan.TrainConfig{Model: m, Batch: 8, LR: 2e-4, Beta1: 0.5, GSteps: 2, Seed: 3, EMA: 0.999}
 }
 
 // IDX makes an IDX images file of n rows×cols images whose pixel values
