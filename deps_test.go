@@ -32,11 +32,14 @@ var allowed = map[string][]string{
 	"gan/data": {"gan/atomicfile", "golang.org/x/image/draw"},
 	// The run folder and its loop hand each step to observers they are
 	// given, so they never import the live feed.
-	"gan/run":  {"gan", "gan/atomicfile", "gan/data", "gan/safetensors", "vk", "github.com/google/uuid"},
+	"gan/run":  {"gan", "gan/atomicfile", "gan/data", "gan/safetensors", "gan/score", "vk", "github.com/google/uuid"},
 	"gan/live": {"gan", "gan/run", "vk"},
 	"gan/tune": {"gan", "gan/atomicfile", "layers", "vk"},
+	// The quality score: its feature network runs on the device, its
+	// statistics in float64 on the host with gonum.
+	"gan/score": {"gan", "gan/data", "gan/safetensors", "vk", "gonum.org/v1/gonum/mat"},
 	// What the tests of gan's packages share.
-	"gan/internal/gantest": {"gan"},
+	"internal/gantest": {"gan"},
 	// The viewer paints its frames with layers.Frame, the one op that is
 	// not the model's: it runs on the training device like the others. It
 	// reads the live feed (and the metrics lines it carries) and saves

@@ -17,13 +17,17 @@
 //	            host but the real batch
 //	state.go    the trainer's state as named tensors, read for a checkpoint and restored
 //	            from one (gan/run writes and reads the files)
+//	ema.go      the EMA generator: the moving average of the generator's weights, and the
+//	            calibration of its batch norms' running statistics for them
 //	sample.go   Sampler (the generator in eval mode on its own z), Generator, sample grids
+//	features.go the feature network gan/score scores with: a classifier trained here with
+//	            softmax cross-entropy, or fixed random weights
 //	kernels.go  the step's GEMM passes and the kernel plan a run records
 //	bench.go    the step's FLOPs, the per-layer profile of the same recipes, the fixed cost
 //	            of a dispatch
 //
 // The data, the run folder and its loop, the live feed and the tuner are
 // packages of their own below this one (gan/data, gan/run, gan/live,
-// gan/tune). The tests hold whole steps to a float64 trainer composed from
+// gan/tune), and so is the quality score (gan/score). The tests hold whole steps to a float64 trainer composed from
 // layers/ref (ref_test.go, step_test.go) and to PyTorch (golden_test.go).
 package gan

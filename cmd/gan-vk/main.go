@@ -2,6 +2,7 @@
 //
 //	gan-vk train      train a DCGAN (Fashion-MNIST by default), or --resume a run
 //	gan-vk sample     draw images from a checkpoint
+//	gan-vk score      score generated images against the training data
 //	gan-vk view       open the viewer on a run folder or checkpoint
 //	gan-vk devices    list the Vulkan devices and mark the one training would use
 //	gan-vk bench      time training steps on synthetic data; --profile shows where the time goes
@@ -33,6 +34,7 @@ func commands() []command {
 	return []command{
 		{"train", "train a DCGAN (Fashion-MNIST by default), or --resume a run", runTrain},
 		{"sample", "draw images from a checkpoint", runSample},
+		{"score", "score generated images against the training data: FD, KID, precision/recall, class histogram", runScore},
 		{"view", "open the viewer on a run folder or checkpoint (following a run being trained)", runView},
 		{"devices", "list the Vulkan devices and mark the one training would use", runDevices},
 		{"bench", "time training steps on synthetic data; --profile shows where the time goes", runBench},

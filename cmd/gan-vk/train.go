@@ -61,13 +61,14 @@ const defaultEMA = 0.999
 // resumable lists the flags --resume accepts: they change how a run goes
 // on, not what it computes.
 var resumable = map[string]bool{"resume": true, "steps": true, "epochs": true, "device": true, "quiet": true,
-	"sample-every": true, "checkpoint-every": true, "checkpoint-minutes": true, "keep": true, "cache": true, "view": true}
+	"sample-every": true, "checkpoint-every": true, "checkpoint-minutes": true, "keep": true, "cache": true, "view": true,
+	"score-every": true, "score-n": true}
 
 // trainFlags are train's flags; set holds the names given on the command line.
 type trainFlags struct {
 	data, preset, device, runDir, resume, crop, cache      string
 	batch, epochs, steps, sampleEvery, ckptEvery, keep, gf int
-	df, gSteps                                             int
+	df, gSteps, scoreEvery, scoreN                         int
 	seed                                                   uint64
 	ckptMinutes, leak, dropout, lr, beta1, ema             float64
 	quiet, view, tune                                      bool
@@ -88,6 +89,8 @@ func newTrainFlags(fs *flag.FlagSet) *trainFlags {
 	fs.IntVar(&f.ckptEvery, "checkpoint-every", 500, "write a checkpoint every this many steps (0: only at the end)")
 	fs.Float64Var(&f.ckptMinutes, "checkpoint-minutes", 10, "also write a checkpoint when this many minutes have passed since the last (0: off)")
 	fs.IntVar(&f.keep, "keep", 3, "checkpoints to keep")
+	fs.IntVar(&f.scoreEvery, "score-every", 0, "score the EMA and raw generators (FD, KID against the data; gan-vk score) every this many steps into metrics.jsonl (0: never)")
+	fs.IntVar(&f.scoreN, "score-n", run.DefaultScoreN, "images each --score-every score draws from each generator")
 	fs.StringVar(&f.resume, "resume", "", "continue the run in this `folder` from its newest checkpoint")
 	fs.BoolVar(&f.quiet, "quiet", false, "print only errors and the final line")
 	fs.IntVar(&f.gf, "gf", 0, "generator width, carpedm20's gf_dim (default: 128 for dcgan64, 64 for dcgan28)")
@@ -145,6 +148,11 @@ func runTrain(args []string, stdout, stderr io.Writer) (err error) {
 	}
 	out := newProgress(stdout, f.quiet)
 	r := &run.Run{Dir: dir, Config: cfg, CacheDir: f.cacheDir(dir), Log: out.log, Report: out.report}
+	if cfg.ScoreEvery > 0 {
+		if r.ScoreCache, err = scoreCacheDir(); err != nil {
+			return err
+		}
+	}
 	out.log("%s", describeRun(cfg, d, dir))
 	return train(w, d, r, f.resume != "", out, stdout)
 }
@@ -200,6 +208,12 @@ func (f *trainFlags) resumeConfig() (run.Config, string, error) {
 	if f.set["keep"] {
 		cfg.Keep = f.keep
 	}
+	if f.set["score-every"] {
+		cfg.ScoreEvery = f.scoreEvery
+	}
+	if f.set["score-n"] {
+		cfg.ScoreN = f.scoreN
+	}
 	return cfg, f.resume, nil
 }
 
@@ -236,8 +250,9 @@ func (f *trainFlags) newConfig() (run.Config, string, error) {
 	cfg = run.Config{
 		Train: gan.TrainConfig{Model: m, Batch: f.batch, LR: float32(f.lr), Beta1: float32(f.beta1), GSteps: f.gSteps, Seed: f.seed,
 			EMA: float32(f.ema)},
-		Data:  f.data, Crop: f.crop, Steps: f.steps, Epochs: f.epochs,
+		Data: f.data, Crop: f.crop, Steps: f.steps, Epochs: f.epochs,
 		SampleEvery: f.sampleEvery, CheckpointEvery: f.ckptEvery, CheckpointMinutes: f.ckptMinutes, Keep: f.keep,
+		ScoreEvery: f.scoreEvery, ScoreN: f.scoreN,
 	}
 	if f.steps > 0 {
 		cfg.Epochs = 0
@@ -331,7 +346,8 @@ type progress struct {
 	lastLine time.Time
 
 	started   bool
-	firstStep int // the step before the first this process ran
+	firstStep int    // the step before the first this process ran
+	score     string // the last --score-every score, shown on each line after it
 }
 
 func newProgress(w io.Writer, quiet bool) *progress {
@@ -368,20 +384,30 @@ func (p *progress) report(ev run.Event) {
 		left := time.Duration(float64(ev.Elapsed) / float64(done) * float64(ev.TotalSteps-ev.Step))
 		eta = left.Round(time.Second).String()
 	}
-	nums := fmt.Sprintf("d %.3f g %.3f D(x) %.2f D(G(z)) %.2f  %.1f img/s  ETA %s",
-		st.DLoss(), st.G, st.DX, st.DGZ, ev.ImagesPerSec, eta)
+	scored := ev.FDRaw != 0
+	if scored {
+		p.score = fmt.Sprintf("  FD %.2f (raw %.2f) at step %d", ev.FD, ev.FDRaw, ev.Step)
+		if ev.FD == 0 { // no EMA generator
+			p.score = fmt.Sprintf("  FD %.2f at step %d", ev.FDRaw, ev.Step)
+		}
+	}
+	nums := fmt.Sprintf("d %.3f g %.3f D(x) %.2f D(G(z)) %.2f  %.1f img/s  ETA %s%s",
+		st.DLoss(), st.G, st.DX, st.DGZ, ev.ImagesPerSec, eta, p.score)
 	if p.tty {
 		const width = 24
 		done := width * ev.Step / max(1, ev.TotalSteps)
 		bar := strings.Repeat("=", done) + strings.Repeat(" ", width-done)
 		fmt.Fprintf(p.w, "\r\033[Kstep %d/%d epoch %d [%s] %s", ev.Step, ev.TotalSteps, ev.Epoch+1, bar, nums)
 		p.drawn = true
+		if scored {
+			p.log("score%s", p.score)
+		}
 		if ev.Checkpoint != "" {
 			p.log("checkpoint %s", ev.Checkpoint)
 		}
 		return
 	}
-	if ev.Step == 1 || ev.Step == ev.TotalSteps || time.Since(p.lastLine) >= 10*time.Second || ev.Checkpoint != "" {
+	if ev.Step == 1 || ev.Step == ev.TotalSteps || time.Since(p.lastLine) >= 10*time.Second || ev.Checkpoint != "" || scored {
 		fmt.Fprintf(p.w, "step %d/%d epoch %d: %s\n", ev.Step, ev.TotalSteps, ev.Epoch+1, nums)
 		p.lastLine = time.Now()
 		if ev.Checkpoint != "" {

@@ -39,7 +39,15 @@ type Options struct {
 	Size     int    // the model's side: images are resized to Size×Size
 	Crop     string // for image folders: CropSquare (default) or CropCelebA
 	CacheDir string // where a decoded image folder is cached; "" decodes every time
-	Log      func(format string, args ...any)
+	// Channels converts the images to 1 (grey, as luma) or 3 channels
+	// (grey repeated); 0 keeps the data's own (1 for IDX, 3 for folders).
+	Channels int
+	// Labels reads each image's class: for an IDX images file, the IDX
+	// labels file beside it (train-labels-idx1-ubyte for
+	// train-images-idx3-ubyte), as MNIST, Fashion-MNIST and EMNIST ship
+	// them. Without one the data set is unlabelled.
+	Labels bool
+	Log    func(format string, args ...any)
 }
 
 // Dataset is a set of training images at the model's size: N images of
@@ -49,8 +57,15 @@ type Dataset struct {
 	N, C, S int
 	Skipped int    // images of a folder that failed to decode
 	Cache   string // the cache file it is read from, if any
-	src     io.ReaderAt
-	closer  io.Closer
+	// Labels holds each image's class in [0, Classes) when Options.Labels
+	// found them; Classes is 0 for unlabelled data.
+	Labels  []int32
+	Classes int
+	// Converted says how the images' channels were converted
+	// (Options.Channels), or is "".
+	Converted string
+	src       io.ReaderAt
+	closer    io.Closer
 }
 
 // Close releases the cache file.
@@ -79,6 +94,20 @@ func Open(opt Options) (*Dataset, error) {
 	if opt.Log == nil {
 		opt.Log = func(string, ...any) {}
 	}
+	if opt.Channels != 0 && opt.Channels != 1 && opt.Channels != 3 {
+		return nil, fmt.Errorf("data: %d channels: images convert to 1 or 3", opt.Channels)
+	}
+	ds, err := open(opt)
+	if err != nil {
+		return nil, err
+	}
+	if opt.Channels != 0 && opt.Channels != ds.C {
+		ds.convert(opt.Channels)
+	}
+	return ds, nil
+}
+
+func open(opt Options) (*Dataset, error) {
 	st, err := os.Stat(opt.Path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) && opt.Path == Default {
@@ -113,7 +142,13 @@ func openIDX(path string, opt Options) (*Dataset, error) {
 		}
 		pix = out
 	}
-	return &Dataset{Source: path, N: n, C: 1, S: s, src: bytes.NewReader(pix)}, nil
+	ds := &Dataset{Source: path, N: n, C: 1, S: s, src: bytes.NewReader(pix)}
+	if opt.Labels {
+		if err := ds.readLabels(path); err != nil {
+			return nil, err
+		}
+	}
+	return ds, nil
 }
 
 // squareCrop is the largest square centred in r.
@@ -370,6 +405,33 @@ func toCHW(out []byte, m *image.RGBA) {
 			}
 		}
 	}
+}
+
+// RawImage reads image i's bytes, CHW, into dst (ImageBytes of them).
+func (d *Dataset) RawImage(i int, dst []byte) error {
+	if len(dst) != d.ImageBytes() {
+		return fmt.Errorf("data: an image is %d bytes, not %d", d.ImageBytes(), len(dst))
+	}
+	if _, err := d.src.ReadAt(dst, int64(i)*int64(len(dst))); err != nil {
+		return fmt.Errorf("data: reading image %d of %s: %w", i, d.Source, err)
+	}
+	return nil
+}
+
+// Image reads image i as floats in [-1, 1], CHW, into dst (ImageBytes
+// floats).
+func (d *Dataset) Image(i int, dst []float32) error {
+	raw := make([]byte, d.ImageBytes())
+	if len(dst) != len(raw) {
+		return fmt.Errorf("data: an image is %d floats, not %d", len(raw), len(dst))
+	}
+	if err := d.RawImage(i, raw); err != nil {
+		return err
+	}
+	for j, v := range raw {
+		dst[j] = float32(v)/127.5 - 1
+	}
+	return nil
 }
 
 // Loader serves the batches of a dataset: each epoch visits every image

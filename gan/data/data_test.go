@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gan-vk/gan-vk/gan/internal/gantest"
+	"github.com/gan-vk/gan-vk/internal/gantest"
 )
 
 func gz(b []byte) []byte {
@@ -343,5 +343,64 @@ func TestLoader(t *testing.T) {
 	l.Batch(3, again)
 	if slices.Equal(again, b) {
 		t.Errorf("epoch 2 starts with epoch 1's last batch order")
+	}
+}
+
+// Options.Channels converts colour to grey as luma and grey to colour by
+// repeating it, and says so; the loader serves the converted images.
+func TestChannels(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "colour")
+	m := image.NewRGBA(image.Rect(0, 0, 4, 4))
+	for i := 0; i < len(m.Pix); i += 4 {
+		m.Pix[i], m.Pix[i+1], m.Pix[i+2], m.Pix[i+3] = 200, 100, 50, 255
+	}
+	gantest.WriteFile(t, filepath.Join(dir, "a.png"), encode(t, m, false))
+	ds, err := Open(Options{Path: dir, Size: 4, Channels: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := make([]byte, ds.ImageBytes())
+	if err := ds.RawImage(0, raw); err != nil {
+		t.Fatal(err)
+	}
+	want := byte((299*200 + 587*100 + 114*50 + 500) / 1000)
+	if ds.C != 1 || len(raw) != 16 || raw[5] != want || !strings.Contains(ds.Converted, "grey") {
+		t.Errorf("grey: %d channels, pixel %d (want %d), %q", ds.C, raw[5], want, ds.Converted)
+	}
+	idx := gantest.WriteFile(t, filepath.Join(t.TempDir(), "g.idx"), gantest.IDX(2, 4, 4))
+	ds, err = Open(Options{Path: idx, Size: 4, Channels: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw = make([]byte, ds.ImageBytes())
+	if err := ds.RawImage(1, raw); err != nil {
+		t.Fatal(err)
+	}
+	if ds.C != 3 || raw[3] != raw[16+3] || raw[3] != raw[32+3] || raw[3] != byte(1+19%7) { // gantest.IDX: image 1, pixel 3 is flat index 19
+		t.Errorf("colour from grey: %d channels, pixel 3 %d %d %d", ds.C, raw[3], raw[19], raw[35])
+	}
+	if _, err := Open(Options{Path: idx, Size: 4, Channels: 2}); err == nil {
+		t.Error("2 channels: no error")
+	}
+}
+
+// Options.Labels reads the labels file beside an IDX images file, and
+// refuses one that is not a labels file.
+func TestLabels(t *testing.T) {
+	dir := t.TempDir()
+	path := gantest.LabelledIDX(t, dir, 50, 1, 1, 3)
+	ds, err := Open(Options{Path: dir, Size: 28, Labels: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ds.Classes != 4 || len(ds.Labels) != 50 || ds.Source != path {
+		t.Errorf("%d classes, %d labels, from %s", ds.Classes, len(ds.Labels), ds.Source)
+	}
+	if ds, _ := Open(Options{Path: dir, Size: 28}); ds.Labels != nil {
+		t.Error("labels read without Options.Labels")
+	}
+	gantest.WriteFile(t, filepath.Join(dir, "train-labels-idx1-ubyte"), gantest.IDX(50, 1, 1))
+	if _, err := Open(Options{Path: dir, Size: 28, Labels: true}); err == nil || !strings.Contains(err.Error(), "not an IDX labels file") {
+		t.Errorf("an images file as labels: %v", err)
 	}
 }

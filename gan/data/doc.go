@@ -6,5 +6,7 @@
 //
 //	data.go  Open (an IDX file, a folder holding one, or a folder of JPEG and PNG images,
 //	         decoded once into a cache), the crops, Loader, Probe
-//	idx.go   ReadIDX: IDX images files, raw or gzipped, checked against their header
+//	idx.go   ReadIDX and ReadIDXLabels: IDX images and labels files, raw or gzipped, checked
+//	         against their header; the labels file beside an images file
+//	convert.go  images served with another channel count (colour to luma, grey repeated)
 package data

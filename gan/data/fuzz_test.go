@@ -7,7 +7,7 @@ import (
 	"image/png"
 	"testing"
 
-	"github.com/gan-vk/gan-vk/gan/internal/gantest"
+	"github.com/gan-vk/gan-vk/internal/gantest"
 )
 
 // The readers of the training data, IDX files and image files, fuzzed.

@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // ReadIDX reads an IDX file of unsigned-byte images (MNIST, Fashion-MNIST,
@@ -97,4 +99,99 @@ func idxInDir(dir string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// labelsFor is the IDX labels file that belongs to an images file, by
+// MNIST's naming: train-images-idx3-ubyte goes with train-labels-idx1-ubyte.
+func labelsFor(images string) (string, bool) {
+	dir, base := filepath.Split(images)
+	for _, r := range [][2]string{{"images-idx3", "labels-idx1"}, {"images.idx3", "labels.idx1"}} {
+		if strings.Contains(base, r[0]) {
+			return filepath.Join(dir, strings.Replace(base, r[0], r[1], 1)), true
+		}
+	}
+	return "", false
+}
+
+// readLabels reads the labels file beside an IDX images file into
+// d.Labels, checking that it names one class per image; a missing file
+// leaves the data set unlabelled.
+func (d *Dataset) readLabels(images string) error {
+	path, ok := labelsFor(images)
+	if !ok {
+		return nil
+	}
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		if gz := path + ".gz"; !strings.HasSuffix(path, ".gz") {
+			if _, err := os.Stat(gz); err != nil {
+				return nil
+			}
+			path = gz
+		} else {
+			return nil
+		}
+	}
+	labels, err := ReadIDXLabels(path)
+	if err != nil {
+		return fmt.Errorf("data: %w", err)
+	}
+	if len(labels) != d.N {
+		return fmt.Errorf("data: %s holds %d labels for the %d images of %s; the files do not belong together", path, len(labels), d.N, images)
+	}
+	classes := 0
+	d.Labels = make([]int32, len(labels))
+	for i, l := range labels {
+		d.Labels[i] = int32(l)
+		classes = max(classes, int(l)+1)
+	}
+	if classes < 2 {
+		return fmt.Errorf("data: %s names a single class for every image; labels need at least two", path)
+	}
+	d.Classes = classes
+	return nil
+}
+
+// ReadIDXLabels reads an IDX file of unsigned-byte labels (magic
+// 0x00000801, the count as a big-endian uint32, then one byte per label),
+// raw or gzip-compressed.
+func ReadIDXLabels(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var r io.Reader = bufio.NewReader(f)
+	head := make([]byte, 2)
+	if _, err := io.ReadFull(r, head); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, idxTruncated(err))
+	}
+	r = io.MultiReader(bytes.NewReader(head), r)
+	if head[0] == 0x1f && head[1] == 0x8b {
+		gz, err := gzip.NewReader(r)
+		if err != nil {
+			return nil, fmt.Errorf("%s: not a valid gzip file: %v", path, err)
+		}
+		defer gz.Close()
+		r = gz
+	}
+	var hdr [8]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, idxTruncated(err))
+	}
+	if magic := binary.BigEndian.Uint32(hdr[:4]); magic != 0x801 {
+		return nil, fmt.Errorf("%s: not an IDX labels file (magic %#08x; MNIST labels start 0x00000801)", path, magic)
+	}
+	n := int64(binary.BigEndian.Uint32(hdr[4:]))
+	var buf bytes.Buffer
+	got, err := io.Copy(&buf, io.LimitReader(r, n))
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	if got < n {
+		return nil, fmt.Errorf("%s: truncated: the header promises %d labels, the file holds %d", path, n, got)
+	}
+	if extra, _ := io.Copy(io.Discard, io.LimitReader(r, 1)); extra > 0 {
+		return nil, fmt.Errorf("%s: more bytes than the header's %d labels; the file is corrupt", path, n)
+	}
+	return buf.Bytes(), nil
 }

@@ -9,4 +9,5 @@
 //	metrics.go     Metric, one line of metrics.jsonl; appending after a resume, reading back
 //	checkpoint.go  checkpoints: a trainer's state as safetensors with our metadata, read with
 //	               every name, shape and dtype checked; the newest one that reads whole
+//	score.go       --score-every: the observer that scores the EMA and raw generators
 package run

@@ -11,7 +11,7 @@ import (
 
 	"github.com/gan-vk/gan-vk/gan"
 	"github.com/gan-vk/gan-vk/gan/data"
-	"github.com/gan-vk/gan-vk/gan/internal/gantest"
+	"github.com/gan-vk/gan-vk/internal/gantest"
 	"github.com/gan-vk/gan-vk/vk/vktest"
 )
 

@@ -19,6 +19,14 @@ type Metric struct {
 	DGZ          float32 `json:"d_g_z"`
 	ImagesPerSec float64 `json:"images_per_sec"`
 	MsPerStep    float64 `json:"ms_per_step"`
+	// On the steps --score-every scores (score.go): FD and KID of the EMA
+	// generator and of the raw one against the run's data, and the
+	// seconds scoring took.
+	FD           float64 `json:"fd,omitempty"`
+	FDRaw        float64 `json:"fd_raw,omitempty"`
+	KID          float64 `json:"kid,omitempty"`
+	KIDRaw       float64 `json:"kid_raw,omitempty"`
+	ScoreSeconds float64 `json:"score_seconds,omitempty"`
 }
 
 // readMetrics reads the whole lines of a metrics.jsonl; a missing file has

@@ -18,6 +18,7 @@ import (
 	"github.com/gan-vk/gan-vk/gan"
 	"github.com/gan-vk/gan-vk/gan/atomicfile"
 	"github.com/gan-vk/gan-vk/gan/data"
+	"github.com/gan-vk/gan-vk/gan/score"
 	"github.com/gan-vk/gan-vk/vk"
 	"github.com/google/uuid"
 )
@@ -34,6 +35,8 @@ type Config struct {
 	CheckpointEvery   int             `json:"checkpoint_every"`
 	CheckpointMinutes float64         `json:"checkpoint_minutes"`
 	Keep              int             `json:"keep"`
+	ScoreEvery        int             `json:"score_every,omitempty"` // score the generators every this many steps; 0: never
+	ScoreN            int             `json:"score_n,omitempty"`     // images each score draws; 0: DefaultScoreN
 }
 
 // Event is what the run reports after each step, for a progress bar or a
@@ -44,7 +47,8 @@ type Event struct {
 	Stats                   gan.Stats
 	ImagesPerSec, MsPerStep float64
 	Elapsed                 time.Duration
-	Sample, Checkpoint      string // files written after this step, if any
+	Sample, Checkpoint      string  // files written after this step, if any
+	FD, FDRaw               float64 // the EMA and raw generators' scores, on a step that was scored
 }
 
 // Run is a training run in its folder.
@@ -54,6 +58,9 @@ type Run struct {
 	Log      func(format string, args ...any) // notes for the user: data, resume, files
 	Report   func(Event)                      // after every step
 	CacheDir string                           // where decoded image folders are cached
+	// ScoreCache is where --score-every's feature networks are cached;
+	// "" builds them anew each run.
+	ScoreCache string
 	// Watch, when set, is called once the trainer is built (and resumed)
 	// for one more observer, which sees each step last: the live feed a
 	// viewer draws from is one. If the observer has a Close method, the
@@ -128,6 +135,10 @@ func (c Config) Check() error {
 		return fmt.Errorf("--sample-every, --checkpoint-every and --checkpoint-minutes must not be negative")
 	case c.Keep < 1:
 		return fmt.Errorf("--keep %d must be at least 1", c.Keep)
+	case c.ScoreEvery < 0:
+		return fmt.Errorf("--score-every %d must not be negative", c.ScoreEvery)
+	case c.ScoreN != 0 && (c.ScoreN < score.MinSamples || c.ScoreN > 1<<20):
+		return fmt.Errorf("--score-n %d: a score needs at least %d images (%d or more for a stable FD)", c.ScoreN, score.MinSamples, score.WarnSamples)
 	}
 	return nil
 }
@@ -253,7 +264,7 @@ func (r *Run) start(d *vk.Device, resume bool) (*loop, error) {
 	if err := r.writeConfig(); err != nil { // on resume: the totals may have changed
 		return nil, err
 	}
-	if err := l.observe(); err != nil {
+	if err := l.observe(d); err != nil {
 		return nil, err
 	}
 	l.batches = newPrefetch(l.loader, l.t.Real().Size()/4)
@@ -271,7 +282,7 @@ func (r *Run) start(d *vk.Device, resume bool) (*loop, error) {
 }
 
 // observe sets up the observers, in the order they see each step.
-func (l *loop) observe() error {
+func (l *loop) observe(d *vk.Device) error {
 	r, t := l.r, l.t
 	metrics, err := r.openMetrics(t.Steps())
 	if err != nil {
@@ -296,6 +307,13 @@ func (l *loop) observe() error {
 			return nil
 		}),
 		l.ckpt,
+	}
+	if r.Config.ScoreEvery > 0 { // first: the metrics line and the report carry its score
+		sc, err := l.newScorer(d)
+		if err != nil {
+			return err
+		}
+		l.observers = append([]Observer{sc}, l.observers...)
 	}
 	if r.Report != nil {
 		l.observers = append(l.observers, observerFunc(func(_ context.Context, s *StepDone) error { r.Report(s.Event); return nil }))

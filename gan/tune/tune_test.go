@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/gan-vk/gan-vk/gan"
-	"github.com/gan-vk/gan-vk/gan/internal/gantest"
+	"github.com/gan-vk/gan-vk/internal/gantest"
 	"github.com/gan-vk/gan-vk/layers"
 	"github.com/gan-vk/gan-vk/vk"
 	"github.com/gan-vk/gan-vk/vk/vktest"

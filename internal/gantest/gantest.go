@@ -5,6 +5,7 @@ package gantest
 import (
 	"bytes"
 	"encoding/binary"
+	"math/rand"
 	"os"
 	"path/filepath"
 	"testing"
@@ -44,4 +45,33 @@ func WriteFile(t testing.TB, path string, b []byte) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// LabelledIDX writes an MNIST-style pair of IDX files of n 28×28 images,
+// each bright in the quadrant its class (of 4, or of those in only) names,
+// and returns the images file.
+func LabelledIDX(t testing.TB, dir string, n int, seed int64, only ...int) string {
+	const s = 28
+	r := rand.New(rand.NewSource(seed))
+	var img, lab bytes.Buffer
+	binary.Write(&img, binary.BigEndian, []uint32{0x803, uint32(n), s, s})
+	binary.Write(&lab, binary.BigEndian, []uint32{0x801, uint32(n)})
+	for range n {
+		c := r.Intn(4)
+		if len(only) > 0 {
+			c = only[r.Intn(len(only))]
+		}
+		lab.WriteByte(byte(c))
+		for y := range s {
+			for x := range s {
+				v := 40 + 30*r.NormFloat64()
+				if (y >= s/2) == (c >= 2) && (x >= s/2) == (c%2 == 1) {
+					v += 150
+				}
+				img.WriteByte(byte(max(0, min(255, v))))
+			}
+		}
+	}
+	WriteFile(t, filepath.Join(dir, "train-labels-idx1-ubyte"), lab.Bytes())
+	return WriteFile(t, filepath.Join(dir, "train-images-idx3-ubyte"), img.Bytes())
 }

@@ -1,0 +1,12 @@
+// Package score measures how close generated images are to a data set:
+// the Fréchet and kernel distances between their features, precision and
+// recall, and for labelled data the Inception score's analogue and the
+// class histogram. The features come from a network gan-vk trains on the
+// data itself (a classifier, for labelled data) or draws with fixed random
+// weights (unlabelled data); nothing is downloaded.
+//
+//	metrics.go    FD (gonum's symmetric eigensolver), KID, precision/recall, IS, histograms
+//	reference.go  the feature network and the reference features of a data set
+//	cache.go      reading the reference back from its cache file
+//	score.go      scoring images, a sampler's or a folder's, and printing it
+package score
