@@ -16,8 +16,8 @@ import (
 
 	"github.com/gan-vk/gan-vk/gan"
 	"github.com/gan-vk/gan-vk/gan/data"
-	"github.com/gan-vk/gan-vk/internal/gantest"
 	"github.com/gan-vk/gan-vk/gan/safetensors"
+	"github.com/gan-vk/gan-vk/internal/gantest"
 	"github.com/gan-vk/gan-vk/layers"
 	"github.com/gan-vk/gan-vk/vk"
 	"github.com/gan-vk/gan-vk/vk/vktest"
