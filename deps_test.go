@@ -47,6 +47,8 @@ var allowed = map[string][]string{
 	"viewer": {"vk", "layers", "gan", "gan/live", "gan/run", "github.com/go-gl/glfw/v3.3/glfw",
 		"golang.org/x/image/font", "golang.org/x/image/font/basicfont", "golang.org/x/image/math/fixed"},
 	"cmd/gan-vk": {"*"},
+	// The score's validation on real data (the README's table).
+	"bench/scorecheck": {"gan/data", "gan/score", "vk"},
 }
 
 // onlyImporter names the one package allowed to import each binding.

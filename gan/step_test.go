@@ -3,6 +3,7 @@ package gan
 import (
 	"fmt"
 	"math/rand"
+	"slices"
 	"testing"
 
 	"github.com/gan-vk/gan-vk/layers"
@@ -137,5 +138,48 @@ func TestStepMatchesReference(t *testing.T) {
 			rt.ema.running = rt.ema.calibrated(cfg.Model, cfg.Seed)
 			checkNet(t, fmt.Sprintf("EMA after %d steps", tr.Steps()), tr.ema, rt.ema, tol)
 		})
+	}
+}
+
+// The EMA generator only reads the generator: a run with it trains the
+// same bits as one without, so the raw generator of an EMA run is the run
+// without EMA.
+func TestEMALeavesTrainingAlone(t *testing.T) {
+	d := vktest.Open(t)
+	m, err := DefaultModel("dcgan28", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Z, m.GF, m.DF = 8, 2, 2
+	states := map[float32]map[string][]float32{}
+	for _, ema := range []float32{0, 0.999} {
+		tr, err := NewTrainer(d, TrainConfig{Model: m, Batch: 4, LR: 2e-4, Beta1: 0.5, GSteps: 2, Seed: 7, EMA: ema})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := rand.New(rand.NewSource(1))
+		for range 3 {
+			uploadReal(t, tr, r)
+			if _, err := tr.Step(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		st, err := tr.State()
+		tr.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		states[ema] = map[string][]float32{}
+		for _, s := range st {
+			states[ema][s.Name] = s.F32
+		}
+	}
+	for name, v := range states[0] {
+		if w := states[0.999][name]; !slices.Equal(v, w) {
+			t.Errorf("%s differs with the EMA generator", name)
+		}
+	}
+	if len(states[0.999]) <= len(states[0]) {
+		t.Errorf("the EMA run's state has %d tensors, the plain run's %d", len(states[0.999]), len(states[0]))
 	}
 }

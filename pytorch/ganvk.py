@@ -117,6 +117,21 @@ def load_checkpoint(path):
     return nets[0], nets[1], cfg, int(meta["step"])
 
 
+def load_generator(path, weights=None):
+    """Returns (generator, config, step, weights) of a gan-vk checkpoint: its EMA
+    generator (generator_ema.*, the same nn.Sequential) with weights "ema", the
+    trained one with "raw", and by default the EMA one when the checkpoint has it,
+    as gan-vk sample does."""
+    tensors, meta = read_safetensors(path)
+    cfg = config_of(meta)
+    if weights is None:
+        weights = "ema" if any(k.startswith("generator_ema.") for k in tensors) else "raw"
+    prefix = {"ema": "generator_ema.", "raw": "generator."}[weights]
+    net = generator(cfg["model"])
+    net.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}, strict=True)
+    return net, cfg, int(meta["step"]), weights
+
+
 # Philox4x32-10 and the draws built on it, as shaders/include/common.glsl.
 
 M0, M1 = np.uint64(0xD2511F53), np.uint64(0xCD9E8D57)

@@ -101,9 +101,10 @@ def main():
     ap.add_argument("--cols", type=int, default=8)
     ap.add_argument("--out", help="write PyTorch's grid here")
     ap.add_argument("--compare", help="gan-vk sample's grid of the same --n, --seed and --cols")
+    ap.add_argument("--weights", choices=["ema", "raw"], help="the EMA or the trained generator (default: EMA when the checkpoint has it, as gan-vk sample)")
     a = ap.parse_args()
 
-    g, _, cfg, step = ganvk.load_checkpoint(a.checkpoint)
+    g, cfg, step, _ = ganvk.load_generator(a.checkpoint, a.weights)
     g.eval()
     z = ganvk.sample_z(a.n, cfg["model"]["z"], a.seed)
     with torch.no_grad():

@@ -69,6 +69,14 @@ func drawPanel(img *image.RGBA, s live.Snapshot, p panelState) {
 		t.line(colD, "D loss %.3f   D(x)    %.2f", m.DLoss, m.DX)
 		t.line(colG, "G loss %.3f   D(G(z)) %.2f", m.GLoss, m.DGZ)
 	}
+	scored := scoredSteps(s.History)
+	if n := len(scored); n > 0 {
+		if m := scored[n-1]; m.FD > 0 {
+			t.line(colD, "FD %.2f (raw %.2f) at step %d", m.FD, m.FDRaw, m.Step)
+		} else { // no EMA generator
+			t.line(colG, "FD %.2f at step %d", m.FDRaw, m.Step)
+		}
+	}
 	t.gap()
 	switch {
 	case s.Paused:
@@ -99,19 +107,39 @@ func drawPanel(img *image.RGBA, s live.Snapshot, p panelState) {
 		}
 		return
 	}
-	// Two plots, each under its legend line, then the key hint.
+	// The plots, each under its legend line (FD's once the run has been
+	// scored), then the key hint.
+	plots := 2
+	if len(scored) > 0 {
+		plots = 3
+	}
 	left := h - t.y - 24
-	if left < 100 {
+	if left < 50*plots {
 		t.line(colDim, "H: keys")
 		return
 	}
-	ph := (left - 44) / 2
-	r1 := image.Rect(10, t.y+16, w-10, t.y+16+ph)
-	r2 := image.Rect(10, r1.Max.Y+28, w-10, r1.Max.Y+28+ph)
-	plot(img, r1, s.History, "loss: D", "G", func(m run.Metric) (float64, float64) { return float64(m.DLoss), float64(m.GLoss) }, false)
-	plot(img, r2, s.History, "D(x)", "D(G(z))", func(m run.Metric) (float64, float64) { return float64(m.DX), float64(m.DGZ) }, true)
-	t.y = r2.Max.Y + 18
+	ph := (left - 16 - 28*(plots-1)) / plots
+	r := image.Rect(10, t.y+16, w-10, t.y+16+ph)
+	plot(img, r, s.History, "loss: D", "G", func(m run.Metric) (float64, float64) { return float64(m.DLoss), float64(m.GLoss) }, false)
+	r = r.Add(image.Pt(0, ph+28))
+	plot(img, r, s.History, "D(x)", "D(G(z))", func(m run.Metric) (float64, float64) { return float64(m.DX), float64(m.DGZ) }, true)
+	if plots == 3 {
+		r = r.Add(image.Pt(0, ph+28))
+		plot(img, r, scored, "FD: EMA", "raw", func(m run.Metric) (float64, float64) { return m.FD, m.FDRaw }, false)
+	}
+	t.y = r.Max.Y + 18
 	t.line(colDim, "H: keys")
+}
+
+// scoredSteps are the metrics of the steps --score-every scored.
+func scoredSteps(hist []run.Metric) []run.Metric {
+	var out []run.Metric
+	for _, m := range hist {
+		if m.FDRaw > 0 {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // plot draws two series over the whole run into r: each pixel column shows
