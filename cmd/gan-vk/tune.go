@@ -56,6 +56,7 @@ func runTune(args []string, stdout, stderr io.Writer) (err error) {
 type syntheticFlags struct {
 	preset                          *string
 	channels, batch, gSteps, gf, df *int
+	ema                             *float64
 	device                          *string
 }
 
@@ -65,6 +66,7 @@ func newSyntheticFlags(fs *flag.FlagSet) syntheticFlags {
 		channels: fs.Int("channels", 0, "image channels (default: 1 for dcgan28, 3 for dcgan64)"),
 		batch:    fs.Int("batch", 64, "batch size"),
 		gSteps:   fs.Int("g-steps", 2, "generator updates per step"),
+		ema:      fs.Float64("ema", defaultEMA, "decay of the EMA generator the step moves (0: none), as train's --ema"),
 		gf:       fs.Int("gf", 0, "generator width (default: the preset's)"),
 		df:       fs.Int("df", 0, "discriminator width (default: the preset's)"),
 		device:   fs.String("device", "", "Vulkan device: an index or part of a name (gan-vk devices lists them)"),
@@ -92,7 +94,7 @@ func (f syntheticFlags) config() (gan.TrainConfig, error) {
 	if *f.df > 0 {
 		m.DF = *f.df
 	}
-	cfg := gan.TrainConfig{Model: m, Batch: *f.batch, LR: 2e-4, Beta1: 0.5, GSteps: *f.gSteps, Seed: 1}
+	cfg := gan.TrainConfig{Model: m, Batch: *f.batch, LR: 2e-4, Beta1: 0.5, GSteps: *f.gSteps, Seed: 1, EMA: float32(*f.ema)}
 	if err := cfg.Check(); err != nil {
 		return cfg, &usageError{err.Error()}
 	}

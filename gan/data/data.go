@@ -45,7 +45,9 @@ type Options struct {
 	// Labels reads each image's class: for an IDX images file, the IDX
 	// labels file beside it (train-labels-idx1-ubyte for
 	// train-images-idx3-ubyte), as MNIST, Fashion-MNIST and EMNIST ship
-	// them. Without one the data set is unlabelled.
+	// them; for a folder, the subfolder each image is in, when every image
+	// is in one and there are at least two. Otherwise the data set is
+	// unlabelled.
 	Labels bool
 	Log    func(format string, args ...any)
 }
@@ -244,23 +246,40 @@ func openFolder(opt Options) (*Dataset, error) {
 	if len(files) == 0 {
 		return nil, fmt.Errorf("data: %s holds no .jpg, .jpeg or .png images (nor an IDX train-images file)", opt.Path)
 	}
+	var classes folderClasses
+	if opt.Labels {
+		classes = classesOf(opt.Path, files)
+	}
 	key := cacheKey(opt.Path, files, opt.Size, opt.Crop)
 	var cache string
 	if opt.CacheDir != "" {
 		cache = filepath.Join(opt.CacheDir, fmt.Sprintf("%s-%d-%s.u8", filepath.Base(filepath.Clean(opt.Path)), opt.Size, key))
 		if ds, err := openCache(cache); err == nil {
-			ds.Source = opt.Path
-			opt.Log("data: %d images of %s from the cache %s", ds.N, opt.Path, cache)
-			return ds, nil
+			if classes.names == nil || ds.readFolderLabels(cache, classes) == nil {
+				ds.Source = opt.Path
+				opt.Log("data: %d images of %s from the cache %s", ds.N, opt.Path, cache)
+				return ds, nil
+			}
+			ds.Close() // cached before its labels were asked for: decode again
 		}
 	}
-	pix, n, skipped, err := decodeFolder(files, opt)
+	pix, kept, skipped, err := decodeFolder(files, opt)
 	if err != nil {
 		return nil, err
 	}
-	ds := &Dataset{Source: opt.Path, N: n, C: 3, S: opt.Size, Skipped: skipped, src: bytes.NewReader(pix)}
+	ds := &Dataset{Source: opt.Path, N: len(kept), C: 3, S: opt.Size, Skipped: skipped, src: bytes.NewReader(pix)}
+	if classes.names != nil {
+		ds.Labels, ds.Classes = make([]int32, len(kept)), len(classes.names)
+		for i, f := range kept {
+			ds.Labels[i] = classes.of[f]
+		}
+	}
 	if cache != "" {
-		if err := writeCache(cache, ds, pix); err != nil {
+		err := writeCache(cache, ds, pix)
+		if err == nil && ds.Labels != nil {
+			err = writeFolderLabels(cache, ds.Labels)
+		}
+		if err != nil {
 			opt.Log("data: not caching the decoded images (%v); the next run decodes them again", err)
 		} else {
 			ds.Cache = cache
@@ -310,8 +329,9 @@ func writeCache(path string, ds *Dataset, pix []byte) error {
 }
 
 // decodeFolder decodes, crops and resizes every file with a pool of
-// goroutines, keeping the order of files and dropping those that fail.
-func decodeFolder(files []folderFile, opt Options) (pix []byte, n, skipped int, err error) {
+// goroutines, keeping the order of files and dropping those that fail; kept
+// are the indices of the files that decoded.
+func decodeFolder(files []folderFile, opt Options) (pix []byte, kept []int, skipped int, err error) {
 	s := opt.Size
 	img := 3 * s * s
 	out := make([]byte, len(files)*img)
@@ -350,16 +370,16 @@ func decodeFolder(files []folderFile, opt Options) (pix []byte, n, skipped int, 
 			skipped++
 			continue
 		}
-		copy(out[n*img:], out[i*img:(i+1)*img])
-		n++
+		copy(out[len(kept)*img:], out[i*img:(i+1)*img])
+		kept = append(kept, i)
 	}
 	if skipped > 5 {
 		opt.Log("data: skipped %d images in all that failed to decode", skipped)
 	}
-	if n == 0 {
-		return nil, 0, skipped, fmt.Errorf("data: none of the %d images in %s decodes (first: %v)", len(files), opt.Path, errs[0])
+	if len(kept) == 0 {
+		return nil, nil, skipped, fmt.Errorf("data: none of the %d images in %s decodes (first: %v)", len(files), opt.Path, errs[0])
 	}
-	return out[:n*img], n, skipped, nil
+	return out[:len(kept)*img], kept, skipped, nil
 }
 
 // decodeInto decodes one image file, crops it and resizes it into dst.

@@ -404,3 +404,45 @@ func TestLabels(t *testing.T) {
 		t.Errorf("an images file as labels: %v", err)
 	}
 }
+
+// A folder of one subfolder per class is labelled by them, through the
+// cache too, with the images that fail to decode left out of both.
+func TestFolderLabels(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "classes")
+	shade := func(v uint8) []byte {
+		m := image.NewGray(image.Rect(0, 0, 4, 4))
+		for i := range m.Pix {
+			m.Pix[i] = v
+		}
+		return encode(t, m, false)
+	}
+	gantest.WriteFile(t, filepath.Join(dir, "bag", "1.png"), shade(10))
+	gantest.WriteFile(t, filepath.Join(dir, "bag", "broken.png"), []byte("no"))
+	gantest.WriteFile(t, filepath.Join(dir, "coat", "deep", "2.png"), shade(200))
+	gantest.WriteFile(t, filepath.Join(dir, "coat", "3.png"), shade(210))
+	cache := t.TempDir()
+	for round := range 2 {
+		ds, err := Open(Options{Path: dir, Size: 4, CacheDir: cache, Labels: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw := make([]byte, ds.ImageBytes())
+		var got []string
+		for i := range ds.N {
+			ds.RawImage(i, raw)
+			got = append(got, fmt.Sprintf("%d:%d", raw[0], ds.Labels[i]))
+		}
+		if ds.Classes != 2 || strings.Join(got, " ") != "10:0 210:1 200:1" {
+			t.Errorf("round %d: %d classes, images:labels %v", round, ds.Classes, got)
+		}
+		ds.Close()
+	}
+	gantest.WriteFile(t, filepath.Join(dir, "loose.png"), shade(50))
+	ds, err := Open(Options{Path: dir, Size: 4, Labels: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ds.Classes != 0 || ds.Labels != nil {
+		t.Errorf("an image beside the class folders: %d classes", ds.Classes)
+	}
+}
