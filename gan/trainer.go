@@ -218,7 +218,15 @@ func (t *Trainer) build() error {
 			return err
 		}
 	}
-	for _, u := range cfg.updates() {
+	return t.record()
+}
+
+// record records the step's updates, and the rearrangement of both
+// networks' weights that host writes need.
+func (t *Trainer) record() error {
+	d := t.dev
+	var err error
+	for _, u := range t.Config.updates() {
 		if u.times == 0 {
 			continue
 		}
