@@ -188,36 +188,8 @@ func (f *FeatureNet) buildTraining(d *vk.Device) error {
 // init draws the weights N(0, 2/fan-in), sets biases and β to 0, γ to 1,
 // the running statistics to PyTorch's initial ones and Adam's moments to 0.
 func (f *FeatureNet) init(r *rand.Rand) error {
-	p := f.p
-	val := make([]float32, p.floats)
-	for i, l := range p.spec.layers {
-		for j, t := range p.layers[i] {
-			v := val[t.off : t.off+t.count()]
-			switch {
-			case l.kind == batchNorm && j == 0:
-				for k := range v {
-					v[k] = 1
-				}
-			case j == 0:
-				std := math.Sqrt(2 / float64(t.count()/t.shape[0]))
-				for k := range v {
-					v[k] = float32(std * r.NormFloat64())
-				}
-			}
-		}
-	}
-	if err := p.val.Upload(0, vk.Float32Bytes(val)); err != nil {
-		return err
-	}
-	if p.m != nil {
-		clear(val)
-		for _, b := range []*vk.Buffer{p.grad, p.m, p.v} {
-			if err := b.Upload(0, vk.Float32Bytes(val)); err != nil {
-				return err
-			}
-		}
-	}
-	if err := p.resetRunning(); err != nil {
+	he := func(t *tensor) float32 { return float32(math.Sqrt(2/float64(t.count()/t.shape[0])) * r.NormFloat64()) }
+	if err := f.p.fill(he, func() float32 { return 1 }); err != nil {
 		return err
 	}
 	return f.weightsChanged()

@@ -132,18 +132,27 @@ func (p *netParams) Close() {
 // Adam's moments 0. The padding between tensors is 0 in every buffer, so
 // Adam leaves it 0.
 func (p *netParams) init(r *rand.Rand) error {
+	return p.fill(func(*tensor) float32 { return float32(0.02 * r.NormFloat64()) },
+		func() float32 { return float32(1 + 0.02*r.NormFloat64()) })
+}
+
+// fill sets every weight element to weight(its tensor) and every batch-norm
+// γ to gamma(), drawn in state_dict order; biases, β, the gradients and
+// Adam's moments to 0, and the running statistics to PyTorch's initial
+// ones.
+func (p *netParams) fill(weight func(t *tensor) float32, gamma func() float32) error {
 	val := make([]float32, p.floats)
 	for i, l := range p.spec.layers {
 		for j, t := range p.layers[i] {
+			if j > 0 {
+				continue // a bias or β
+			}
 			v := val[t.off : t.off+t.count()]
-			switch {
-			case l.kind == batchNorm && j == 0:
-				for k := range v {
-					v[k] = float32(1 + 0.02*r.NormFloat64())
-				}
-			case j == 0:
-				for k := range v {
-					v[k] = float32(0.02 * r.NormFloat64())
+			for k := range v {
+				if l.kind == batchNorm {
+					v[k] = gamma()
+				} else {
+					v[k] = weight(t)
 				}
 			}
 		}
@@ -151,10 +160,12 @@ func (p *netParams) init(r *rand.Rand) error {
 	if err := p.val.Upload(0, vk.Float32Bytes(val)); err != nil {
 		return err
 	}
-	clear(val)
-	for _, b := range []*vk.Buffer{p.grad, p.m, p.v} {
-		if err := b.Upload(0, vk.Float32Bytes(val)); err != nil {
-			return err
+	if p.m != nil {
+		clear(val)
+		for _, b := range []*vk.Buffer{p.grad, p.m, p.v} {
+			if err := b.Upload(0, vk.Float32Bytes(val)); err != nil {
+				return err
+			}
 		}
 	}
 	return p.resetRunning()
