@@ -15,7 +15,7 @@ import (
 	"github.com/gan-vk/gan-vk/vk"
 )
 
-const scoreSynopsis = `score (--checkpoint RUN|FILE [--n 10000] [--seed 1] | --images PATH) [--data PATH] [--json]
+const scoreSynopsis = `score (--checkpoint RUN|FILE [--n 10000] [--seed 1] [--weights ema|raw] [--bn eval|batch] | --images PATH) [--data PATH] [--json]
 
 Scores generated images against the training data: the Fréchet distance
 (FD) and kernel distance (KID, with its spread over subsets) between their
@@ -37,7 +37,7 @@ prints, or for unlabelled data a network with fixed random weights, whose
 FD compares only between runs on the same data at the same size.`
 
 type scoreFlags struct {
-	ckpt, images, ref, weights, device, cache *string
+	ckpt, images, ref, weights, bn, device, cache *string
 	n                                         *int
 	seed                                      *uint64
 	json                                      *bool
@@ -52,6 +52,7 @@ func runScore(args []string, stdout, stderr io.Writer) (err error) {
 		n:       fs.Int("n", 10000, "images to draw with --checkpoint"),
 		seed:    fs.Uint64("seed", 1, "seed of the z's drawn with --checkpoint"),
 		weights: weightsFlag(fs),
+		bn:      fs.String("bn", "eval", "batch norm with --checkpoint: eval (running statistics) or batch (each drawn batch's statistics), as sample"),
 		json:    fs.Bool("json", false, "print the result as one JSON object"),
 		device:  fs.String("device", "", "Vulkan device: an index or part of a name"),
 		cache:   fs.String("cache", "", "`folder` for the feature networks and reference statistics (default: the user's cache folder, gan-vk/score)"),
@@ -66,6 +67,8 @@ func runScore(args []string, stdout, stderr io.Writer) (err error) {
 		return &usageError{fmt.Sprintf("--n %d: the score needs at least %d images (%d or more for a stable FD), at most %d", *f.n, score.MinSamples, score.WarnSamples, 1<<20)}
 	case *f.images != "" && *f.weights != "":
 		return &usageError{"--weights picks a generator of --checkpoint; --images has none"}
+	case *f.bn != "eval" && *f.bn != "batch":
+		return &usageError{fmt.Sprintf("--bn %q: use eval or batch", *f.bn)}
 	}
 	if *f.images != "" {
 		if st, err := os.Stat(*f.images); err != nil {
@@ -106,7 +109,7 @@ func runScore(args []string, stdout, stderr io.Writer) (err error) {
 	defer ref.Close()
 	var res score.Result
 	if c != nil {
-		res, err = scoreCheckpoint(d, ref, c, w, *f.n, *f.seed, logf)
+		res, err = scoreCheckpoint(d, ref, c, w, *f.bn == "batch", *f.n, *f.seed, logf)
 	} else {
 		res, err = scoreImages(ref, *f.images, logf)
 	}
@@ -184,13 +187,13 @@ func openReference(d *vk.Device, opt data.Options, sopt score.Options) (*score.R
 	return score.OpenReference(d, ds, sopt)
 }
 
-func scoreCheckpoint(d *vk.Device, ref *score.Reference, c *run.Checkpoint, w gan.Weights, n int, seed uint64, logf func(string, ...any)) (score.Result, error) {
+func scoreCheckpoint(d *vk.Device, ref *score.Reference, c *run.Checkpoint, w gan.Weights, batchStats bool, n int, seed uint64, logf func(string, ...any)) (score.Result, error) {
 	g, err := run.LoadGenerator(d, c, w)
 	if err != nil {
 		return score.Result{}, err
 	}
 	defer g.Close()
-	s, err := g.NewSampler(d, min(n, 128), seed, false)
+	s, err := g.NewSampler(d, min(n, 128), seed, batchStats)
 	if err != nil {
 		return score.Result{}, err
 	}

@@ -87,6 +87,7 @@ func TestScore(t *testing.T) {
 		{[]string{"score", "--checkpoint", runDir, "--images", pngs}, 2, "give one of --checkpoint"},
 		{[]string{"score", "--checkpoint", runDir, "--n", "50"}, 2, "at least 200"},
 		{[]string{"score", "--images", pngs, "--weights", "raw"}, 2, "--weights picks a generator"},
+		{[]string{"score", "--checkpoint", runDir, "--bn", "running"}, 2, "use eval or batch"},
 		{[]string{"score", "--images", empty, "--data", ref, "--cache", cache}, 1, "holds no .jpg"},
 		{[]string{"score", "--images", few, "--data", ref, "--cache", cache}, 1, "holds 5 images; the score needs at least 200"},
 		{[]string{"score", "--images", filepath.Join(dir, "nowhere"), "--data", ref}, 1, "nowhere"},
