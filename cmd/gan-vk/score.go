@@ -38,9 +38,9 @@ FD compares only between runs on the same data at the same size.`
 
 type scoreFlags struct {
 	ckpt, images, ref, weights, bn, device, cache *string
-	n                                         *int
-	seed                                      *uint64
-	json                                      *bool
+	n                                             *int
+	seed                                          *uint64
+	json                                          *bool
 }
 
 func runScore(args []string, stdout, stderr io.Writer) (err error) {
