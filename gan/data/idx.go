@@ -29,20 +29,11 @@ func ReadIDX(path string) (n, rows, cols int, pixels []byte, err error) {
 
 // readIDX is ReadIDX on a reader; path names it in errors.
 func readIDX(in io.Reader, path string) (n, rows, cols int, pixels []byte, err error) {
-	var r io.Reader = bufio.NewReader(in)
-	head := make([]byte, 2)
-	if _, err := io.ReadFull(r, head); err != nil {
-		return 0, 0, 0, nil, fmt.Errorf("%s: %w", path, idxTruncated(err))
+	r, closeGz, err := idxStream(in, path)
+	if err != nil {
+		return 0, 0, 0, nil, err
 	}
-	r = io.MultiReader(bytes.NewReader(head), r)
-	if head[0] == 0x1f && head[1] == 0x8b {
-		gz, err := gzip.NewReader(r)
-		if err != nil {
-			return 0, 0, 0, nil, fmt.Errorf("%s: not a valid gzip file: %v", path, err)
-		}
-		defer gz.Close()
-		r = gz
-	}
+	defer closeGz()
 	var hdr [16]byte
 	if _, err := io.ReadFull(r, hdr[:4]); err != nil {
 		return 0, 0, 0, nil, fmt.Errorf("%s: %w", path, idxTruncated(err))
@@ -80,6 +71,25 @@ func readIDX(in io.Reader, path string) (n, rows, cols int, pixels []byte, err e
 		return 0, 0, 0, nil, fmt.Errorf("%s: more bytes than the header's %d images of %d×%d; the file is corrupt", path, n, rows, cols)
 	}
 	return n, rows, cols, buf.Bytes(), nil
+}
+
+// idxStream is an IDX file's bytes, through gzip when it is compressed;
+// close releases the decompressor.
+func idxStream(in io.Reader, path string) (r io.Reader, close func(), err error) {
+	r = bufio.NewReader(in)
+	head := make([]byte, 2)
+	if _, err := io.ReadFull(r, head); err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, idxTruncated(err))
+	}
+	r = io.MultiReader(bytes.NewReader(head), r)
+	if head[0] != 0x1f || head[1] != 0x8b {
+		return r, func() {}, nil
+	}
+	gz, err := gzip.NewReader(r)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: not a valid gzip file: %v", path, err)
+	}
+	return gz, func() { gz.Close() }, nil
 }
 
 func idxTruncated(err error) error {
@@ -122,14 +132,7 @@ func (d *Dataset) readLabels(images string) error {
 		return nil
 	}
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		if gz := path + ".gz"; !strings.HasSuffix(path, ".gz") {
-			if _, err := os.Stat(gz); err != nil {
-				return nil
-			}
-			path = gz
-		} else {
-			return nil
-		}
+		return nil // unlabelled
 	}
 	labels, err := ReadIDXLabels(path)
 	if err != nil {
@@ -160,20 +163,11 @@ func ReadIDXLabels(path string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	var r io.Reader = bufio.NewReader(f)
-	head := make([]byte, 2)
-	if _, err := io.ReadFull(r, head); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, idxTruncated(err))
+	r, closeGz, err := idxStream(f, path)
+	if err != nil {
+		return nil, err
 	}
-	r = io.MultiReader(bytes.NewReader(head), r)
-	if head[0] == 0x1f && head[1] == 0x8b {
-		gz, err := gzip.NewReader(r)
-		if err != nil {
-			return nil, fmt.Errorf("%s: not a valid gzip file: %v", path, err)
-		}
-		defer gz.Close()
-		r = gz
-	}
+	defer closeGz()
 	var hdr [8]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, idxTruncated(err))

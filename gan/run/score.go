@@ -3,6 +3,7 @@ package run
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/gan-vk/gan-vk/gan"
@@ -87,11 +88,4 @@ func (s *scorer) AfterStep(_ context.Context, st *StepDone) error {
 	return nil
 }
 
-func round6(v float64) float64 { return float64(int64(v*1e6+0.5*sign(v))) / 1e6 }
-
-func sign(v float64) float64 {
-	if v < 0 {
-		return -1
-	}
-	return 1
-}
+func round6(v float64) float64 { return math.Round(v*1e6) / 1e6 }
