@@ -38,6 +38,8 @@ var allowed = map[string][]string{
 	// The quality score: its feature network runs on the device, its
 	// statistics in float64 on the host with gonum.
 	"gan/score": {"gan", "gan/data", "gan/safetensors", "vk", "gonum.org/v1/gonum/mat"},
+	// Animated GIFs of images from anywhere: a run's grids, a latent walk.
+	"gan/anim": {"gan/atomicfile", "golang.org/x/image/font", "golang.org/x/image/font/basicfont", "golang.org/x/image/math/fixed"},
 	// What the tests of gan's packages share.
 	"internal/gantest": {"gan"},
 	// The viewer paints its frames with layers.Frame, the one op that is

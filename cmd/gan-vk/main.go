@@ -3,6 +3,7 @@
 //	gan-vk train      train a DCGAN (Fashion-MNIST by default), or --resume a run
 //	gan-vk sample     draw images from a checkpoint
 //	gan-vk score      score generated images against the training data
+//	gan-vk timelapse  make an animated GIF of a run's sample grids as it learned
 //	gan-vk view       open the viewer on a run folder or checkpoint
 //	gan-vk devices    list the Vulkan devices and mark the one training would use
 //	gan-vk bench      time training steps on synthetic data; --profile shows where the time goes
@@ -35,6 +36,7 @@ func commands() []command {
 		{"train", "train a DCGAN (Fashion-MNIST by default), or --resume a run", runTrain},
 		{"sample", "draw images from a checkpoint", runSample},
 		{"score", "score generated images against the training data: FD, KID, precision/recall, class histogram", runScore},
+		{"timelapse", "make an animated GIF of a run's sample grids as it learned", runTimelapse},
 		{"view", "open the viewer on a run folder or checkpoint (following a run being trained)", runView},
 		{"devices", "list the Vulkan devices and mark the one training would use", runDevices},
 		{"bench", "time training steps on synthetic data; --profile shows where the time goes", runBench},

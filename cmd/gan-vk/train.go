@@ -42,7 +42,7 @@ none decodes.
 --steps and --epochs count the whole run: --resume with --steps 2000 on a
 run at step 1500 trains 500 more. On --resume only --steps, --epochs,
 --device, --quiet, --sample-every, --checkpoint-every, --checkpoint-minutes,
---keep, --cache and --view may be given; the rest comes from the run's
+--keep, --cache, --view, --score-every, --score-n and --gif may be given; the rest comes from the run's
 config.json, which also records the kernel configuration of every pass
 (from gan-vk tune's cache where it had the shape, the built-in choice
 elsewhere; --tune tunes first), so a resume sums in the same order.
@@ -62,7 +62,7 @@ const defaultEMA = 0.999
 // on, not what it computes.
 var resumable = map[string]bool{"resume": true, "steps": true, "epochs": true, "device": true, "quiet": true,
 	"sample-every": true, "checkpoint-every": true, "checkpoint-minutes": true, "keep": true, "cache": true, "view": true,
-	"score-every": true, "score-n": true}
+	"score-every": true, "score-n": true, "gif": true}
 
 // trainFlags are train's flags; set holds the names given on the command line.
 type trainFlags struct {
@@ -71,7 +71,7 @@ type trainFlags struct {
 	df, gSteps, scoreEvery, scoreN                         int
 	seed                                                   uint64
 	ckptMinutes, leak, dropout, lr, beta1, ema             float64
-	quiet, view, tune                                      bool
+	quiet, view, tune, gif                                 bool
 	set                                                    map[string]bool
 }
 
@@ -104,6 +104,7 @@ func newTrainFlags(fs *flag.FlagSet) *trainFlags {
 	fs.StringVar(&f.crop, "crop", data.CropSquare, "image folders: square (largest centred square) or celeba (carpedm20's 108×108 face crop)")
 	fs.StringVar(&f.cache, "cache", "", "`folder` for decoded image folders (default: .cache beside the run folder)")
 	fs.BoolVar(&f.view, "view", false, "show the live sample grid and curves in a window while training")
+	fs.BoolVar(&f.gif, "gif", false, "when the run ends, write its sample grids as an animated GIF, progress.gif in the run folder (as gan-vk timelapse)")
 	fs.BoolVar(&f.tune, "tune", false, "first find the fastest kernels for this run's shapes on the device (as gan-vk tune does) and cache them")
 	return f
 }
@@ -154,7 +155,16 @@ func runTrain(args []string, stdout, stderr io.Writer) (err error) {
 		}
 	}
 	out.log("%s", describeRun(cfg, d, dir))
-	return train(w, d, r, f.resume != "", out, stdout)
+	if err := train(w, d, r, f.resume != "", out, stdout); err != nil || !f.gif {
+		return err
+	}
+	gif := filepath.Join(r.Dir, "progress.gif")
+	grids, err := writeTimelapse(r.Dir, gif, timelapseFlags{fps: 8, every: 1, hold: 2 * time.Second})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s: %d frames (gan-vk timelapse %s makes it again)\n", gif, len(grids), r.Dir)
+	return nil
 }
 
 // runConfig is the run the flags ask for: the one --resume names, with
