@@ -33,7 +33,9 @@ var allowed = map[string][]string{
 	// The run folder and its loop hand each step to observers they are
 	// given, so they never import the live feed.
 	"gan/run":  {"gan", "gan/atomicfile", "gan/data", "gan/safetensors", "gan/score", "vk", "github.com/google/uuid"},
-	"gan/live": {"gan", "gan/run", "vk"},
+	"gan/live": {"gan", "gan/latent", "gan/run", "vk"},
+	// Arithmetic on z, on the host.
+	"gan/latent": {},
 	"gan/tune": {"gan", "gan/atomicfile", "layers", "vk"},
 	// The quality score: its feature network runs on the device, its
 	// statistics in float64 on the host with gonum.

@@ -3,6 +3,7 @@
 //	gan-vk train      train a DCGAN (Fashion-MNIST by default), or --resume a run
 //	gan-vk sample     draw images from a checkpoint
 //	gan-vk score      score generated images against the training data
+//	gan-vk interpolate walk between latent points, or do arithmetic on z
 //	gan-vk timelapse  make an animated GIF of a run's sample grids as it learned
 //	gan-vk view       open the viewer on a run folder or checkpoint
 //	gan-vk devices    list the Vulkan devices and mark the one training would use
@@ -36,6 +37,7 @@ func commands() []command {
 		{"train", "train a DCGAN (Fashion-MNIST by default), or --resume a run", runTrain},
 		{"sample", "draw images from a checkpoint", runSample},
 		{"score", "score generated images against the training data: FD, KID, precision/recall, class histogram", runScore},
+		{"interpolate", "walk between latent points (a GIF or PNGs), or do the DCGAN paper's arithmetic on z", runInterpolate},
 		{"timelapse", "make an animated GIF of a run's sample grids as it learned", runTimelapse},
 		{"view", "open the viewer on a run folder or checkpoint (following a run being trained)", runView},
 		{"devices", "list the Vulkan devices and mark the one training would use", runDevices},

@@ -5,7 +5,7 @@
 //
 // The files:
 //
-//	live.go    Live and its Snapshot; the latent z a viewer explores (new draws, slerp walks);
+//	live.go    Live and its Snapshot; the z a viewer explores (new draws, slerp walks);
 //	           the feed from a training run
 //	follow.go  following a run folder or a checkpoint from its files, for gan-vk view
 package live

@@ -69,7 +69,7 @@ type follower struct {
 	ckpt    string // the checkpoint loaded
 	gen     *gan.Generator
 	sampler *gan.Sampler
-	z       *latent
+	z       *explorer
 	real    bool
 	pngStep int   // the step of the sample PNG shown, -1 for none
 	metrics int64 // bytes of metrics.jsonl read

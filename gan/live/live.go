@@ -3,12 +3,12 @@ package live
 import (
 	"context"
 	"fmt"
-	"math"
 	"math/rand"
 	"sync"
 	"time"
 
 	"github.com/gan-vk/gan-vk/gan"
+	"github.com/gan-vk/gan-vk/gan/latent"
 	"github.com/gan-vk/gan-vk/gan/run"
 	"github.com/gan-vk/gan-vk/vk"
 )
@@ -212,9 +212,9 @@ func (l *Live) published(n, step int, from string, real bool) {
 	})
 }
 
-// latent is the z a viewer explores: the fixed z (draw 0, the sample PNGs'),
+// explorer is the z a viewer explores: the fixed z (draw 0, the sample PNGs'),
 // a new draw per N, or a walk along great circles between random z's.
-type latent struct {
+type explorer struct {
 	s     *gan.Sampler
 	seed  uint64
 	draw  uint32
@@ -225,13 +225,13 @@ type latent struct {
 	label string
 }
 
-func newLatent(s *gan.Sampler, seed uint64) *latent {
-	return &latent{s: s, seed: seed, rng: rand.New(rand.NewSource(time.Now().UnixNano())), label: "fixed z"}
+func newLatent(s *gan.Sampler, seed uint64) *explorer {
+	return &explorer{s: s, seed: seed, rng: rand.New(rand.NewSource(time.Now().UnixNano())), label: "fixed z"}
 }
 
 // follow carries out the viewer's N presses and walk toggle, and says
 // whether the z changed.
-func (z *latent) follow(w wants) (bool, error) {
+func (z *explorer) follow(w wants) (bool, error) {
 	changed := false
 	if w.draws != int(z.draw) {
 		changed = true
@@ -249,7 +249,7 @@ func (z *latent) follow(w wants) (bool, error) {
 }
 
 // redraw moves to draw k of the sampler's z stream (0 is the fixed z).
-func (z *latent) redraw(k int) error {
+func (z *explorer) redraw(k int) error {
 	z.draw, z.walk = uint32(k), false
 	z.label = "fixed z"
 	if k > 0 {
@@ -259,7 +259,7 @@ func (z *latent) redraw(k int) error {
 }
 
 // setWalk starts a walk from the current z, or stops where it is.
-func (z *latent) setWalk(on bool) error {
+func (z *explorer) setWalk(on bool) error {
 	if on == z.walk {
 		return nil
 	}
@@ -277,7 +277,7 @@ func (z *latent) setWalk(on bool) error {
 	return nil
 }
 
-func (z *latent) random() []float32 {
+func (z *explorer) random() []float32 {
 	v := make([]float32, len(z.a))
 	for i := range v {
 		v[i] = float32(z.rng.NormFloat64())
@@ -287,37 +287,12 @@ func (z *latent) random() []float32 {
 
 // advance moves the walk on by dt of the way between two z's, and on to a
 // new random end when it arrives.
-func (z *latent) advance(dt float64) error {
+func (z *explorer) advance(dt float64) error {
 	z.t += dt
 	if z.t >= 1 {
 		z.a, z.b, z.t = z.b, z.random(), z.t-1
 	}
-	return z.s.SetZ(slerp(z.a, z.b, z.t, z.s.Z))
-}
-
-// slerp interpolates each row of dim floats of a and b along the great
-// circle between them (Shoemake), which keeps a Gaussian z's norm where a
-// straight line would shrink it halfway.
-func slerp(a, b []float32, t float64, dim int) []float32 {
-	out := make([]float32, len(a))
-	for r := 0; r+dim <= len(a); r += dim {
-		var ab, aa, bb float64
-		for i := r; i < r+dim; i++ {
-			ab += float64(a[i]) * float64(b[i])
-			aa += float64(a[i]) * float64(a[i])
-			bb += float64(b[i]) * float64(b[i])
-		}
-		cos := ab / math.Sqrt(aa*bb)
-		omega := math.Acos(max(-1, min(1, cos)))
-		wa, wb := 1-t, t
-		if s := math.Sin(omega); s > 1e-6 {
-			wa, wb = math.Sin((1-t)*omega)/s, math.Sin(t*omega)/s
-		}
-		for i := r; i < r+dim; i++ {
-			out[i] = float32(wa*float64(a[i]) + wb*float64(b[i]))
-		}
-	}
-	return out
+	return z.s.SetZ(latent.Slerp(z.a, z.b, z.t, z.s.Z))
 }
 
 // walkStep is how far a walk moves per grid: 20 grids from one z to the next.
@@ -330,7 +305,7 @@ type trainFeed struct {
 	live    *Live
 	t       *gan.Trainer
 	sampler *gan.Sampler
-	z       *latent
+	z       *explorer
 	real    bool
 	last    time.Time     // the last refresh
 	cost    time.Duration // what it took
