@@ -36,7 +36,7 @@ var allowed = map[string][]string{
 	"gan/live": {"gan", "gan/latent", "gan/run", "vk"},
 	// Arithmetic on z, on the host.
 	"gan/latent": {},
-	"gan/tune": {"gan", "gan/atomicfile", "layers", "vk"},
+	"gan/tune":   {"gan", "gan/atomicfile", "layers", "vk"},
 	// The quality score: its feature network runs on the device, its
 	// statistics in float64 on the host with gonum.
 	"gan/score": {"gan", "gan/data", "gan/safetensors", "vk", "gonum.org/v1/gonum/mat"},
