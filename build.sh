@@ -9,6 +9,7 @@
 #   ./build.sh test       gofmt, go vet, SPIR-V freshness, go test ./... (validation layer on), brief fuzzing
 #   ./build.sh soak       train STEPS (5000) small steps in a process of its own and watch its memory
 #   ./build.sh deps       only install (or, without root, list) the Debian packages
+#   ./build.sh proto      regenerate gan/onnx/onnxpb/onnx.pb.go from onnx.proto (needs protoc)
 set -euo pipefail
 
 cd "$(dirname "$0")"
@@ -24,6 +25,7 @@ packages=(
 	libx11-dev libxrandr-dev libxinerama-dev libxcursor-dev libxi-dev libxxf86vm-dev libgl-dev # GLFW (the viewer)
 	xvfb xdotool x11-apps x11-xserver-utils # the viewer's tests: a display, keys and resizes, screenshots (xwd), HiDPI (xrdb)
 	dataset-fashion-mnist   # the default training data
+	nodejs                  # the export test runs the ONNX model in onnxruntime-node (web/, from npm)
 )
 
 log() { printf 'build.sh: %s\n' "$*" >&2; }
@@ -54,6 +56,12 @@ deps() {
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	# Debian's nodejs comes without npm, which is a package of its own;
+	# NodeSource's nodejs carries npm and conflicts with that package.
+	if ! command -v npm >/dev/null; then
+		log "installing npm"
+		apt-get install -y -qq --no-install-recommends npm >/dev/null
+	fi
 }
 
 # compile_shaders DIR: SPIR-V into DIR/spv, shaders_gen.go into DIR.
@@ -65,6 +73,15 @@ compile_shaders() {
 		glslc --target-env=vulkan1.1 -O -Werror -I shaders/include -o "$out/spv/$name.spv" "$f"
 	done
 	(cd shaders && go run ./gen -out "$out/shaders_gen.go" -spv "$out/spv")
+}
+
+# proto regenerates the ONNX messages with protoc and protoc-gen-go (a
+# developer's step: the generated file is committed, so neither is needed
+# to build or test).
+proto() {
+	command -v protoc >/dev/null || { log "protoc is missing: apt-get install protobuf-compiler"; exit 1; }
+	go install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
+	(cd gan/onnx/onnxpb && protoc --go_out=. --go_opt=paths=source_relative onnx.proto)
 }
 
 shaders() {
@@ -126,6 +143,7 @@ case ${1:-build} in
 build) build ;;
 deps) deps ;;
 shaders) shaders ;;
+proto) proto ;;
 test) test_all ;;
 soak) soak ;;
 devices) build && bin/gan-vk devices ;;

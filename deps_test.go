@@ -42,6 +42,10 @@ var allowed = map[string][]string{
 	"gan/score": {"gan", "gan/data", "gan/safetensors", "vk", "gonum.org/v1/gonum/mat"},
 	// Animated GIFs of images from anywhere: a run's grids, a latent walk.
 	"gan/anim": {"gan/atomicfile", "golang.org/x/image/font", "golang.org/x/image/font/basicfont", "golang.org/x/image/math/fixed"},
+	// A generator as an ONNX model, its messages generated from our subset
+	// of ONNX's schema by protoc-gen-go.
+	"gan/onnx":        {"gan", "gan/atomicfile", "gan/onnx/onnxpb", "google.golang.org/protobuf/proto"},
+	"gan/onnx/onnxpb": {"google.golang.org/protobuf/reflect/protoreflect", "google.golang.org/protobuf/runtime/protoimpl"},
 	// What the tests of gan's packages share.
 	"internal/gantest": {"gan"},
 	// The viewer paints its frames with layers.Frame, the one op that is

@@ -11,3 +11,5 @@ require (
 require github.com/go-gl/glfw/v3.3/glfw v0.0.0-20260823155953-d41da22a9587
 
 require gonum.org/v1/gonum v0.17.0
+
+require google.golang.org/protobuf v1.36.12 // indirect

@@ -243,6 +243,16 @@ func (t tensorSpec) count() int {
 	return n
 }
 
+// running is a batch-norm layer's running statistics, mean then variance,
+// by state_dict name.
+func (l layerSpec) running(prefix string) []tensorSpec {
+	if l.kind != batchNorm {
+		return nil
+	}
+	name := func(s string) string { return fmt.Sprintf("%s.%d.%s", prefix, l.module, s) }
+	return []tensorSpec{{name("running_mean"), []int{l.k}}, {name("running_var"), []int{l.k}}}
+}
+
 // params lists a layer's trained parameters in state_dict order: weight
 // then bias (γ then β for batch norm).
 func (l layerSpec) params(prefix string) []tensorSpec {

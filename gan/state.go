@@ -42,9 +42,9 @@ func (p *netParams) state(optimizer bool) []stateTensor {
 			out = append(out, stateTensor{t.name, t.shape, t.val, 0, t.count()})
 		}
 		if rs := p.running[i]; rs != nil {
-			prefix := fmt.Sprintf("%s.%d.", p.spec.name, l.module)
-			out = append(out, stateTensor{prefix + "running_mean", []int{l.k}, rs, 0, l.k},
-				stateTensor{prefix + "running_var", []int{l.k}, rs, l.k, l.k})
+			for j, t := range l.running(p.spec.name) { // mean, then variance
+				out = append(out, stateTensor{t.name, t.shape, rs, j * l.k, l.k})
+			}
 		}
 	}
 	if optimizer {
