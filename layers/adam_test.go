@@ -1,6 +1,7 @@
 package layers_test
 
 import (
+	"math"
 	"math/rand"
 	"testing"
 
@@ -59,4 +60,35 @@ func TestAdam(t *testing.T) {
 	expect(t, "param", rig.p, p, ref.Pointwise)
 	expect(t, "m", rig.m, m, ref.Pointwise)
 	expect(t, "v", rig.v, v, ref.Pointwise)
+}
+
+// With Clamp, each replay is Adam's step and then the clamp: large steps
+// push many parameters to the bounds, and the rest move as Adam moves them.
+func TestAdamClamp(t *testing.T) {
+	d := vktest.Open(t)
+	const n, bound = 1031, 0.03
+	cfg := layers.AdamConfig{LR: 0.01, Beta1: 0.9, Clamp: bound}
+	r := rand.New(rand.NewSource(7))
+	p, g := rnd(r, n, 0.02), rnd(r, n, 1)
+	m, v := make([]float64, n), make([]float64, n)
+	rig := newAdamRig(t, d, cfg, p, g)
+	for step := 1; step <= 3; step++ {
+		if err := rig.step.Submit(); err != nil {
+			t.Fatal(err)
+		}
+		ref.Adam(p, g, m, v, step, float64(cfg.LR), float64(cfg.Beta1), float64(float32(0.999)), float64(float32(1e-8)))
+		for i := range p {
+			p[i] = math.Max(-float64(float32(bound)), math.Min(float64(float32(bound)), p[i]))
+		}
+	}
+	clamped := 0
+	for _, x := range p {
+		if math.Abs(x) == float64(float32(bound)) {
+			clamped++
+		}
+	}
+	if clamped < n/4 || clamped == n {
+		t.Fatalf("%d of %d parameters at the bounds: the test does not exercise the clamp", clamped, n)
+	}
+	expect(t, "param", rig.p, p, ref.Pointwise)
 }

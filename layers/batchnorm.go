@@ -26,7 +26,7 @@ type BatchNorm2d struct {
 	Config BatchNorm2dConfig
 	ks     parts
 
-	stats, apply, eval, bwdReduce, bwdData *vk.Kernel
+	stats, apply, eval, bwdReduce, bwdData, bwdEval *vk.Kernel
 	saved, sums                            *vk.Buffer
 }
 
@@ -54,7 +54,10 @@ func NewBatchNorm2d(d *vk.Device, cfg BatchNorm2dConfig) (*BatchNorm2d, error) {
 	apply.Eval = true
 	b.eval = b.ks.add(name+" eval", apply)
 	b.bwdReduce = b.ks.add(name, shaders.BnBwdReduceSpecs{Reduce: reduceLocal(), Activation: act, N: n, C: c, L: l})
-	b.bwdData = b.ks.add(name, shaders.BnBwdDataSpecs{Elementwise: elementwiseLocal(), Activation: act, N: n, C: c, L: l})
+	bwd := shaders.BnBwdDataSpecs{Elementwise: elementwiseLocal(), Activation: act, N: n, C: c, L: l, Eps: cfg.Eps}
+	b.bwdData = b.ks.add(name, bwd)
+	bwd.Eval = true
+	b.bwdEval = b.ks.add(name+" eval", bwd)
 	b.saved = b.ks.buffer(name+" saved", 2*cfg.C)
 	b.sums = b.ks.buffer(name+" sums", 2*cfg.C)
 	if b.ks.err != nil {
@@ -131,4 +134,24 @@ func (b *BatchNorm2d) Backward(s *vk.Sequence, dx, dgamma, dbeta, dy, x, y, gamm
 		X: x, Yb: y, DY: dy, Saved: b.saved, Sums: b.sums, DGamma: dgamma, DBeta: dbeta}.List()...)
 	s.Dispatch(b.bwdData, elementwise(n), nil, shaders.BnBwdDataBindings[*vk.Buffer]{
 		X: x, Yb: y, DY: dy, Saved: b.saved, Sums: b.sums, Gamma: gamma, DX: dx}.List()...)
+}
+
+// BackwardEval records dx = ∂L/∂x (overwritten; it may be dy) of eval
+// mode (ForwardEval: the running statistics, which do not depend on x),
+// from its output y (read only with an activation) and dy = ∂L/∂y. It
+// computes no γ or β gradient: it is for gradients with respect to a
+// network's input (gan's image completion), not for training.
+func (b *BatchNorm2d) BackwardEval(s *vk.Sequence, dx, dy, y, gamma, running *vk.Buffer) {
+	n, c := b.count(), b.Config.C
+	need("batch_norm2d backward eval", "dx", dx, n)
+	need("batch_norm2d backward eval", "dy", dy, n)
+	need("batch_norm2d backward eval", "gamma", gamma, c)
+	need("batch_norm2d backward eval", "running", running, 2*c)
+	if b.Config.Act.Act == None {
+		y = dy
+	} else {
+		need("batch_norm2d backward eval", "y", y, n)
+	}
+	s.Dispatch(b.bwdEval, elementwise(n), nil, shaders.BnBwdDataBindings[*vk.Buffer]{
+		X: dy, Yb: y, DY: dy, Saved: running, Sums: b.sums, Gamma: gamma, DX: dx}.List()...)
 }

@@ -43,10 +43,11 @@ func TestBatchNorm2d(t *testing.T) {
 
 			bx, bg, bb := upload(t, d, "x", x), upload(t, d, "gamma", gamma), upload(t, d, "beta", beta)
 			brun := upload(t, d, "running", append(append([]float64(nil), rm...), rv...))
-			by, bev, bdx := alloc(t, d, "y", n), alloc(t, d, "eval", n), alloc(t, d, "dx", n)
+			by, bev, bdx, bdxEval := alloc(t, d, "y", n), alloc(t, d, "eval", n), alloc(t, d, "dx", n), alloc(t, d, "eval dx", n)
 			bdy, bdg, bdb := upload(t, d, "dy", dy), upload(t, d, "dgamma", dg0), upload(t, d, "dbeta", db0)
 			run(t, d, func(s *vk.Sequence) {
 				bn.ForwardEval(s, bev, bx, bg, bb, brun) // with the running statistics before the update
+				bn.BackwardEval(s, bdxEval, bdy, bev, bg, brun)
 				bn.Forward(s, by, bx, bg, bb, brun)
 				bn.Backward(s, bdx, bdg, bdb, bdy, bx, by, bg)
 			})
@@ -56,6 +57,7 @@ func TestBatchNorm2d(t *testing.T) {
 			expect(t, "y", by, ref.Activate(act, slope, pre), ref.Sum)
 			eval := ref.BatchNorm2dEval(x, gamma, beta, rm, rv, c.n, c.c, l, 1e-5)
 			expect(t, "eval y", bev, ref.Activate(act, slope, eval), ref.Sum)
+			expect(t, "eval dx", bdxEval, ref.BatchNorm2dEvalBackward(ref.ActivateBackward(act, slope, eval, dy), gamma, rv, c.n, c.c, l, 1e-5), ref.Sum)
 			wantRun := make([]float64, 2*c.c)
 			for i := 0; i < c.c; i++ {
 				wantRun[i] = 0.9*rm[i] + 0.1*mean[i]

@@ -88,3 +88,64 @@ func (l *SoftmaxCrossEntropy) Forward(s *vk.Sequence, dlogit, stats, logit, labe
 	s.Dispatch(l.k, vk.Groups{X: 1}, nil,
 		shaders.SoftmaxXentBindings[*vk.Buffer]{Logits: logit, Labels: labels, DL: dlogit, Stats: stats}.List()...)
 }
+
+// CompletionLoss records image completion's loss (Yeh et al. 2017) over B
+// images of P floats each: the L1 distance of the generated image x to the
+// known pixels of the target y, each pixel weighted by w (0 in the hole),
+// plus λ·log(1 − D(x)), the perceptual loss, which is low where the
+// discriminator takes x for real. Its two kernels run on either side of
+// the discriminator's backward, which turns the perceptual loss's
+// gradient at the logits into dd, its gradient at x.
+type CompletionLoss struct {
+	B, P              int
+	Lambda            float32
+	ks                parts
+	perceptual, whole *vk.Kernel
+}
+
+// NewCompletionLoss builds the loss for b images of p floats.
+func NewCompletionLoss(d *vk.Device, b, p int, lambda float32) (*CompletionLoss, error) {
+	if b <= 0 || p <= 0 || lambda < 0 {
+		return nil, fmt.Errorf("layers: completion loss: %d images of %d floats, λ %g: need positive sizes and λ ≥ 0", b, p, lambda)
+	}
+	l := &CompletionLoss{B: b, P: p, Lambda: lambda, ks: parts{dev: d}}
+	specs := shaders.CompleteLossSpecs{Reduce: shaders.Reduce{LocalX: 256}, B: uint32(b), P: uint32(p), Lambda: lambda}
+	l.whole = l.ks.add(fmt.Sprintf("completion loss %d×%d", b, p), specs)
+	specs.Perceptual = true
+	l.perceptual = l.ks.add(fmt.Sprintf("completion perceptual loss %d", b), specs)
+	if l.ks.err != nil {
+		l.Close()
+		return nil, l.ks.err
+	}
+	return l, nil
+}
+
+// Close destroys the kernels.
+func (l *CompletionLoss) Close() { l.ks.close() }
+
+// Perceptual records λ·log(1 − σ(logit)) for each image into loss (float
+// 2b+1 of its 2B) and its gradient at the logits into dlogit (B floats,
+// overwritten).
+func (l *CompletionLoss) Perceptual(s *vk.Sequence, dlogit, loss, logit *vk.Buffer) {
+	need("completion loss", "logit", logit, l.B)
+	need("completion loss", "dlogit", dlogit, l.B)
+	need("completion loss", "loss", loss, 2*l.B)
+	s.Dispatch(l.perceptual, vk.Groups{X: 1}, nil, shaders.CompleteLossBindings[*vk.Buffer]{
+		X: logit, Y: logit, W: logit, Logit: logit, DD: logit, DX: dlogit, DL: dlogit, Loss: loss}.List()...)
+}
+
+// Contextual records each image's weighted L1 distance Σ w·|x − y| into
+// loss (float 2b of its 2B) and the whole loss's gradient at x into dx
+// (overwritten): dd, the perceptual loss's gradient at x, plus
+// w·sign(x − y).
+func (l *CompletionLoss) Contextual(s *vk.Sequence, dx, loss, x, y, w, dd *vk.Buffer) {
+	for _, b := range []struct {
+		name string
+		b    *vk.Buffer
+	}{{"x", x}, {"y", y}, {"w", w}, {"dd", dd}, {"dx", dx}} {
+		need("completion loss", b.name, b.b, l.B*l.P)
+	}
+	need("completion loss", "loss", loss, 2*l.B)
+	s.Dispatch(l.whole, vk.Groups{X: uint32(l.B)}, nil, shaders.CompleteLossBindings[*vk.Buffer]{
+		X: x, Y: y, W: w, Logit: loss, DD: dd, DX: dx, DL: loss, Loss: loss}.List()...)
+}

@@ -96,3 +96,41 @@ func TestEMA(t *testing.T) {
 		t.Error("decay 1: no error")
 	}
 }
+
+// The completion loss's two kernels against the reference: per-image
+// contextual and perceptual losses, the gradient at the logits, and the
+// whole gradient at x (dd plus the contextual one), with a hole of zero
+// weight and logits large enough to test softplus's range.
+func TestCompletionLoss(t *testing.T) {
+	d := vktest.Open(t)
+	const b, p, lambda = 5, 3 * 64 * 64, 0.1
+	r := rand.New(rand.NewSource(9))
+	x, y, w, dd := rnd(r, b*p, 1), rnd(r, b*p, 1), make([]float64, b*p), rnd(r, b*p, 0.01)
+	for i := range w {
+		if i%p > p/3 { // the first third of each image is the hole
+			w[i] = 0.5 + float64(i%7)/7
+		}
+	}
+	logit := []float64{-40, -2, 0, 3, 60}
+	l, err := layers.NewCompletionLoss(d, b, p, lambda)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	bx, by, bw, bdd, blogit := upload(t, d, "x", x), upload(t, d, "y", y), upload(t, d, "w", w), upload(t, d, "dd", dd), upload(t, d, "logit", logit)
+	bdx, bdl, bloss := alloc(t, d, "dx", b*p), alloc(t, d, "dlogit", b), alloc(t, d, "loss", 2*b)
+	run(t, d, func(s *vk.Sequence) {
+		l.Perceptual(s, bdl, bloss, blogit)
+		l.Contextual(s, bdx, bloss, bx, by, bw, bdd)
+	})
+	loss, dx, dl := ref.CompletionLoss(x, y, w, logit, b, p, float64(float32(lambda)))
+	for i := range dx {
+		dx[i] += dd[i]
+	}
+	expect(t, "loss", bloss, loss, ref.Sum)
+	expect(t, "dlogit", bdl, dl, ref.Pointwise)
+	expect(t, "dx", bdx, dx, ref.Pointwise)
+	if _, err := layers.NewCompletionLoss(d, 0, p, lambda); err == nil {
+		t.Error("no images: no error")
+	}
+}

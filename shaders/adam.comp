@@ -7,7 +7,8 @@
 //   m = β1·m + (1−β1)·g,  v = β2·v + (1−β2)·g²
 //   p −= lr/(1−β1^t) · m / (sqrt(v)/sqrt(1−β2^t) + ε)
 // t is the optimizer's clock (word 2), advanced by tick before each update,
-// so a recorded update stays valid from step to step.
+// so a recorded update stays valid from step to step. A positive CLAMP
+// then keeps each parameter in [−CLAMP, CLAMP].
 
 layout(constant_id = 4) const uint COUNT = 1;
 layout(constant_id = 26) const float LR = 0.0002;
@@ -16,6 +17,7 @@ layout(constant_id = 28) const float BETA2 = 0.999;
 layout(constant_id = 29) const float EPSILON = 1e-8;
 layout(constant_id = 30) const float LOG_BETA1 = -0.6931472; // ln β1, computed in float64 on the host
 layout(constant_id = 31) const float LOG_BETA2 = -0.0010005;
+layout(constant_id = 46) const float CLAMP = 0.0;
 
 layout(std430, binding = 0) readonly buffer Clock { uint clock[]; };
 TENSOR_INOUT(Param, 1)
@@ -52,5 +54,6 @@ void main() {
 	vec4 v = BETA2 * LOADV(V) + (1.0 - BETA2) * g * g;
 	STOREV(M, m)
 	STOREV(V, v)
-	STOREV(Param, LOADV(Param) - LR / bc1 * m / (sqrt(v) / sqrt(bc2) + EPSILON))
+	vec4 p = LOADV(Param) - LR / bc1 * m / (sqrt(v) / sqrt(bc2) + EPSILON);
+	STOREV(Param, CLAMP > 0.0 ? clamp(p, -CLAMP, CLAMP) : p)
 }

@@ -7,10 +7,14 @@
 // BatchNorm2d backward, second pass, element-wise (M = N·L values per
 // channel, g and x̂ as in bn_bwd_reduce):
 //   dx = γ·invstd/M · (M·g − Σg − x̂·Σg·x̂)
+// With EVAL, the gradient of eval mode (the running statistics, fixed):
+//   dx = γ·g/sqrt(var + ε), saved the running (mean, var); X and Sums unread.
 
 layout(constant_id = 4) const uint N = 1;
 layout(constant_id = 5) const uint C = 1;
 layout(constant_id = 6) const uint L = 1;
+layout(constant_id = 19) const float EPS = 1e-5;
+layout(constant_id = 21) const bool EVAL = false;
 
 TENSOR_IN(X, 0)
 TENSOR_IN(Yb, 2) // any buffer of the size when ACT is none
@@ -22,6 +26,9 @@ TENSOR_OUT(DX, 9)
 
 float grad(uint i, float x, float g) {
 	uint c = i / L % C;
+	if (EVAL) {
+		return gamma[c] * inversesqrt(saved[C + c] + EPS) * g;
+	}
 	float m = float(N * L), invstd = saved[C + c];
 	float xhat = (x - saved[c]) * invstd;
 	return gamma[c] * invstd / m * (m * g - sums[c] - xhat * sums[C + c]);

@@ -30,6 +30,8 @@ const (
 	BnStats
 	// ChannelSum is shaders/channel_sum.comp.
 	ChannelSum
+	// CompleteLoss is shaders/complete_loss.comp.
+	CompleteLoss
 	// ConvFwd is shaders/conv_fwd.comp.
 	ConvFwd
 	// ConvWgrad is shaders/conv_wgrad.comp.
@@ -89,6 +91,9 @@ var spvBnStats []byte
 //go:embed spv/channel_sum.spv
 var spvChannelSum []byte
 
+//go:embed spv/complete_loss.spv
+var spvCompleteLoss []byte
+
 //go:embed spv/conv_fwd.spv
 var spvConvFwd []byte
 
@@ -126,29 +131,30 @@ var spvSumSlices []byte
 var spvTick []byte
 
 var table = [...]entry{
-	ActBwd:      {"act_bwd", spvActBwd},
-	ActFwd:      {"act_fwd", spvActFwd},
-	Adam:        {"adam", spvAdam},
-	Axpy:        {"axpy", spvAxpy},
-	AxpyTexel:   {"axpy_texel", spvAxpyTexel},
-	Bce:         {"bce", spvBce},
-	BnApply:     {"bn_apply", spvBnApply},
-	BnBwdData:   {"bn_bwd_data", spvBnBwdData},
-	BnBwdReduce: {"bn_bwd_reduce", spvBnBwdReduce},
-	BnStats:     {"bn_stats", spvBnStats},
-	ChannelSum:  {"channel_sum", spvChannelSum},
-	ConvFwd:     {"conv_fwd", spvConvFwd},
-	ConvWgrad:   {"conv_wgrad", spvConvWgrad},
-	ConvtFwd:    {"convt_fwd", spvConvtFwd},
-	Dropout:     {"dropout", spvDropout},
-	Ema:         {"ema", spvEma},
-	Frame:       {"frame", spvFrame},
-	Normal:      {"normal", spvNormal},
-	Peak:        {"peak", spvPeak},
-	Permute:     {"permute", spvPermute},
-	SoftmaxXent: {"softmax_xent", spvSoftmaxXent},
-	SumSlices:   {"sum_slices", spvSumSlices},
-	Tick:        {"tick", spvTick},
+	ActBwd:       {"act_bwd", spvActBwd},
+	ActFwd:       {"act_fwd", spvActFwd},
+	Adam:         {"adam", spvAdam},
+	Axpy:         {"axpy", spvAxpy},
+	AxpyTexel:    {"axpy_texel", spvAxpyTexel},
+	Bce:          {"bce", spvBce},
+	BnApply:      {"bn_apply", spvBnApply},
+	BnBwdData:    {"bn_bwd_data", spvBnBwdData},
+	BnBwdReduce:  {"bn_bwd_reduce", spvBnBwdReduce},
+	BnStats:      {"bn_stats", spvBnStats},
+	ChannelSum:   {"channel_sum", spvChannelSum},
+	CompleteLoss: {"complete_loss", spvCompleteLoss},
+	ConvFwd:      {"conv_fwd", spvConvFwd},
+	ConvWgrad:    {"conv_wgrad", spvConvWgrad},
+	ConvtFwd:     {"convt_fwd", spvConvtFwd},
+	Dropout:      {"dropout", spvDropout},
+	Ema:          {"ema", spvEma},
+	Frame:        {"frame", spvFrame},
+	Normal:       {"normal", spvNormal},
+	Peak:         {"peak", spvPeak},
+	Permute:      {"permute", spvPermute},
+	SoftmaxXent:  {"softmax_xent", spvSoftmaxXent},
+	SumSlices:    {"sum_slices", spvSumSlices},
+	Tick:         {"tick", spvTick},
 }
 
 // Activation are the specialization constants of include/activation.glsl, embedded in
@@ -275,6 +281,7 @@ type AdamSpecs struct {
 	Epsilon  float32 // EPSILON, constant_id 29; GLSL default 1e-8
 	LogBeta1 float32 // LOG_BETA1, constant_id 30; GLSL default -0.6931472
 	LogBeta2 float32 // LOG_BETA2, constant_id 31; GLSL default -0.0010005
+	Clamp    float32 // CLAMP, constant_id 46; GLSL default 0.0
 }
 
 // Shader is shaders/adam.comp.
@@ -291,6 +298,7 @@ func (s AdamSpecs) Constants() []Constant {
 		{29, Float, math.Float32bits(s.Epsilon)},
 		{30, Float, math.Float32bits(s.LogBeta1)},
 		{31, Float, math.Float32bits(s.LogBeta2)},
+		{46, Float, math.Float32bits(s.Clamp)},
 	}
 }
 
@@ -442,9 +450,11 @@ func (b BnApplyBindings[Buf]) List() []Buf {
 type BnBwdDataSpecs struct {
 	Elementwise
 	Activation
-	N uint32 // N, constant_id 4; GLSL default 1
-	C uint32 // C, constant_id 5; GLSL default 1
-	L uint32 // L, constant_id 6; GLSL default 1
+	N    uint32  // N, constant_id 4; GLSL default 1
+	C    uint32  // C, constant_id 5; GLSL default 1
+	L    uint32  // L, constant_id 6; GLSL default 1
+	Eps  float32 // EPS, constant_id 19; GLSL default 1e-5
+	Eval bool    // EVAL, constant_id 21; GLSL default false
 }
 
 // Shader is shaders/bn_bwd_data.comp.
@@ -459,6 +469,8 @@ func (s BnBwdDataSpecs) Constants() []Constant {
 		{6, Uint, s.L},
 		{16, Uint, s.Activation.Act},
 		{17, Float, math.Float32bits(s.Activation.Slope)},
+		{19, Float, math.Float32bits(s.Eps)},
+		{21, Bool, boolBits(s.Eval)},
 	}
 }
 
@@ -587,6 +599,47 @@ type ChannelSumBindings[Buf any] struct {
 
 // List is the buffers in binding order, a tensor's twice.
 func (b ChannelSumBindings[Buf]) List() []Buf { return []Buf{b.X, b.Out} }
+
+// CompleteLossSpecs are the specialization constants of shaders/complete_loss.comp. Every
+// field is passed to the pipeline: set each one.
+type CompleteLossSpecs struct {
+	Reduce
+	B          uint32  // B, constant_id 4; GLSL default 1
+	P          uint32  // P, constant_id 14; GLSL default 1
+	Lambda     float32 // LAMBDA, constant_id 47; GLSL default 0.1
+	Perceptual bool    // PERCEPTUAL, constant_id 48; GLSL default false
+}
+
+// Shader is shaders/complete_loss.comp.
+func (CompleteLossSpecs) Shader() Shader { return CompleteLoss }
+
+// Constants lists the values by constant_id.
+func (s CompleteLossSpecs) Constants() []Constant {
+	return []Constant{
+		{0, Uint, s.Reduce.LocalX},
+		{4, Uint, s.B},
+		{14, Uint, s.P},
+		{47, Float, math.Float32bits(s.Lambda)},
+		{48, Bool, boolBits(s.Perceptual)},
+	}
+}
+
+// CompleteLossBindings are the buffers of shaders/complete_loss.comp, by binding.
+type CompleteLossBindings[Buf any] struct {
+	X     Buf // binding 0
+	Y     Buf // binding 1
+	W     Buf // binding 2
+	Logit Buf // binding 3
+	DD    Buf // binding 4
+	DX    Buf // binding 5
+	DL    Buf // binding 6
+	Loss  Buf // binding 7
+}
+
+// List is the buffers in binding order, a tensor's twice.
+func (b CompleteLossBindings[Buf]) List() []Buf {
+	return []Buf{b.X, b.Y, b.W, b.Logit, b.DD, b.DX, b.DL, b.Loss}
+}
 
 // ConvFwdSpecs are the specialization constants of shaders/conv_fwd.comp. Every
 // field is passed to the pipeline: set each one.

@@ -190,6 +190,17 @@ func BatchNorm2dEval(x, gamma, beta, mean, variance []float64, n, c, l int, eps 
 	return y
 }
 
+// BatchNorm2dEvalBackward is eval-mode BatchNorm2d's input gradient from
+// dy: the running statistics are constants.
+func BatchNorm2dEvalBackward(dy, gamma, variance []float64, n, c, l int, eps float64) []float64 {
+	dx := make([]float64, len(dy))
+	for ch := 0; ch < c; ch++ {
+		inv := 1 / math.Sqrt(variance[ch]+eps)
+		each(n, c, l, ch, func(i int) { dx[i] = gamma[ch] * inv * dy[i] })
+	}
+	return dx
+}
+
 // BatchNorm2dBackward is training-mode BatchNorm2d's gradients from dy.
 func BatchNorm2dBackward(dy, x, gamma []float64, n, c, l int, eps float64) (dx, dgamma, dbeta []float64) {
 	dx = make([]float64, len(x))
@@ -281,6 +292,31 @@ func BCEWithLogits(logit []float64, target float64) (loss float64, dlogit []floa
 		meanProb += p
 	}
 	return loss / b, dlogit, meanProb / b
+}
+
+// CompletionLoss is image completion's loss for b images of p floats:
+// per image the weighted L1 distance Σ w·|x − y| and the perceptual loss
+// λ·log(1 − σ(logit)) (loss[2i], loss[2i+1]), the perceptual loss's
+// gradient at the logits, and the contextual loss's at x. The whole
+// gradient at x adds the discriminator's backward of dlogit.
+func CompletionLoss(x, y, w, logit []float64, b, p int, lambda float64) (loss, dxContext, dlogit []float64) {
+	loss, dxContext, dlogit = make([]float64, 2*b), make([]float64, b*p), make([]float64, b)
+	for i := 0; i < b; i++ {
+		for j := i * p; j < (i+1)*p; j++ {
+			d := x[j] - y[j]
+			loss[2*i] += w[j] * math.Abs(d)
+			switch {
+			case d > 0:
+				dxContext[j] = w[j]
+			case d < 0:
+				dxContext[j] = -w[j]
+			}
+		}
+		l := logit[i]
+		loss[2*i+1] = -lambda * (math.Max(l, 0) + math.Log1p(math.Exp(-math.Abs(l)))) // λ·log(1 − σ(l)), which would round to log 0 at l 60
+		dlogit[i] = -lambda / (1 + math.Exp(-l))
+	}
+	return loss, dxContext, dlogit
 }
 
 // Adam is one torch.optim.Adam step at step t (counting from 1), in place.

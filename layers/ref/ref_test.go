@@ -112,6 +112,39 @@ func TestBatchNormGradients(t *testing.T) {
 	checkGrad(t, "batch_norm2d dbeta", beta, db, loss)
 }
 
+func TestBatchNormEvalGradients(t *testing.T) {
+	r := rand.New(rand.NewSource(6))
+	n, c, l := 3, 4, 5
+	x, gamma, beta := randn(r, n*c*l, 2), randn(r, c, 1), randn(r, c, 1)
+	mean, variance := randn(r, c, 1), randn(r, c, 1)
+	for i := range variance {
+		variance[i] = variance[i]*variance[i] + 0.3
+	}
+	proj := randn(r, n*c*l, 1)
+	loss := func() float64 { return dot(proj, BatchNorm2dEval(x, gamma, beta, mean, variance, n, c, l, 1e-5)) }
+	checkGrad(t, "batch_norm2d eval dx", x, BatchNorm2dEvalBackward(proj, gamma, variance, n, c, l, 1e-5), loss)
+}
+
+// The completion loss's gradients are its derivatives (x away from the
+// kinks of |x − y|).
+func TestCompletionLossGradients(t *testing.T) {
+	r := rand.New(rand.NewSource(7))
+	b, p := 3, 11
+	x, y, w, logit := randn(r, b*p, 1), randn(r, b*p, 1), randn(r, b*p, 1), randn(r, b, 2)
+	for i := range w {
+		w[i] = math.Abs(w[i])
+	}
+	sum := func(v []float64) (s float64) {
+		for _, e := range v {
+			s += e
+		}
+		return s
+	}
+	_, dx, dl := CompletionLoss(x, y, w, logit, b, p, 0.3)
+	checkGrad(t, "completion loss dx", x, dx, func() float64 { l, _, _ := CompletionLoss(x, y, w, logit, b, p, 0.3); return sum(l) })
+	checkGrad(t, "completion loss dlogit", logit, dl, func() float64 { l, _, _ := CompletionLoss(x, y, w, logit, b, p, 0.3); return sum(l) })
+}
+
 func TestActivationGradients(t *testing.T) {
 	r := rand.New(rand.NewSource(5))
 	x := randn(r, 50, 2)
