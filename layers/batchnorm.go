@@ -27,7 +27,7 @@ type BatchNorm2d struct {
 	ks     parts
 
 	stats, apply, eval, bwdReduce, bwdData, bwdEval *vk.Kernel
-	saved, sums                            *vk.Buffer
+	saved, sums                                     *vk.Buffer
 }
 
 // NewBatchNorm2d builds the kernels and buffers of a BatchNorm2d.
