@@ -258,7 +258,9 @@ func biasGrad(ps []*tensor) *vk.Buffer {
 }
 
 // backward records the gradients of the last forward on x, pass p, from
-// dy = ∂L/∂output (which it may overwrite). With inputGrads, dx receives
+// dy = ∂L/∂output (which it may overwrite). After an evalPass forward it
+// is eval mode's gradient (batch norm's running statistics and dropout's
+// identity are constants), for gradients with respect to the input only. With inputGrads, dx receives
 // ∂L/∂x. With weightGrads the parameters' gradients accumulate into their
 // grad buffers; without, the weight gradients are skipped (batch norm's γ
 // and β gradients come with its data gradient and still accumulate: the
@@ -295,12 +297,22 @@ func (m *net) backward(s *vk.Sequence, x, dy, dx *vk.Buffer, p pass, g grads, cl
 			if target == nil {
 				target = dy
 			}
-			m.bns[i].Backward(s, target, ps[0].grad, ps[1].grad, dy, in, out, ps[0].val)
+			if p == evalPass { // the running statistics: no γ, β gradients
+				m.bns[i].BackwardEval(s, target, dy, out, ps[0].val, m.p.running[i])
+			} else {
+				m.bns[i].Backward(s, target, ps[0].grad, ps[1].grad, dy, in, out, ps[0].val)
+			}
 		case dropout:
 			if i > 0 {
 				target = dy
 			}
-			if target != nil {
+			switch {
+			case target == nil:
+			case p == evalPass: // eval mode passes values through
+				if target != dy {
+					s.Copy(target, dy)
+				}
+			default:
 				m.drops[i][p].Backward(s, target, dy, clock)
 			}
 		}

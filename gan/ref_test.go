@@ -16,6 +16,7 @@ type refNet struct {
 // refTrace is what a forward keeps for backward.
 type refTrace struct {
 	n         int
+	train     bool        // batch norm on the batch's statistics; else eval mode
 	ins, pres [][]float64 // each layer's input and value before its activation
 	outs      [][]float64
 	dropMasks [][]float64
@@ -35,7 +36,7 @@ func biasOf(ps [][]float64) []float64 {
 // forward runs the network on x (n samples). mask gives layer i's dropout
 // mask in training mode.
 func (r *refNet) forward(x []float64, n int, train bool, mask func(i, count int) []float64) *refTrace {
-	tr := &refTrace{n: n}
+	tr := &refTrace{n: n, train: train}
 	in := x
 	for i, l := range r.spec.layers {
 		ps := r.p[i]
@@ -94,11 +95,17 @@ func (r *refNet) backward(tr *refTrace, dy []float64) (dx []float64, grads [][][
 		case convT:
 			dx, gw, gb = ref.ConvTranspose2dBackward(d, tr.ins[i], ps[0], r.geom(l, n))
 		case batchNorm:
-			dx, gw, gb = ref.BatchNorm2dBackward(d, tr.ins[i], ps[0], n, l.k, l.oh*l.ow, 1e-5)
+			if tr.train {
+				dx, gw, gb = ref.BatchNorm2dBackward(d, tr.ins[i], ps[0], n, l.k, l.oh*l.ow, 1e-5)
+			} else { // the input's gradient only
+				dx = ref.BatchNorm2dEvalBackward(d, ps[0], r.running[i][l.k:], n, l.k, l.oh*l.ow, 1e-5)
+			}
 		case dropout:
-			dx = make([]float64, len(d))
-			for j := range d {
-				dx[j] = d[j] * tr.dropMasks[i][j]
+			dx = append([]float64(nil), d...) // eval mode: the identity
+			if tr.train {
+				for j := range d {
+					dx[j] *= tr.dropMasks[i][j]
+				}
 			}
 		}
 		switch len(ps) {

@@ -35,7 +35,7 @@ const (
 
 // Options says where the training images are and how to prepare them.
 type Options struct {
-	Path     string // an IDX images file, a directory holding one (MNIST layout), or a folder of JPEG/PNG images
+	Path     string // an IDX images file, a directory holding one (MNIST layout), a folder of JPEG/PNG images, or one image
 	Size     int    // the model's side: images are resized to Size×Size
 	Crop     string // for image folders: CropSquare (default) or CropCelebA
 	CacheDir string // where a decoded image folder is cached; "" decodes every time
@@ -126,6 +126,9 @@ func open(opt Options) (*Dataset, error) {
 	if !st.Mode().IsRegular() {
 		return nil, fmt.Errorf("data: %s is neither a file nor a directory", opt.Path)
 	}
+	if isImageFile(opt.Path) { // one image: a folder of one
+		return openFolder(opt)
+	}
 	return openIDX(opt.Path, opt)
 }
 
@@ -192,9 +195,7 @@ func listImages(root string) ([]folderFile, error) {
 			}
 			return nil
 		}
-		switch strings.ToLower(filepath.Ext(p)) {
-		case ".jpg", ".jpeg", ".png":
-		default:
+		if !isImageFile(p) {
 			return nil
 		}
 		info, err := d.Info()
@@ -218,6 +219,15 @@ func listImages(root string) ([]folderFile, error) {
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].path < files[j].path })
 	return files, nil
+}
+
+// isImageFile says whether a path names an image the folder loader reads.
+func isImageFile(p string) bool {
+	switch strings.ToLower(filepath.Ext(p)) {
+	case ".jpg", ".jpeg", ".png":
+		return true
+	}
+	return false
 }
 
 // cacheKey names a folder's cache by everything that decides its bytes.

@@ -201,6 +201,17 @@ func TestImageFolder(t *testing.T) {
 	if !bytes.Equal(cached, img) {
 		t.Errorf("the cache holds other bytes than the decode")
 	}
+
+	// One image file is a folder of one: decoded, cropped and resized alike.
+	one, err := Open(Options{Path: filepath.Join(dir, "a.jpg"), Size: 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer one.Close()
+	single := make([]byte, len(img))
+	if err := one.RawImage(0, single); err != nil || one.N != 1 || !bytes.Equal(single, img) {
+		t.Errorf("a.jpg alone: %d images, %v; want the folder's first image", one.N, err)
+	}
 }
 
 func TestImageFolderErrors(t *testing.T) {
@@ -214,6 +225,7 @@ func TestImageFolderErrors(t *testing.T) {
 		{"missing", filepath.Join(empty, "nope"), "no such file"},
 		{"empty", empty, "holds no .jpg, .jpeg or .png images"},
 		{"none decodes", bad, "none of the 1 images"},
+		{"one image that does not decode", filepath.Join(bad, "x.png"), "none of the 1 images"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := Open(Options{Path: c.path, Size: 16})
