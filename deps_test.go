@@ -46,6 +46,8 @@ var allowed = map[string][]string{
 	// of ONNX's schema by protoc-gen-go.
 	"gan/onnx":        {"gan", "gan/atomicfile", "gan/onnx/onnxpb", "google.golang.org/protobuf/proto"},
 	"gan/onnx/onnxpb": {"google.golang.org/protobuf/reflect/protoreflect", "google.golang.org/protobuf/runtime/protoimpl"},
+	// Image completion's masks, on the host.
+	"gan/mask": {},
 	// What the tests of gan's packages share.
 	"internal/gantest": {"gan"},
 	// The viewer paints its frames with layers.Frame, the one op that is

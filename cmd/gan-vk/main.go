@@ -5,6 +5,7 @@
 //	gan-vk score      score generated images against the training data
 //	gan-vk interpolate walk between latent points, or do arithmetic on z
 //	gan-vk timelapse  make an animated GIF of a run's sample grids as it learned
+//	gan-vk complete   fill in the missing part of images by searching z
 //	gan-vk export     write a trained generator as an ONNX model
 //	gan-vk view       open the viewer on a run folder or checkpoint
 //	gan-vk devices    list the Vulkan devices and mark the one training would use
@@ -40,6 +41,7 @@ func commands() []command {
 		{"score", "score generated images against the training data: FD, KID, precision/recall, class histogram", runScore},
 		{"interpolate", "walk between latent points (a GIF or PNGs), or do the DCGAN paper's arithmetic on z", runInterpolate},
 		{"timelapse", "make an animated GIF of a run's sample grids as it learned", runTimelapse},
+		{"complete", "fill in the missing part of images by searching the generator's z (Yeh et al. 2017)", runComplete},
 		{"export", "write a trained generator as an ONNX model (z in, images out)", runExport},
 		{"view", "open the viewer on a run folder or checkpoint (following a run being trained)", runView},
 		{"devices", "list the Vulkan devices and mark the one training would use", runDevices},
