@@ -31,10 +31,10 @@ the blend (the known pixels, and G(z)'s in the hole).`
 type completeFlags struct {
 	ckpt, images, mask, out, device string
 	weights                         *string
-	n, iters                                 int
-	lambda, lr                               float64
-	seed                                     uint64
-	weighted                                 bool
+	n, iters                        int
+	lambda, lr                      float64
+	seed                            uint64
+	weighted                        bool
 }
 
 func runComplete(args []string, stdout, stderr io.Writer) (err error) {
