@@ -47,11 +47,7 @@ func runComplete(args []string, stdout, stderr io.Writer) (err error) {
 	if err := f.check(); err != nil {
 		return err
 	}
-	c, err := openCheckpoint(f.ckpt)
-	if err != nil {
-		return err
-	}
-	w, err := checkpointWeights(c, *f.weights)
+	c, w, err := openGenerator(f.ckpt, *f.weights)
 	if err != nil {
 		return err
 	}

@@ -31,11 +31,7 @@ func runExport(args []string, stdout, stderr io.Writer) error {
 	case *out == "":
 		return &usageError{"--onnx is required: the model file to write, as generator.onnx"}
 	}
-	c, err := openCheckpoint(*ckpt)
-	if err != nil {
-		return err
-	}
-	w, err := checkpointWeights(c, *weights)
+	c, w, err := openGenerator(*ckpt, *weights)
 	if err != nil {
 		return err
 	}

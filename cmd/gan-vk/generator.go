@@ -29,6 +29,20 @@ func parseWeights(s string, cfg gan.TrainConfig) (gan.Weights, error) {
 	return w, nil
 }
 
+// openGenerator reads a checkpoint file (or a run folder's newest) and
+// the generator --weights names in it.
+func openGenerator(path, weights string) (*run.Checkpoint, gan.Weights, error) {
+	c, err := openCheckpoint(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	w, err := checkpointWeights(c, weights)
+	if err != nil {
+		return nil, 0, err
+	}
+	return c, w, nil
+}
+
 // openCheckpoint reads a checkpoint file, or a run folder's newest.
 func openCheckpoint(path string) (*run.Checkpoint, error) {
 	if st, err := os.Stat(path); err == nil && st.IsDir() {

@@ -66,11 +66,7 @@ func runInterpolate(args []string, stdout, stderr io.Writer) (err error) {
 	if err != nil {
 		return err
 	}
-	c, err := openCheckpoint(f.ckpt)
-	if err != nil {
-		return err
-	}
-	wt, err := checkpointWeights(c, f.weights)
+	c, wt, err := openGenerator(f.ckpt, f.weights)
 	if err != nil {
 		return err
 	}

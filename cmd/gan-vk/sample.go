@@ -49,11 +49,7 @@ func runSample(args []string, stdout, stderr io.Writer) (err error) {
 	if *grid == "" && *out == "" {
 		*grid = "sample.png"
 	}
-	c, err := openCheckpoint(*ckpt)
-	if err != nil {
-		return err
-	}
-	w, err := checkpointWeights(c, *weights)
+	c, w, err := openGenerator(*ckpt, *weights)
 	if err != nil {
 		return err
 	}

@@ -80,10 +80,7 @@ func runScore(args []string, stdout, stderr io.Writer) (err error) {
 	var c *run.Checkpoint
 	var w gan.Weights
 	if *f.ckpt != "" {
-		if c, err = openCheckpoint(*f.ckpt); err != nil {
-			return err
-		}
-		if w, err = checkpointWeights(c, *f.weights); err != nil {
+		if c, w, err = openGenerator(*f.ckpt, *f.weights); err != nil {
 			return err
 		}
 	}
