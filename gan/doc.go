@@ -22,12 +22,19 @@
 //	sample.go   Sampler (the generator in eval mode on its own z), Generator, sample grids
 //	features.go the feature network gan/score scores with: a classifier trained here with
 //	            softmax cross-entropy, or fixed random weights
+//	complete.go Completer: image completion by Adam on z, with gradients through the
+//	            discriminator and the generator in eval mode
+//	layers.go   Layer: a network layer by layer for exporters (gan/onnx)
 //	kernels.go  the step's GEMM passes and the kernel plan a run records
 //	bench.go    the step's FLOPs, the per-layer profile of the same recipes, the fixed cost
 //	            of a dispatch
 //
 // The data, the run folder and its loop, the live feed and the tuner are
 // packages of their own below this one (gan/data, gan/run, gan/live,
-// gan/tune), and so is the quality score (gan/score). The tests hold whole steps to a float64 trainer composed from
-// layers/ref (ref_test.go, step_test.go) and to PyTorch (golden_test.go).
+// gan/tune), and so are the quality score (gan/score), the ONNX export
+// (gan/onnx), completion's masks (gan/mask), arithmetic on z (gan/latent)
+// and animated GIFs (gan/anim). The tests hold whole steps to a float64
+// trainer composed from layers/ref (ref_test.go, step_test.go) and to
+// PyTorch (golden_test.go), and the completion search to the same
+// composition (complete_test.go).
 package gan
