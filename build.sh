@@ -118,7 +118,7 @@ test_all() {
 	# Tests open devices with the Khronos validation layer on (vk/vktest) and
 	# fail on any message it prints.
 	export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$(mktemp -d)}
-	go test -count=1 -timeout 10m ./...
+	go test -count=1 -timeout 15m ./...
 	# Each fuzz target, briefly, beyond its seed corpus (which the line
 	# above ran): FUZZTIME=1m ./build.sh test for a longer look. The default
 	# is a count of inputs, not a duration: a duration races Go's fuzzing

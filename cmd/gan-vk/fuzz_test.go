@@ -35,6 +35,12 @@ func FuzzCLI(f *testing.F) {
 		"train --view --steps 1",
 		"view r",
 		"view --device 0",
+		"timelapse r --every 0 --fps 9",
+		"timelapse --out p.gif r extra",
+		"interpolate --checkpoint c --seeds 1,,2 --frames 3",
+		"interpolate --checkpoint c --arith (1,2)-3+(4",
+		"complete --checkpoint c --images i --mask m.png --n 65",
+		"export --checkpoint c --onnx g.onnx --weights ema",
 	} {
 		f.Add(seed)
 	}

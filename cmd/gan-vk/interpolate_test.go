@@ -10,32 +10,37 @@ import (
 )
 
 // tinyRun is a run of a few steps that the generation commands' tests
-// share, trained once (under the tests' cache folder, removed at the end).
-var tinyRun = sync.OnceValues(func() (string, error) {
+// share, trained once (under the tests' cache folder, removed at the end),
+// with a sample grid every 2 steps and train --gif's GIF.
+
+// tiny is the shared run and what its train printed.
+type tiny struct{ run, trained string }
+
+var tinyRun = sync.OnceValues(func() (tiny, error) {
 	dir, err := os.MkdirTemp(os.Getenv("XDG_CACHE_HOME"), "tiny-run-")
 	if err != nil {
-		return "", err
+		return tiny{}, err
 	}
 	data := filepath.Join(dir, "images.idx")
 	if err := os.WriteFile(data, idxImages(48, 28, 28), 0o644); err != nil {
-		return "", err
+		return tiny{}, err
 	}
 	run := filepath.Join(dir, "run")
 	var out, errs strings.Builder
-	if code := execute([]string{"train", "--data", data, "--steps", "4", "--gf", "4", "--df", "4", "--batch", "8",
-		"--run", run, "--quiet"}, &out, &errs); code != 0 {
-		return "", &usageError{"training the shared run: " + errs.String()}
+	if code := execute([]string{"train", "--data", data, "--steps", "5", "--gf", "4", "--df", "4", "--batch", "8",
+		"--run", run, "--sample-every", "2", "--gif"}, &out, &errs); code != 0 {
+		return tiny{}, &usageError{"training the shared run: " + errs.String()}
 	}
-	return run, nil
+	return tiny{run, out.String()}, nil
 })
 
 func sharedRun(t *testing.T) string {
 	t.Helper()
-	run, err := tinyRun()
+	r, err := tinyRun()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return run
+	return r.run
 }
 
 // samePixels compares two images pixel by pixel, allowing tol levels.

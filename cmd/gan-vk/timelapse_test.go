@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/gan-vk/gan-vk/gan/anim"
+	"github.com/gan-vk/gan-vk/internal/gantest"
 )
 
 func readGIF(t *testing.T, path string) *gif.GIF {
@@ -29,14 +30,17 @@ func readGIF(t *testing.T, path string) *gif.GIF {
 // TestTimelapse: train --gif and gan-vk timelapse animate the run's grids
 // in step order, each frame the grid's pixels under a label, the last held.
 func TestTimelapse(t *testing.T) {
-	dir := t.TempDir()
-	run := filepath.Join(dir, "run")
-	train := tinyTrain(t, dir)
-	if code, stdout, stderr := runCLI(t, train(run, 5, "--sample-every", "2", "--gif")...); code != 0 || !strings.Contains(stdout, "progress.gif: 3 frames") {
-		t.Fatalf("train --gif: exit %d\n%s\n%s", code, stdout, stderr)
+	shared, dir := sharedRun(t), t.TempDir()
+	if r, _ := tinyRun(); !strings.Contains(r.trained, "progress.gif: 3 frames") {
+		t.Errorf("train --gif's output lacks the GIF:\n%s", r.trained)
 	}
-	if g := readGIF(t, filepath.Join(run, "progress.gif")); len(g.Image) != 3 || g.Delay[0] != 13 || g.Delay[2] != 200 {
+	if g := readGIF(t, filepath.Join(shared, "progress.gif")); len(g.Image) != 3 || g.Delay[0] != 13 || g.Delay[2] != 200 {
 		t.Errorf("train --gif: %d frames with delays %v, want 3 at 13 and the last at 200", len(g.Image), g.Delay)
+	}
+	// A copy of the run's config and grids, to add to.
+	run := filepath.Join(dir, "run")
+	for _, f := range []string{"config.json", "samples/step_000002.png", "samples/step_000004.png", "samples/step_000005.png"} {
+		gantest.WriteFile(t, filepath.Join(run, f), readFile(t, filepath.Join(shared, f)))
 	}
 	// A grid past step 999999 sorts by its step, not its name.
 	late := filepath.Join(run, "samples", "step_10000000.png")
@@ -98,10 +102,7 @@ func TestTimelapse(t *testing.T) {
 		t.Errorf("a damaged grid: exit %d, %q", code, stderr)
 	}
 	empty := filepath.Join(dir, "empty")
-	if code, _, stderr := runCLI(t, train(empty, 1, "--sample-every", "0")...); code != 0 {
-		t.Fatal(stderr)
-	}
-	os.RemoveAll(filepath.Join(empty, "samples"))
+	gantest.WriteFile(t, filepath.Join(empty, "config.json"), readFile(t, filepath.Join(run, "config.json")))
 	if code, _, stderr := runCLI(t, "timelapse", empty); code != 1 || !strings.Contains(stderr, "has no sample grids yet") {
 		t.Errorf("a run without grids: exit %d, %q", code, stderr)
 	}
