@@ -26,6 +26,7 @@ packages=(
 	xvfb xdotool x11-apps x11-xserver-utils # the viewer's tests: a display, keys and resizes, screenshots (xwd), HiDPI (xrdb)
 	dataset-fashion-mnist   # the default training data
 	nodejs                  # the export test runs the ONNX model in onnxruntime-node (web/, from npm)
+	openmpi-bin             # mpirun and libmpi, which gan-vk loads at run time for data-parallel training
 )
 
 log() { printf 'build.sh: %s\n' "$*" >&2; }
