@@ -54,7 +54,7 @@ func NewBatchNorm2d(d *vk.Device, cfg BatchNorm2dConfig) (*BatchNorm2d, error) {
 	apply.Eval = true
 	b.eval = b.ks.add(name+" eval", apply)
 	b.bwdReduce = b.ks.add(name, shaders.BnBwdReduceSpecs{Reduce: reduceLocal(), Activation: act, N: n, C: c, L: l})
-	bwd := shaders.BnBwdDataSpecs{Elementwise: elementwiseLocal(), Activation: act, N: n, C: c, L: l, Eps: cfg.Eps}
+	bwd := shaders.BnBwdDataSpecs{Elementwise: elementwiseLocal(), Activation: act, N: n, C: c, L: l, Eps: cfg.Eps, Eval: false}
 	b.bwdData = b.ks.add(name, bwd)
 	bwd.Eval = true
 	b.bwdEval = b.ks.add(name+" eval", bwd)

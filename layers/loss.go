@@ -109,7 +109,7 @@ func NewCompletionLoss(d *vk.Device, b, p int, lambda float32) (*CompletionLoss,
 		return nil, fmt.Errorf("layers: completion loss: %d images of %d floats, λ %g: need positive sizes and λ ≥ 0", b, p, lambda)
 	}
 	l := &CompletionLoss{B: b, P: p, Lambda: lambda, ks: parts{dev: d}}
-	specs := shaders.CompleteLossSpecs{Reduce: shaders.Reduce{LocalX: 256}, B: uint32(b), P: uint32(p), Lambda: lambda}
+	specs := shaders.CompleteLossSpecs{Reduce: shaders.Reduce{LocalX: 256}, B: uint32(b), P: uint32(p), Lambda: lambda, Perceptual: false}
 	l.whole = l.ks.add(fmt.Sprintf("completion loss %d×%d", b, p), specs)
 	specs.Perceptual = true
 	l.perceptual = l.ks.add(fmt.Sprintf("completion perceptual loss %d", b), specs)
