@@ -79,8 +79,8 @@ type World struct {
 	mu         sync.Mutex
 	lib        unsafe.Pointer
 	comm, f32  unsafe.Pointer
-	i32, sum   unsafe.Pointer
-	max        unsafe.Pointer
+	i32, u8    unsafe.Pointer
+	sum, max   unsafe.Pointer
 	fn         map[string]unsafe.Pointer
 }
 
@@ -115,7 +115,7 @@ func initFrom(names []string) (*World, error) {
 	for _, h := range []struct {
 		p    *unsafe.Pointer
 		name string
-	}{{&w.comm, "ompi_mpi_comm_world"}, {&w.f32, "ompi_mpi_float"}, {&w.i32, "ompi_mpi_int"},
+	}{{&w.comm, "ompi_mpi_comm_world"}, {&w.f32, "ompi_mpi_float"}, {&w.i32, "ompi_mpi_int"}, {&w.u8, "ompi_mpi_byte"},
 		{&w.sum, "ompi_mpi_op_sum"}, {&w.max, "ompi_mpi_op_max"}} {
 		p, err := w.sym(h.name)
 		if err != nil {
@@ -197,12 +197,8 @@ func (w *World) BcastBytes(b []byte, root int) error {
 	if len(b) == 0 {
 		return nil
 	}
-	byteType, err := w.sym("ompi_mpi_byte")
-	if err != nil {
-		return err
-	}
 	rc := w.call(func() C.int {
-		return C.call_bcast(w.fn["MPI_Bcast"], unsafe.Pointer(&b[0]), C.int(len(b)), byteType, C.int(root), w.comm)
+		return C.call_bcast(w.fn["MPI_Bcast"], unsafe.Pointer(&b[0]), C.int(len(b)), w.u8, C.int(root), w.comm)
 	})
 	return w.check("MPI_Bcast", rc)
 }

@@ -73,9 +73,6 @@ func Write(path string, frames []Frame) error {
 	return atomicfile.Write(path, func(w io.Writer) error { return Encode(w, frames) })
 }
 
-// Hundredths is a delay as a GIF stores it.
-func Hundredths(d time.Duration) int { return delay(d) }
-
 func delay(d time.Duration) int {
 	return max(minDelay, int((d+5*time.Millisecond)/(10*time.Millisecond)))
 }
