@@ -3,6 +3,7 @@ package layers
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 
 	"github.com/gan-vk/gan-vk/shaders"
 	"github.com/gan-vk/gan-vk/vk"
@@ -64,26 +65,45 @@ func (c *Clock) Tick(s *vk.Sequence) {
 
 // Normal records z ~ N(0, 1) over Count floats, drawn from Philox4x32-10 at
 // the clock's seed and step: the same (seed, step, stream) gives the same z.
-// Distinct streams give independent draws at the same step.
+// Distinct streams give independent draws at the same step. A Normal from
+// First draws elements [First, First+Count) of the whole draw, bit for bit:
+// a rank's rows of a data-parallel batch.
 type Normal struct {
-	Count, Stream int
-	ks            parts
-	k             *vk.Kernel
+	First, Count, Stream int
+	ks                   parts
+	k                    *vk.Kernel
 }
 
 // NewNormal builds the generator for count floats on a stream.
 func NewNormal(d *vk.Device, count, stream int) (*Normal, error) {
-	if count <= 0 || stream < 0 {
-		return nil, fmt.Errorf("layers: normal: count %d must be positive and stream %d not negative", count, stream)
+	return NewNormalFrom(d, 0, count, stream)
+}
+
+// NewNormalFrom builds the generator for elements [first, first+count) of
+// a stream's draw; first must be a multiple of 4 (Philox draws 4 at once).
+func NewNormalFrom(d *vk.Device, first, count, stream int) (*Normal, error) {
+	if err := checkDraw("normal", first, count, stream); err != nil {
+		return nil, err
 	}
-	l := &Normal{Count: count, Stream: stream, ks: parts{dev: d}}
+	l := &Normal{First: first, Count: count, Stream: stream, ks: parts{dev: d}}
 	l.k = l.ks.add(fmt.Sprintf("normal %d", count), shaders.NormalSpecs{Elementwise: elementwiseLocal(),
-		Count: uint32(count), Stream: uint32(stream)})
+		Count: uint32(count), Stream: uint32(stream), First: uint32(first)})
 	if l.ks.err != nil {
 		l.Close()
 		return nil, l.ks.err
 	}
 	return l, nil
+}
+
+// checkDraw reports a random draw's range that cannot be drawn.
+func checkDraw(op string, first, count, stream int) error {
+	switch {
+	case count <= 0 || stream < 0:
+		return fmt.Errorf("layers: %s: count %d must be positive and stream %d not negative", op, count, stream)
+	case first < 0 || first%4 != 0 || first+count > math.MaxUint32:
+		return fmt.Errorf("layers: %s: the first element %d must be a multiple of 4, and the draw end below 2³²", op, first)
+	}
+	return nil
 }
 
 // Close destroys the kernel.
@@ -98,22 +118,33 @@ func (l *Normal) Draw(s *vk.Sequence, z *vk.Buffer, clock *Clock) {
 // Dropout records inverted dropout over Count floats: each value is kept
 // with probability 1−P and scaled by 1/(1−P). The mask comes from Philox at
 // the clock's seed and step, so Backward redraws it instead of storing it.
+// A Dropout from First masks with elements [First, First+Count) of the
+// whole mask.
 type Dropout struct {
-	Count  int
-	P      float32
-	Stream int
-	ks     parts
-	k      *vk.Kernel
+	First, Count int
+	P            float32
+	Stream       int
+	ks           parts
+	k            *vk.Kernel
 }
 
 // NewDropout builds dropout with drop probability p in [0, 1) on a stream.
 func NewDropout(d *vk.Device, count int, p float32, stream int) (*Dropout, error) {
-	if count <= 0 || stream < 0 || p < 0 || p >= 1 {
-		return nil, fmt.Errorf("layers: dropout: count %d must be positive, stream %d not negative, p %g in [0, 1)", count, stream, p)
+	return NewDropoutFrom(d, 0, count, p, stream)
+}
+
+// NewDropoutFrom builds dropout over elements [first, first+count) of a
+// stream's mask; first must be a multiple of 4.
+func NewDropoutFrom(d *vk.Device, first, count int, p float32, stream int) (*Dropout, error) {
+	if err := checkDraw("dropout", first, count, stream); err != nil {
+		return nil, err
 	}
-	l := &Dropout{Count: count, P: p, Stream: stream, ks: parts{dev: d}}
+	if p < 0 || p >= 1 {
+		return nil, fmt.Errorf("layers: dropout: p %g must be in [0, 1)", p)
+	}
+	l := &Dropout{First: first, Count: count, P: p, Stream: stream, ks: parts{dev: d}}
 	l.k = l.ks.add(fmt.Sprintf("dropout %d", count), shaders.DropoutSpecs{Elementwise: elementwiseLocal(),
-		Count: uint32(count), P: p, Stream: uint32(stream)})
+		Count: uint32(count), P: p, Stream: uint32(stream), First: uint32(first)})
 	if l.ks.err != nil {
 		l.Close()
 		return nil, l.ks.err

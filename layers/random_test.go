@@ -100,3 +100,62 @@ func TestDropout(t *testing.T) {
 	expect(t, "y", by, wantY, ref.Pointwise)
 	expect(t, "dx (the same mask)", bdx, wantDX, ref.Pointwise)
 }
+
+// A draw from an element on is that part of the whole draw, bit for bit,
+// for z and for dropout masks: a data-parallel rank's rows of the batch.
+func TestDrawFrom(t *testing.T) {
+	d := vktest.Open(t)
+	const n, first, seed, step, stream, p = 4003, 1200, 9, 4, 3, float32(0.3)
+	clock, err := layers.NewClock(d, "from", seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer clock.Close()
+	if err := clock.Set(seed, step); err != nil {
+		t.Fatal(err)
+	}
+	whole, err := layers.NewNormal(d, n, stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer whole.Close()
+	part, err := layers.NewNormalFrom(d, first, n-first, stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer part.Close()
+	wholeDrop, err := layers.NewDropout(d, n, p, stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wholeDrop.Close()
+	partDrop, err := layers.NewDropoutFrom(d, first, n-first, p, stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer partDrop.Close()
+	ones := make([]float64, n)
+	for i := range ones {
+		ones[i] = 1
+	}
+	bz, bpart := alloc(t, d, "z", n), alloc(t, d, "z part", n-first)
+	bones, bmask, bmaskPart := upload(t, d, "ones", ones), alloc(t, d, "mask", n), alloc(t, d, "mask part", n-first)
+	bonesPart := upload(t, d, "ones part", ones[first:])
+	run(t, d, func(s *vk.Sequence) {
+		whole.Draw(s, bz, clock)
+		part.Draw(s, bpart, clock)
+		wholeDrop.Forward(s, bmask, bones, clock)
+		partDrop.Forward(s, bmaskPart, bonesPart, clock)
+	})
+	if err := ref.Exact.Check(download(t, bpart, n-first), download(t, bz, n)[first:]); err != nil {
+		t.Errorf("z from element %d: %v", first, err)
+	}
+	if err := ref.Exact.Check(download(t, bmaskPart, n-first), download(t, bmask, n)[first:]); err != nil {
+		t.Errorf("dropout mask from element %d: %v", first, err)
+	}
+	for _, f := range []int{-4, 2} {
+		if _, err := layers.NewNormalFrom(d, f, 8, 0); err == nil {
+			t.Errorf("a normal draw from element %d was built", f)
+		}
+	}
+}

@@ -811,6 +811,7 @@ type DropoutSpecs struct {
 	Count  uint32  // COUNT, constant_id 4; GLSL default 1
 	P      float32 // P, constant_id 24; GLSL default 0.5
 	Stream uint32  // STREAM, constant_id 25; GLSL default 0
+	First  uint32  // FIRST, constant_id 49; GLSL default 0
 }
 
 // Shader is shaders/dropout.comp.
@@ -823,6 +824,7 @@ func (s DropoutSpecs) Constants() []Constant {
 		{4, Uint, s.Count},
 		{24, Float, math.Float32bits(s.P)},
 		{25, Uint, s.Stream},
+		{49, Uint, s.First},
 	}
 }
 
@@ -895,6 +897,7 @@ type NormalSpecs struct {
 	Elementwise
 	Count  uint32 // COUNT, constant_id 4; GLSL default 1
 	Stream uint32 // STREAM, constant_id 25; GLSL default 0
+	First  uint32 // FIRST, constant_id 49; GLSL default 0
 }
 
 // Shader is shaders/normal.comp.
@@ -906,6 +909,7 @@ func (s NormalSpecs) Constants() []Constant {
 		{0, Uint, s.Elementwise.LocalX},
 		{4, Uint, s.Count},
 		{25, Uint, s.Stream},
+		{49, Uint, s.First},
 	}
 }
 
