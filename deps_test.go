@@ -22,9 +22,10 @@ var allowed = map[string][]string{
 	"vk":          {"github.com/vulkan-go/vulkan"},
 	"vk/vktest":   {"vk"},
 	// MPI, loaded at run time (dlopen): data-parallel training's allreduce.
-	"mpi":        {},
-	"layers":     {"vk", "shaders"},
-	"layers/ref": {}, // plain Go, so a reference can share nothing with what it checks
+	"mpi":         {},
+	"mpi/mpitest": {}, // a test's ranks under mpirun
+	"layers":      {"vk", "shaders"},
+	"layers/ref":  {}, // plain Go, so a reference can share nothing with what it checks
 	// gan: the models, their parameters and networks, the trainer, the
 	// sampler. It knows nothing of files beyond writing a PNG atomically.
 	"gan":             {"gan/atomicfile", "layers", "vk"},

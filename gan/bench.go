@@ -209,7 +209,7 @@ func (t *Trainer) Profile(runs int) (*Profile, error) {
 	seqs, err := t.profiledUpdates()
 	defer func() {
 		for _, q := range seqs {
-			q.s.Close()
+			q.seqs[0].Close()
 		}
 	}()
 	if err != nil {
@@ -227,14 +227,15 @@ func (t *Trainer) Profile(runs int) (*Profile, error) {
 		return r
 	}
 	for _, q := range seqs {
+		s := q.seqs[0]
 		var samples [][]time.Duration // per command, one per run
 		var stamps []vk.Stamp
 		for range runs {
 			for range q.times {
-				if err := q.s.Submit(); err != nil {
+				if err := s.Submit(); err != nil {
 					return nil, fmt.Errorf("gan: profile: %w", err)
 				}
-				st, err := q.s.Timestamps()
+				st, err := s.Timestamps()
 				if err != nil {
 					return nil, fmt.Errorf("gan: profile: %w", err)
 				}
@@ -275,7 +276,8 @@ func (t *Trainer) Profile(runs int) (*Profile, error) {
 }
 
 // profiledUpdates records the step's updates again, each with a timestamp
-// after every command.
+// after every command, in one sequence: a profile runs the updates alone,
+// with no averaging over ranks between the gradients and Adam.
 func (t *Trainer) profiledUpdates() ([]recordedUpdate, error) {
 	var seqs []recordedUpdate
 	for _, u := range t.Config.updates() {
@@ -286,7 +288,7 @@ func (t *Trainer) profiledUpdates() ([]recordedUpdate, error) {
 		if err != nil {
 			return seqs, fmt.Errorf("gan: profile: %w", err)
 		}
-		seqs = append(seqs, recordedUpdate{s, u.times})
+		seqs = append(seqs, recordedUpdate{seqs: []*vk.Sequence{s}, times: u.times})
 		s.Profile()
 		u.recipe(&recorder{t: t, s: s})
 	}
@@ -307,11 +309,13 @@ func median(d []time.Duration) time.Duration {
 // generator updates, and the submissions.
 func (t *Trainer) Commands() (dispatches, transfers, barriers, submits int) {
 	for _, u := range t.updates {
-		st := u.s.Stats()
-		dispatches += u.times * st.Dispatches
-		transfers += u.times * (st.Copies + st.Fills)
-		barriers += u.times * st.Barriers
-		submits += u.times
+		for _, s := range u.seqs {
+			st := s.Stats()
+			dispatches += u.times * st.Dispatches
+			transfers += u.times * (st.Copies + st.Fills)
+			barriers += u.times * st.Barriers
+			submits += u.times
+		}
 	}
 	return dispatches, transfers, barriers, submits
 }

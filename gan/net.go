@@ -74,6 +74,9 @@ type netOptions struct {
 	// bnMomentum is how far a training-mode forward moves batch norm's
 	// running statistics towards the batch's (0: PyTorch's 0.1).
 	bnMomentum float32
+	// first is the row of a global batch the net's row 0 is: a
+	// data-parallel rank draws its rows of the global batch's dropout masks.
+	first int
 }
 
 // newNet builds spec's ops at batch n over p.
@@ -116,7 +119,7 @@ func newNet(d *vk.Device, p *netParams, n int, o netOptions) (*net, error) {
 		case dropout:
 			for mask := range masks {
 				var dr *layers.Dropout
-				if dr, err = layers.NewDropout(d, n*l.outCount(), l.p, dropStream(i, mask)); err != nil {
+				if dr, err = layers.NewDropoutFrom(d, o.first*l.outCount(), n*l.outCount(), l.p, dropStream(i, mask)); err != nil {
 					break
 				}
 				m.drops[i][mask] = dr

@@ -151,49 +151,91 @@ type refTrainer struct {
 }
 
 // refStep runs one training step on a real batch and returns its stats.
-func (rt *refTrainer) refStep(real []float64) Stats {
-	cfg, n := rt.cfg, rt.cfg.Batch
+func (rt *refTrainer) refStep(real []float64) Stats { return rt.refParallelStep(real, 1) }
+
+// refParallelStep is the step of a data-parallel run over ranks: each rank
+// trains its rows of the batch, z and dropout masks (with its own batch
+// statistics and running statistics), each update's gradients are the
+// ranks' mean, and after the step the running statistics and the stats are
+// too. With one rank it is the step alone.
+func (rt *refTrainer) refParallelStep(real []float64, ranks int) Stats {
+	cfg := rt.cfg
+	n := cfg.Batch / ranks
 	rt.step++
 	k := rt.step
-	maskAt := func(step int, p pass) func(i, count int) []float64 {
-		return func(i, count int) []float64 {
-			return ref.DropoutMask(count, float64(float32(cfg.Model.Dropout)), cfg.Seed, uint32(step), uint32(dropStream(i, int(p))))
+	maskAt := func(step int, p pass, rank int) func(i, count int) []float64 {
+		return func(i, count int) []float64 { // count: the rank's
+			m := ref.DropoutMask(count*ranks, float64(float32(cfg.Model.Dropout)), cfg.Seed, uint32(step), uint32(dropStream(i, int(p))))
+			return m[rank*count : (rank+1)*count]
 		}
 	}
-	z := ref.Normal(n*cfg.Model.Z, cfg.Seed, uint32(k), 0)
+	z := ref.Normal(cfg.Batch*cfg.Model.Z, cfg.Seed, uint32(k), 0)
 	for i := range z { // the device stores z as float32
 		z[i] = float64(float32(z[i]))
 	}
-	var st Stats
-	fake := rt.g.forward(z, n, true, nil).outs
-	fakeImg := fake[len(fake)-1]
-	var dGrads [][][]float64
-	for _, p := range []struct {
-		x      []float64
-		target float64
-		pass   pass
-	}{{real, 1, passReal}, {fakeImg, 0, passFake}} {
-		tr := rt.d.forward(p.x, n, true, maskAt(k, p.pass))
-		loss, dlogit, prob := ref.BCEWithLogits(tr.outs[len(tr.outs)-1], p.target)
-		if p.pass == passReal {
-			st.DReal, st.DX = float32(loss), float32(prob)
-		} else {
-			st.DFake, st.DGZ = float32(loss), float32(prob)
-		}
-		_, g := rt.d.backward(tr, dlogit)
-		dGrads = addGrads(dGrads, g)
+	rows := func(v []float64, rank int) []float64 {
+		per := len(v) / ranks
+		return v[rank*per : (rank+1)*per]
 	}
-	rt.d.adam(dGrads, k, float64(cfg.LR), float64(float32(cfg.Beta1)))
+	// Each rank moves its own copy of the running statistics.
+	running := func(r *refNet) [][][]float64 {
+		out := make([][][]float64, ranks)
+		for rank := range out {
+			for _, rs := range r.running {
+				out[rank] = append(out[rank], append([]float64(nil), rs...))
+			}
+		}
+		return out
+	}
+	gRunning, dRunning := running(rt.g), running(rt.d)
+	on := func(rank int) { rt.g.running, rt.d.running = gRunning[rank], dRunning[rank] }
+	mean := func(sum []float64) {
+		for i := range sum {
+			sum[i] /= float64(ranks)
+		}
+	}
+	var st [6]float64 // DReal, DX, DFake, DGZ, G, DGZAfter summed over the ranks
+	gtrs := make([]*refTrace, ranks)
+	for rank := range ranks {
+		on(rank)
+		gtrs[rank] = rt.g.forward(rows(z, rank), n, true, nil)
+	}
+	var dGrads [][][]float64
+	for rank := range ranks {
+		on(rank)
+		fake := gtrs[rank].outs[len(gtrs[rank].outs)-1]
+		for _, p := range []struct {
+			x      []float64
+			target float64
+			pass   pass
+			slot   int
+		}{{rows(real, rank), 1, passReal, 0}, {fake, 0, passFake, 2}} {
+			tr := rt.d.forward(p.x, n, true, maskAt(k, p.pass, rank))
+			loss, dlogit, prob := ref.BCEWithLogits(tr.outs[len(tr.outs)-1], p.target)
+			st[p.slot] += loss
+			st[p.slot+1] += prob
+			_, g := rt.d.backward(tr, dlogit)
+			dGrads = addGrads(dGrads, g)
+		}
+	}
+	rt.d.adam(meanGrads(dGrads, ranks), k, float64(cfg.LR), float64(float32(cfg.Beta1)))
 	for j := 0; j < cfg.GSteps; j++ {
 		gk := (k-1)*cfg.GSteps + j + 1
-		gtr := rt.g.forward(z, n, true, nil)
-		img := gtr.outs[len(gtr.outs)-1]
-		dtr := rt.d.forward(img, n, true, maskAt(gk, passG))
-		loss, dlogit, prob := ref.BCEWithLogits(dtr.outs[len(dtr.outs)-1], 1)
-		st.G, st.DGZAfter = float32(loss), float32(prob)
-		dimg, _ := rt.d.backward(dtr, dlogit)
-		_, gGrads := rt.g.backward(gtr, dimg)
-		rt.g.adam(gGrads, gk, float64(cfg.LR), float64(float32(cfg.Beta1)))
+		var gGrads [][][]float64
+		st[4], st[5] = 0, 0
+		for rank := range ranks {
+			on(rank)
+			gtr := rt.g.forward(rows(z, rank), n, true, nil)
+			img := gtr.outs[len(gtr.outs)-1]
+			dtr := rt.d.forward(img, n, true, maskAt(gk, passG, rank))
+			loss, dlogit, prob := ref.BCEWithLogits(dtr.outs[len(dtr.outs)-1], 1)
+			st[4] += loss
+			st[5] += prob
+			dimg, _ := rt.d.backward(dtr, dlogit)
+			_, g := rt.g.backward(gtr, dimg)
+			gGrads = addGrads(gGrads, g)
+		}
+		rt.g.adam(meanGrads(gGrads, ranks), gk, float64(cfg.LR), float64(float32(cfg.Beta1)))
 		if rt.ema != nil {
 			for i := range rt.ema.p {
 				for j := range rt.ema.p[i] {
@@ -202,7 +244,34 @@ func (rt *refTrainer) refStep(real []float64) Stats {
 			}
 		}
 	}
-	return st
+	for _, r := range []struct {
+		net   *refNet
+		ranks [][][]float64
+	}{{rt.g, gRunning}, {rt.d, dRunning}} {
+		r.net.running = r.ranks[0]
+		for i, rs := range r.net.running {
+			for rank := 1; rank < ranks; rank++ {
+				for c := range rs {
+					rs[c] += r.ranks[rank][i][c]
+				}
+			}
+			mean(rs)
+		}
+	}
+	mean(st[:])
+	return Stats{DReal: float32(st[0]), DX: float32(st[1]), DFake: float32(st[2]), DGZ: float32(st[3]), G: float32(st[4]), DGZAfter: float32(st[5])}
+}
+
+// meanGrads divides gradients summed over the ranks by their count.
+func meanGrads(g [][][]float64, ranks int) [][][]float64 {
+	for i := range g {
+		for j := range g[i] {
+			for k := range g[i][j] {
+				g[i][j][k] /= float64(ranks)
+			}
+		}
+	}
+	return g
 }
 
 // calibrated is the running statistics the calibration computes for the

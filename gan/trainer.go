@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand"
 	"reflect"
+	"time"
 
 	"github.com/gan-vk/gan-vk/layers"
 	"github.com/gan-vk/gan-vk/vk"
@@ -84,13 +85,63 @@ func (s Stats) Finite() bool { return finite([]float32{s.DReal, s.DFake, s.G, s.
 // infinite.
 var ErrDiverged = errors.New("training diverged")
 
+// Parallel is a trainer's part in a data-parallel run over Size ranks
+// (one process each, as mpirun starts them): it trains rows
+// [Rank·B/Size, (Rank+1)·B/Size) of each global batch of B, drawing those
+// rows' z and dropout masks of the global batch's draw, and Sum adds a
+// vector over the ranks in place, every rank getting the same bits (as
+// MPI_Allreduce does). The zero Parallel is a trainer alone.
+type Parallel struct {
+	Rank, Size int
+	Sum        func([]float32) error
+}
+
+// alone reports whether the trainer has no other ranks.
+func (p Parallel) alone() bool { return p.Size <= 1 }
+
+// check reports a Parallel no trainer of cfg can take part in.
+func (p Parallel) check(cfg TrainConfig) error {
+	if p.alone() {
+		return nil
+	}
+	switch {
+	case p.Sum == nil:
+		return fmt.Errorf("a data-parallel trainer needs a Sum")
+	case p.Rank < 0 || p.Rank >= p.Size:
+		return fmt.Errorf("rank %d is not one of %d", p.Rank, p.Size)
+	case cfg.Batch%p.Size != 0:
+		return fmt.Errorf("batch %d does not divide among %d ranks: give --batch a multiple of %d", cfg.Batch, p.Size, p.Size)
+	}
+	// Each rank draws its rows of the batch's z and masks from a multiple
+	// of 4 (Philox's four floats at a time).
+	n := cfg.Batch / p.Size
+	if n*cfg.Model.Z%4 != 0 {
+		return fmt.Errorf("%d ranks take %d samples each, whose z (%d floats each) is not a multiple of 4 floats; give --batch a multiple of %d",
+			p.Size, n, cfg.Model.Z, 4*p.Size)
+	}
+	for _, l := range cfg.Model.discriminator().layers {
+		if l.kind == dropout && n*l.outCount()%4 != 0 {
+			return fmt.Errorf("%d ranks take %d samples each, whose dropout masks are not a multiple of 4 floats; give --batch a multiple of %d",
+				p.Size, n, 4*p.Size)
+		}
+	}
+	return nil
+}
+
 // Trainer owns a DCGAN on a device and the recorded updates of its step
 // (step.go): the discriminator's (on a real batch the caller uploads to
 // Real, and a fake batch from fresh z) and the generator's, replayed GSteps
-// times.
+// times. A data-parallel trainer (Parallel) averages each update's
+// gradients over the ranks before Adam, and the batch norms' running
+// statistics and the step's losses after the step.
 type Trainer struct {
 	Config TrainConfig
 	dev    *vk.Device
+	par    Parallel
+	n      int // the batch this trainer trains: Batch/Size rows of it
+
+	host       [nets][]float32 // a data-parallel trainer's gradients on the way through Sum
+	reduceTime time.Duration   // the last step's in Sum and its copies
 
 	g, d       *netParams
 	gNet, dNet *net
@@ -115,17 +166,31 @@ type Trainer struct {
 // recordedUpdate is one of the step's updates, recorded, and how many
 // times a step runs it.
 type recordedUpdate struct {
-	s     *vk.Sequence
+	seqs  []*vk.Sequence // a data-parallel trainer's second starts at Adam, once net's gradients are averaged
+	net   netID
 	times int
 }
 
 // NewTrainer builds the networks, their ops and both recorded steps, with
 // parameters initialised from the seed.
 func NewTrainer(d *vk.Device, cfg TrainConfig) (*Trainer, error) {
+	return NewParallelTrainer(d, cfg, Parallel{})
+}
+
+// NewParallelTrainer is NewTrainer for one rank of a data-parallel run:
+// every rank starts from the same parameters, and steps keep them equal bit
+// for bit.
+func NewParallelTrainer(d *vk.Device, cfg TrainConfig, par Parallel) (*Trainer, error) {
 	if err := cfg.Check(); err != nil {
 		return nil, fmt.Errorf("gan: %w", err)
 	}
-	t := &Trainer{Config: cfg, dev: d}
+	if err := par.check(cfg); err != nil {
+		return nil, fmt.Errorf("gan: %w", err)
+	}
+	if par.alone() {
+		par = Parallel{Size: 1}
+	}
+	t := &Trainer{Config: cfg, dev: d, par: par, n: cfg.Batch / par.Size}
 	if err := t.build(); err != nil {
 		t.Close()
 		return nil, err
@@ -155,7 +220,8 @@ func NewTrainer(d *vk.Device, cfg TrainConfig) (*Trainer, error) {
 func (t *Trainer) own(c interface{ Close() }) { t.closer = append(t.closer, c) }
 
 func (t *Trainer) build() error {
-	cfg, d, n := t.Config, t.dev, t.Config.Batch
+	cfg, d, n := t.Config, t.dev, t.n
+	first := t.par.Rank * n // the first row of the global batch this trainer trains
 	var err error
 	if t.g, err = newNetParams(d, cfg.Model.generator(), true); err != nil {
 		return err
@@ -165,11 +231,11 @@ func (t *Trainer) build() error {
 		return err
 	}
 	t.own(t.d)
-	if t.gNet, err = newNet(d, t.g, n, netOptions{train: true, tiles: cfg.Kernels}); err != nil {
+	if t.gNet, err = newNet(d, t.g, n, netOptions{train: true, tiles: cfg.Kernels, first: first}); err != nil {
 		return err
 	}
 	t.own(t.gNet)
-	if t.dNet, err = newNet(d, t.d, n, netOptions{train: true, tiles: cfg.Kernels}); err != nil {
+	if t.dNet, err = newNet(d, t.d, n, netOptions{train: true, tiles: cfg.Kernels, first: first}); err != nil {
 		return err
 	}
 	t.own(t.dNet)
@@ -186,7 +252,7 @@ func (t *Trainer) build() error {
 		}
 		t.own(*b.dst)
 	}
-	if t.normal, err = layers.NewNormal(d, n*cfg.Model.Z, 0); err != nil {
+	if t.normal, err = layers.NewNormalFrom(d, first*cfg.Model.Z, n*cfg.Model.Z, 0); err != nil {
 		return err
 	}
 	t.own(t.normal)
@@ -230,13 +296,23 @@ func (t *Trainer) record() error {
 		if u.times == 0 {
 			continue
 		}
-		s, err := d.NewSequence(u.name)
-		if err != nil {
-			return err
+		names := []string{u.name}
+		if !t.par.alone() {
+			names = append(names, u.name+", from Adam on")
 		}
-		t.own(s)
-		u.recipe(&recorder{t: t, s: s})
-		t.updates = append(t.updates, recordedUpdate{s, u.times})
+		ru := recordedUpdate{times: u.times}
+		for _, name := range names {
+			s, err := d.NewSequence(name)
+			if err != nil {
+				return err
+			}
+			t.own(s)
+			ru.seqs = append(ru.seqs, s)
+		}
+		r := &recorder{t: t, s: ru.seqs[0], next: ru.seqs[1:]}
+		u.recipe(r)
+		ru.net = r.adamOf
+		t.updates = append(t.updates, ru)
 	}
 	if t.prepare, err = d.NewSequence("weights rearranged"); err != nil {
 		return err
@@ -250,9 +326,11 @@ func (t *Trainer) record() error {
 // recorder records a recipe (step.go) into a sequence, on the trainer's
 // networks and buffers.
 type recorder struct {
-	t     *Trainer
-	s     *vk.Sequence
-	clock *layers.Clock // the update's, from tick
+	t      *Trainer
+	s      *vk.Sequence
+	next   []*vk.Sequence // a data-parallel trainer's: where Adam goes, once the gradients are averaged
+	clock  *layers.Clock  // the update's, from tick
+	adamOf netID          // the network Adam updates
 }
 
 func (r *recorder) net(n netID) *net {
@@ -314,6 +392,10 @@ func (r *recorder) backward(p pass, g grads) {
 }
 
 func (r *recorder) adam(n netID) {
+	if len(r.next) > 0 {
+		r.s, r.next = r.next[0], r.next[1:]
+	}
+	r.adamOf = n
 	r.s.Scope(scope(scopeAdam, phaseBackward))
 	for i, part := range r.params(n).parts {
 		r.t.adam[n][i].Update(r.s, part[0], part[1], part[2], part[3], r.clock)
@@ -349,9 +431,18 @@ func (t *Trainer) Close() {
 	t.closer = nil
 }
 
-// Real is the buffer the next step's real batch goes into: Batch images of
-// Channels×Size×Size floats in [-1, 1], NCHW.
+// Real is the buffer the next step's real batch goes into: the trainer's
+// rows of the batch (Rows), images of Channels×Size×Size floats in
+// [-1, 1], NCHW.
 func (t *Trainer) Real() *vk.Buffer { return t.real }
+
+// Rows are the rows [lo, hi) of each global batch the trainer trains: all
+// of them alone, its share in a data-parallel run.
+func (t *Trainer) Rows() (lo, hi int) { return t.par.Rank * t.n, (t.par.Rank + 1) * t.n }
+
+// ReduceTime is the time the last step spent averaging over the ranks
+// (Sum, and the copies to and from the device around it); 0 alone.
+func (t *Trainer) ReduceTime() time.Duration { return t.reduceTime }
 
 // Steps is how many steps the trainer has taken (or resumed from).
 func (t *Trainer) Steps() int { return t.step }
@@ -360,21 +451,106 @@ func (t *Trainer) Steps() int { return t.step }
 // update and GSteps generator updates. It returns the step's losses and
 // probabilities.
 func (t *Trainer) Step() (Stats, error) {
+	t.reduceTime = 0
 	for _, u := range t.updates {
 		for range u.times {
-			if err := u.s.Submit(); err != nil {
-				return Stats{}, fmt.Errorf("gan: step %d: %w", t.step+1, err)
+			for i, s := range u.seqs {
+				if i > 0 {
+					if err := t.averageGrads(u.net); err != nil {
+						return Stats{}, fmt.Errorf("gan: step %d: averaging the %s's gradients over the ranks: %w", t.step+1, t.params(u.net).spec.name, err)
+					}
+				}
+				if err := s.Submit(); err != nil {
+					return Stats{}, fmt.Errorf("gan: step %d: %w", t.step+1, err)
+				}
 			}
 		}
 	}
 	t.step++
 	t.emaCalibrated = false
-	v, err := readFloats(t.stats, 2*masks)
+	v, err := t.stepStats()
 	if err != nil {
-		return Stats{}, fmt.Errorf("gan: step %d: reading the losses: %w", t.step, err)
+		return Stats{}, fmt.Errorf("gan: step %d: %w", t.step, err)
 	}
 	return Stats{DReal: v[2*passReal], DX: v[2*passReal+1], DFake: v[2*passFake], DGZ: v[2*passFake+1],
 		G: v[2*passG], DGZAfter: v[2*passG+1]}, nil
+}
+
+func (t *Trainer) params(n netID) *netParams {
+	if n == gen {
+		return t.g
+	}
+	return t.d
+}
+
+// averageGrads replaces network n's gradients with their mean over the
+// ranks, through the host: one Sum of the whole gradient store.
+func (t *Trainer) averageGrads(n netID) error {
+	start := time.Now()
+	defer func() { t.reduceTime += time.Since(start) }()
+	p := t.params(n)
+	if t.host[n] == nil {
+		t.host[n] = make([]float32, p.floats)
+	}
+	v := t.host[n]
+	if err := p.grad.Download(0, vk.Float32Bytes(v)); err != nil {
+		return err
+	}
+	if err := t.mean(v); err != nil {
+		return err
+	}
+	return p.grad.Upload(0, vk.Float32Bytes(v))
+}
+
+// mean replaces v with its mean over the ranks: the sum, times 1/Size in
+// float32 (exact for a power of two), the same bits on every rank.
+func (t *Trainer) mean(v []float32) error {
+	if err := t.par.Sum(v); err != nil {
+		return err
+	}
+	inv := 1 / float32(t.par.Size)
+	for i := range v {
+		v[i] *= inv
+	}
+	return nil
+}
+
+// stepStats reads the step's losses and probabilities. A data-parallel
+// trainer averages them over the ranks (each rank's are its rows' means,
+// so their mean is the global batch's), together with both networks'
+// batch-norm running statistics, which each rank moved towards its own
+// rows' statistics: averaged, the running means are those of the global
+// batch (the update is linear), and every rank keeps the same bits.
+func (t *Trainer) stepStats() ([]float32, error) {
+	v, err := readFloats(t.stats, 2*masks)
+	if err != nil || t.par.alone() {
+		return v, err
+	}
+	start := time.Now()
+	defer func() { t.reduceTime += time.Since(start) }()
+	for _, p := range []*netParams{t.g, t.d} {
+		if p.stats != nil {
+			rs, err := readFloats(p.stats, p.stats.Size()/4)
+			if err != nil {
+				return nil, err
+			}
+			v = append(v, rs...)
+		}
+	}
+	if err := t.mean(v); err != nil {
+		return nil, fmt.Errorf("averaging the losses and running statistics over the ranks: %w", err)
+	}
+	rest := v[2*masks:]
+	for _, p := range []*netParams{t.g, t.d} {
+		if p.stats != nil {
+			k := p.stats.Size() / 4
+			if err := p.stats.Upload(0, vk.Float32Bytes(rest[:k])); err != nil {
+				return nil, err
+			}
+			rest = rest[k:]
+		}
+	}
+	return v[:2*masks], nil
 }
 
 // setStep moves the trainer to a step it resumes from: the clocks that

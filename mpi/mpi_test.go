@@ -3,29 +3,19 @@ package mpi
 import (
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/gan-vk/gan-vk/mpi/mpitest"
 )
 
 // TestMPI starts this test binary under mpirun with 2 ranks (TestRanks
 // below does the work in each) and checks that both finished.
 func TestMPI(t *testing.T) {
-	if os.Getenv("GAN_VK_MPI_CHILD") != "" {
+	if mpitest.Child() {
 		t.Skip("a rank of TestMPI's run")
 	}
-	mpirun, err := exec.LookPath("mpirun")
-	if err != nil {
-		t.Fatal("mpirun is missing: ./build.sh deps installs Open MPI (openmpi-bin)")
-	}
-	cmd := exec.Command(mpirun, "--allow-run-as-root", "--oversubscribe", "-np", "2",
-		os.Args[0], "-test.run", "^TestRanks$", "-test.v")
-	cmd.Env = append(os.Environ(), "GAN_VK_MPI_CHILD=1")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("mpirun: %v\n%s", err, out)
-	}
+	out := mpitest.Run(t, 2, "^TestRanks$")
 	for r := 0; r < 2; r++ {
 		if want := fmt.Sprintf("rank %d of 2: ok", r); !strings.Contains(string(out), want) {
 			t.Errorf("the output lacks %q:\n%s", want, out)
@@ -36,7 +26,7 @@ func TestMPI(t *testing.T) {
 // TestRanks is one rank of TestMPI's run: the launch it detects, the sum
 // and the maximum over the ranks, a broadcast and a barrier.
 func TestRanks(t *testing.T) {
-	if os.Getenv("GAN_VK_MPI_CHILD") == "" {
+	if !mpitest.Child() {
 		t.Skip("runs under mpirun, started by TestMPI")
 	}
 	l, ok := Detect()
@@ -85,7 +75,7 @@ func TestRanks(t *testing.T) {
 
 // Without mpirun, Detect says so.
 func TestDetectAlone(t *testing.T) {
-	if os.Getenv("GAN_VK_MPI_CHILD") != "" {
+	if mpitest.Child() {
 		t.Skip("a rank of TestMPI's run")
 	}
 	t.Setenv("OMPI_COMM_WORLD_SIZE", "")
@@ -96,7 +86,7 @@ func TestDetectAlone(t *testing.T) {
 
 // A missing library is ErrMissing, with what to install.
 func TestMissingLibrary(t *testing.T) {
-	if os.Getenv("GAN_VK_MPI_CHILD") != "" {
+	if mpitest.Child() {
 		t.Skip("a rank of TestMPI's run")
 	}
 	_, err := initFrom([]string{"libgan-vk-no-such-mpi.so"})

@@ -1,0 +1,137 @@
+package gan
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/gan-vk/gan-vk/layers/ref"
+	"github.com/gan-vk/gan-vk/mpi"
+	"github.com/gan-vk/gan-vk/mpi/mpitest"
+	"github.com/gan-vk/gan-vk/vk"
+	"github.com/gan-vk/gan-vk/vk/vktest"
+)
+
+// parallelSteps is how many steps TestParallelStep's ranks train.
+const parallelSteps = 3
+
+// parallelCases are the runs TestParallelStep trains on 2 ranks: each
+// preset, dcgan28 with its dropout and two generator updates a step.
+var parallelCases = []struct {
+	preset        string
+	ch, batch, gs int
+}{{"dcgan28", 1, 8, 2}, {"dcgan64", 3, 4, 1}}
+
+// TestParallelStep trains small versions of both presets on 2 ranks under
+// mpirun (TestParallelRank does each rank's work) and holds the ranks'
+// whole state after each step to be the same bits: parameters, Adam's
+// moments, running statistics and the EMA generator.
+func TestParallelStep(t *testing.T) {
+	if mpitest.Child() {
+		t.Skip("a rank of TestParallelStep's run")
+	}
+	dir := t.TempDir()
+	mpitest.Run(t, 2, "^TestParallelRank$", "GAN_VK_PARALLEL_DIR="+dir)
+	for _, c := range parallelCases {
+		var prev []byte
+		for step := 1; step <= parallelSteps; step++ {
+			var states [2][]byte
+			for rank := range states {
+				b, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("%s-rank%d-step%d", c.preset, rank, step)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				states[rank] = b
+			}
+			if len(states[0]) == 0 || !bytes.Equal(states[0], states[1]) {
+				t.Errorf("%s: after step %d the ranks' states differ (%d and %d bytes)", c.preset, step, len(states[0]), len(states[1]))
+			}
+			if bytes.Equal(states[0], prev) {
+				t.Errorf("%s: step %d did not change the state", c.preset, step)
+			}
+			prev = states[0]
+		}
+	}
+}
+
+// TestParallelRank is one rank of TestParallelStep's run. It writes its
+// state after each step for the parent to compare, and rank 0 holds the
+// step to the float64 reference of the data-parallel step: each rank's
+// rows with its own batch statistics, gradients averaged before Adam,
+// running statistics and losses after the step.
+func TestParallelRank(t *testing.T) {
+	if !mpitest.Child() {
+		t.Skip("runs under mpirun, started by TestParallelStep")
+	}
+	w, err := mpi.Init()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	d := vktest.Open(t)
+	for _, c := range parallelCases {
+		m, err := DefaultModel(c.preset, c.ch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Z, m.GF, m.DF = 8, 2, 2
+		cfg := TrainConfig{Model: m, Batch: c.batch, LR: 2e-4, Beta1: 0.5, GSteps: c.gs, Seed: 7, EMA: 0.9}
+		tr, err := NewParallelTrainer(d, cfg, Parallel{Rank: w.Rank, Size: w.Size, Sum: w.SumFloat32})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rt := &refTrainer{cfg: cfg, g: refFrom(t, tr.g), d: refFrom(t, tr.d), ema: refFrom(t, tr.ema)}
+		r := rand.New(rand.NewSource(1))
+		image := m.Channels * m.Size() * m.Size()
+		lo, hi := tr.Rows()
+		for step := 1; step <= parallelSteps; step++ {
+			real := make([]float32, c.batch*image) // the global batch, the same on every rank
+			real64 := make([]float64, len(real))
+			for i := range real {
+				real[i] = float32(2*r.Float64() - 1)
+				real64[i] = float64(real[i])
+			}
+			if err := tr.Real().Upload(0, vk.Float32Bytes(real[lo*image:hi*image])); err != nil {
+				t.Fatal(err)
+			}
+			got, err := tr.Step()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var state []byte
+			for _, b := range []*vk.Buffer{tr.g.val, tr.g.m, tr.g.v, tr.g.stats, tr.d.val, tr.d.m, tr.d.v, tr.d.stats, tr.ema.val} {
+				if b == nil {
+					continue
+				}
+				v := make([]byte, b.Size())
+				if err := b.Download(0, v); err != nil {
+					t.Fatal(err)
+				}
+				state = append(state, v...)
+			}
+			name := fmt.Sprintf("%s-rank%d-step%d", c.preset, w.Rank, step)
+			if err := os.WriteFile(filepath.Join(os.Getenv("GAN_VK_PARALLEL_DIR"), name), state, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if w.Rank != 0 {
+				continue
+			}
+			want := rt.refParallelStep(real64, w.Size)
+			g := []float64{float64(got.DReal), float64(got.DFake), float64(got.G), float64(got.DX), float64(got.DGZ), float64(got.DGZAfter)}
+			wt := []float64{float64(want.DReal), float64(want.DFake), float64(want.G), float64(want.DX), float64(want.DGZ), float64(want.DGZAfter)}
+			if err := ref.Sum.Check(g, wt); err != nil {
+				t.Errorf("%s: step %d stats %+v, want %+v: %v", c.preset, step, got, want, err)
+			}
+		}
+		if w.Rank == 0 {
+			tol := ref.Tol{Name: "three data-parallel steps", Abs: 1e-5, Rel: 1e-4}
+			checkNet(t, fmt.Sprintf("%s after %d steps", c.preset, tr.Steps()), tr.g, rt.g, tol)
+			checkNet(t, fmt.Sprintf("%s after %d steps", c.preset, tr.Steps()), tr.d, rt.d, tol)
+			checkNet(t, fmt.Sprintf("%s EMA weights after %d steps", c.preset, tr.Steps()), tr.ema, rt.ema, tol)
+		}
+		tr.Close()
+	}
+}
