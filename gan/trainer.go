@@ -109,20 +109,30 @@ func (p Parallel) check(cfg TrainConfig) error {
 		return fmt.Errorf("a data-parallel trainer needs a Sum")
 	case p.Rank < 0 || p.Rank >= p.Size:
 		return fmt.Errorf("rank %d is not one of %d", p.Rank, p.Size)
-	case cfg.Batch%p.Size != 0:
-		return fmt.Errorf("batch %d does not divide among %d ranks: give --batch a multiple of %d", cfg.Batch, p.Size, p.Size)
 	}
-	// Each rank draws its rows of the batch's z and masks from a multiple
-	// of 4 (Philox's four floats at a time).
-	n := cfg.Batch / p.Size
+	return CheckRanks(cfg, p.Size)
+}
+
+// CheckRanks reports a configuration that cannot be trained on this many
+// ranks: the batch must divide among them, and each rank's rows of the
+// batch's z and dropout masks start at a multiple of 4 floats (Philox
+// draws four at a time).
+func CheckRanks(cfg TrainConfig, ranks int) error {
+	if ranks <= 1 {
+		return nil
+	}
+	if cfg.Batch%ranks != 0 {
+		return fmt.Errorf("batch %d does not divide among %d processes: give --batch a multiple of %d", cfg.Batch, ranks, ranks)
+	}
+	n := cfg.Batch / ranks
 	if n*cfg.Model.Z%4 != 0 {
-		return fmt.Errorf("%d ranks take %d samples each, whose z (%d floats each) is not a multiple of 4 floats; give --batch a multiple of %d",
-			p.Size, n, cfg.Model.Z, 4*p.Size)
+		return fmt.Errorf("%d processes take %d samples each, whose z (%d floats each) is not a multiple of 4 floats; give --batch a multiple of %d",
+			ranks, n, cfg.Model.Z, 4*ranks)
 	}
 	for _, l := range cfg.Model.discriminator().layers {
 		if l.kind == dropout && n*l.outCount()%4 != 0 {
-			return fmt.Errorf("%d ranks take %d samples each, whose dropout masks are not a multiple of 4 floats; give --batch a multiple of %d",
-				p.Size, n, 4*p.Size)
+			return fmt.Errorf("%d processes take %d samples each, whose dropout masks are not a multiple of 4 floats; give --batch a multiple of %d",
+				ranks, n, 4*ranks)
 		}
 	}
 	return nil

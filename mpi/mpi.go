@@ -50,7 +50,8 @@ import (
 // by mpirun (Open MPI's launcher sets OMPI_COMM_WORLD_SIZE and the ranks),
 // or alone.
 type Launch struct {
-	Size, Rank, LocalRank int
+	Size, Rank           int
+	LocalRank, LocalSize int // among the processes on this machine
 }
 
 // Detect reads the launch from the environment; ok is false when mpirun
@@ -62,7 +63,11 @@ func Detect() (l Launch, ok bool) {
 	}
 	rank, _ := strconv.Atoi(os.Getenv("OMPI_COMM_WORLD_RANK"))
 	local, _ := strconv.Atoi(os.Getenv("OMPI_COMM_WORLD_LOCAL_RANK"))
-	return Launch{Size: size, Rank: rank, LocalRank: local}, true
+	localSize, err := strconv.Atoi(os.Getenv("OMPI_COMM_WORLD_LOCAL_SIZE"))
+	if err != nil || localSize < 1 {
+		localSize = 1
+	}
+	return Launch{Size: size, Rank: rank, LocalRank: local, LocalSize: localSize}, true
 }
 
 // ErrMissing says the MPI library could not be loaded.

@@ -82,14 +82,20 @@ func execute(args []string, stdout, stderr io.Writer) int {
 		}
 		err := c.run(args[1:], stdout, stderr)
 		var ue *usageError
+		var stranded strandedRank
 		switch {
 		case err == nil, errors.Is(err, flag.ErrHelp):
 			return 0
+		case errors.As(err, &quietExit{}): // another rank of the run said why
+			return 1
 		case errors.As(err, &ue):
 			fmt.Fprintf(stderr, "gan-vk %s: %s\nRun 'gan-vk %s --help' for usage.\n", name, ue.msg, name)
 			return 2
 		default:
 			fmt.Fprintf(stderr, "gan-vk %s: %s%s\n", name, oneLine(err), hint(err))
+			if errors.As(err, &stranded) { // the other ranks wait for this one: end the run
+				stranded.end()
+			}
 			return 1
 		}
 	}

@@ -121,41 +121,86 @@ func runTrain(args []string, stdout, stderr io.Writer) (err error) {
 	if err != nil {
 		return err
 	}
+	// Under mpirun every rank checks with the others at each point where
+	// one could fail alone, so that all stop together.
+	rk, err := joinRanks()
+	if err != nil {
+		return err
+	}
+	defer rk.close()
+	defer func() { err = rk.endRank(err) }()
+	if rk != nil {
+		if dir, err = rk.agreeOnRun(startup{Config: cfg, Run: f.runDir, Resume: f.resume, Dir: dir}); err != nil {
+			return err
+		}
+		if err := rk.agreed(rk.leadSays(parallelConfig(cfg, f.resume != "", dir, rk.size()))); err != nil {
+			return err
+		}
+	}
+	sel := f.device
+	if rk != nil {
+		if sel, err = rk.deviceFor(f.device); err != nil {
+			return rk.agreed(err)
+		}
+	}
+	view := f.view && rk.lead() // the window is rank 0's
 	var w *viewer.Window
 	var d *vk.Device
-	if f.view {
-		w, d, err = openViewer("gan-vk · "+dir, f.device)
+	if view {
+		w, d, err = openViewer("gan-vk · "+dir, sel)
 	} else {
-		d, err = openDevice(f.device)
+		d, err = openDevice(sel)
+	}
+	if err == nil {
+		defer closeDevice(d, stderr, &err)
+		if w != nil {
+			defer w.Close()
+		}
+	}
+	if rk != nil {
+		err = rk.agreed(err)
 	}
 	if err != nil {
 		return err
 	}
-	defer closeDevice(d, stderr, &err)
-	if w != nil {
-		defer w.Close()
-	}
 	if f.resume == "" {
 		// A new run takes each pass's tile from the tuning cache where it
 		// has the shape, the heuristic elsewhere, and records them all in
-		// config.json; a resume builds what its config.json records.
-		tiles := kernelTiles(d.Info(), stderr)
-		if f.tune {
-			if tiles, err = tuneKernels(d, cfg.Train, tune.Options{}, stdout, stderr); err != nil {
-				return err
+		// config.json; a resume builds what its config.json records. Every
+		// rank builds rank 0's.
+		if rk.lead() {
+			tiles := kernelTiles(d.Info(), stderr)
+			if f.tune {
+				tiles, err = tuneKernels(d, cfg.Train, tune.Options{}, stdout, stderr)
+			}
+			cfg.Train.Kernels = cfg.Train.KernelPlan(d.Info(), tiles)
+		}
+		if rk != nil {
+			if err = rk.agreed(err); err == nil {
+				err = rk.shareKernels(&cfg.Train)
 			}
 		}
-		cfg.Train.Kernels = cfg.Train.KernelPlan(d.Info(), tiles)
+		if err != nil {
+			return err
+		}
 	}
-	out := newProgress(stdout, f.quiet)
-	r := &run.Run{Dir: dir, Config: cfg, CacheDir: f.cacheDir(dir), Log: out.log, Report: out.report}
+	out := newProgress(stdout, f.quiet || !rk.lead())
+	if !rk.lead() {
+		stdout = io.Discard
+	}
+	r := &run.Run{Dir: dir, Config: cfg, CacheDir: f.cacheDir(dir), Log: out.log, Report: out.report, Group: rk.group()}
 	if cfg.ScoreEvery > 0 {
 		if r.ScoreCache, err = scoreCacheDir(); err != nil {
 			return err
 		}
 	}
-	out.log("%s", describeRun(cfg, d, dir))
-	if err := train(w, d, r, f.resume != "", out, stdout); err != nil || !f.gif {
+	out.log("%s", describeRun(cfg, d, dir, rk))
+	if rk != nil {
+		if note := killTimeout(); note != "" {
+			out.log("%s", note)
+		}
+	}
+	if err := train(w, d, r, f.resume != "", out, stdout); err != nil || !f.gif || !rk.lead() {
 		return err
 	}
 	gif := filepath.Join(r.Dir, "progress.gif")
@@ -286,14 +331,18 @@ func (f *trainFlags) cacheDir(dir string) string {
 }
 
 // describeRun is the line a run starts with.
-func describeRun(cfg run.Config, d *vk.Device, dir string) string {
+func describeRun(cfg run.Config, d *vk.Device, dir string, rk *ranks) string {
 	total := fmt.Sprintf("%d epochs", cfg.Epochs)
 	if cfg.Steps > 0 {
 		total = fmt.Sprintf("%d steps", cfg.Steps)
 	}
 	m := cfg.Train.Model
+	on := d.Info().Name
+	if rk != nil {
+		on = fmt.Sprintf("%d processes (mpirun; %d of the batch each, rank 0 on %s)", rk.size(), cfg.Train.Batch/rk.size(), on)
+	}
 	return fmt.Sprintf("%s (%d×%d×%d) on %s, batch %d, %s, on %s; run folder %s",
-		m.Preset, m.Channels, m.Size(), m.Size(), cfg.Data, cfg.Train.Batch, total, d.Info().Name, dir)
+		m.Preset, m.Channels, m.Size(), m.Size(), cfg.Data, cfg.Train.Batch, total, on, dir)
 }
 
 // train runs r until its last step or a signal (with the window, when w is
@@ -315,7 +364,7 @@ func train(w *viewer.Window, d *vk.Device, r *run.Run, resume bool, out *progres
 	out.finish()
 	switch {
 	case errors.Is(err, context.Canceled):
-		fmt.Fprintf(stdout, "stopped at step %d with a checkpoint; continue with: gan-vk train --resume %s\n", step, r.Dir)
+		fmt.Fprintf(stdout, "stopped at step %d with a checkpoint; continue with: %s\n", step, r.ResumeCommand())
 		return nil
 	case err != nil:
 		return err

@@ -19,6 +19,10 @@ type Metric struct {
 	DGZ          float32 `json:"d_g_z"`
 	ImagesPerSec float64 `json:"images_per_sec"`
 	MsPerStep    float64 `json:"ms_per_step"`
+	// A data-parallel run's: the milliseconds of the step spent averaging
+	// gradients, running statistics and losses over the ranks (the copies
+	// to and from the device included).
+	AllreduceMs float64 `json:"allreduce_ms,omitempty"`
 	// On the steps --score-every scores (score.go): FD and KID of the EMA
 	// generator and of the raw one against the run's data, and the
 	// seconds scoring took.

@@ -37,6 +37,10 @@ type Config struct {
 	Keep              int             `json:"keep"`
 	ScoreEvery        int             `json:"score_every,omitempty"` // score the generators every this many steps; 0: never
 	ScoreN            int             `json:"score_n,omitempty"`     // images each score draws; 0: DefaultScoreN
+	// Ranks is how many processes train the run (mpirun -np); 0 or 1:
+	// one. A resume needs as many: each rank's batch statistics are its
+	// rows'.
+	Ranks int `json:"ranks,omitempty"`
 }
 
 // Event is what the run reports after each step, for a progress bar or a
@@ -46,6 +50,7 @@ type Event struct {
 	Epoch, StepsPerEpoch    int
 	Stats                   gan.Stats
 	ImagesPerSec, MsPerStep float64
+	AllreduceMs             float64 // of MsPerStep, averaging over the ranks (0 alone)
 	Elapsed                 time.Duration
 	Sample, Checkpoint      string  // files written after this step, if any
 	FD, FDRaw               float64 // the EMA and raw generators' scores, on a step that was scored
@@ -66,7 +71,55 @@ type Run struct {
 	// viewer draws from is one. If the observer has a Close method, the
 	// run calls it when it ends.
 	Watch func(Started) (Observer, error)
+	// Group is the run's ranks when mpirun started several processes;
+	// the zero Group is a run alone.
+	Group Group
 }
+
+// Group is the ranks of a data-parallel run (the mpi package's World, as
+// the command wires it in). Every rank trains its rows of each batch
+// (gan.Parallel) and they agree after each step whether to go on; rank 0
+// alone writes the run folder and runs the observers.
+type Group struct {
+	Rank, Size int
+	Sum        func([]float32) error // over the ranks in place, the same bits on every rank
+	Max        func([]int32) error   // the maximum over the ranks, in place
+}
+
+func (g Group) alone() bool { return g.Size <= 1 }
+
+// lead reports whether this process writes the run folder: rank 0.
+func (g Group) lead() bool { return g.Rank == 0 }
+
+// size is the number of ranks, 1 alone.
+func (g Group) size() int { return max(g.Size, 1) }
+
+// strandedError is an error that stopped one rank of a data-parallel run
+// where the others wait for it.
+type strandedError struct{ error }
+
+func (e strandedError) Unwrap() error { return e.error }
+
+func (r *Run) strand(err error) error {
+	if r.Group.alone() {
+		return err
+	}
+	return strandedError{err}
+}
+
+// Stranded reports whether err stopped this rank of a data-parallel run
+// before the first step or in the middle of one, where the other ranks
+// wait for it: once it has said why, the process ends the whole run
+// (MPI_Abort). Every other error of Train, every rank meets at the same
+// step.
+func Stranded(err error) bool {
+	var s strandedError
+	return errors.As(err, &s)
+}
+
+// ErrRankFailed says another rank of a data-parallel run stopped with an
+// error (which it printed): the others stop after the same step.
+var ErrRankFailed = errors.New("another rank of the run failed")
 
 // Started is a run about to take its first step (or its first after a
 // resume), as Watch sees it.
@@ -137,10 +190,27 @@ func (c Config) Check() error {
 		return fmt.Errorf("--keep %d must be at least 1", c.Keep)
 	case c.ScoreEvery < 0:
 		return fmt.Errorf("--score-every %d must not be negative", c.ScoreEvery)
+	case c.Ranks < 0:
+		return fmt.Errorf("ranks %d must not be negative", c.Ranks)
 	case c.ScoreN != 0 && (c.ScoreN < score.MinSamples || c.ScoreN > 1<<20):
 		return fmt.Errorf("--score-n %d: a score needs at least %d images (%d or more for a stable FD)", c.ScoreN, score.MinSamples, score.WarnSamples)
 	}
 	return nil
+}
+
+// CheckRanks reports a run in dir that cannot be resumed on this many
+// processes: as many as it was trained on.
+func (c Config) CheckRanks(dir string, ranks int) error {
+	trained := max(c.Ranks, 1)
+	if trained == ranks {
+		return nil
+	}
+	how := resumeCommand(trained, dir)
+	if trained == 1 {
+		how += ", without mpirun"
+	}
+	return fmt.Errorf("%s was trained on %d process(es) and this is one of %d: resume it with %s; under another count "+
+		"each process's batch statistics would be over other rows, and the run would not continue as it began", dir, trained, ranks, how)
 }
 
 // StepDone is what the run loop hands its observers after each step, in
@@ -169,30 +239,65 @@ func (f observerFunc) AfterStep(ctx context.Context, s *StepDone) error { return
 func (r *Run) Train(ctx context.Context, d *vk.Device, resume bool) (int, error) {
 	l, err := r.start(d, resume)
 	if err != nil {
-		return 0, err
+		return 0, r.strand(err)
 	}
 	defer l.close()
 	t := l.t
 	for t.Steps() < l.total {
 		before := t.Steps()
 		done, err := l.step()
-		if err != nil {
+		if errors.Is(err, gan.ErrDiverged) { // the stats are the ranks' mean: every rank diverged at this step
 			return before, err
 		}
+		if err != nil {
+			return before, r.strand(err)
+		}
 		done.Stopping = ctx.Err() != nil
+		var failed error
 		for _, o := range l.observers {
-			if err := o.AfterStep(ctx, done); err != nil {
-				return t.Steps(), err
+			if failed = o.AfterStep(ctx, done); failed != nil {
+				break
 			}
 		}
-		if ctx.Err() != nil { // a signal, or a quit from the viewer
-			return t.Steps(), l.ckpt.stop(ctx, done)
+		stop, othersFailed, err := l.agree(ctx.Err() != nil, failed != nil)
+		switch {
+		case failed != nil:
+			return t.Steps(), failed
+		case err != nil:
+			return t.Steps(), err
+		case othersFailed:
+			return t.Steps(), r.rankFailed(t.Steps())
+		case stop: // a signal (to any rank), or a quit from the viewer
+			return t.Steps(), l.ckpt.stop(done)
 		}
 	}
 	if l.ckpt.path == "" { // resumed at the end: nothing to do, but say where it stands
 		l.logf("%s has already run its %d steps", r.Dir, l.total)
 	}
 	return t.Steps(), nil
+}
+
+// agree is where the ranks of a data-parallel run meet after each step:
+// each says whether it was asked to stop and whether it failed, and all
+// learn whether any was or did, so that every rank stops after the same
+// step. Alone it returns what it is told.
+func (l *loop) agree(stopping, failed bool) (stop, othersFailed bool, err error) {
+	g := l.r.Group
+	if g.alone() {
+		return stopping, false, nil
+	}
+	flags := []int32{b2i(stopping), b2i(failed)}
+	if err := g.Max(flags); err != nil {
+		return false, false, fmt.Errorf("agreeing with the other ranks after step %d: %w", l.t.Steps(), err)
+	}
+	return flags[0] != 0, flags[1] != 0 && !failed, nil
+}
+
+func b2i(b bool) int32 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // loop is a run being trained: what Train sets up and its loop steps.
@@ -232,6 +337,15 @@ func (r *Run) start(d *vk.Device, resume bool) (*loop, error) {
 	if err := cfg.Check(); err != nil {
 		return nil, err
 	}
+	g := r.Group
+	if resume {
+		if err := cfg.CheckRanks(r.Dir, g.size()); err != nil {
+			return nil, err
+		}
+	}
+	if g.size() > 1 {
+		r.Config.Ranks, cfg.Ranks = g.size(), g.size()
+	}
 	ds, err := data.Open(data.Options{Path: cfg.Data, Size: cfg.Train.Model.Size(), Crop: cfg.Crop, CacheDir: r.CacheDir, Log: l.logf})
 	if err != nil {
 		return nil, err
@@ -247,13 +361,15 @@ func (r *Run) start(d *vk.Device, resume bool) (*loop, error) {
 	if l.total == 0 {
 		l.total = cfg.Epochs * l.loader.StepsPerEpoch()
 	}
-	if l.t, err = gan.NewTrainer(d, cfg.Train); err != nil {
+	if l.t, err = gan.NewParallelTrainer(d, cfg.Train, gan.Parallel{Rank: g.Rank, Size: g.Size, Sum: g.Sum}); err != nil {
 		return nil, err
 	}
 	l.closers = append(l.closers, l.t.Close)
-	for _, dir := range []string{r.samplesDir(), r.checkpointsDir()} { // once there is something to write
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, err
+	if g.lead() {
+		for _, dir := range []string{r.samplesDir(), r.checkpointsDir()} { // once there is something to write
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if resume {
@@ -261,13 +377,25 @@ func (r *Run) start(d *vk.Device, resume bool) (*loop, error) {
 			return nil, err
 		}
 	}
+	if err := l.sameStep(); err != nil {
+		return nil, err
+	}
+	l.batches = newPrefetch(l.loader, l.loader.BatchSize()*ds.ImageBytes())
+	if !g.lead() { // the other ranks train and agree, and write nothing
+		l.ckpt = &checkpointer{r: r, t: l.t, perEpoch: l.loader.StepsPerEpoch(), last: time.Now()}
+		if l.t.Steps() < l.total {
+			l.batches.load(l.t.Steps())
+		}
+		l.start = time.Now()
+		ok = true
+		return l, nil
+	}
 	if err := r.writeConfig(); err != nil { // on resume: the totals may have changed
 		return nil, err
 	}
 	if err := l.observe(d); err != nil {
 		return nil, err
 	}
-	l.batches = newPrefetch(l.loader, l.t.Real().Size()/4)
 	if l.t.Steps() == 0 {
 		if err := r.writeReal(l.loader, ds); err != nil {
 			return nil, err
@@ -279,6 +407,33 @@ func (r *Run) start(d *vk.Device, resume bool) (*loop, error) {
 	l.start = time.Now()
 	ok = true
 	return l, nil
+}
+
+// sameStep checks that every rank starts from the same step: each read
+// the run folder's newest checkpoint itself.
+func (l *loop) sameStep() error {
+	g := l.r.Group
+	if g.alone() {
+		return nil
+	}
+	s := int32(l.t.Steps())
+	v := []int32{s, -s}
+	if err := g.Max(v); err != nil {
+		return fmt.Errorf("agreeing on the step with the other ranks: %w", err)
+	}
+	if v[0] != -v[1] {
+		return fmt.Errorf("the ranks resumed %s at different steps (%d to %d): every rank must see the same run folder (a shared file system across machines)",
+			l.r.Dir, -v[1], v[0])
+	}
+	return nil
+}
+
+// resumeCommand is how to continue a run trained on ranks processes.
+func resumeCommand(ranks int, dir string) string {
+	if ranks > 1 {
+		return fmt.Sprintf("mpirun -np %d gan-vk train --resume %s", ranks, dir)
+	}
+	return "gan-vk train --resume " + dir
 }
 
 // observe sets up the observers, in the order they see each step.
@@ -344,7 +499,9 @@ func (l *loop) step() (*StepDone, error) {
 		return nil, err
 	}
 	t0 := time.Now()
-	if err := t.Real().Upload(0, vk.Float32Bytes(batch)); err != nil {
+	lo, hi := t.Rows() // a data-parallel rank's rows of the batch
+	image := len(batch) / l.loader.BatchSize()
+	if err := t.Real().Upload(0, vk.Float32Bytes(batch[lo*image:hi*image])); err != nil {
 		return nil, err
 	}
 	if step+1 < l.total {
@@ -363,15 +520,19 @@ func (l *loop) step() (*StepDone, error) {
 		Stats: st, MsPerStep: float64(dt.Microseconds()) / 1000, ImagesPerSec: float64(t.Config.Batch) / dt.Seconds(),
 		Elapsed: time.Since(l.start)}
 	m := Metric{Step: t.Steps(), Epoch: float64(t.Steps()) / float64(perEpoch),
-		DLoss: st.DLoss(), GLoss: st.G, DX: st.DX, DGZ: st.DGZ, ImagesPerSec: round3(ev.ImagesPerSec), MsPerStep: round3(ev.MsPerStep)}
+		DLoss: st.DLoss(), GLoss: st.G, DX: st.DX, DGZ: st.DGZ, ImagesPerSec: round3(ev.ImagesPerSec), MsPerStep: round3(ev.MsPerStep),
+		AllreduceMs: round3(float64(t.ReduceTime().Microseconds()) / 1000)}
+	ev.AllreduceMs = m.AllreduceMs
 	return &StepDone{Event: ev, Metric: m, Last: t.Steps() == l.total}, nil
 }
 
 // resume loads the newest checkpoint of the run folder into t, after
 // removing what interrupted writes left.
 func (r *Run) resume(t *gan.Trainer, logf func(string, ...any)) error {
-	for _, dir := range []string{r.samplesDir(), r.checkpointsDir()} {
-		atomicfile.RemoveStale(dir, logf)
+	if r.Group.lead() { // the one rank that writes the folder tidies it
+		for _, dir := range []string{r.samplesDir(), r.checkpointsDir()} {
+			atomicfile.RemoveStale(dir, logf)
+		}
 	}
 	if files, _ := Checkpoints(r.checkpointsDir()); len(files) == 0 {
 		// Stopped before its first checkpoint: nothing was kept, and
@@ -449,15 +610,16 @@ func (c *checkpointer) AfterStep(_ context.Context, s *StepDone) error {
 	return nil
 }
 
-// stop ends a run that ctx stopped after step s: with a checkpoint of that
-// step (written now when the observers had not), and ctx's error.
-func (c *checkpointer) stop(ctx context.Context, s *StepDone) error {
-	if s.Checkpoint == "" {
+// stop ends a run stopped after step s (a signal or a quit, to this rank
+// or another): with a checkpoint of that step (written now when the
+// observers had not; by rank 0 alone), and context.Canceled.
+func (c *checkpointer) stop(s *StepDone) error {
+	if s.Checkpoint == "" && c.r.Group.lead() {
 		if _, err := c.save(); err != nil {
 			return err
 		}
 	}
-	return ctx.Err()
+	return context.Canceled
 }
 
 // save writes a checkpoint of the trainer's step and prunes the old ones;
@@ -496,8 +658,22 @@ func (r *Run) writeFailed(err error) error {
 	case errors.Is(err, syscall.EROFS), errors.Is(err, fs.ErrPermission):
 		why = fmt.Sprintf("make %s writable, then ", r.Dir)
 	}
-	return fmt.Errorf("%w; training stopped and %s: %scontinue with: gan-vk train --resume %s", err, last, why, r.Dir)
+	return fmt.Errorf("%w; training stopped and %s: %scontinue with: %s", err, last, why, r.ResumeCommand())
 }
+
+// rankFailed is the error of the ranks whose run another rank stopped
+// with an error after step (which that rank printed).
+func (r *Run) rankFailed(step int) error {
+	last := "no checkpoint yet"
+	if c, err := NewestCheckpoint(r.Dir, nil); err == nil {
+		last = "its last checkpoint " + c.Path + " is whole"
+	}
+	return fmt.Errorf("%w after step %d (it said why); training stopped and %s: continue with: %s", ErrRankFailed, step, last,
+		resumeCommand(r.Group.size(), r.Dir))
+}
+
+// ResumeCommand is how to continue the run.
+func (r *Run) ResumeCommand() string { return resumeCommand(max(r.Config.Ranks, 1), r.Dir) }
 
 // diverged is the error for a run whose numbers went NaN or infinite: it
 // names the last good checkpoint, which the run never overwrites with bad

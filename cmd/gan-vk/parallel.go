@@ -1,0 +1,312 @@
+package main
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/gan-vk/gan-vk/gan"
+	"github.com/gan-vk/gan-vk/gan/run"
+	"github.com/gan-vk/gan-vk/mpi"
+	"github.com/gan-vk/gan-vk/vk"
+)
+
+// ranks is this process's place in a data-parallel run that mpirun
+// started (mpirun -np N gan-vk train …); nil is a run alone.
+type ranks struct {
+	w        *mpi.World
+	launch   mpi.Launch
+	stranded bool // ended on a strandedRank: no MPI_Finalize, which would wait for the others
+}
+
+// joinRanks initialises MPI when mpirun started this process; alone it
+// returns nil and needs no MPI library.
+func joinRanks() (*ranks, error) {
+	l, ok := mpi.Detect()
+	if !ok {
+		return nil, nil
+	}
+	w, err := mpi.Init()
+	if err != nil {
+		return nil, fmt.Errorf("mpirun started gan-vk, but %w", err)
+	}
+	return &ranks{w: w, launch: l}, nil
+}
+
+// close finalises MPI, unless the rank is stranded (the run is aborted
+// once its error is printed).
+func (r *ranks) close() {
+	if r != nil && !r.stranded {
+		r.w.Close()
+	}
+}
+
+// lead reports whether this process is rank 0, the one that writes the run
+// folder and talks to the user (a run alone is).
+func (r *ranks) lead() bool { return r == nil || r.w.Rank == 0 }
+
+func (r *ranks) size() int {
+	if r == nil {
+		return 1
+	}
+	return r.w.Size
+}
+
+func (r *ranks) group() run.Group {
+	if r == nil {
+		return run.Group{}
+	}
+	return run.Group{Rank: r.w.Rank, Size: r.w.Size, Sum: r.w.SumFloat32, Max: r.w.MaxInt32}
+}
+
+// bcast gives every rank rank 0's bytes (b on the others is ignored).
+func (r *ranks) bcast(b []byte) ([]byte, error) {
+	var n [8]byte
+	binary.LittleEndian.PutUint64(n[:], uint64(len(b)))
+	if err := r.w.BcastBytes(n[:], 0); err != nil {
+		return nil, err
+	}
+	if !r.lead() {
+		b = make([]byte, binary.LittleEndian.Uint64(n[:]))
+	}
+	if len(b) == 0 {
+		return b, nil
+	}
+	return b, r.w.BcastBytes(b, 0)
+}
+
+// any reports whether any rank says yes.
+func (r *ranks) any(yes bool) (bool, error) {
+	v := []int32{0}
+	if yes {
+		v[0] = 1
+	}
+	err := r.w.MaxInt32(v)
+	return v[0] != 0, err
+}
+
+// agreed ends a rank on an error that every rank stops on: the ranks
+// for which err is nil say nothing more and exit 1 (quietExit), those
+// with one print it. Every rank's err must come from the same agreement.
+func (r *ranks) agreed(err error) error {
+	bad, aerr := r.any(err != nil)
+	switch {
+	case aerr != nil:
+		return aerr
+	case err != nil:
+		return err
+	case bad:
+		return quietExit{}
+	}
+	return nil
+}
+
+// leadSays is err on rank 0 and nil elsewhere: for an error every rank
+// would find alike, which rank 0 alone prints (with agreed).
+func (r *ranks) leadSays(err error) error {
+	if r.lead() {
+		return err
+	}
+	return nil
+}
+
+// parallelConfig reports a run configuration that cannot train on this
+// many processes, as a usage error.
+func parallelConfig(cfg run.Config, resume bool, dir string, ranks int) error {
+	if err := gan.CheckRanks(cfg.Train, ranks); err != nil {
+		return &usageError{err.Error()}
+	}
+	if resume {
+		return cfg.CheckRanks(dir, ranks)
+	}
+	return nil
+}
+
+// quietExit ends a rank whose error another rank printed: exit 1, no line.
+type quietExit struct{}
+
+func (quietExit) Error() string { return "another rank said why" }
+
+// strandedRank is an error that stopped this rank where the others wait
+// for it (in a step, or before the first): once it is printed, end ends
+// the whole run (MPI_Abort), whose processes mpirun then stops.
+type strandedRank struct {
+	error
+	w *mpi.World
+}
+
+func (e strandedRank) Unwrap() error { return e.error }
+func (e strandedRank) end()          { e.w.Abort(1) }
+
+// startup is what every rank of a run must be given alike: the run's
+// configuration and the folder flags.
+type startup struct {
+	Config run.Config `json:"config"`
+	Run    string     `json:"run"`
+	Resume string     `json:"resume"`
+	Dir    string     `json:"-"` // rank 0's, which the others take (a new folder's name is random)
+}
+
+// agreeOnRun checks that every rank was started for the same run and
+// returns rank 0's run folder. A rank started otherwise says what differs.
+func (r *ranks) agreeOnRun(s startup) (string, error) {
+	mine, err := json.Marshal(s)
+	if err != nil {
+		return "", err
+	}
+	lead, err := r.bcast(append([]byte(s.Dir+"\n"), mine...))
+	if err != nil {
+		return "", err
+	}
+	dir, theirs, _ := strings.Cut(string(lead), "\n")
+	var diff error
+	if d := jsonDiff(mine, []byte(theirs)); d != "" {
+		diff = &usageError{fmt.Sprintf("rank %d was started for another run than rank 0 (%s); start every rank with the same flags", r.w.Rank, d)}
+	}
+	return dir, r.agreed(diff)
+}
+
+// jsonDiff names the fields where two JSON objects differ, with both
+// values: "config.train.batch is 32 here, 64 on rank 0".
+func jsonDiff(mine, theirs []byte) string {
+	var a, b any
+	if json.Unmarshal(mine, &a) != nil || json.Unmarshal(theirs, &b) != nil {
+		return "unreadable configurations"
+	}
+	var out []string
+	var walk func(path string, a, b any)
+	walk = func(path string, a, b any) {
+		am, aok := a.(map[string]any)
+		bm, bok := b.(map[string]any)
+		if aok && bok {
+			keys := map[string]bool{}
+			for k := range am {
+				keys[k] = true
+			}
+			for k := range bm {
+				keys[k] = true
+			}
+			names := make([]string, 0, len(keys))
+			for k := range keys {
+				names = append(names, k)
+			}
+			sort.Strings(names)
+			for _, k := range names {
+				walk(strings.TrimPrefix(path+"."+k, "."), am[k], bm[k])
+			}
+			return
+		}
+		if !reflect.DeepEqual(a, b) {
+			out = append(out, fmt.Sprintf("%s is %s here, %s on rank 0", path, jsonValue(a), jsonValue(b)))
+		}
+	}
+	walk("", a, b)
+	return strings.Join(out, "; ")
+}
+
+func jsonValue(v any) string {
+	if v == nil {
+		return "unset"
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// shareKernels gives every rank rank 0's kernel plan, so that every rank
+// sums in the same order and their parameters stay the same bits.
+func (r *ranks) shareKernels(cfg *gan.TrainConfig) error {
+	b, err := json.Marshal(cfg.Kernels)
+	if err != nil {
+		return err
+	}
+	if b, err = r.bcast(b); err != nil {
+		return err
+	}
+	return json.Unmarshal(b, &cfg.Kernels)
+}
+
+// deviceFor is the --device selector of this process: the flag's entry
+// for this local rank (a comma-separated list has one per process on the
+// machine, a single entry is every rank's), or else the local rank's
+// device of the best kind there is, shared round-robin when the machine
+// has fewer than processes.
+func (r *ranks) deviceFor(flag string) (string, error) {
+	l := r.launch
+	if flag != "" {
+		list := strings.Split(flag, ",")
+		switch {
+		case len(list) == 1:
+			return flag, nil
+		case len(list) != l.LocalSize:
+			return "", &usageError{fmt.Sprintf("--device %q lists %d devices for the %d processes on this machine: give one per process, or one for all", flag, len(list), l.LocalSize)}
+		}
+		return strings.TrimSpace(list[l.LocalRank]), nil
+	}
+	infos, err := vk.Devices(vk.Options{})
+	if err != nil {
+		return "", nil // opening the device says what is wrong
+	}
+	best := slices.IndexFunc(infos, func(d vk.DeviceInfo) bool { return d.Picked })
+	var same []int
+	for _, d := range infos {
+		if best >= 0 && d.Problem == "" && d.Type == infos[best].Type {
+			same = append(same, d.Index)
+		}
+	}
+	if len(same) == 0 {
+		return "", nil
+	}
+	return strconv.Itoa(same[l.LocalRank%len(same)]), nil
+}
+
+// sharing says how the machine's processes share its devices, when they do.
+func (r *ranks) sharing(devices int) string {
+	if p := r.launch.LocalSize; p > devices {
+		return fmt.Sprintf("; the %d processes on this machine share its %d device(s) of the kind", p, devices)
+	}
+	return ""
+}
+
+// killTimeout is the note rank 0 gives when mpirun would kill the ranks
+// too soon after a Ctrl-C or SIGTERM for the step to end in a checkpoint:
+// mpirun sends its processes SIGTERM odls_base_sigkill_timeout seconds
+// (1 by default) after it is told to stop, and SIGKILL as long after that.
+func killTimeout() string {
+	s, err := strconv.Atoi(os.Getenv("OMPI_MCA_odls_base_sigkill_timeout"))
+	if err != nil {
+		s = 1
+	}
+	if s >= 10 {
+		return ""
+	}
+	return fmt.Sprintf("note: mpirun kills its processes %d s after it passes on a Ctrl-C or SIGTERM, which may be too soon for the step's checkpoint; "+
+		"start it with --mca odls_base_sigkill_timeout 30 to stop cleanly (the checkpoints every --checkpoint-every steps keep the run meanwhile)", s)
+}
+
+// endRank wraps the error a data-parallel rank ends on: one that left the
+// others waiting ends the whole run once printed; every rank but 0 names
+// itself.
+func (r *ranks) endRank(err error) error {
+	if r == nil || err == nil {
+		return err
+	}
+	var q quietExit
+	if errors.As(err, &q) {
+		return err
+	}
+	if !r.lead() {
+		err = fmt.Errorf("rank %d: %w", r.w.Rank, err)
+	}
+	if run.Stranded(err) {
+		r.stranded = true
+		return strandedRank{err, r.w}
+	}
+	return err
+}
