@@ -73,8 +73,14 @@ func Detect() (l Launch, ok bool) {
 // ErrMissing says the MPI library could not be loaded.
 var ErrMissing = errors.New("mpi: the MPI library is missing")
 
-// libNames are the Open MPI libraries tried in order.
-func libNames() []string { return []string{"libmpi.so.40", "libmpi.so"} }
+// libNames are the Open MPI libraries tried in order, or the one
+// GAN_VK_MPI_LIBRARY names (Open MPI installed off the loader's path).
+func libNames() []string {
+	if lib := os.Getenv("GAN_VK_MPI_LIBRARY"); lib != "" {
+		return []string{lib}
+	}
+	return []string{"libmpi.so.40", "libmpi.so"}
+}
 
 // World is MPI_COMM_WORLD of an initialised MPI: every rank of the run.
 // Its calls may come from any goroutine, one at a time (MPI_THREAD_SERIALIZED;

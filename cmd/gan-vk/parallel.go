@@ -35,6 +35,9 @@ func joinRanks() (*ranks, error) {
 	}
 	w, err := mpi.Init()
 	if err != nil {
+		if l.LocalRank != 0 { // the machine's processes fail alike: its first says so
+			return nil, quietExit{}
+		}
 		return nil, fmt.Errorf("mpirun started gan-vk, but %w", err)
 	}
 	return &ranks{w: w, launch: l}, nil

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -203,7 +204,7 @@ func TestTrainImageFolder(t *testing.T) {
 // cache folder of its own, never the user's.
 func TestMain(m *testing.M) {
 	if os.Getenv("GAN_VK_RUN_MAIN") == "1" {
-		os.Exit(execute(os.Args[1:], os.Stdout, os.Stderr))
+		os.Exit(runMain())
 	}
 	cache, err := os.MkdirTemp("", "gan-vk-test-cache-")
 	if err != nil {
@@ -214,6 +215,24 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(cache)
 	os.Exit(code)
+}
+
+// runMain is the test binary run as gan-vk. With GAN_VK_EXIT_DIR (the
+// tests of mpirun's ranks) it writes its pid there when it starts and its
+// exit code when it ends, per rank: pid-rank0, exit-rank0.
+func runMain() int {
+	dir := os.Getenv("GAN_VK_EXIT_DIR")
+	name := func(what string) string {
+		return filepath.Join(dir, what+"-rank"+os.Getenv("OMPI_COMM_WORLD_RANK"))
+	}
+	if dir != "" {
+		os.WriteFile(name("pid"), []byte(strconv.Itoa(os.Getpid())), 0o644)
+	}
+	code := execute(os.Args[1:], os.Stdout, os.Stderr)
+	if dir != "" {
+		os.WriteFile(name("exit"), []byte(strconv.Itoa(code)), 0o644)
+	}
+	return code
 }
 
 // TestTrainSIGTERM stops a training process with SIGTERM: it finishes the
