@@ -55,9 +55,11 @@ func noPanic(t *testing.T, out []byte) {
 
 // TestParallelTrain trains a tiny run on 2 ranks under mpirun: straight
 // through; killed (SIGKILL to rank 1) in the middle and resumed, which must
-// end on the same checkpoint, byte for byte, and the same losses; and
-// stopped by SIGTERM to mpirun, which must end every rank with exit 0
-// after the same step, with one checkpoint of it.
+// end on the same checkpoint, byte for byte, and the same losses; resumed
+// where rank 0 cannot write its checkpoint, which must stop both ranks
+// after the same step, each with a line; and stopped by SIGTERM to mpirun,
+// which must end every rank with exit 0 after the same step, with one
+// checkpoint of it.
 func TestParallelTrain(t *testing.T) {
 	dir := t.TempDir()
 	train := tinyTrain(t, dir)
@@ -144,6 +146,44 @@ func TestParallelTrain(t *testing.T) {
 		if len(got) != steps {
 			t.Errorf("%d metrics lines after the resume, want %d", len(got), steps)
 		}
+	})
+
+	t.Run("rank 0 cannot write", func(t *testing.T) {
+		// A copy of the straight run resumed where a folder stands in the
+		// way of its next checkpoint (mpirun itself fails under a file-size
+		// limit): rank 0's write fails, rank 1 learns it after the same
+		// step, and both stop.
+		full := filepath.Join(dir, "full")
+		if err := os.CopyFS(full, os.DirFS(straight)); err != nil {
+			t.Fatal(err)
+		}
+		block := filepath.Join(full, "checkpoints", fmt.Sprintf("step_%09d.safetensors", steps+1))
+		if err := os.MkdirAll(filepath.Join(block, "in the way"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		exits := t.TempDir()
+		out, err := mpirunGankv(t, exits, nil, "train", "--resume", full, "--steps", strconv.Itoa(steps+4), "--quiet").CombinedOutput()
+		if err == nil {
+			t.Fatalf("training where its checkpoint cannot be written succeeded:\n%s", out)
+		}
+		noPanic(t, out)
+		last := filepath.Join(full, "checkpoints", fmt.Sprintf("step_%09d.safetensors", steps))
+		for _, want := range []string{"file exists; training stopped and its last checkpoint " + last + " is whole",
+			fmt.Sprintf("rank 1: another rank of the run failed after step %d (it said why); training stopped and its last checkpoint %s is whole: continue with: mpirun -np 2 gan-vk train --resume %s", steps+1, last, full)} {
+			if n := strings.Count(string(out), want); n != 1 {
+				t.Errorf("%q appears %d times, want once:\n%s", want, n, out)
+			}
+		}
+		if codes := rankExits(t, exits); codes != [2]int{1, 1} {
+			t.Errorf("the ranks exited %v, want 1 and 1", codes)
+		}
+		if err := os.RemoveAll(block); err != nil {
+			t.Fatal(err)
+		}
+		if got := newestStep(t, full); got != steps {
+			t.Errorf("the newest checkpoint is of step %d, want the last whole one, %d", got, steps)
+		}
+		checkWhole(t, full, 1)
 	})
 
 	t.Run("SIGTERM to mpirun", func(t *testing.T) {
