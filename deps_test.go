@@ -62,6 +62,8 @@ var allowed = map[string][]string{
 	"cmd/gan-vk": {"*"},
 	// The score's validation on real data (the README's table).
 	"bench/scorecheck": {"gan/data", "gan/score", "vk"},
+	// What averaging a data-parallel step costs in MPI alone (the README's).
+	"bench/allreduce": {"gan", "mpi"},
 }
 
 // onlyImporter names the one package allowed to import each binding.

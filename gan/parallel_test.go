@@ -6,6 +6,7 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/gan-vk/gan-vk/layers/ref"
@@ -131,6 +132,50 @@ func TestParallelRank(t *testing.T) {
 			checkNet(t, fmt.Sprintf("%s after %d steps", c.preset, tr.Steps()), tr.g, rt.g, tol)
 			checkNet(t, fmt.Sprintf("%s after %d steps", c.preset, tr.Steps()), tr.d, rt.d, tol)
 			checkNet(t, fmt.Sprintf("%s EMA weights after %d steps", c.preset, tr.Steps()), tr.ema, rt.ema, tol)
+		}
+		tr.Close()
+	}
+}
+
+// AllreduceFloats counts what the trainer's Sums carry, less the padding
+// between tensors.
+func TestAllreduceFloats(t *testing.T) {
+	if mpitest.Child() {
+		t.Skip("a rank of TestParallelStep's run")
+	}
+	d := vktest.Open(t)
+	for _, c := range parallelCases {
+		m, err := DefaultModel(c.preset, c.ch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Z, m.GF, m.DF = 8, 2, 2
+		cfg := TrainConfig{Model: m, Batch: c.batch, LR: 2e-4, Beta1: 0.5, GSteps: c.gs, Seed: 7}
+		tr, err := NewTrainer(d, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		unpadded := func(p *netParams) (n int) {
+			for _, ts := range p.all {
+				n += ts.count()
+			}
+			return n
+		}
+		running := func(p *netParams) (n int) {
+			for i, rs := range p.running {
+				if rs != nil {
+					n += 2 * p.spec.layers[i].k
+				}
+			}
+			return n
+		}
+		want := []int{unpadded(tr.d)}
+		for range c.gs {
+			want = append(want, unpadded(tr.g))
+		}
+		want = append(want, 2*masks+running(tr.g)+running(tr.d))
+		if got := cfg.AllreduceFloats(); !slices.Equal(got, want) {
+			t.Errorf("%s: AllreduceFloats %v, want %v", c.preset, got, want)
 		}
 		tr.Close()
 	}

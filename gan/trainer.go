@@ -138,6 +138,33 @@ func CheckRanks(cfg TrainConfig, ranks int) error {
 	return nil
 }
 
+// AllreduceFloats is how many floats a data-parallel step averages over
+// the ranks, per update in step order (the discriminator's gradients, then
+// the generator's for each of its updates) and last the losses and both
+// networks' batch-norm running statistics: the tensors themselves, without
+// the device's alignment padding between them that the trainer's Sums
+// carry too.
+func (c TrainConfig) AllreduceFloats() []int {
+	count := func(s netSpec) (params, running int) {
+		for _, l := range s.layers {
+			for _, t := range l.params(s.name) {
+				params += t.count()
+			}
+			if l.kind == batchNorm {
+				running += 2 * l.k
+			}
+		}
+		return params, running
+	}
+	g, gRunning := count(c.Model.generator())
+	d, dRunning := count(c.Model.discriminator())
+	out := []int{d}
+	for range c.GSteps {
+		out = append(out, g)
+	}
+	return append(out, 2*masks+gRunning+dRunning)
+}
+
 // Trainer owns a DCGAN on a device and the recorded updates of its step
 // (step.go): the discriminator's (on a real batch the caller uploads to
 // Real, and a fake batch from fresh z) and the generator's, replayed GSteps
