@@ -26,6 +26,18 @@ var parallelCases = []struct {
 	ch, batch, gs int
 }{{"dcgan28", 1, 8, 2}, {"dcgan64", 3, 4, 1}}
 
+// parallelConfig is a parallelCases run's configuration, with an EMA
+// generator of decay ema (0: none).
+func parallelConfig(t *testing.T, preset string, ch, batch, gs int, ema float32) TrainConfig {
+	t.Helper()
+	m, err := DefaultModel(preset, ch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Z, m.GF, m.DF = 8, 2, 2
+	return TrainConfig{Model: m, Batch: batch, LR: 2e-4, Beta1: 0.5, GSteps: gs, Seed: 7, EMA: ema}
+}
+
 // TestParallelStep trains small versions of both presets on 2 ranks under
 // mpirun (TestParallelRank does each rank's work) and holds the ranks'
 // whole state after each step to be the same bits: parameters, Adam's
@@ -74,12 +86,8 @@ func TestParallelRank(t *testing.T) {
 	defer w.Close()
 	d := vktest.Open(t)
 	for _, c := range parallelCases {
-		m, err := DefaultModel(c.preset, c.ch)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m.Z, m.GF, m.DF = 8, 2, 2
-		cfg := TrainConfig{Model: m, Batch: c.batch, LR: 2e-4, Beta1: 0.5, GSteps: c.gs, Seed: 7, EMA: 0.9}
+		cfg := parallelConfig(t, c.preset, c.ch, c.batch, c.gs, 0.9)
+		m := cfg.Model
 		tr, err := NewParallelTrainer(d, cfg, Parallel{Rank: w.Rank, Size: w.Size, Sum: w.SumFloat32})
 		if err != nil {
 			t.Fatal(err)
@@ -145,12 +153,7 @@ func TestAllreduceFloats(t *testing.T) {
 	}
 	d := vktest.Open(t)
 	for _, c := range parallelCases {
-		m, err := DefaultModel(c.preset, c.ch)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m.Z, m.GF, m.DF = 8, 2, 2
-		cfg := TrainConfig{Model: m, Batch: c.batch, LR: 2e-4, Beta1: 0.5, GSteps: c.gs, Seed: 7}
+		cfg := parallelConfig(t, c.preset, c.ch, c.batch, c.gs, 0)
 		tr, err := NewTrainer(d, cfg)
 		if err != nil {
 			t.Fatal(err)

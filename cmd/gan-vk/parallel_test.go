@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gan-vk/gan-vk/gan/run"
+	"github.com/gan-vk/gan-vk/mpi"
 	"github.com/gan-vk/gan-vk/mpi/mpitest"
 )
 
@@ -44,6 +45,25 @@ func rankExits(t *testing.T, exits string) [2]int {
 		codes[r], _ = strconv.Atoi(string(b))
 	}
 	return codes
+}
+
+// startUntil starts cmd, a training into run, with its output collected,
+// and returns once run has lines steps of metrics (or two minutes passed),
+// with a channel that gets its exit.
+func startUntil(t *testing.T, cmd *exec.Cmd, run string, lines int) (*bytes.Buffer, chan error) {
+	t.Helper()
+	log := new(bytes.Buffer)
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	deadline := time.Now().Add(2 * time.Minute)
+	for metricLines(run) < lines && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	return log, exited
 }
 
 func noPanic(t *testing.T, out []byte) {
@@ -95,17 +115,7 @@ func TestParallelTrain(t *testing.T) {
 		killed := filepath.Join(dir, "killed")
 		exits := t.TempDir()
 		cmd := mpirunGankv(t, exits, nil, flags(killed, steps)...)
-		var log bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &log, &log
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
-		deadline := time.Now().Add(2 * time.Minute)
-		for metricLines(killed) < steps/2 && time.Now().Before(deadline) {
-			time.Sleep(5 * time.Millisecond)
-		}
+		log, exited := startUntil(t, cmd, killed, steps/2)
 		pid, err := os.ReadFile(filepath.Join(exits, "pid-rank1"))
 		if err != nil {
 			t.Fatal(err)
@@ -193,17 +203,7 @@ func TestParallelTrain(t *testing.T) {
 		// seconds and kills as long after that.
 		cmd := mpirunGankv(t, exits, []string{"--mca", "odls_base_sigkill_timeout", "3"},
 			train(termed, 100000, "--sample-every", "0", "--checkpoint-every", "0", "--checkpoint-minutes", "0")...)
-		var log bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &log, &log
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
-		deadline := time.Now().Add(2 * time.Minute)
-		for metricLines(termed) < 3 && time.Now().Before(deadline) {
-			time.Sleep(5 * time.Millisecond)
-		}
+		log, exited := startUntil(t, cmd, termed, 3)
 		cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-exited:
@@ -306,4 +306,37 @@ func TestParallelBadStarts(t *testing.T) {
 			t.Errorf("%q appears %d times, want once:\n%s", want, n, out)
 		}
 	})
+}
+
+// A --device list gives each process on a machine its entry.
+func TestDeviceForRank(t *testing.T) {
+	r := &ranks{launch: mpi.Launch{Size: 4, Rank: 3, LocalRank: 1, LocalSize: 2}}
+	for _, c := range []struct {
+		flag, want, err string
+	}{{"0,1", "1", ""}, {"nvidia", "nvidia", ""}, {"0, 2", "2", ""},
+		{"0,1,2", "", `--device "0,1,2" lists 3 devices for the 2 processes on this machine`}} {
+		got, err := r.deviceFor(c.flag)
+		switch {
+		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
+			t.Errorf("--device %q: error %v, want %q", c.flag, err, c.err)
+		case c.err == "" && (err != nil || got != c.want):
+			t.Errorf("--device %q gives local rank 1 %q (%v), want %q", c.flag, got, err, c.want)
+		}
+	}
+	got, err := r.deviceFor("")
+	if err != nil || got == "" {
+		t.Errorf("no --device: %q, %v; want a device of the machine's", got, err)
+	}
+}
+
+func TestJSONDiff(t *testing.T) {
+	a := `{"config":{"train":{"batch":16,"lr":0.0002},"steps":2},"run":""}`
+	b := `{"config":{"train":{"batch":8,"lr":0.0002},"steps":2,"keep":3},"run":"x"}`
+	want := `config.keep is unset here, 3 on rank 0; config.train.batch is 16 here, 8 on rank 0; run is "" here, "x" on rank 0`
+	if got := jsonDiff([]byte(a), []byte(b)); got != want {
+		t.Errorf("jsonDiff = %q\nwant      %q", got, want)
+	}
+	if got := jsonDiff([]byte(a), []byte(a)); got != "" {
+		t.Errorf("the same configuration differs: %q", got)
+	}
 }

@@ -47,6 +47,12 @@ config.json, which also records the kernel configuration of every pass
 (from gan-vk tune's cache where it had the shape, the built-in choice
 elsewhere; --tune tunes first), so a resume sums in the same order.
 
+Under mpirun (mpirun -np N gan-vk train …) the run trains on N processes,
+one device each: --batch is the global batch, each process trains its
+share, and rank 0 writes the run folder; --device may list one device per
+process on a machine (--device 0,1). Give mpirun --mca
+odls_base_sigkill_timeout 30 so that a Ctrl-C ends in a checkpoint.
+
 --view opens a window that shows the fixed-z sample grid as it learns, the
 loss and D(x), D(G(z)) curves, and the step, epoch and images/s. The grid
 is refreshed as often as costs under 5 % of training's time. When the run
