@@ -14,7 +14,9 @@
 //	            (batch-norm forwards, GEMM passes) derived from them
 //	trainer.go  Trainer records the recipes once and replays them; z, dropout masks and
 //	            Adam's step come from clocks on the device, so a step needs nothing from the
-//	            host but the real batch
+//	            host but the real batch; a data-parallel trainer (one rank of an mpirun)
+//	            trains its rows of the batch and averages each update's gradients over the
+//	            ranks before Adam
 //	state.go    the trainer's state as named tensors, read for a checkpoint and restored
 //	            from one (gan/run writes and reads the files)
 //	ema.go      the EMA generator: the moving average of the generator's weights, and the
@@ -35,6 +37,8 @@
 // (gan/onnx), completion's masks (gan/mask), arithmetic on z (gan/latent)
 // and animated GIFs (gan/anim). The tests hold whole steps to a float64
 // trainer composed from layers/ref (ref_test.go, step_test.go) and to
-// PyTorch (golden_test.go), and the completion search to the same
-// composition (complete_test.go).
+// PyTorch (golden_test.go), a data-parallel step on 2 ranks under mpirun
+// to the same composition and to each other bit for bit
+// (parallel_test.go), and the completion search to the same composition
+// (complete_test.go).
 package gan

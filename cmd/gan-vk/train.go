@@ -456,8 +456,12 @@ func (p *progress) report(ev run.Event) {
 			p.score = fmt.Sprintf("  FD %.2f at step %d", ev.FDRaw, ev.Step)
 		}
 	}
-	nums := fmt.Sprintf("d %.3f g %.3f D(x) %.2f D(G(z)) %.2f  %.1f img/s  ETA %s%s",
-		st.DLoss(), st.G, st.DX, st.DGZ, ev.ImagesPerSec, eta, p.score)
+	reduce := ""
+	if ev.AllreduceMs > 0 { // a data-parallel run's
+		reduce = fmt.Sprintf(" (allreduce %.0f ms a step)", ev.AllreduceMs)
+	}
+	nums := fmt.Sprintf("d %.3f g %.3f D(x) %.2f D(G(z)) %.2f  %.1f img/s%s  ETA %s%s",
+		st.DLoss(), st.G, st.DX, st.DGZ, ev.ImagesPerSec, reduce, eta, p.score)
 	if p.tty {
 		const width = 24
 		done := width * ev.Step / max(1, ev.TotalSteps)
