@@ -3,6 +3,7 @@ package gan
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -41,7 +42,8 @@ func parallelConfig(t *testing.T, preset string, ch, batch, gs int, ema float32)
 // TestParallelStep trains small versions of both presets on 2 ranks under
 // mpirun (TestParallelRank does each rank's work) and holds the ranks'
 // whole state after each step to be the same bits: parameters, Adam's
-// moments, running statistics and the EMA generator.
+// moments, running statistics and the EMA generator; and after one bit of
+// rank 1's is changed, to be rank 0's again once shared.
 func TestParallelStep(t *testing.T) {
 	if mpitest.Child() {
 		t.Skip("a rank of TestParallelStep's run")
@@ -67,6 +69,34 @@ func TestParallelStep(t *testing.T) {
 			}
 			prev = states[0]
 		}
+		var shared [2][]byte
+		for rank := range shared {
+			b, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("%s-rank%d-shared", c.preset, rank)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			shared[rank] = b
+		}
+		if !bytes.Equal(shared[0], shared[1]) || !bytes.Equal(shared[0], prev) {
+			t.Errorf("%s: after rank 1 drifted and ShareState, the ranks' states differ, or differ from rank 0's before", c.preset)
+		}
+	}
+}
+
+// writeState writes the trainer's replicated state into
+// GAN_VK_PARALLEL_DIR for TestParallelStep to compare.
+func writeState(t *testing.T, tr *Trainer, name string) {
+	t.Helper()
+	var state []byte
+	for _, b := range tr.replicated() {
+		v := make([]byte, b.Size())
+		if err := b.Download(0, v); err != nil {
+			t.Fatal(err)
+		}
+		state = append(state, v...)
+	}
+	if err := os.WriteFile(filepath.Join(os.Getenv("GAN_VK_PARALLEL_DIR"), name), state, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -110,21 +140,7 @@ func TestParallelRank(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var state []byte
-			for _, b := range []*vk.Buffer{tr.g.val, tr.g.m, tr.g.v, tr.g.stats, tr.d.val, tr.d.m, tr.d.v, tr.d.stats, tr.ema.val} {
-				if b == nil {
-					continue
-				}
-				v := make([]byte, b.Size())
-				if err := b.Download(0, v); err != nil {
-					t.Fatal(err)
-				}
-				state = append(state, v...)
-			}
-			name := fmt.Sprintf("%s-rank%d-step%d", c.preset, w.Rank, step)
-			if err := os.WriteFile(filepath.Join(os.Getenv("GAN_VK_PARALLEL_DIR"), name), state, 0o644); err != nil {
-				t.Fatal(err)
-			}
+			writeState(t, tr, fmt.Sprintf("%s-rank%d-step%d", c.preset, w.Rank, step))
 			if w.Rank != 0 {
 				continue
 			}
@@ -135,6 +151,42 @@ func TestParallelRank(t *testing.T) {
 				t.Errorf("%s: step %d stats %+v, want %+v: %v", c.preset, step, got, want, err)
 			}
 		}
+		// A rank whose bits drifted (as a device of another kind would
+		// round) has another fingerprint, and ShareState gives it rank 0's.
+		same := func() bool {
+			fp, err := tr.Fingerprint()
+			if err != nil {
+				t.Fatal(err)
+			}
+			v := []int32{int32(fp >> 16), -int32(fp >> 16), int32(fp & 0xffff), -int32(fp & 0xffff)}
+			if err := w.MaxInt32(v); err != nil {
+				t.Fatal(err)
+			}
+			return v[0] == -v[1] && v[2] == -v[3]
+		}
+		if !same() {
+			t.Errorf("%s: the ranks' fingerprints differ after %d steps", c.preset, tr.Steps())
+		}
+		if w.Rank == 1 {
+			v, err := readFloats(tr.g.val, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v[0] = math.Nextafter32(v[0], 1)
+			if err := tr.g.val.Upload(0, vk.Float32Bytes(v)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if same() {
+			t.Errorf("%s: one bit of rank 1's generator changed, and the fingerprints are the same", c.preset)
+		}
+		if err := tr.ShareState(func(b []byte) error { return w.BcastBytes(b, 0) }); err != nil {
+			t.Fatal(err)
+		}
+		if !same() {
+			t.Errorf("%s: after ShareState the fingerprints differ", c.preset)
+		}
+		writeState(t, tr, fmt.Sprintf("%s-rank%d-shared", c.preset, w.Rank))
 		if w.Rank == 0 {
 			tol := ref.Tol{Name: "three data-parallel steps", Abs: 1e-5, Rel: 1e-4}
 			checkNet(t, fmt.Sprintf("%s after %d steps", c.preset, tr.Steps()), tr.g, rt.g, tol)

@@ -3,6 +3,7 @@ package gan
 import (
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"math/rand"
 	"reflect"
 	"time"
@@ -588,6 +589,59 @@ func (t *Trainer) stepStats() ([]float32, error) {
 		}
 	}
 	return v[:2*masks], nil
+}
+
+// replicated is the trainer's state that steps change and every rank of a
+// data-parallel run holds alike: both networks' parameters, Adam's moments
+// and running statistics, and the EMA generator's parameters (its running
+// statistics are calibrated from them when needed).
+func (t *Trainer) replicated() []*vk.Buffer {
+	var out []*vk.Buffer
+	for _, b := range []*vk.Buffer{t.g.val, t.g.m, t.g.v, t.g.stats, t.d.val, t.d.m, t.d.v, t.d.stats} {
+		if b != nil {
+			out = append(out, b)
+		}
+	}
+	if t.ema != nil {
+		out = append(out, t.ema.val)
+	}
+	return out
+}
+
+// Fingerprint is a CRC-32C of the trainer's replicated state: ranks of a
+// data-parallel run that hold the same bits have the same fingerprint.
+// Their devices compute the same bits when they are of one kind; devices of
+// different kinds may round differently, and ShareState puts them right.
+func (t *Trainer) Fingerprint() (uint32, error) {
+	table := crc32.MakeTable(crc32.Castagnoli)
+	var sum uint32
+	for _, b := range t.replicated() {
+		v := make([]byte, b.Size())
+		if err := b.Download(0, v); err != nil {
+			return 0, fmt.Errorf("gan: reading %s for its fingerprint: %w", b.Name(), err)
+		}
+		sum = crc32.Update(sum, table, v)
+	}
+	return sum, nil
+}
+
+// ShareState replaces every rank's replicated state with rank 0's:
+// bcast gives every rank rank 0's bytes (MPI_Bcast from rank 0).
+func (t *Trainer) ShareState(bcast func([]byte) error) error {
+	for _, b := range t.replicated() {
+		v := make([]byte, b.Size())
+		if err := b.Download(0, v); err != nil {
+			return fmt.Errorf("gan: reading %s: %w", b.Name(), err)
+		}
+		if err := bcast(v); err != nil {
+			return fmt.Errorf("gan: giving every rank rank 0's %s: %w", b.Name(), err)
+		}
+		if err := b.Upload(0, v); err != nil {
+			return fmt.Errorf("gan: writing %s: %w", b.Name(), err)
+		}
+	}
+	t.emaCalibrated = false
+	return t.weightsChanged()
 }
 
 // setStep moves the trainer to a step it resumes from: the clocks that

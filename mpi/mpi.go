@@ -205,13 +205,18 @@ func (w *World) MaxInt32(v []int32) error {
 
 // BcastBytes copies root's b to every rank (b has the same length on all).
 func (w *World) BcastBytes(b []byte, root int) error {
-	if len(b) == 0 {
-		return nil
+	for len(b) > 0 { // in pieces an int counts
+		n := min(len(b), 1<<30)
+		piece := b[:n]
+		rc := w.call(func() C.int {
+			return C.call_bcast(w.fn["MPI_Bcast"], unsafe.Pointer(&piece[0]), C.int(n), w.u8, C.int(root), w.comm)
+		})
+		if err := w.check("MPI_Bcast", rc); err != nil {
+			return err
+		}
+		b = b[n:]
 	}
-	rc := w.call(func() C.int {
-		return C.call_bcast(w.fn["MPI_Bcast"], unsafe.Pointer(&b[0]), C.int(len(b)), w.u8, C.int(root), w.comm)
-	})
-	return w.check("MPI_Bcast", rc)
+	return nil
 }
 
 // Barrier waits for every rank.

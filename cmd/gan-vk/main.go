@@ -80,28 +80,36 @@ func execute(args []string, stdout, stderr io.Writer) int {
 		if c.name != name {
 			continue
 		}
-		err := c.run(args[1:], stdout, stderr)
-		var ue *usageError
-		var stranded strandedRank
-		switch {
-		case err == nil, errors.Is(err, flag.ErrHelp):
-			return 0
-		case errors.As(err, &quietExit{}): // another rank of the run said why
-			return 1
-		case errors.As(err, &ue):
-			fmt.Fprintf(stderr, "gan-vk %s: %s\nRun 'gan-vk %s --help' for usage.\n", name, ue.msg, name)
-			return 2
-		default:
-			fmt.Fprintf(stderr, "gan-vk %s: %s%s\n", name, oneLine(err), hint(err))
-			if errors.As(err, &stranded) { // the other ranks wait for this one: end the run
-				stranded.end()
-			}
-			return 1
-		}
+		return report(stderr, name, c.run(args[1:], stdout, stderr))
 	}
 	fmt.Fprintf(stderr, "gan-vk: unknown command %q\nRun 'gan-vk help' for the commands.\n", name)
 	return 2
 }
+
+// report prints what a command's error says, once, and returns the exit
+// code: 0, 2 for a usage error, 1 otherwise.
+func report(stderr io.Writer, name string, err error) int {
+	var ue *usageError
+	var reported exitCode
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &reported): // said already (a rank of a data-parallel run)
+		return int(reported)
+	case errors.As(err, &quietExit{}): // another rank of the run said why
+		return 1
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "gan-vk %s: %s\nRun 'gan-vk %s --help' for usage.\n", name, ue.msg, name)
+		return 2
+	}
+	fmt.Fprintf(stderr, "gan-vk %s: %s%s\n", name, oneLine(err), hint(err))
+	return 1
+}
+
+// exitCode is an error already reported: the command exits with it.
+type exitCode int
+
+func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
 
 func usage(w io.Writer) {
 	fmt.Fprintf(w, "gan-vk trains DCGANs on any Vulkan device, every tensor op a compute shader.\n\nUsage:\n\n\tgan-vk <command> [flags]\n\nCommands:\n\n")

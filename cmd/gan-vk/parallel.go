@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"reflect"
 	"slices"
@@ -21,9 +22,8 @@ import (
 // ranks is this process's place in a data-parallel run that mpirun
 // started (mpirun -np N gan-vk train …); nil is a run alone.
 type ranks struct {
-	w        *mpi.World
-	launch   mpi.Launch
-	stranded bool // ended on a strandedRank: no MPI_Finalize, which would wait for the others
+	w      *mpi.World
+	launch mpi.Launch
 }
 
 // joinRanks initialises MPI when mpirun started this process; alone it
@@ -43,10 +43,9 @@ func joinRanks() (*ranks, error) {
 	return &ranks{w: w, launch: l}, nil
 }
 
-// close finalises MPI, unless the rank is stranded (the run is aborted
-// once its error is printed).
+// close finalises MPI.
 func (r *ranks) close() {
-	if r != nil && !r.stranded {
+	if r != nil {
 		r.w.Close()
 	}
 }
@@ -66,7 +65,8 @@ func (r *ranks) group() run.Group {
 	if r == nil {
 		return run.Group{}
 	}
-	return run.Group{Rank: r.w.Rank, Size: r.w.Size, Sum: r.w.SumFloat32, Max: r.w.MaxInt32}
+	return run.Group{Rank: r.w.Rank, Size: r.w.Size, Sum: r.w.SumFloat32, Max: r.w.MaxInt32,
+		Bcast: func(b []byte) error { return r.w.BcastBytes(b, 0) }}
 }
 
 // bcast gives every rank rank 0's bytes (b on the others is ignored).
@@ -136,17 +136,6 @@ func parallelConfig(cfg run.Config, resume bool, dir string, ranks int) error {
 type quietExit struct{}
 
 func (quietExit) Error() string { return "another rank said why" }
-
-// strandedRank is an error that stopped this rank where the others wait
-// for it (in a step, or before the first): once it is printed, end ends
-// the whole run (MPI_Abort), whose processes mpirun then stops.
-type strandedRank struct {
-	error
-	w *mpi.World
-}
-
-func (e strandedRank) Unwrap() error { return e.error }
-func (e strandedRank) end()          { e.w.Abort(1) }
 
 // startup is what every rank of a run must be given alike: the run's
 // configuration and the folder flags.
@@ -293,23 +282,24 @@ func killTimeout() string {
 		"start it with --mca odls_base_sigkill_timeout 30 to stop cleanly (the checkpoints every --checkpoint-every steps keep the run meanwhile)", s)
 }
 
-// endRank wraps the error a data-parallel rank ends on: one that left the
-// others waiting ends the whole run once printed; every rank but 0 names
-// itself.
-func (r *ranks) endRank(err error) error {
+// endRank reports the error a data-parallel rank ends on, before MPI is
+// finalised (which waits for every rank), so that no rank's exit can end
+// the run before the line is out; every rank but 0 names itself. An error
+// that left the others waiting for this rank (run.Stranded) then ends the
+// whole run (MPI_Abort), whose processes mpirun stops.
+func (r *ranks) endRank(err error, stderr io.Writer) error {
 	if r == nil || err == nil {
 		return err
 	}
-	var q quietExit
-	if errors.As(err, &q) {
+	if errors.As(err, &quietExit{}) {
 		return err
 	}
 	if !r.lead() {
 		err = fmt.Errorf("rank %d: %w", r.w.Rank, err)
 	}
+	code := report(stderr, "train", err)
 	if run.Stranded(err) {
-		r.stranded = true
-		return strandedRank{err, r.w}
+		r.w.Abort(1)
 	}
-	return err
+	return exitCode(code)
 }

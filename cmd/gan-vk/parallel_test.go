@@ -66,6 +66,26 @@ func startUntil(t *testing.T, cmd *exec.Cmd, run string, lines int) (*bytes.Buff
 	return log, exited
 }
 
+// failedRanks checks that no rank exited 0. When one exits first, mpirun
+// ends the others, which may then write no exit code.
+func failedRanks(t *testing.T, exits string) {
+	t.Helper()
+	wrote := 0
+	for r := range 2 {
+		b, err := os.ReadFile(filepath.Join(exits, fmt.Sprintf("exit-rank%d", r)))
+		if err != nil {
+			continue
+		}
+		wrote++
+		if string(b) == "0" {
+			t.Errorf("rank %d exited 0", r)
+		}
+	}
+	if wrote == 0 {
+		t.Errorf("no rank wrote its exit code")
+	}
+}
+
 func noPanic(t *testing.T, out []byte) {
 	t.Helper()
 	if bytes.Contains(out, []byte("goroutine ")) || bytes.Contains(out, []byte("panic:")) {
@@ -83,7 +103,7 @@ func noPanic(t *testing.T, out []byte) {
 func TestParallelTrain(t *testing.T) {
 	dir := t.TempDir()
 	train := tinyTrain(t, dir)
-	const steps = 12
+	const steps = 104 // past the ranks' first comparison of fingerprints, at step 100
 	flags := func(run string, steps int, extra ...string) []string {
 		return train(run, steps, append([]string{"--sample-every", "4", "--checkpoint-every", "1", "--keep", "2"}, extra...)...)
 	}
@@ -184,9 +204,7 @@ func TestParallelTrain(t *testing.T) {
 				t.Errorf("%q appears %d times, want once:\n%s", want, n, out)
 			}
 		}
-		if codes := rankExits(t, exits); codes != [2]int{1, 1} {
-			t.Errorf("the ranks exited %v, want 1 and 1", codes)
-		}
+		failedRanks(t, exits)
 		if err := os.RemoveAll(block); err != nil {
 			t.Fatal(err)
 		}
@@ -258,9 +276,7 @@ func TestParallelBadStarts(t *testing.T) {
 			if n := strings.Count(string(out), c.want); n != 1 {
 				t.Errorf("%q appears %d times, want once:\n%s", c.want, n, out)
 			}
-			if codes := rankExits(t, exits); codes[0] == 0 || codes[1] == 0 {
-				t.Errorf("the ranks exited %v", codes)
-			}
+			failedRanks(t, exits)
 		})
 	}
 	t.Run("ranks started for different runs", func(t *testing.T) {
@@ -284,9 +300,7 @@ func TestParallelBadStarts(t *testing.T) {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("no %q line:\n%s", want, out)
 		}
-		if codes := rankExits(t, exits); codes[0] == 0 || codes[1] == 0 {
-			t.Errorf("the ranks exited %v", codes)
-		}
+		failedRanks(t, exits)
 		if _, err := os.Stat(filepath.Join(run, "config.json")); err == nil {
 			t.Errorf("a run folder was written")
 		}

@@ -134,7 +134,7 @@ func runTrain(args []string, stdout, stderr io.Writer) (err error) {
 		return err
 	}
 	defer rk.close()
-	defer func() { err = rk.endRank(err) }()
+	defer func() { err = rk.endRank(err, stderr) }()
 	if rk != nil {
 		if dir, err = rk.agreeOnRun(startup{Config: cfg, Run: f.runDir, Resume: f.resume, Dir: dir}); err != nil {
 			return err

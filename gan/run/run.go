@@ -84,7 +84,13 @@ type Group struct {
 	Rank, Size int
 	Sum        func([]float32) error // over the ranks in place, the same bits on every rank
 	Max        func([]int32) error   // the maximum over the ranks, in place
+	Bcast      func([]byte) error    // rank 0's bytes to every rank
 }
+
+// driftEvery is how many steps apart the ranks of a data-parallel run
+// compare their state's fingerprints: on devices of different kinds the
+// same sums may round differently, and then every rank takes rank 0's.
+const driftEvery = 100
 
 func (g Group) alone() bool { return g.Size <= 1 }
 
@@ -249,6 +255,9 @@ func (r *Run) Train(ctx context.Context, d *vk.Device, resume bool) (int, error)
 		if errors.Is(err, gan.ErrDiverged) { // the stats are the ranks' mean: every rank diverged at this step
 			return before, err
 		}
+		if err == nil {
+			err = l.checkDrift()
+		}
 		if err != nil {
 			return before, r.strand(err)
 		}
@@ -293,6 +302,34 @@ func (l *loop) agree(stopping, failed bool) (stop, othersFailed bool, err error)
 	return flags[0] != 0, flags[1] != 0 && !failed, nil
 }
 
+// checkDrift compares the ranks' fingerprints every driftEvery steps and,
+// when they differ, gives every rank rank 0's state (and says so, once).
+func (l *loop) checkDrift() error {
+	g := l.r.Group
+	if g.alone() || l.t.Steps()%driftEvery != 0 {
+		return nil
+	}
+	fp, err := l.t.Fingerprint()
+	if err != nil {
+		return err
+	}
+	hi, lo := int32(fp>>16), int32(fp&0xffff)
+	v := []int32{hi, -hi, lo, -lo}
+	if err := g.Max(v); err != nil {
+		return fmt.Errorf("comparing the ranks' fingerprints after step %d: %w", l.t.Steps(), err)
+	}
+	if v[0] == -v[1] && v[2] == -v[3] {
+		return nil
+	}
+	if !l.drifted {
+		l.logf("after step %d the ranks hold other bits than rank 0 (devices of different kinds round the same sums differently; "+
+			"ranks stay bit-equal only on devices of one kind): every rank takes rank 0's state now and whenever they differ, checked every %d steps",
+			l.t.Steps(), driftEvery)
+		l.drifted = true
+	}
+	return l.t.ShareState(g.Bcast)
+}
+
 func b2i(b bool) int32 {
 	if b {
 		return 1
@@ -312,6 +349,7 @@ type loop struct {
 	ckpt      *checkpointer
 	observers []Observer
 	closers   []func()
+	drifted   bool // the ranks' state has differed once
 }
 
 func (l *loop) close() {
