@@ -302,11 +302,12 @@ func (l *loop) agree(stopping, failed bool) (stop, othersFailed bool, err error)
 	return flags[0] != 0, flags[1] != 0 && !failed, nil
 }
 
-// checkDrift compares the ranks' fingerprints every driftEvery steps and,
-// when they differ, gives every rank rank 0's state (and says so, once).
+// checkDrift compares the ranks' fingerprints every driftEvery steps and
+// at the run's last (before its final checkpoint) and, when they differ,
+// gives every rank rank 0's state (and says so, once).
 func (l *loop) checkDrift() error {
 	g := l.r.Group
-	if g.alone() || l.t.Steps()%driftEvery != 0 {
+	if g.alone() || l.t.Steps()%driftEvery != 0 && l.t.Steps() != l.total {
 		return nil
 	}
 	fp, err := l.t.Fingerprint()
