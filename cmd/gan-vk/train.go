@@ -145,16 +145,16 @@ func runTrain(args []string, stdout, stderr io.Writer) (err error) {
 	}
 	sel := f.device
 	if rk != nil {
-		if sel, err = rk.deviceFor(f.device); err != nil {
-			return rk.agreed(err)
-		}
+		sel, err = rk.deviceFor(f.device)
 	}
 	view := f.view && rk.lead() // the window is rank 0's
 	var w *viewer.Window
 	var d *vk.Device
-	if view {
+	switch {
+	case err != nil: // agreed below
+	case view:
 		w, d, err = openViewer("gan-vk · "+dir, sel)
-	} else {
+	default:
 		d, err = openDevice(sel)
 	}
 	if err == nil {
