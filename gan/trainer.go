@@ -178,8 +178,13 @@ type Trainer struct {
 	par    Parallel
 	n      int // the batch this trainer trains: Batch/Size rows of it
 
-	host       [nets][]float32 // a data-parallel trainer's gradients on the way through Sum
-	reduceTime time.Duration   // the last step's in Sum and its copies
+	// A data-parallel trainer's host buffers for Sum, allocated once: each
+	// network's gradients, and the losses with both networks' running
+	// statistics after the step.
+	host       [nets][]float32
+	stepHost   []float32
+	stepBufs   []hostSpan    // where stepHost's floats come from: the losses first
+	reduceTime time.Duration // the last step's in Sum and its copies
 
 	g, d       *netParams
 	gNet, dNet *net
@@ -199,6 +204,12 @@ type Trainer struct {
 
 	step   int // steps taken (D updates)
 	closer []interface{ Close() }
+}
+
+// hostSpan is where a device buffer's first floats sit in a host buffer.
+type hostSpan struct {
+	buf         *vk.Buffer
+	off, floats int
 }
 
 // recordedUpdate is one of the step's updates, recorded, and how many
@@ -321,6 +332,18 @@ func (t *Trainer) build() error {
 		if err := t.buildEMA(); err != nil {
 			return err
 		}
+	}
+	if !t.par.alone() {
+		t.stepBufs = []hostSpan{{t.stats, 0, 2 * masks}}
+		floats := 2 * masks
+		for id, p := range [nets]*netParams{t.g, t.d} {
+			t.host[id] = make([]float32, p.floats)
+			if p.stats != nil { // a network with batch norm
+				t.stepBufs = append(t.stepBufs, hostSpan{p.stats, floats, p.stats.Size() / 4})
+				floats += p.stats.Size() / 4
+			}
+		}
+		t.stepHost = make([]float32, floats)
 	}
 	return t.record()
 }
@@ -526,11 +549,7 @@ func (t *Trainer) params(n netID) *netParams {
 func (t *Trainer) averageGrads(n netID) error {
 	start := time.Now()
 	defer func() { t.reduceTime += time.Since(start) }()
-	p := t.params(n)
-	if t.host[n] == nil {
-		t.host[n] = make([]float32, p.floats)
-	}
-	v := t.host[n]
+	p, v := t.params(n), t.host[n]
 	if err := p.grad.Download(0, vk.Float32Bytes(v)); err != nil {
 		return err
 	}
@@ -560,32 +579,23 @@ func (t *Trainer) mean(v []float32) error {
 // rows' statistics: averaged, the running means are those of the global
 // batch (the update is linear), and every rank keeps the same bits.
 func (t *Trainer) stepStats() ([]float32, error) {
-	v, err := readFloats(t.stats, 2*masks)
-	if err != nil || t.par.alone() {
-		return v, err
+	if t.par.alone() {
+		return readFloats(t.stats, 2*masks)
 	}
 	start := time.Now()
 	defer func() { t.reduceTime += time.Since(start) }()
-	for _, p := range []*netParams{t.g, t.d} {
-		if p.stats != nil {
-			rs, err := readFloats(p.stats, p.stats.Size()/4)
-			if err != nil {
-				return nil, err
-			}
-			v = append(v, rs...)
+	v := t.stepHost
+	for _, b := range t.stepBufs {
+		if err := b.buf.Download(0, vk.Float32Bytes(v[b.off:b.off+b.floats])); err != nil {
+			return nil, err
 		}
 	}
 	if err := t.mean(v); err != nil {
 		return nil, fmt.Errorf("averaging the losses and running statistics over the ranks: %w", err)
 	}
-	rest := v[2*masks:]
-	for _, p := range []*netParams{t.g, t.d} {
-		if p.stats != nil {
-			k := p.stats.Size() / 4
-			if err := p.stats.Upload(0, vk.Float32Bytes(rest[:k])); err != nil {
-				return nil, err
-			}
-			rest = rest[k:]
+	for _, b := range t.stepBufs[1:] { // the running statistics go back; the losses are returned
+		if err := b.buf.Upload(0, vk.Float32Bytes(v[b.off:b.off+b.floats])); err != nil {
+			return nil, err
 		}
 	}
 	return v[:2*masks], nil

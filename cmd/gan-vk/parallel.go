@@ -258,14 +258,6 @@ func (r *ranks) deviceFor(flag string) (string, error) {
 	return strconv.Itoa(same[l.LocalRank%len(same)]), nil
 }
 
-// sharing says how the machine's processes share its devices, when they do.
-func (r *ranks) sharing(devices int) string {
-	if p := r.launch.LocalSize; p > devices {
-		return fmt.Sprintf("; the %d processes on this machine share its %d device(s) of the kind", p, devices)
-	}
-	return ""
-}
-
 // killTimeout is the note rank 0 gives when mpirun would kill the ranks
 // too soon after a Ctrl-C or SIGTERM for the step to end in a checkpoint:
 // mpirun sends its processes SIGTERM odls_base_sigkill_timeout seconds

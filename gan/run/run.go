@@ -686,10 +686,7 @@ func (c *checkpointer) save() (string, error) {
 // was (every write goes to a temporary file first). Out of space, over a
 // quota or a file-size limit, or a folder it may not write get a hint.
 func (r *Run) writeFailed(err error) error {
-	last := "no checkpoint yet"
-	if c, cerr := NewestCheckpoint(r.Dir, nil); cerr == nil {
-		last = "its last checkpoint " + c.Path + " is whole"
-	}
+	last := r.lastCheckpoint()
 	why := ""
 	switch {
 	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT), errors.Is(err, syscall.EFBIG):
@@ -703,12 +700,16 @@ func (r *Run) writeFailed(err error) error {
 // rankFailed is the error of the ranks whose run another rank stopped
 // with an error after step (which that rank printed).
 func (r *Run) rankFailed(step int) error {
-	last := "no checkpoint yet"
+	return fmt.Errorf("%w after step %d (it said why); training stopped and %s: continue with: %s", ErrRankFailed, step,
+		r.lastCheckpoint(), r.ResumeCommand())
+}
+
+// lastCheckpoint says where a stopped run stands, for its error.
+func (r *Run) lastCheckpoint() string {
 	if c, err := NewestCheckpoint(r.Dir, nil); err == nil {
-		last = "its last checkpoint " + c.Path + " is whole"
+		return "its last checkpoint " + c.Path + " is whole"
 	}
-	return fmt.Errorf("%w after step %d (it said why); training stopped and %s: continue with: %s", ErrRankFailed, step, last,
-		resumeCommand(r.Group.size(), r.Dir))
+	return "no checkpoint yet"
 }
 
 // ResumeCommand is how to continue the run.
