@@ -47,6 +47,36 @@ type gemm struct {
 	sumBias   bool // the sum adds the bias and applies the activation
 }
 
+// operands binds a GEMM kernel's two operands where its loads read them
+// (texel views, or their storage twins: gemm_loads.glsl) and a placeholder
+// of 4 floats to the bindings it never reads, which must still hold a
+// buffer the device accepts there (a storage binding no larger than
+// maxStorageBufferRange, which a texel-read operand may well be).
+type operands struct {
+	storage bool
+	none    *vk.Buffer
+}
+
+func newOperands(ks *parts, name string, t Tile) operands {
+	return operands{storage: t.Loads == Storage, none: ks.buffer(name+" unread binding", 4)}
+}
+
+// texel and stored are what the texel binding and the storage binding of
+// operand b get.
+func (o operands) texel(b *vk.Buffer) *vk.Buffer {
+	if o.storage {
+		return o.none
+	}
+	return b
+}
+
+func (o operands) stored(b *vk.Buffer) *vk.Buffer {
+	if o.storage {
+		return b
+	}
+	return o.none
+}
+
 // gemmIO are a GEMM pass's operands: the column operand x, the row operand
 // (the weight for conv_fwd and convt_fwd, dy for conv_wgrad), the bias of
 // a forward pass (any buffer without one; conv_wgrad has none) and the
@@ -113,12 +143,14 @@ func newGEMM(ks *parts, name string, p Pass, t Tile, e epilogue) gemm {
 // over slices of the input channels (splitForward).
 func convFwd(ks *parts, name string, g geom, t Tile, e epilogue) gemm {
 	rows, cols := g.k, g.n*g.oh*g.ow
-	specs := shaders.ConvFwdSpecs{Gemm: t.gemm(), GemmShared: t.shared(), ConvGeom: g.spec(), Activation: e.act,
+	specs := shaders.ConvFwdSpecs{Gemm: t.gemm(), GemmShared: t.shared(), GemmLoads: t.loads(), ConvGeom: g.spec(), Activation: e.act,
 		Bias: e.bias, Accum: false, Split: uint32(max(t.Split, 1))}
+	o := newOperands(ks, name, t)
 	out := gemm{ks: []*vk.Kernel{ks.add(name, specs)}, groups: t.groups(rows, cols),
 		w: convWeight(ks, name, g.k, g.c, g.kh*g.kw),
 		bind: func(io gemmIO) []*vk.Buffer {
-			return shaders.ConvFwdBindings[*vk.Buffer]{X: io.x, Wt: io.rows, B: io.bias, Y: io.out}.List()
+			return shaders.ConvFwdBindings[*vk.Buffer]{X: o.texel(io.x), Wt: o.texel(io.rows), B: io.bias, Y: io.out,
+				Xs: o.stored(io.x), Wts: o.stored(io.rows)}.List()
 		}}
 	splitForward(ks, name, &out, g, t, e)
 	return out
@@ -146,11 +178,13 @@ func splitForward(ks *parts, name string, out *gemm, g geom, t Tile, e epilogue)
 // them), whose columns are the N·⌈OH/S⌉·⌈OW/S⌉ positions of the phase.
 func convtFwd(ks *parts, name string, g geom, t Tile, e epilogue) gemm {
 	rows, cols := g.k, g.n*ceilDiv(g.oh, g.s)*ceilDiv(g.ow, g.s)
-	specs := shaders.ConvtFwdSpecs{Gemm: t.gemm(), GemmShared: t.shared(), ConvGeom: g.spec(), Activation: e.act,
+	specs := shaders.ConvtFwdSpecs{Gemm: t.gemm(), GemmShared: t.shared(), GemmLoads: t.loads(), ConvGeom: g.spec(), Activation: e.act,
 		Bias: e.bias, Accum: false, PH: 0, PW: 0, Split: uint32(max(t.Split, 1))} // the phase is set below
+	o := newOperands(ks, name, t)
 	out := gemm{groups: t.groups(rows, cols), w: convtWeight(ks, name, g.c, g.k, g.kh*g.kw),
 		bind: func(io gemmIO) []*vk.Buffer {
-			return shaders.ConvtFwdBindings[*vk.Buffer]{X: io.x, Wt: io.rows, B: io.bias, Y: io.out}.List()
+			return shaders.ConvtFwdBindings[*vk.Buffer]{X: o.texel(io.x), Wt: o.texel(io.rows), B: io.bias, Y: io.out,
+				Xs: o.stored(io.x), Wts: o.stored(io.rows)}.List()
 		}}
 	for ph := 0; ph < g.s; ph++ {
 		for pw := 0; pw < g.s; pw++ {
@@ -170,12 +204,14 @@ func convtFwd(ks *parts, name string, g geom, t Tile, e epilogue) gemm {
 func convWgrad(ks *parts, name string, g geom, t Tile) gemm {
 	rows, cols := g.k, g.c*g.kh*g.kw
 	slices := max(t.Split, 1)
-	specs := shaders.ConvWgradSpecs{Gemm: t.gemm(), GemmShared: t.shared(), ConvGeom: g.spec(),
+	specs := shaders.ConvWgradSpecs{Gemm: t.gemm(), GemmShared: t.shared(), GemmLoads: t.loads(), ConvGeom: g.spec(),
 		Accum: slices == 1, Split: uint32(slices)}
+	o := newOperands(ks, name, t)
 	out := gemm{ks: []*vk.Kernel{ks.add(name, specs)}, groups: t.groups(rows, cols),
 		w: gradRows(ks, name, g.n, g.k, g.oh*g.ow),
 		bind: func(io gemmIO) []*vk.Buffer {
-			return shaders.ConvWgradBindings[*vk.Buffer]{X: io.x, DYt: io.rows, DW: io.out}.List()
+			return shaders.ConvWgradBindings[*vk.Buffer]{X: o.texel(io.x), DYt: o.texel(io.rows), DW: io.out,
+				Xs: o.stored(io.x), DYts: o.stored(io.rows)}.List()
 		}}
 	if slices > 1 {
 		out.groups.Y *= uint32(slices)

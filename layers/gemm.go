@@ -32,14 +32,14 @@ type GEMMOperands struct {
 func NewGEMMOperands(d *vk.Device, p Pass) (*GEMMOperands, error) {
 	o := &GEMMOperands{ks: parts{dev: d}}
 	g := p.geom
-	r4 := ceilDiv(p.Rows(), 4) * 4
+	nx, nrows := p.operands()
 	name := p.String()
 	switch p.Op {
 	case OpConvWgrad: // x, dy rearranged, dw
-		o.io = gemmIO{x: o.ks.buffer(name+" x", g.n*g.c*g.h*g.w), rows: o.ks.buffer(name+" dyt", g.n*g.oh*g.ow*r4),
+		o.io = gemmIO{x: o.ks.buffer(name+" x", nx), rows: o.ks.buffer(name+" dyt", nrows),
 			out: o.ks.buffer(name+" dw", g.k*g.c*g.kh*g.kw)}
 	default: // x, w rearranged, b, y
-		o.io = gemmIO{o.ks.buffer(name+" x", g.n*g.c*g.h*g.w), o.ks.buffer(name+" wt", g.c*g.kh*g.kw*r4),
+		o.io = gemmIO{o.ks.buffer(name+" x", nx), o.ks.buffer(name+" wt", nrows),
 			o.ks.buffer(name+" b", g.k), o.ks.buffer(name+" y", g.n*g.k*g.oh*g.ow)}
 	}
 	if o.ks.err != nil {

@@ -129,14 +129,36 @@ func (f Form) String() string {
 	return "register"
 }
 
+// Loads is how a GEMM kernel reads its operands from memory
+// (gemm_loads.glsl).
+type Loads uint8
+
+const (
+	// Texel: through texel buffers, which lavapipe vectorises and which
+	// have no storage-buffer range limit.
+	Texel Loads = iota
+	// Storage: from storage buffers, a GPU's plain global loads (vec4s
+	// of the row operand); the operands must lie within the device's
+	// maxStorageBufferRange.
+	Storage
+)
+
+func (l Loads) String() string {
+	if l == Storage {
+		return "storage"
+	}
+	return "texel"
+}
+
 // Tile is a GEMM pass's kernel configuration: workgroups of LX×LY
 // invocations, each computing a TM×TN block of the output (TM rows, a
 // multiple of 4: the row operand is read four rows at a time), in one of
-// the two forms; BK is the shared form's reduction step and Prefetch its
-// double buffering (the next slices loaded into registers while the
-// current ones are multiplied), and Split cuts the reduction into that
-// many slices summed in order afterwards (of the batch for a filter
-// gradient, of the input channels otherwise).
+// the two forms, reading its operands through Loads; BK is the shared
+// form's reduction step and Prefetch its double buffering (the next
+// slices loaded into registers while the current ones are multiplied),
+// and Split cuts the reduction into that many slices summed in order
+// afterwards (of the batch for a filter gradient, of the input channels
+// otherwise).
 type Tile struct {
 	Form     Form
 	LX, LY   int
@@ -144,10 +166,12 @@ type Tile struct {
 	BK       int  // shared form only
 	Prefetch bool // shared form only
 	Split    int  // at least 1
+	Loads    Loads
 }
 
 // String is the form --tile and the cache files take: "8,8,32,8",
 // "16,16,4,4,shared,bk16", "16,16,8,8,shared,bk8,prefetch", with
+// ",storage" where the operands are read from storage buffers and
 // ",split4" where the reduction is split.
 func (t Tile) String() string {
 	s := fmt.Sprintf("%d,%d,%d,%d", t.LX, t.LY, t.TM, t.TN)
@@ -157,6 +181,9 @@ func (t Tile) String() string {
 	if t.Prefetch {
 		s += ",prefetch"
 	}
+	if t.Loads == Storage {
+		s += ",storage"
+	}
 	if t.Split > 1 {
 		s += fmt.Sprintf(",split%d", t.Split)
 	}
@@ -164,10 +191,10 @@ func (t Tile) String() string {
 }
 
 // ParseTile reads a tile from its String form; the shared form's BK
-// defaults to 16 and the split to 1.
+// defaults to 16, the loads to texel and the split to 1.
 func ParseTile(s string) (Tile, error) {
 	bad := func(why string) (Tile, error) {
-		return Tile{}, fmt.Errorf("tile %q: %s; give four numbers LX,LY,TM,TN and optionally \",shared\", \",bkN\", \",prefetch\", \",splitN\", such as 16,16,4,4,shared", s, why)
+		return Tile{}, fmt.Errorf("tile %q: %s; give four numbers LX,LY,TM,TN and optionally \",shared\", \",bkN\", \",prefetch\", \",storage\", \",splitN\", such as 16,16,8,8,shared,bk8,prefetch", s, why)
 	}
 	f := strings.Split(strings.TrimSpace(s), ",")
 	if len(f) < 4 {
@@ -194,6 +221,10 @@ func ParseTile(s string) (Tile, error) {
 			t.Form = Register
 		case w == "prefetch":
 			t.Prefetch = true
+		case w == "storage":
+			t.Loads = Storage
+		case w == "texel":
+			t.Loads = Texel
 		case strings.HasPrefix(w, "bk"):
 			n, ok := num("bk")
 			if !ok {
@@ -207,7 +238,7 @@ func ParseTile(s string) (Tile, error) {
 			}
 			t.Split = n
 		default:
-			return bad(fmt.Sprintf("%q is not shared, bkN, prefetch or splitN", w))
+			return bad(fmt.Sprintf("%q is not shared, bkN, prefetch, storage or splitN", w))
 		}
 	}
 	switch {
@@ -250,6 +281,8 @@ func (t Tile) valid() error {
 		return fmt.Errorf("bk and prefetch are for the shared form")
 	case t.Form == Shared && (t.BK < 1 || t.BK > 64):
 		return fmt.Errorf("bk %d must be in [1, 64]", t.BK)
+	case t.Loads > Storage:
+		return fmt.Errorf("loads %d are neither texel nor storage", t.Loads)
 	}
 	return nil
 }
@@ -277,6 +310,20 @@ func (t Tile) Check(info vk.DeviceInfo, p Pass) error {
 		return fmt.Errorf("tile %v: %s cannot be split %d ways (at most %d: one slice per %s)", t, p, t.Split, p.maxSplit(), p.sliceOf())
 	case t.Split > 1 && t.Split*p.splitPart() > int(info.MaxTexelBufferElements):
 		return fmt.Errorf("tile %v: the slices of %s would hold %d floats, more than %s's texel buffers' %d", t, p, t.Split*p.splitPart(), info.Name, info.MaxTexelBufferElements)
+	case t.Split > 1 && info.MaxAllocationSize > 0 && uint64(4*t.Split*p.splitPart()) > info.MaxAllocationSize:
+		return fmt.Errorf("tile %v: the slices of %s would take %d bytes, more than %s allocates at once (%d)", t, p, 4*t.Split*p.splitPart(), info.Name, info.MaxAllocationSize)
+	}
+	if t.Loads == Storage {
+		x, rows := p.operands()
+		for _, o := range []struct {
+			name   string
+			floats int
+		}{{"column operand", x}, {"row operand", rows}} {
+			if uint64(4*o.floats) > uint64(info.MaxStorageBufferRange) {
+				return fmt.Errorf("tile %v: %s's %s is %d bytes, more than %s's maxStorageBufferRange (%d): read it through texel buffers",
+					t, p, o.name, 4*o.floats, info.Name, info.MaxStorageBufferRange)
+			}
+		}
 	}
 	g := t.groups(p.Rows(), p.Cols())
 	if g.Y*uint32(t.Split) > info.MaxWorkgroupCount[1] || g.Z > info.MaxWorkgroupCount[2] {
@@ -315,6 +362,17 @@ func (p Pass) sliceOf() string {
 	return "input channel"
 }
 
+// operands are the floats of a pass's two operands as its kernels read
+// them: the column operand x, and the row operand rearranged into rows of
+// K rounded up to 4 (the weight; dy for a filter gradient).
+func (p Pass) operands() (x, rows int) {
+	r4 := ceilDiv(p.k, 4) * 4
+	if p.Op == OpConvWgrad {
+		return p.n * p.c * p.h * p.w, p.n * p.oh * p.ow * r4
+	}
+	return p.n * p.c * p.h * p.w, p.c * p.kh * p.kw * r4
+}
+
 // splitPart is the floats one slice of a split pass writes: the output.
 func (p Pass) splitPart() int {
 	if p.Op == OpConvWgrad {
@@ -343,6 +401,8 @@ func (t Tile) shared() shaders.GemmShared {
 	}
 	return shaders.GemmShared{Shared: t.Form == Shared, BK: uint32(bk), Prefetch: t.Prefetch}
 }
+
+func (t Tile) loads() shaders.GemmLoads { return shaders.GemmLoads{Storage: t.Loads == Storage} }
 
 // Heuristic is the tile a pass gets on a device that has not been tuned
 // for it, fitted to the pass.

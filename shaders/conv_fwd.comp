@@ -28,12 +28,23 @@ layout(constant_id = 15) const bool BIAS = false;
 layout(constant_id = 18) const bool ACCUM = false;
 layout(constant_id = 40) const uint SPLIT = 1;
 
-// x and wt are read through texel buffers: on lavapipe those loads are
-// vectorised, storage-buffer loads are not.
+// x and wt are read through texel buffers (on lavapipe those loads are
+// vectorised, storage-buffer loads are not) or, with STORAGE, through
+// their storage twins xs and wts (gemm_loads.glsl).
 layout(r32f, binding = 0) readonly uniform imageBuffer X;
 layout(rgba32f, binding = 1) readonly uniform imageBuffer Wt;
-layout(std430, binding = 2) readonly buffer B { float b[]; }; // any buffer when !BIAS
-layout(r32f, binding = 3) uniform imageBuffer Y; // a texel view: no storage-buffer size limit
+layout(r32f, binding = 2) readonly uniform imageBuffer B; // any buffer when !BIAS
+layout(r32f, binding = 3) uniform imageBuffer Y; // texel views: no storage-buffer size limit
+layout(std430, binding = 4) readonly buffer Xs { float xs[]; };
+layout(std430, binding = 5) readonly buffer Wts { vec4 wts[]; };
+#include "gemm_loads.glsl"
+
+vec4 load_rows4(uint i) {
+	if (STORAGE) {
+		return wts[i];
+	}
+	return imageLoad(Wt, int(i));
+}
 
 const uint ROWS = K;
 const uint COLS = N * OH * OW;
@@ -57,7 +68,7 @@ void out_(uint k, uint col, float v) {
 		return;
 	}
 	if (BIAS) {
-		v += b[k];
+		v += imageLoad(B, int(k)).x;
 	}
 	v = activate(ACT, v, SLOPE);
 	imageStore(Y, int(o), vec4(ACCUM ? imageLoad(Y, int(o)).x + v : v));
@@ -65,14 +76,19 @@ void out_(uint k, uint col, float v) {
 
 // The operands for gemm_shared: the weight's rows at tap kk = (c, r, s)
 // of the slice, and x at that tap of column col's receptive field.
-vec4 shared_a4(uint kk, uint row) { return imageLoad(Wt, int((c0_() * KH * KW + kk) * (K4 / 4) + row / 4)); }
-float shared_b(uint kk, uint col) {
-	kk += c0_() * KH * KW;
+vec4 shared_a4(uint kk, uint row) { return load_rows4((c0_() * KH * KW + kk) * (K4 / 4) + row / 4); }
+// A column is an output position: its sample's input and the corner of
+// its receptive field.
+ivec3 shared_b_col(uint col) {
 	uint n = col / (OH * OW), ohw = col % (OH * OW);
+	return ivec3(n * C * H * W, int(ohw / OW * S) - int(P), int(ohw % OW * S) - int(P));
+}
+float shared_b(uint kk, ivec3 at) {
+	kk += c0_() * KH * KW;
 	uint c = kk / (KH * KW), rs = kk % (KH * KW);
-	int ih = int(ohw / OW * S + rs / KW) - int(P), iw = int(ohw % OW * S + rs % KW) - int(P);
+	int ih = at.y + int(rs / KW), iw = at.z + int(rs % KW);
 	bool in_ = uint(ih) < H && uint(iw) < W;
-	return in_ ? imageLoad(X, int(n * C * H * W + (c * H + uint(ih)) * W + uint(iw))).x : 0.0;
+	return in_ ? load_x(uint(at.x) + (c * H + uint(ih)) * W + uint(iw)) : 0.0;
 }
 void shared_store(uint row, uint col, float v) { out_(row, col, v); }
 #define RED ((c1_() - c0_()) * KH * KW)
@@ -117,7 +133,7 @@ void main() {
 				uint kk = (c * KH + r) * KW + s;
 				float a[TM], v[TN];
 				for (uint i = 0; i < TM; i += 4) {
-					vec4 q = imageLoad(Wt, int(kk * (K4 / 4) + wrow + i / 4));
+					vec4 q = load_rows4(kk * (K4 / 4) + wrow + i / 4);
 					a[i] = q.x;
 					a[i + 1] = q.y;
 					a[i + 2] = q.z;
@@ -126,7 +142,7 @@ void main() {
 				for (uint j = 0; j < TN; j++) {
 					int ih = ih0[j] + int(r), iw = iw0[j] + int(s);
 					bool in_ = uint(ih) < H && uint(iw) < W;
-					float xv = imageLoad(X, int(in_ ? xbase[j] + (c * H + uint(ih)) * W + uint(iw) : 0)).x;
+					float xv = load_x(in_ ? xbase[j] + (c * H + uint(ih)) * W + uint(iw) : 0);
 					v[j] = in_ ? xv : 0.0;
 				}
 				for (uint i = 0; i < TM; i++) {

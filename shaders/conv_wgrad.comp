@@ -25,10 +25,21 @@
 layout(constant_id = 18) const bool ACCUM = false;
 layout(constant_id = 40) const uint SPLIT = 1;
 
-// x and dyt are read through texel buffers (see conv_fwd).
+// x and dyt are read through texel buffers or their storage twins (see
+// conv_fwd).
 layout(r32f, binding = 0) readonly uniform imageBuffer X;
 layout(rgba32f, binding = 1) readonly uniform imageBuffer DYt;
 layout(r32f, binding = 2) uniform imageBuffer DW;
+layout(std430, binding = 3) readonly buffer Xs { float xs[]; };
+layout(std430, binding = 4) readonly buffer DYts { vec4 dyts[]; };
+#include "gemm_loads.glsl"
+
+vec4 load_rows4(uint i) {
+	if (STORAGE) {
+		return dyts[i];
+	}
+	return imageLoad(DYt, int(i));
+}
 
 const uint ROWS = K;
 const uint COLS = C * KH * KW;
@@ -40,15 +51,20 @@ uint slice_() { return gl_WorkGroupID.y / (gl_NumWorkGroups.y / SPLIT); }
 uint red_() { uint s = slice_(); return ((s + 1) * N / SPLIT - s * N / SPLIT) * OH * OW; }
 vec4 shared_a4(uint kk, uint row) {
 	uint p = slice_() * N / SPLIT * OH * OW + kk;
-	return imageLoad(DYt, int(p * (K4 / 4) + row / 4));
+	return load_rows4(p * (K4 / 4) + row / 4);
 }
-float shared_b(uint kk, uint col) {
+// A column is a tap (c, r, s): its channel's offset in a sample and its
+// offset from an output position's receptive field.
+ivec3 shared_b_col(uint col) {
+	uint c = col / (KH * KW), rs = col % (KH * KW);
+	return ivec3(c * H * W, int(rs / KW) - int(P), int(rs % KW) - int(P));
+}
+float shared_b(uint kk, ivec3 at) {
 	uint p = slice_() * N / SPLIT * OH * OW + kk;
 	uint n = p / (OH * OW), ohw = p % (OH * OW);
-	uint c = col / (KH * KW), rs = col % (KH * KW);
-	int ih = int(ohw / OW * S + rs / KW) - int(P), iw = int(ohw % OW * S + rs % KW) - int(P);
+	int ih = int(ohw / OW * S) + at.y, iw = int(ohw % OW * S) + at.z;
 	bool in_ = uint(ih) < H && uint(iw) < W;
-	return in_ ? imageLoad(X, int(n * C * H * W + (c * H + uint(ih)) * W + uint(iw))).x : 0.0;
+	return in_ ? load_x(n * C * H * W + uint(at.x) + uint(ih) * W + uint(iw)) : 0.0;
 }
 void shared_store(uint row, uint col, float v) {
 	uint o = (slice_() * ROWS + row) * COLS + col;
@@ -96,7 +112,7 @@ void main() {
 				float a[TM], v[TN];
 				uint q = ((n * OH + oh) * OW + ow) * (K4 / 4) + dyrow;
 				for (uint i = 0; i < TM; i += 4) {
-					vec4 d = imageLoad(DYt, int(q + i / 4));
+					vec4 d = load_rows4(q + i / 4);
 					a[i] = d.x;
 					a[i + 1] = d.y;
 					a[i + 2] = d.z;
@@ -105,7 +121,7 @@ void main() {
 				for (uint j = 0; j < TN; j++) {
 					int ih = int(oh * S) + dr[j], iw = int(ow * S) + ds[j];
 					bool in_ = uint(ih) < H && uint(iw) < W;
-					float xv = imageLoad(X, int(in_ ? xn + xoff[j] + uint(ih) * W + uint(iw) : 0)).x;
+					float xv = load_x(in_ ? xn + xoff[j] + uint(ih) * W + uint(iw) : 0);
 					v[j] = in_ ? xv : 0.0;
 				}
 				for (uint i = 0; i < TM; i++) {

@@ -34,11 +34,22 @@ layout(constant_id = 32) const uint PH = 0; // the output phase
 layout(constant_id = 33) const uint PW = 0;
 layout(constant_id = 40) const uint SPLIT = 1;
 
-// x and wt are read through texel buffers (see conv_fwd).
+// x and wt are read through texel buffers or their storage twins (see
+// conv_fwd).
 layout(r32f, binding = 0) readonly uniform imageBuffer X;
 layout(rgba32f, binding = 1) readonly uniform imageBuffer Wt;
-layout(std430, binding = 2) readonly buffer B { float b[]; }; // any buffer when !BIAS
-layout(r32f, binding = 3) uniform imageBuffer Y; // a texel view: no storage-buffer size limit
+layout(r32f, binding = 2) readonly uniform imageBuffer B; // any buffer when !BIAS
+layout(r32f, binding = 3) uniform imageBuffer Y; // texel views: no storage-buffer size limit
+layout(std430, binding = 4) readonly buffer Xs { float xs[]; };
+layout(std430, binding = 5) readonly buffer Wts { vec4 wts[]; };
+#include "gemm_loads.glsl"
+
+vec4 load_rows4(uint i) {
+	if (STORAGE) {
+		return wts[i];
+	}
+	return imageLoad(Wt, int(i));
+}
 
 const uint QH = (OH + S - 1) / S; // output rows of one phase
 const uint QW = (OW + S - 1) / S;
@@ -75,7 +86,7 @@ void out_(uint k, uint col, float v) {
 		return;
 	}
 	if (BIAS) {
-		v += b[k];
+		v += imageLoad(B, int(k)).x;
 	}
 	v = activate(ACT, v, SLOPE);
 	imageStore(Y, int(o), vec4(ACCUM ? imageLoad(Y, int(o)).x + v : v));
@@ -87,15 +98,20 @@ vec4 shared_a4(uint kk, uint row) {
 	kk += c0_() * TR * TS;
 	uint c = kk / (TR * TS), t = kk % (TR * TS);
 	uint r = R0 + t / TS * S, s = S0 + t % TS * S;
-	return imageLoad(Wt, int(((c * KH + r) * KW + s) * (K4 / 4) + row / 4));
+	return load_rows4(((c * KH + r) * KW + s) * (K4 / 4) + row / 4);
 }
-float shared_b(uint kk, uint col) {
+// A column is an output position of the phase: its sample's input and the
+// input position its first tap reads.
+ivec3 shared_b_col(uint col) {
+	uint n = col / (QH * QW), q = col % (QH * QW);
+	return ivec3(n * C * H * W, int(q / QW) + DH0, int(q % QW) + DW0);
+}
+float shared_b(uint kk, ivec3 at) {
 	kk += c0_() * TR * TS;
 	uint c = kk / (TR * TS), t = kk % (TR * TS);
-	uint n = col / (QH * QW), q = col % (QH * QW);
-	int ih = int(q / QW) + DH0 - int(t / TS), iw = int(q % QW) + DW0 - int(t % TS);
+	int ih = at.y - int(t / TS), iw = at.z - int(t % TS);
 	bool in_ = uint(ih) < H && uint(iw) < W;
-	return in_ ? imageLoad(X, int(n * C * H * W + (c * H + uint(ih)) * W + uint(iw))).x : 0.0;
+	return in_ ? load_x(uint(at.x) + (c * H + uint(ih)) * W + uint(iw)) : 0.0;
 }
 void shared_store(uint row, uint col, float v) { out_(row, col, v); }
 #define RED ((c1_() - c0_()) * TR * TS)
@@ -134,7 +150,7 @@ void main() {
 		uint r = R0 + (jr) * S, s = S0 + (js) * S; \
 		float a[TM], v[TN]; \
 		for (uint i = 0; i < TM; i += 4) { \
-			vec4 q = imageLoad(Wt, int((((c) * KH + r) * KW + s) * (K4 / 4) + wrow + i / 4)); \
+			vec4 q = load_rows4((((c) * KH + r) * KW + s) * (K4 / 4) + wrow + i / 4); \
 			a[i] = q.x; \
 			a[i + 1] = q.y; \
 			a[i + 2] = q.z; \
@@ -143,7 +159,7 @@ void main() {
 		for (uint j = 0; j < TN; j++) { \
 			int ih = ih0[j] - int(jr), iw = iw0[j] - int(js); \
 			bool in_ = uint(ih) < H && uint(iw) < W; \
-			float xv = imageLoad(X, int(in_ ? xbase[j] + ((c) * H + uint(ih)) * W + uint(iw) : 0)).x; \
+			float xv = load_x(in_ ? xbase[j] + ((c) * H + uint(ih)) * W + uint(iw) : 0); \
 			v[j] = in_ ? xv : 0.0; \
 		} \
 		for (uint i = 0; i < TM; i++) { \

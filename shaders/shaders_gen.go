@@ -195,6 +195,12 @@ type Gemm struct {
 	TN     uint32 // TN, constant_id 3; GLSL default 4
 }
 
+// GemmLoads are the specialization constants of include/gemm_loads.glsl, embedded in
+// the Specs of each shader that includes it.
+type GemmLoads struct {
+	Storage bool // STORAGE, constant_id 44; GLSL default false
+}
+
 // GemmShared are the specialization constants of include/gemm_shared.glsl, embedded in
 // the Specs of each shader that includes it.
 type GemmShared struct {
@@ -647,6 +653,7 @@ type ConvFwdSpecs struct {
 	Gemm
 	ConvGeom
 	Activation
+	GemmLoads
 	GemmShared
 	Bias  bool   // BIAS, constant_id 15; GLSL default false
 	Accum bool   // ACCUM, constant_id 18; GLSL default false
@@ -682,25 +689,29 @@ func (s ConvFwdSpecs) Constants() []Constant {
 		{41, Bool, boolBits(s.GemmShared.Shared)},
 		{42, Uint, s.GemmShared.BK},
 		{43, Bool, boolBits(s.GemmShared.Prefetch)},
+		{44, Bool, boolBits(s.GemmLoads.Storage)},
 	}
 }
 
 // ConvFwdBindings are the buffers of shaders/conv_fwd.comp, by binding.
 type ConvFwdBindings[Buf any] struct {
-	X  Buf // binding 0
-	Wt Buf // binding 1
-	B  Buf // binding 2
-	Y  Buf // binding 3
+	X   Buf // binding 0
+	Wt  Buf // binding 1
+	B   Buf // binding 2
+	Y   Buf // binding 3
+	Xs  Buf // binding 4
+	Wts Buf // binding 5
 }
 
 // List is the buffers in binding order, a tensor's twice.
-func (b ConvFwdBindings[Buf]) List() []Buf { return []Buf{b.X, b.Wt, b.B, b.Y} }
+func (b ConvFwdBindings[Buf]) List() []Buf { return []Buf{b.X, b.Wt, b.B, b.Y, b.Xs, b.Wts} }
 
 // ConvWgradSpecs are the specialization constants of shaders/conv_wgrad.comp. Every
 // field is passed to the pipeline: set each one.
 type ConvWgradSpecs struct {
 	Gemm
 	ConvGeom
+	GemmLoads
 	GemmShared
 	Accum bool   // ACCUM, constant_id 18; GLSL default false
 	Split uint32 // SPLIT, constant_id 40; GLSL default 1
@@ -732,18 +743,21 @@ func (s ConvWgradSpecs) Constants() []Constant {
 		{41, Bool, boolBits(s.GemmShared.Shared)},
 		{42, Uint, s.GemmShared.BK},
 		{43, Bool, boolBits(s.GemmShared.Prefetch)},
+		{44, Bool, boolBits(s.GemmLoads.Storage)},
 	}
 }
 
 // ConvWgradBindings are the buffers of shaders/conv_wgrad.comp, by binding.
 type ConvWgradBindings[Buf any] struct {
-	X   Buf // binding 0
-	DYt Buf // binding 1
-	DW  Buf // binding 2
+	X    Buf // binding 0
+	DYt  Buf // binding 1
+	DW   Buf // binding 2
+	Xs   Buf // binding 3
+	DYts Buf // binding 4
 }
 
 // List is the buffers in binding order, a tensor's twice.
-func (b ConvWgradBindings[Buf]) List() []Buf { return []Buf{b.X, b.DYt, b.DW} }
+func (b ConvWgradBindings[Buf]) List() []Buf { return []Buf{b.X, b.DYt, b.DW, b.Xs, b.DYts} }
 
 // ConvtFwdSpecs are the specialization constants of shaders/convt_fwd.comp. Every
 // field is passed to the pipeline: set each one.
@@ -751,6 +765,7 @@ type ConvtFwdSpecs struct {
 	Gemm
 	ConvGeom
 	Activation
+	GemmLoads
 	GemmShared
 	Bias  bool   // BIAS, constant_id 15; GLSL default false
 	Accum bool   // ACCUM, constant_id 18; GLSL default false
@@ -790,19 +805,22 @@ func (s ConvtFwdSpecs) Constants() []Constant {
 		{41, Bool, boolBits(s.GemmShared.Shared)},
 		{42, Uint, s.GemmShared.BK},
 		{43, Bool, boolBits(s.GemmShared.Prefetch)},
+		{44, Bool, boolBits(s.GemmLoads.Storage)},
 	}
 }
 
 // ConvtFwdBindings are the buffers of shaders/convt_fwd.comp, by binding.
 type ConvtFwdBindings[Buf any] struct {
-	X  Buf // binding 0
-	Wt Buf // binding 1
-	B  Buf // binding 2
-	Y  Buf // binding 3
+	X   Buf // binding 0
+	Wt  Buf // binding 1
+	B   Buf // binding 2
+	Y   Buf // binding 3
+	Xs  Buf // binding 4
+	Wts Buf // binding 5
 }
 
 // List is the buffers in binding order, a tensor's twice.
-func (b ConvtFwdBindings[Buf]) List() []Buf { return []Buf{b.X, b.Wt, b.B, b.Y} }
+func (b ConvtFwdBindings[Buf]) List() []Buf { return []Buf{b.X, b.Wt, b.B, b.Y, b.Xs, b.Wts} }
 
 // DropoutSpecs are the specialization constants of shaders/dropout.comp. Every
 // field is passed to the pipeline: set each one.

@@ -19,7 +19,7 @@ layout(constant_id = 15) const bool BIAS = false;
 layout(constant_id = 18) const bool ACCUM = false;
 
 layout(r32f, binding = 0) readonly uniform imageBuffer Part;
-layout(std430, binding = 1) readonly buffer B { float b[]; }; // any buffer when !BIAS
+layout(r32f, binding = 1) readonly uniform imageBuffer B; // any buffer when !BIAS
 layout(r32f, binding = 2) uniform imageBuffer Out;
 
 void main() {
@@ -30,7 +30,7 @@ void main() {
 		v += imageLoad(Part, int(s * COUNT + i)).x;
 	}
 	if (BIAS) {
-		v += b[i / L % K];
+		v += imageLoad(B, int(i / L % K)).x;
 	}
 	v = activate(ACT, v, SLOPE);
 	imageStore(Out, int(i), vec4(ACCUM ? imageLoad(Out, int(i)).x + v : v));

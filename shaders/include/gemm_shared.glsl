@@ -18,10 +18,17 @@
 // stored to shared memory after (double buffering through registers), so
 // the loads' latency hides behind the arithmetic.
 //
+// The implicit GEMM's index arithmetic stays out of the inner loop, as
+// CUTLASS's tile iterators keep it: each invocation loads the same columns
+// of the column operand at every slice, so what a column's reads need (its
+// input's base, its receptive field's corner) is computed once per block
+// (shared_b_col); per slice only the reduction step's part is added.
+//
 // A shader includes it after defining ROWS, COLS, RED (the reduction's
 // length), K4 (the row operand's rows, padded to 4), and
 //   vec4  shared_a4(uint kk, uint row)  rows row…row+3 at reduction step kk
-//   float shared_b(uint kk, uint col)   column col at step kk (0 past the end)
+//   ivec3 shared_b_col(uint col)        once per block: what reading column col needs
+//   float shared_b(uint kk, ivec3 at)   that column at step kk (0 outside the input)
 //   void  shared_store(uint row, uint col, float v)
 // and calls gemm_shared() first thing in main when SHARED is set (a
 // specialization constant, so a pipeline compiles one of the two forms).
@@ -66,6 +73,18 @@ void gemm_shared() {
 	vec4 ra[A_PER];
 	float rb[B_PER];
 
+	// Where this invocation's share of the column operand's slice lies:
+	// its reduction step within the slice, and its column's setup.
+	uint bkk[B_PER];
+	ivec3 bat[B_PER];
+	bool bok[B_PER];
+	for (uint u = 0; u < B_PER; u++) {
+		uint e = tid + u * THREADS, c = colBase + e % BN;
+		bkk[u] = e / BN;
+		bok[u] = e < B_TILE && c < COLS;
+		bat[u] = shared_b_col(min(c, COLS - 1));
+	}
+
 	float acc[TM][TN];
 	for (uint i = 0; i < TM; i++) {
 		for (uint j = 0; j < TN; j++) {
@@ -82,8 +101,8 @@ void gemm_shared() {
 			ra[u] = e < A_TILE && (k0) + kk < red && rowBase + r < K4 ? shared_a4((k0) + kk, rowBase + r) : vec4(0.0); \
 		} \
 		for (uint u = 0; u < B_PER; u++) { \
-			uint e = tid + u * THREADS, kk = e / BN, c = e % BN; \
-			rb[u] = e < B_TILE && (k0) + kk < red && colBase + c < COLS ? shared_b((k0) + kk, colBase + c) : 0.0; \
+			uint kk = (k0) + bkk[u]; \
+			rb[u] = bok[u] && kk < red ? shared_b(kk, bat[u]) : 0.0; \
 		} \
 	}
 #define STORE() { \
