@@ -405,46 +405,114 @@ func (t Tile) shared() shaders.GemmShared {
 func (t Tile) loads() shaders.GemmLoads { return shaders.GemmLoads{Storage: t.Loads == Storage} }
 
 // Heuristic is the tile a pass gets on a device that has not been tuned
-// for it, fitted to the pass.
+// for it, fitted to the pass. It chooses from the device's kind and limits
+// and the pass's shape, never from a vendor's name; doc.go says why each
+// choice.
 //
 // On lavapipe (a CPU device) loads are the cost (storage and shared memory
 // are accessed lane by lane there), so a large register block per
-// invocation wins; which size depends on the Mesa version (lavapipeTile).
-// GPUs get the shared-memory form: 16×16 workgroups of 4×4 blocks, a
-// 64×64 output tile per workgroup, which was the fastest on an H200. The
-// measurements behind both are in bench/results/kernel-notes.md.
-//
-// A filter gradient whose output is too small to keep a GPU busy splits
-// its reduction over slices of the batch (splitTarget).
+// invocation read through texel views wins; which size depends on the Mesa
+// version (lavapipeTile). A GPU gets the shared-memory form with
+// CUTLASS's SIMT tiles (gpuTile) and, where the pass's grid leaves the
+// device idle, its reduction split into slices (gpuSplit).
 func Heuristic(info vk.DeviceInfo, p Pass) Tile {
-	t := lavapipeTile(info)
-	if info.Type != vk.TypeCPU {
-		t = Tile{Form: Shared, LX: 16, LY: 16, TM: 4, TN: 4, BK: 16, Split: 1}
+	if info.Type == vk.TypeCPU {
+		return lavapipeTile(info).Fit(p)
 	}
-	t = t.Fit(p)
-	if info.Type != vk.TypeCPU {
-		if groups := t.gridSize(p); groups < splitTarget {
-			t.Split = min(p.maxSplit(), ceilDiv(splitTarget, groups))
-			if t.Check(info, p) != nil {
-				t.Split = 1
+	t := gpuTile(info, p)
+	t.Split = gpuSplit(info, p, t)
+	return t
+}
+
+// gpuTile is the first of the GPU tiles for p's shape that the device
+// runs, fitted, reading its operands from storage buffers where they fit
+// the device's storage-buffer range and through texel views where not.
+//
+//   - Most passes: 128×128 output blocks, 256 invocations of 8×8, BK 8,
+//     prefetched (CUTLASS's SIMT SGEMM); 64×128 where the pass has 64
+//     rows or fewer, 128×64 where it has 128 columns or fewer (128
+//     invocations of 8×8), 64×64 where both (64 invocations), so that
+//     Fit keeps the 8×8 block (a filter gradient of a 5×5 kernel over 3
+//     or 4 channels has 75 or 100 columns).
+//   - Few rows (32 or fewer: G's last layer writes 3 channels, D's last
+//     1): one row of blocks of 8×4 (4×4 where the rows are 4 or fewer),
+//     in workgroups two subgroups wide, which keeps every invocation busy
+//     where an 8×8 block's workgroup would shrink to a few lanes.
+//   - Devices that run none of those (fewer invocations or less shared
+//     memory): 64×64 blocks of 8×8, then the 11-27 tile (16×16 of 4×4).
+func gpuTile(info vk.DeviceInfo, p Pass) Tile {
+	big := func(lx, ly int) Tile {
+		return Tile{Form: Shared, LX: lx, LY: ly, TM: 8, TN: 8, BK: 8, Prefetch: true, Split: 1}
+	}
+	var shapes []Tile
+	switch rows, cols := p.Rows(), p.Cols(); {
+	case rows <= 32:
+		wide := 64
+		if info.SubgroupSize >= 16 {
+			wide = int(2 * info.SubgroupSize)
+		}
+		shapes = append(shapes, Tile{Form: Shared, LX: wide, LY: max(1, ceilDiv(rows, 8)), TM: 8, TN: 4, BK: 8, Prefetch: true, Split: 1})
+	case rows <= 64 && cols <= 128:
+		shapes = append(shapes, big(8, 8))
+	case rows <= 64:
+		shapes = append(shapes, big(16, 8))
+	case cols <= 128:
+		shapes = append(shapes, big(8, 16))
+	default:
+		shapes = append(shapes, big(16, 16), big(16, 8))
+	}
+	shapes = append(shapes, big(8, 8), Tile{Form: Shared, LX: 16, LY: 16, TM: 4, TN: 4, BK: 16, Split: 1})
+	for _, t := range shapes {
+		t = t.Fit(p)
+		for _, l := range []Loads{Storage, Texel} {
+			t.Loads = l
+			if t.Check(info, p) == nil {
+				return t
 			}
 		}
 	}
-	return t
+	return lavapipeTile(info).Fit(p) // registers and texel views: what every device runs
 }
+
+// gpuSplit is how many slices p's reduction is cut into with tile t on a
+// GPU: enough that the grid holds gpuFill invocations, where one slice
+// does not, and never so many that a slice sums fewer than minSliceRed
+// products; 1 where the device cannot hold the slices.
+func gpuSplit(info vk.DeviceInfo, p Pass, t Tile) int {
+	inv := t.gridSize(p) * t.LX * t.LY
+	if inv >= gpuFill {
+		return 1
+	}
+	split := min(ceilDiv(gpuFill, inv), p.maxSplit(), max(1, p.Red()/minSliceRed))
+	t.Split = split
+	if split < 2 || t.Check(info, p) != nil {
+		return 1
+	}
+	return split
+}
+
+// gpuFill is how many invocations a GEMM pass's grid should hold on a GPU:
+// about one wave of 8×8-per-invocation workgroups on the largest GPUs (an
+// H200's 132 SMs, each holding two 256-invocation workgroups at the ~128
+// registers such a kernel takes, is 67 584). Vulkan does not say how many
+// SMs or CUs a device has, so smaller GPUs run such a grid in several
+// waves, which costs them nothing. A pass with fewer (a filter gradient,
+// whose output is small; a transposed conv's phase of a deep layer; D's
+// last layer, dense 8192→1, one workgroup) splits its reduction into
+// slices (of the batch, of the input channels). On a CPU device its few
+// threads any grid keeps busy, so it does not split.
+const gpuFill = 1 << 16
+
+// minSliceRed is the shortest reduction a slice of a split pass sums: below
+// it the slices' partial sums (written, read and added by sum_slices) cost
+// more than the parallelism they buy.
+const minSliceRed = 256
 
 // gridSize is how many workgroups one slice of p covers with t.
 func (t Tile) gridSize(p Pass) int {
 	g := t.groups(p.Rows(), p.Cols())
 	return int(g.X * g.Y * max(g.Z, 1))
 }
-
-// splitTarget is how many workgroups a GEMM pass should spread over on a
-// GPU: fewer (a filter gradient, whose output is small; D's last layer,
-// dense 8192→1, one workgroup), and its reduction is split into slices
-// (of the batch, of the input channels). On a CPU device its few threads
-// any grid keeps busy, so it does not split.
-const splitTarget = 512
 
 // lavapipeTile is the register tile for lavapipe, by Mesa version: Mesa 22
 // runs 32×8 blocks fastest, and Mesa 25 runs them several times slower than
