@@ -89,16 +89,19 @@ func (m *GEMM) Record(s *vk.Sequence) { m.g.dispatch(s, m.io) }
 func (m *GEMM) Close() { m.ks.close() }
 
 // Candidates are the tiles worth timing for p on a device, fitted to p,
-// each once, the heuristic's first; tiles the device cannot run are left
-// out. A filter gradient's splits are not among them: they are tried on
-// the winner (SplitCandidates).
+// each once, the heuristic's first and then the rest of its form and
+// loads, most promising first, so that a quick tune (a few candidates, a
+// short budget) times what the device is likely to run fastest. Each has
+// the split the heuristic would give it on this device (DefaultSplit);
+// other splits are tried on the winner (SplitCandidates). Tiles the
+// device cannot run are left out.
 func Candidates(info vk.DeviceInfo, p Pass) []Tile {
 	h := Heuristic(info, p)
 	var out []Tile
 	seen := map[Tile]bool{}
 	try := func(t Tile) {
 		t = t.Fit(p)
-		t.Split = h.Split
+		t.Split = DefaultSplit(info, p, t)
 		if seen[t] || t.Check(info, p) != nil {
 			return
 		}
@@ -106,31 +109,54 @@ func Candidates(info vk.DeviceInfo, p Pass) []Tile {
 		out = append(out, t)
 	}
 	try(h)
+	var register, shared []Tile
 	for _, wg := range [][2]int{{8, 8}, {8, 4}, {16, 8}, {32, 8}} {
 		for _, b := range [][2]int{{32, 8}, {16, 8}, {16, 16}, {8, 8}, {8, 4}, {4, 4}} {
-			try(Tile{Form: Register, LX: wg[0], LY: wg[1], TM: b[0], TN: b[1]})
+			register = append(register, Tile{Form: Register, LX: wg[0], LY: wg[1], TM: b[0], TN: b[1]})
 		}
 	}
-	for _, wg := range [][2]int{{16, 16}, {32, 8}, {16, 8}, {8, 8}} {
-		for _, b := range [][2]int{{4, 4}, {8, 4}, {4, 8}, {8, 8}} {
-			for _, bk := range []int{16, 8} {
-				for _, pre := range []bool{false, true} {
-					try(Tile{Form: Shared, LX: wg[0], LY: wg[1], TM: b[0], TN: b[1], BK: bk, Prefetch: pre})
+	// The shared form's 8×8 blocks first (CUTLASS's), then the smaller.
+	for _, b := range [][2]int{{8, 8}, {8, 4}, {4, 8}, {4, 4}} {
+		for _, wg := range [][2]int{{16, 16}, {16, 8}, {8, 16}, {8, 8}, {32, 8}} {
+			for _, bk := range []int{8, 16} {
+				for _, pre := range []bool{true, false} {
+					shared = append(shared, Tile{Form: Shared, LX: wg[0], LY: wg[1], TM: b[0], TN: b[1], BK: bk, Prefetch: pre})
 				}
+			}
+		}
+	}
+	forms := [][]Tile{register, shared}
+	if h.Form == Shared {
+		forms[0], forms[1] = shared, register
+	}
+	for _, form := range forms {
+		for _, loads := range []Loads{h.Loads, 1 - h.Loads} {
+			for _, t := range form {
+				t.Loads = loads
+				try(t)
 			}
 		}
 	}
 	return out
 }
 
+// DefaultSplit is the split the heuristic gives tile t for p on a device:
+// on a GPU enough slices to fill it (gpuSplit), on a CPU device none.
+func DefaultSplit(info vk.DeviceInfo, p Pass, t Tile) int {
+	if info.Type == vk.TypeCPU {
+		return 1
+	}
+	return gpuSplit(info, p, t)
+}
+
 // SplitCandidates are t with its reduction split other ways: 1, 2, 4, …
 // slices up to one per sample of a filter gradient, or up to one per input
-// channel (and 1024) of a forward pass whose grid is under 1024
-// workgroups, the device permitting.
+// channel (and 1024) of a forward pass whose grid holds fewer than
+// 4·gpuFill invocations, the device permitting.
 func SplitCandidates(info vk.DeviceInfo, p Pass, t Tile) []Tile {
 	most := p.maxSplit()
 	if p.Op != OpConvWgrad {
-		if t.gridSize(p) >= 1024 {
+		if t.gridSize(p)*t.LX*t.LY >= 4*gpuFill {
 			return nil
 		}
 		most = min(most, 1024)

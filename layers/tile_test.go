@@ -19,6 +19,12 @@ var (
 		MaxTexelBufferElements: 128 << 20}
 )
 
+// withRange is info with lavapipe's maxStorageBufferRange.
+func withRange(info vk.DeviceInfo) vk.DeviceInfo {
+	info.MaxStorageBufferRange = 128 << 20
+	return info
+}
+
 func TestTileText(t *testing.T) {
 	for _, c := range []struct {
 		in   string
@@ -30,6 +36,10 @@ func TestTileText(t *testing.T) {
 		{" 16, 8,8,8, shared ,bk8,split4", layers.Tile{Form: layers.Shared, LX: 16, LY: 8, TM: 8, TN: 8, BK: 8, Split: 4}, "16,8,8,8,shared,bk8,split4"},
 		{"8,8,16,8,register,split2", layers.Tile{Form: layers.Register, LX: 8, LY: 8, TM: 16, TN: 8, Split: 2}, "8,8,16,8,split2"},
 		{"16,16,8,8,shared,bk8,prefetch", layers.Tile{Form: layers.Shared, LX: 16, LY: 16, TM: 8, TN: 8, BK: 8, Prefetch: true, Split: 1}, "16,16,8,8,shared,bk8,prefetch"},
+		{"16,16,8,8,shared,bk8,prefetch,storage,split8", layers.Tile{Form: layers.Shared, LX: 16, LY: 16, TM: 8, TN: 8, BK: 8, Prefetch: true, Split: 8, Loads: layers.Storage},
+			"16,16,8,8,shared,bk8,prefetch,storage,split8"},
+		{"8,8,32,8,storage", layers.Tile{Form: layers.Register, LX: 8, LY: 8, TM: 32, TN: 8, Split: 1, Loads: layers.Storage}, "8,8,32,8,storage"},
+		{"8,8,32,8,texel", layers.Tile{Form: layers.Register, LX: 8, LY: 8, TM: 32, TN: 8, Split: 1}, "8,8,32,8"},
 	} {
 		got, err := layers.ParseTile(c.in)
 		if err != nil || got != c.want {
@@ -44,7 +54,7 @@ func TestTileText(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"", "8,8,32", "8,8,30,8", "0,8,32,8", "8,8,32,x", "8,8,32,8,fast", "8,8,32,8,bk16",
-		"8,8,32,8,shared,bk0", "8,8,32,8,split0", "8,8,32,8,prefetch", "64,64,4,4", "8,8,32,8,splitx", "8,8,4096,8"} {
+		"8,8,32,8,shared,bk0", "8,8,32,8,split0", "8,8,32,8,prefetch", "64,64,4,4", "8,8,32,8,splitx", "8,8,4096,8", "8,8,32,8,stored"} {
 		if _, err := layers.ParseTile(bad); err == nil {
 			t.Errorf("ParseTile(%q) was accepted", bad)
 		} else if !strings.Contains(err.Error(), "LX,LY,TM,TN") && !strings.Contains(err.Error(), "tile") {
@@ -168,6 +178,23 @@ func TestTileChoices(t *testing.T) {
 		if err := c.tile.Check(lavapipe, c.pass); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v on %v: %v, want an error saying %q", c.tile, c.pass, err, c.want)
 		}
+	}
+	// Storage loads need each operand within maxStorageBufferRange (128
+	// MiB on lavapipe; x here is 256 MiB), and a split's slices within
+	// what the device allocates at once.
+	wide := layers.LinearConfig{N: 4096, In: 16384, Out: 4}.Passes().Forward
+	if err := (layers.Tile{Form: layers.Register, LX: 8, LY: 8, TM: 4, TN: 4, Split: 1, Loads: layers.Storage}).Check(withRange(lavapipe), wide); err == nil ||
+		!strings.Contains(err.Error(), "maxStorageBufferRange") || !strings.Contains(err.Error(), "texel") {
+		t.Errorf("storage loads of a 256 MiB operand: %v, want a refusal naming maxStorageBufferRange and texel buffers", err)
+	}
+	if err := (layers.Tile{Form: layers.Register, LX: 8, LY: 8, TM: 4, TN: 4, Split: 1}).Check(withRange(lavapipe), wide); err != nil {
+		t.Errorf("texel loads of a 256 MiB operand: %v", err)
+	}
+	tight := lavapipe
+	tight.MaxAllocationSize = 64 << 20
+	g0 := layers.LinearConfig{N: 64, In: 100, Out: 12544}.Passes().Filter // dcgan28's G.0 at batch 64
+	if err := (layers.Tile{Form: layers.Register, LX: 8, LY: 8, TM: 4, TN: 4, Split: 32}).Check(tight, g0); err == nil || !strings.Contains(err.Error(), "allocates at once") {
+		t.Errorf("160 MB of slices on a device that allocates 64 MiB at once: %v", err)
 	}
 	if err := (layers.Tile{Form: layers.Register, LX: 64, LY: 8, TM: 4, TN: 4, Split: 1}).Check(gpu, p.Forward); err != nil {
 		t.Errorf("a 64×8 workgroup: %v", err)

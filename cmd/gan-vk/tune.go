@@ -12,27 +12,45 @@ import (
 	"github.com/gan-vk/gan-vk/vk"
 )
 
-const tuneSynopsis = `tune [--preset dcgan28|dcgan64] [--batch 64] [--device D]
+const tuneSynopsis = `tune [--preset dcgan28|dcgan64] [--batch 64] [--budget 1m] [--device D]
 
 Finds the fastest kernel configuration of each GEMM pass of a training
-step on the device, as torch.backends.cudnn.benchmark does: every candidate
+step on the device, as torch.backends.cudnn.benchmark does: the candidates
 (the register or shared-memory form, the workgroup, the block each
-invocation computes, the reduction's split) is timed briefly, clear losers
-after one run. The winners go to a cache in the user's cache folder
-($XDG_CACHE_HOME/gan-vk, else ~/.cache/gan-vk), one file per device and
-driver; train and bench use it for the shapes it has and the built-in
-choice (the heuristic) for the rest. A run records the configuration of
-every pass in its config.json, and --resume builds exactly those.`
+invocation computes, texel or storage loads, the reduction's split) are
+timed briefly, the built-in choice first, clear losers after one run, the
+passes with the largest share of the step first. The winners go to a
+cache in the user's cache folder ($XDG_CACHE_HOME/gan-vk, else
+~/.cache/gan-vk), one file per device and driver, written after each
+pass, so a tune cut short keeps what it found; train and bench use it for
+the shapes it has and the built-in choice (the heuristic) for the rest.
+When --budget runs out the best found so far is kept. A run records the
+configuration of every pass in its config.json, and --resume builds
+exactly those.`
+
+// defaultBudget is how long tune takes when --budget is not given: on a
+// GPU a minute covers the big passes' likely winners; lavapipe's passes
+// take seconds a candidate.
+func defaultBudget(info vk.DeviceInfo) time.Duration {
+	if info.Type == vk.TypeCPU {
+		return 10 * time.Minute
+	}
+	return time.Minute
+}
 
 func runTune(args []string, stdout, stderr io.Writer) (err error) {
 	fs := newFlags("tune", tuneSynopsis, stdout, stderr)
 	model := newSyntheticFlags(fs)
 	most := fs.Int("max-candidates", 0, "time at most this many configurations of each pass, the built-in choice first (0: all); a quick tune")
+	budget := fs.Duration("budget", 0, "time the whole tune may take, such as 90s or 5m; the best found so far is kept when it runs out (0: 1m on a GPU, 10m on a CPU device)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *most < 0 {
 		return &usageError{"--max-candidates must not be negative"}
+	}
+	if *budget < 0 {
+		return &usageError{"--budget must not be negative"}
 	}
 	cfg, err := model.config()
 	if err != nil {
@@ -43,7 +61,7 @@ func runTune(args []string, stdout, stderr io.Writer) (err error) {
 		return err
 	}
 	defer closeDevice(d, stderr, &err)
-	cache, err := tuneKernels(d, cfg, tune.Options{MaxCandidates: *most}, stdout, stderr)
+	cache, err := tuneKernels(d, cfg, tune.Options{MaxCandidates: *most, Budget: *budget}, stdout, stderr)
 	if err != nil {
 		return err
 	}
@@ -128,20 +146,26 @@ func kernelTiles(info vk.DeviceInfo, stderr io.Writer) layers.Tiler {
 	return nil
 }
 
-// tuneKernels tunes cfg's passes on d, printing each pass's winner against
-// the heuristic's tile, and saves them in the device's cache.
+// tuneKernels tunes cfg's passes on d within opts.Budget (defaultBudget
+// where zero), printing each pass's winner against the heuristic's tile
+// and a line for each candidate that failed, and saves each pass in the
+// device's cache as soon as it is done.
 func tuneKernels(d *vk.Device, cfg gan.TrainConfig, opts tune.Options, stdout, stderr io.Writer) (*tune.Cache, error) {
 	info := d.Info()
 	dir, err := tune.CacheDir()
 	if err != nil {
 		return nil, err
 	}
+	if opts.Budget == 0 {
+		opts.Budget = defaultBudget(info)
+	}
 	cache := tune.LoadCache(dir, info, warnTo(stderr))
 	m := cfg.Model
-	fmt.Fprintf(stdout, "tuning the GEMM passes of %s (%d×%d×%d) at batch %d on %s (%s %s)\n",
-		m.Preset, m.Channels, m.Size(), m.Size(), cfg.Batch, info.Name, info.DriverName, info.DriverInfo)
+	fmt.Fprintf(stdout, "tuning the GEMM passes of %s (%d×%d×%d) at batch %d on %s (%s %s) for at most %v\n",
+		m.Preset, m.Channels, m.Size(), m.Size(), cfg.Batch, info.Name, info.DriverName, info.DriverInfo, opts.Budget)
 	start := time.Now()
 	var before, after time.Duration
+	var compared int
 	opts.Progress = func(i, n int, p layers.Pass, r *tune.Result) {
 		if r == nil {
 			return
@@ -151,26 +175,57 @@ func tuneKernels(d *vk.Device, cfg gan.TrainConfig, opts tune.Options, stdout, s
 			where += fmt.Sprintf(" (+%d)", len(r.Layers)-1)
 		}
 		runs := time.Duration(len(r.Layers))
-		before += r.HeuristicT * runs
-		after += r.BestT * runs
 		verdict := "the heuristic's"
-		if r.Best != r.Heuristic {
+		switch {
+		case r.HeuristicT == 0:
+			verdict = fmt.Sprintf("the heuristic's %v failed", r.Heuristic)
+		case r.Best != r.Heuristic:
 			verdict = fmt.Sprintf("%.2f× the heuristic's %v (%s)", r.Speedup(), r.Heuristic, ms(r.HeuristicT))
 		}
-		fmt.Fprintf(stdout, "[%2d/%d] %-44s %-24v %9s  %s; %d timed (%d dropped after one run), %d skipped\n",
-			i+1, n, where, r.Best, ms(r.BestT), verdict, r.Tried, r.Dropped, r.Skipped)
+		if r.HeuristicT > 0 {
+			before += r.HeuristicT * runs
+			after += r.BestT * runs
+			compared++
+		}
+		more := ""
+		if r.Failed > 0 {
+			more += fmt.Sprintf(", %d failed", r.Failed)
+		}
+		if r.OutOfTime {
+			more += "; out of time"
+		}
+		fmt.Fprintf(stdout, "[%2d/%d] %-44s %-36v %9s  %s; %d timed (%d dropped after one run), %d skipped%s\n",
+			i+1, n, where, r.Best, ms(r.BestT), verdict, r.Tried, r.Dropped, r.Skipped, more)
+	}
+	opts.Failed = func(p layers.Pass, t layers.Tile, err error) {
+		fmt.Fprintf(stdout, "       skipped %v for %s: %s\n", t, p, oneLine(err))
+	}
+	opts.Keep = func(r tune.Result) error {
+		cache.Add([]tune.Result{r}, time.Now())
+		return cache.Save(info)
 	}
 	results, err := tune.Run(d, cfg, opts)
 	if err != nil {
 		return nil, err
 	}
-	cache.Add(results, time.Now())
-	fmt.Fprintf(stdout, "tuned in %s: the step's GEMM passes (each counted once per layer and phase) take %s with the tuned kernels, %s with the heuristic's (%.2f×)\n",
-		time.Since(start).Round(time.Second), ms(after), ms(before), float64(before)/float64(max(after, 1)))
+	if left := len(distinctPasses(cfg)) - len(results); left > 0 {
+		fmt.Fprintf(stdout, "the budget ran out: %d smaller passes were not tuned and keep the heuristic's tiles (give more --budget to tune them)\n", left)
+	}
+	fmt.Fprintf(stdout, "tuned %d passes in %s: where both ran, the step's GEMM passes (each counted once per layer and phase) take %s with the tuned kernels, %s with the heuristic's (%.2f×)\n",
+		len(results), time.Since(start).Round(time.Second), ms(after), ms(before), float64(before)/float64(max(after, 1)))
 	if err := cache.Save(info); err != nil {
 		return nil, err
 	}
 	return cache, nil
+}
+
+// distinctPasses are the step's GEMM passes, each shape once.
+func distinctPasses(cfg gan.TrainConfig) map[layers.Pass]bool {
+	out := map[layers.Pass]bool{}
+	for _, sp := range cfg.GEMMPasses() {
+		out[sp.Pass] = true
+	}
+	return out
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.3f ms", float64(d)/1e6) }

@@ -102,6 +102,36 @@ func TestTune(t *testing.T) {
 	}
 }
 
+// Both presets tune at their default batch (64) on lavapipe within a
+// small budget: the largest passes first, each saved in the cache as it is
+// done, the rest left to the heuristic with a line saying so. (At batch 64
+// a split filter gradient's slices pass lavapipe's maxStorageBufferRange;
+// the tune used to stop there.)
+func TestTuneDefaultBatch(t *testing.T) {
+	t.Setenv("GAN_VK_VALIDATION", "1")
+	for _, preset := range []string{"dcgan28", "dcgan64"} {
+		t.Run(preset, func(t *testing.T) {
+			t.Setenv("XDG_CACHE_HOME", t.TempDir())
+			code, stdout, stderr := runCLI(t, "tune", "--preset", preset, "--budget", "2s")
+			if code != 0 || stderr != "" {
+				t.Fatalf("tune: exit %d\n%s\n%s", code, stdout, stderr)
+			}
+			for _, want := range []string{"at batch 64", "for at most 2s", "[ 1/", "the budget ran out", "smaller passes were not tuned", "tuned kernels saved in"} {
+				if !strings.Contains(stdout, want) {
+					t.Errorf("tune's output lacks %q:\n%s", want, stdout)
+				}
+			}
+			if strings.Contains(stdout, "skipped ") {
+				t.Errorf("a candidate failed:\n%s", stdout)
+			}
+			files, _ := filepath.Glob(filepath.Join(os.Getenv("XDG_CACHE_HOME"), "gan-vk", "kernels-*.json"))
+			if len(files) != 1 || len(cachedTiles(t, readFile(t, files[0]))) == 0 {
+				t.Errorf("cache files %v hold no pass", files)
+			}
+		})
+	}
+}
+
 func cachedTiles(t *testing.T, b []byte) map[string]string {
 	var c struct {
 		Passes map[string]struct{ Tile string } `json:"passes"`
@@ -136,6 +166,8 @@ func TestTuneRefuses(t *testing.T) {
 	}{
 		{"tune", []string{"--preset", "dcgan32"}, `unknown preset "dcgan32"`},
 		{"tune", []string{"--max-candidates", "-1"}, "--max-candidates must not be negative"},
+		{"tune", []string{"--budget", "-1s"}, "--budget must not be negative"},
+		{"tune", []string{"--budget", "soon"}, "invalid value"},
 		{"tune", []string{"--batch", "0"}, "batch 0 must be at least 1"},
 		{"train", []string{"--resume", "somewhere", "--tune"}, "--tune cannot be given with --resume"},
 	} {

@@ -4,12 +4,13 @@
 //
 // The files:
 //
-//	tune.go   Run: timing each pass's candidate tiles, dropping the slow ones early
+//	tune.go   Run: timing each pass's candidate tiles within a budget, dropping the slow ones early
 //	cache.go  Cache: the winners in the user's cache folder, one file per device and driver
 package tune
 
 import (
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/gan-vk/gan-vk/gan"
@@ -17,19 +18,24 @@ import (
 	"github.com/gan-vk/gan-vk/vk"
 )
 
-// Tuning times every candidate tile of each GEMM pass of a step on the
+// Tuning times the candidate tiles of each GEMM pass of a step on the
 // device (layers.Candidates), as torch.backends.cudnn.benchmark does, and
-// keeps the fastest. Each candidate runs once; one slower than
-// dropFactor × the best so far is dropped there, the others run twice more
-// and count by their fastest run. A filter gradient then tries splitting
-// the winner's reduction.
+// keeps the fastest. The passes go in order of their share of the step's
+// arithmetic, so a budget spends itself on what matters most. Each
+// candidate runs once; one slower than dropFactor × the best so far is
+// dropped there, the others run twice more and count by their fastest
+// run. A filter gradient (and a forward pass of a small grid) then tries
+// splitting the winner's reduction other ways. A candidate that fails to
+// build or run is skipped (Options.Skipped says so), never the end of the
+// tune; a budget that runs out keeps the best found so far.
 
 // dropFactor is how much slower than the best a candidate's first run may
 // be and still be timed again.
 const dropFactor = 1.3
 
-// familyProbe and familyDrop: a form whose first familyProbe tiles are
-// all familyDrop × slower than the best is not timed further.
+// familyProbe and familyDrop: a family of candidates (a form with its
+// loads) whose first familyProbe tiles are all familyDrop × slower than
+// the best is not timed further.
 const (
 	familyProbe = 3
 	familyDrop  = 2.0
@@ -45,16 +51,18 @@ type Result struct {
 	Layers     []string // where the step runs it: "G.4 convT 1024→512 8×8 fwd"
 	Heuristic  layers.Tile
 	Best       layers.Tile
-	HeuristicT time.Duration // one pass's device time
+	HeuristicT time.Duration // one pass's device time; 0 where the heuristic's tile failed
 	BestT      time.Duration
-	Tried      int // candidates built and timed
-	Dropped    int // of those, dropped after their first run
-	Skipped    int // candidates of a form that lost clearly, not timed
+	Tried      int  // candidates built and timed
+	Dropped    int  // of those, dropped after their first run
+	Skipped    int  // candidates of a family that lost clearly, not timed
+	Failed     int  // candidates that failed to build or run
+	OutOfTime  bool // the budget ran out before every candidate was timed
 }
 
 // Speedup is how much faster the winner is than the heuristic's tile.
 func (r Result) Speedup() float64 {
-	if r.BestT <= 0 {
+	if r.BestT <= 0 || r.HeuristicT <= 0 {
 		return 1
 	}
 	return float64(r.HeuristicT) / float64(r.BestT)
@@ -65,106 +73,172 @@ type Options struct {
 	// Progress is told about each pass as tuning starts it (i of n, done
 	// nil) and once it is done (with its result).
 	Progress func(i, n int, p layers.Pass, done *Result)
+	// Keep is given each pass's result as soon as it is done, so a tune
+	// cut short keeps what it found (the cache is written after each
+	// pass); an error from it ends the tune.
+	Keep func(Result) error
+	// Failed is told of each candidate that fails to build or run, which
+	// is skipped.
+	Failed func(p layers.Pass, t layers.Tile, err error)
 	// MaxCandidates, when positive, times at most that many tiles of a
 	// pass (the heuristic's first), besides the splits of the winner: a
 	// quick tune.
 	MaxCandidates int
+	// Budget, when positive, is the time the whole tune may take: each
+	// pass gets an even share of what is left when it starts, and a pass
+	// out of time keeps its best so far; passes reached with nothing left
+	// are not tuned (they keep the heuristic's tile).
+	Budget time.Duration
+	// Candidates, when set, replaces layers.Candidates (for tests).
+	Candidates func(vk.DeviceInfo, layers.Pass) []layers.Tile
 }
 
-// Run times the candidates of each distinct GEMM pass of the step on d.
+// Run times the candidates of each distinct GEMM pass of the step on d,
+// largest share of the step first. A pass none of whose candidates ran is
+// left out of the results.
 func Run(d *vk.Device, c gan.TrainConfig, opts Options) ([]Result, error) {
 	if err := c.Check(); err != nil {
 		return nil, fmt.Errorf("tune: %w", err)
 	}
 	var order []layers.Pass
 	where := map[layers.Pass][]string{}
+	cost := map[layers.Pass]float64{}
 	for _, sp := range c.GEMMPasses() {
 		if where[sp.Pass] == nil {
 			order = append(order, sp.Pass)
 		}
 		where[sp.Pass] = append(where[sp.Pass], sp.Layer+" "+sp.PhaseName())
+		cost[sp.Pass] += sp.FLOPs * float64(sp.Runs)
 	}
+	sort.SliceStable(order, func(i, j int) bool { return cost[order[i]] > cost[order[j]] })
+	start := time.Now()
 	var out []Result
 	for i, p := range order {
+		var deadline time.Time
+		if opts.Budget > 0 {
+			left := opts.Budget - time.Since(start)
+			if left <= 0 {
+				break
+			}
+			deadline = time.Now().Add(left / time.Duration(len(order)-i))
+		}
 		if opts.Progress != nil {
 			opts.Progress(i, len(order), p, nil)
 		}
-		r, err := tunePass(d, p, opts.MaxCandidates)
+		r, ok, err := tunePass(d, p, opts, deadline)
 		if err != nil {
 			return out, err
+		}
+		if !ok {
+			continue
 		}
 		r.Layers = where[p]
 		out = append(out, r)
 		if opts.Progress != nil {
 			opts.Progress(i, len(order), p, &r)
 		}
+		if opts.Keep != nil {
+			if err := opts.Keep(r); err != nil {
+				return out, err
+			}
+		}
 	}
 	return out, nil
 }
 
-// tunePass times p's candidates.
-func tunePass(d *vk.Device, p layers.Pass, most int) (Result, error) {
+// tunePass times p's candidates until deadline (none where zero); ok is
+// false where none of them ran. err is an error of the operands, which no
+// candidate can run without.
+func tunePass(d *vk.Device, p layers.Pass, opts Options, deadline time.Time) (r Result, ok bool, err error) {
 	ops, err := layers.NewGEMMOperands(d, p)
 	if err != nil {
-		return Result{}, err
+		return Result{}, false, err
 	}
 	defer ops.Close()
 	info := d.Info()
-	cands := layers.Candidates(info, p)
-	if most > 0 && len(cands) > most {
-		cands = cands[:most]
+	candidates := layers.Candidates
+	if opts.Candidates != nil {
+		candidates = opts.Candidates
+	}
+	cands := candidates(info, p)
+	if opts.MaxCandidates > 0 && len(cands) > opts.MaxCandidates {
+		cands = cands[:opts.MaxCandidates]
+	}
+	if len(cands) == 0 {
+		return Result{}, false, nil
 	}
 	pt := &passTimer{d: d, p: p, ops: ops}
-	r := Result{Pass: p, Heuristic: cands[0], Best: cands[0]}
-	if r.HeuristicT, _, err = pt.measure(cands[0], 0); err != nil {
-		return r, err
+	r = Result{Pass: p, Heuristic: cands[0]}
+	late := func() bool {
+		if !deadline.IsZero() && time.Now().After(deadline) {
+			r.OutOfTime = true
+		}
+		return r.OutOfTime
 	}
-	r.BestT, r.Tried = r.HeuristicT, 1
-	try := func(t layers.Tile) (time.Duration, error) {
-		el, kept, err := pt.measure(t, time.Duration(dropFactor*float64(r.BestT)))
+	// try times t; it reports the time, or false where t failed.
+	try := func(t layers.Tile) (time.Duration, bool) {
+		drop := time.Duration(0)
+		if r.BestT > 0 {
+			drop = time.Duration(dropFactor * float64(r.BestT))
+		}
+		el, kept, err := pt.measure(t, drop)
 		if err != nil {
-			return 0, err
+			r.Failed++
+			if opts.Failed != nil {
+				opts.Failed(p, t, err)
+			}
+			return 0, false
 		}
 		r.Tried++
 		if !kept {
 			r.Dropped++
 		}
-		if el < r.BestT {
+		if r.BestT == 0 || el < r.BestT {
 			r.Best, r.BestT = t, el
 		}
-		return el, nil
+		return el, true
 	}
-	// The heuristic's form first. A form whose first familyProbe tiles
-	// all take more than familyDrop × the best is a clear loser on this
-	// device (the shared form on lavapipe, the register form on a GPU):
-	// its other tiles are skipped.
-	for _, form := range []layers.Form{r.Heuristic.Form, 1 - r.Heuristic.Form} {
-		fastest := time.Duration(0)
-		seen := 0
-		for _, t := range cands[1:] {
-			if t.Form != form {
-				continue
-			}
-			if seen == familyProbe && fastest > time.Duration(familyDrop*float64(r.BestT)) {
-				r.Skipped++
-				continue
-			}
-			el, err := try(t)
-			if err != nil {
-				return r, err
-			}
-			if seen == 0 || el < fastest {
-				fastest = el
-			}
-			seen++
+	if el, ok := try(cands[0]); ok {
+		r.HeuristicT = el
+	}
+	// The heuristic's family first (the order of cands). A family whose
+	// first familyProbe tiles all take more than familyDrop × the best is
+	// a clear loser on this device (the shared form on lavapipe, the
+	// register form on a GPU): its other tiles are skipped.
+	type family struct {
+		form  layers.Form
+		loads layers.Loads
+	}
+	fastest := map[family]time.Duration{}
+	seen := map[family]int{}
+	for _, t := range cands[1:] {
+		if late() {
+			break
 		}
+		f := family{t.Form, t.Loads}
+		if seen[f] == familyProbe && r.BestT > 0 && fastest[f] > time.Duration(familyDrop*float64(r.BestT)) {
+			r.Skipped++
+			continue
+		}
+		el, ok := try(t)
+		if !ok {
+			continue
+		}
+		if seen[f] == 0 || el < fastest[f] {
+			fastest[f] = el
+		}
+		seen[f]++
+	}
+	if r.BestT == 0 { // nothing ran
+		return r, false, nil
 	}
 	for _, t := range layers.SplitCandidates(info, p, r.Best) {
-		if _, err := try(t); err != nil {
-			return r, err
+		if late() {
+			break
 		}
+		try(t)
 	}
-	return r, nil
+	return r, true, nil
 }
 
 // passTimer times one pass with one tile after another, over the same

@@ -2,6 +2,7 @@ package tune
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -193,21 +194,42 @@ func report(errs chan<- error, err error) {
 }
 
 // A tune on lavapipe (a quick one: two candidates a pass) times every
-// distinct pass of the step once, keeps a winner no slower than the
-// heuristic's tile, and the trainer builds and runs with what it found.
+// distinct pass of the step once, the largest share of the step first,
+// keeps each result as soon as its pass is done, keeps a winner no slower
+// than the heuristic's tile, and the trainer builds and runs with what it
+// found.
 func TestTune(t *testing.T) {
 	d := vktest.Open(t)
 	cfg := gantest.TinyConfig(t)
 	var started, done int
+	var kept []layers.Pass
 	rs, err := Run(d, cfg, Options{MaxCandidates: 2, Progress: func(i, n int, p layers.Pass, r *Result) {
 		if r == nil {
 			started++
 		} else {
 			done++
 		}
+	}, Keep: func(r Result) error {
+		if len(kept)+1 != done {
+			t.Errorf("%v kept before its progress line, or its predecessor's after", r.Pass)
+		}
+		kept = append(kept, r.Pass)
+		return nil
 	}})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if len(kept) != len(rs) {
+		t.Errorf("%d results kept as they came, %d in all", len(kept), len(rs))
+	}
+	cost := map[layers.Pass]float64{}
+	for _, sp := range cfg.GEMMPasses() {
+		cost[sp.Pass] += sp.FLOPs * float64(sp.Runs)
+	}
+	for i := 1; i < len(rs); i++ {
+		if cost[rs[i].Pass] > cost[rs[i-1].Pass] {
+			t.Errorf("%v (%.0f FLOP a step) was tuned after %v (%.0f)", rs[i].Pass, cost[rs[i].Pass], rs[i-1].Pass, cost[rs[i-1].Pass])
+		}
 	}
 	distinct := map[layers.Pass]bool{}
 	for _, p := range cfg.GEMMPasses() {
@@ -238,4 +260,72 @@ func TestTune(t *testing.T) {
 	if st, err := tr.Step(); err != nil || st.DLoss() != st.DLoss() {
 		t.Fatalf("a step with the tuned kernels: %+v, %v", st, err)
 	}
+}
+
+// A candidate that fails to build is skipped with a word to Failed, and the
+// tune goes on; a Keep that fails ends it with that error.
+func TestTuneSkipsFailures(t *testing.T) {
+	d := vktest.Open(t)
+	cfg := gantest.TinyConfig(t)
+	// More shared memory than lavapipe has, however it is fitted: NewGEMM
+	// refuses it.
+	huge := layers.Tile{Form: layers.Shared, LX: 1024, LY: 1, TM: 4, TN: 1, BK: 64, Split: 1}
+	good := layers.Tile{Form: layers.Register, LX: 4, LY: 4, TM: 8, TN: 4, Split: 1}
+	cands := func(info vk.DeviceInfo, p layers.Pass) []layers.Tile {
+		return []layers.Tile{huge, layers.Heuristic(info, p), good.Fit(p)}
+	}
+	var failed []string
+	rs, err := Run(d, cfg, Options{Candidates: cands, Failed: func(p layers.Pass, tile layers.Tile, err error) {
+		if tile != huge || !strings.Contains(err.Error(), "shared memory") {
+			t.Errorf("%v failed: %v", tile, err)
+		}
+		failed = append(failed, p.String())
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(failed) != len(rs) || len(rs) == 0 {
+		t.Fatalf("%d failures told for %d passes", len(failed), len(rs))
+	}
+	for _, r := range rs {
+		if r.Failed != 1 || r.Tried < 2 || r.HeuristicT != 0 || r.Best == huge || r.BestT <= 0 || r.Speedup() != 1 {
+			t.Errorf("%v: %+v", r.Pass, r)
+		}
+	}
+	stop := fmt.Errorf("the disk is full")
+	rs, err = Run(d, cfg, Options{MaxCandidates: 1, Keep: func(Result) error { return stop }})
+	if !errors.Is(err, stop) || len(rs) != 1 {
+		t.Errorf("a failing Keep: %d results, %v", len(rs), err)
+	}
+}
+
+// A budget ends the tune with what it found: a pass out of time keeps its
+// best so far (here the heuristic's tile, the only one it timed), and the
+// passes reached with nothing left are not tuned.
+func TestTuneBudget(t *testing.T) {
+	d := vktest.Open(t)
+	cfg := gantest.TinyConfig(t)
+	rs, err := Run(d, cfg, Options{Budget: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) == 0 || len(rs) >= len(distinct(cfg)) {
+		t.Fatalf("a tune of 20 ms tuned %d of %d passes", len(rs), len(distinct(cfg)))
+	}
+	for _, r := range rs {
+		if !r.OutOfTime || r.Tried != 1 || r.Best != r.Heuristic {
+			t.Errorf("%v: %+v", r.Pass, r)
+		}
+	}
+	if _, err := Run(d, cfg, Options{Budget: time.Nanosecond}); err != nil {
+		t.Errorf("a tune with no time: %v", err)
+	}
+}
+
+func distinct(cfg gan.TrainConfig) map[layers.Pass]bool {
+	out := map[layers.Pass]bool{}
+	for _, p := range cfg.GEMMPasses() {
+		out[p.Pass] = true
+	}
+	return out
 }
