@@ -84,30 +84,43 @@ func checkNet(t *testing.T, what string, p *netParams, r *refNet, tol ref.Tol) {
 // both presets on the device and in float64 from layers/ref, and holds the
 // losses and every parameter and running statistic to the reference, the
 // EMA generator's weights and its calibrated running statistics too; once
-// with the device's own GEMMs and once with the GPU form (shared memory)
-// forced.
+// with the device's own GEMMs and once with the plan the heuristic gives
+// a GPU (an H200's limits: shared-memory tiles, storage loads, splits),
+// on memory poisoned with NaNs where lavapipe would give zeros, as a GPU's
+// fresh memory may hold anything.
 func TestStepMatchesReference(t *testing.T) {
 	d := vktest.Open(t)
 	for _, c := range []struct {
 		preset    string
 		ch, batch int
 		gsteps    int
-		shared    bool
+		gpu       bool
 	}{{"dcgan28", 1, 4, 2, false}, {"dcgan64", 3, 2, 1, false}, {"dcgan28", 1, 4, 2, true}} {
 		name := c.preset
-		if c.shared {
-			name += "/shared-memory GEMMs, split"
+		if c.gpu {
+			name += "/a GPU's plan, poisoned memory"
 		}
 		t.Run(name, func(t *testing.T) {
+			d := d
+			if c.gpu {
+				d = vktest.OpenWith(t, vk.Options{Validation: true, Poison: true})
+			}
 			m, err := DefaultModel(c.preset, c.ch)
 			if err != nil {
 				t.Fatal(err)
 			}
 			m.Z, m.GF, m.DF = 8, 2, 2
 			cfg := TrainConfig{Model: m, Batch: c.batch, LR: 2e-4, Beta1: 0.5, GSteps: c.gsteps, Seed: 7, EMA: 0.9}
-			if c.shared {
-				// As a GPU runs it, small passes' reductions split too.
-				cfg.Kernels = cfg.KernelPlan(d.Info(), layers.Force{Form: layers.Shared, LX: 16, LY: 16, TM: 4, TN: 4, BK: 16, Split: 2})
+			if c.gpu {
+				cfg.Kernels = cfg.KernelPlan(vktest.H200(), nil)
+				forms := map[string]bool{}
+				for _, tile := range cfg.Kernels {
+					if tile.Form != layers.Shared || tile.Loads != layers.Storage {
+						t.Fatalf("the GPU plan has %v", tile)
+					}
+					forms[fmt.Sprintf("%d×%d of %d×%d split %v", tile.LX, tile.LY, tile.TM, tile.TN, tile.Split > 1)] = true
+				}
+				t.Logf("the GPU plan's tiles: %v", forms)
 			}
 			tr, err := NewTrainer(d, cfg)
 			if err != nil {

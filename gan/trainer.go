@@ -82,6 +82,22 @@ func (s Stats) DLoss() float32 { return s.DReal + s.DFake }
 // infinite: a step that is not has diverged.
 func (s Stats) Finite() bool { return finite([]float32{s.DReal, s.DFake, s.G, s.DX, s.DGZ}) }
 
+// NotFinite names the first of the step's values that is NaN or infinite,
+// and the update that computed it; "" where every one is finite.
+func (s Stats) NotFinite() string {
+	for _, v := range []struct {
+		what string
+		v    float32
+	}{{"the D update's loss on the real batch", s.DReal}, {"the D update's loss on the fakes", s.DFake},
+		{"D(x) in the D update", s.DX}, {"D(G(z)) in the D update", s.DGZ},
+		{"the last G update's loss", s.G}, {"D(G(z)) in the last G update", s.DGZAfter}} {
+		if !finite([]float32{v.v}) {
+			return fmt.Sprintf("%s is %v", v.what, v.v)
+		}
+	}
+	return ""
+}
+
 // ErrDiverged is returned when a loss or a parameter becomes NaN or
 // infinite.
 var ErrDiverged = errors.New("training diverged")

@@ -107,6 +107,7 @@ func (d *Device) create(pd vk.PhysicalDevice, opts Options) error {
 		types[i] = memoryType{flags: vk.MemoryPropertyFlagBits(t.PropertyFlags), heap: t.HeapIndex}
 	}
 	d.mem = newAllocator(d, types, opts.BlockSize)
+	d.mem.poison = opts.Poison
 	s, err := newStagingRing(d)
 	if err != nil {
 		return err

@@ -25,6 +25,11 @@ type Options struct {
 	// BlockSize is the size of the device-memory blocks buffers are carved
 	// from; 0 means 16 MiB (capped by the device's maxMemoryAllocationSize).
 	BlockSize int64
+	// Poison fills every new buffer with 0xFF bytes (a NaN in every
+	// float) where lavapipe would give zeros, as a GPU's fresh memory may
+	// hold anything: a test that no kernel reads what nothing wrote. It
+	// needs host-visible memory (lavapipe's is).
+	Poison bool
 	// Present lists the instance extensions a window system needs to make
 	// surfaces (GLFW's GetRequiredInstanceExtensions). When it is set, the
 	// device is opened with VK_KHR_swapchain, for NewSwapchain.

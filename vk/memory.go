@@ -41,6 +41,7 @@ type allocator struct {
 	blockSize uint64
 	maxAlloc  uint64
 	align     uint64
+	poison    bool // fill each new buffer's bytes with 0xFF (Options.Poison)
 
 	mu     sync.Mutex
 	blocks []*block
@@ -176,6 +177,20 @@ func (b *block) give(off, size uint64) {
 // alloc finds size bytes (already aligned) in a device-local block, making a
 // new block when none has room.
 func (a *allocator) alloc(size uint64) (*block, uint64, error) {
+	b, off, err := a.place(size)
+	if err == nil && a.poison {
+		if b.mapped == nil {
+			return nil, 0, fmt.Errorf("vk: poisoning new buffers needs host-visible memory, and this device's buffers are not")
+		}
+		mem := b.mapped[off : off+size]
+		for i := range mem {
+			mem[i] = 0xff // a NaN in every float
+		}
+	}
+	return b, off, err
+}
+
+func (a *allocator) place(size uint64) (*block, uint64, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, b := range a.blocks {

@@ -236,8 +236,8 @@ func benchOne(d *vk.Device, c gan.TrainConfig, warmup, steps int, profile bool, 
 		return nil, err
 	}
 	setup := time.Since(start)
-	for range warmup {
-		if _, err := t.Step(); err != nil {
+	for i := range warmup {
+		if err := benchStep(t.Step, c, "warm-up", i, warmup); err != nil {
 			return nil, err
 		}
 	}
@@ -245,7 +245,7 @@ func benchOne(d *vk.Device, c gan.TrainConfig, warmup, steps int, profile bool, 
 	times := make([]time.Duration, steps)
 	for i := range times {
 		s := time.Now()
-		if _, err := t.Step(); err != nil {
+		if err := benchStep(t.Step, c, "timed", i, steps); err != nil {
 			return nil, err
 		}
 		times[i] = time.Since(s)
@@ -290,6 +290,22 @@ func benchOne(d *vk.Device, c gan.TrainConfig, warmup, steps int, profile bool, 
 	}
 	r.RSSWarm, r.RSS = rssWarm, hostRSS()
 	return r, nil
+}
+
+// benchStep runs step (a trainer's) as step i of n of a bench's kind ("warm-up" or "timed"),
+// failing where the step's losses are not finite: its time would be the
+// time of garbage (synthetic data cannot make a step diverge in a few
+// steps; a kernel the device runs wrong can).
+func benchStep(step func() (gan.Stats, error), c gan.TrainConfig, kind string, i, n int) error {
+	st, err := step()
+	if err != nil {
+		return err
+	}
+	if bad := st.NotFinite(); bad != "" {
+		return fmt.Errorf("bench: %s at batch %d, %s step %d of %d: %s, so the step's time would mean nothing; this device computes the step wrong with these kernels (the profile's kernel table, bench --profile, lists them; bench --tile forces another to compare)",
+			c.Model.Preset, c.Batch, kind, i+1, n, bad)
+	}
+	return nil
 }
 
 // kernels fills the profile's per-pass table, measuring the device's

@@ -2,8 +2,12 @@ package main
 
 import (
 	"encoding/json"
+	"math"
 	"strings"
 	"testing"
+
+	"github.com/gan-vk/gan-vk/gan"
+	"github.com/gan-vk/gan-vk/internal/gantest"
 )
 
 // tinyBench is a model small enough to time in a test.
@@ -72,6 +76,33 @@ func TestBenchRefuses(t *testing.T) {
 		code, stdout, stderr := runCLI(t, append([]string{"bench"}, tc.args...)...)
 		if code != 2 || !strings.Contains(stderr, tc.want) || strings.Contains(stderr, "panic") {
 			t.Errorf("bench %v: exit %d, stderr %q (want exit 2 and %q)\n%s", tc.args, code, stderr, tc.want, stdout)
+		}
+	}
+}
+
+// A step whose losses are not finite fails the bench, naming the step and
+// the update, rather than timing garbage.
+func TestBenchStepNotFinite(t *testing.T) {
+	cfg := gantest.TinyConfig(t)
+	good := gan.Stats{DReal: 0.7, DFake: 0.7, G: 0.7, DX: 0.5, DGZ: 0.5, DGZAfter: 0.5}
+	if err := benchStep(func() (gan.Stats, error) { return good, nil }, cfg, "warm-up", 0, 1); err != nil {
+		t.Fatalf("a finite step: %v", err)
+	}
+	for _, c := range []struct {
+		st   func(*gan.Stats)
+		want string
+	}{
+		{func(s *gan.Stats) { s.DReal = float32(math.NaN()) }, "the D update's loss on the real batch is NaN"},
+		{func(s *gan.Stats) { s.G = float32(math.Inf(1)) }, "the last G update's loss is +Inf"},
+		{func(s *gan.Stats) { s.DGZAfter = float32(math.NaN()) }, "D(G(z)) in the last G update is NaN"},
+	} {
+		st := good
+		c.st(&st)
+		err := benchStep(func() (gan.Stats, error) { return st, nil }, cfg, "timed", 2, 5)
+		for _, want := range []string{"dcgan28 at batch 8, timed step 3 of 5", c.want, "time would mean nothing"} {
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("%+v: %v, want it to say %q", st, err, want)
+			}
 		}
 	}
 }
