@@ -10,6 +10,8 @@
 #   ./build.sh soak       train STEPS (5000) small steps in a process of its own and watch its memory
 #   ./build.sh deps       only install (or, without root, list) the Debian packages
 #   ./build.sh proto      regenerate gan/onnx/onnxpb/onnx.pb.go from onnx.proto (needs protoc)
+#   ./build.sh gpu-kit    what a bare GPU machine lacks for bench/gpu-window.sh, in .gpu-kit/
+#   ./build.sh window     the kit, then bench/gpu-window.sh's dry run on this machine (also part of test)
 set -euo pipefail
 
 cd "$(dirname "$0")"
@@ -127,10 +129,86 @@ test_all() {
 	# a starved worker is still mid-input at the deadline (CI did, with no
 	# crasher written). A count has no deadline; 200000 inputs take 2 to 6 s
 	# a target on the project machine.
+	window_dry_run
 	local target
 	for target in gan/data:FuzzIDX gan/data:FuzzImage gan/run:FuzzCheckpoint gan/run:FuzzRunConfig cmd/gan-vk:FuzzCLI; do
 		go test -run - -fuzz "^${target#*:}\$" -fuzztime "${FUZZTIME:-200000x}" "./${target%%:*}"
 	done
+}
+
+# gpu_kit fills .gpu-kit/ (git-ignored) with what bench/gpu-window.sh needs
+# on a bare GPU machine that has a Vulkan driver and python3 with PyTorch but
+# nothing of ours: gan-vk and the layers and gan test binaries (stripped),
+# the shared libraries gan-vk links against beyond glibc, the Vulkan loader
+# (used where the machine has none) and the Khronos validation layer
+# (compressed). It stays under the device tool's 64 MiB for carried paths.
+gpu_kit() {
+	deps
+	local kit=.gpu-kit lib
+	rm -rf "$kit"
+	mkdir -p "$kit/lib" "$kit/loader" "$kit/vklayer"
+	go build -ldflags '-s -w' -o "$kit/gan-vk" ./cmd/gan-vk
+	go test -c -ldflags '-s -w' -o "$kit/layers.test" ./layers
+	go test -c -ldflags '-s -w' -o "$kit/gan.test" ./gan
+	for lib in $(ldd "$kit/gan-vk" "$kit/layers.test" "$kit/gan.test" | awk '$3 ~ /^\// {print $3}' | sort -u); do
+		case $(basename "$lib") in
+		libc.so* | libm.so* | libpthread.so* | libdl.so* | librt.so* | ld-linux*) ;;
+		*) cp -L "$lib" "$kit/lib/" ;;
+		esac
+	done
+	# gan-vk opens the loader at run time (dlopen), so ldd does not list it.
+	cp -L "$(ldconfig -p | awk '/libvulkan.so.1 .*x86-64/ {print $NF; exit}')" "$kit/loader/libvulkan.so.1"
+	local layer=/usr/share/vulkan/explicit_layer.d/VkLayer_khronos_validation.json
+	gzip -9c /usr/lib/x86_64-linux-gnu/libVkLayer_khronos_validation.so >"$kit/vklayer/libVkLayer_khronos_validation.so.gz"
+	sed 's#"library_path": *"[^"]*"#"library_path": "./libVkLayer_khronos_validation.so"#' "$layer" >"$kit/vklayer/VkLayer_khronos_validation.json"
+	printf 'gan-vk %s, built %s on %s\n' "$(git describe --always --dirty 2>/dev/null || echo unknown)" "$(date -u +%FT%TZ)" "$(uname -m)" >"$kit/KIT"
+	local size
+	size=$(du -sm "$kit" | cut -f1)
+	if ((size > 60)); then
+		log "the kit is ${size} MiB, more than the 60 MiB it must stay under (the device tool carries 64 MiB with the tree)"
+		exit 1
+	fi
+	log "built $kit (${size} MiB): carry it with the device tool and run bench/gpu-window.sh there"
+}
+
+# window_dry_run runs bench/gpu-window.sh on this machine's CPU device, as
+# the README's Benchmarks section says to before a GPU is lent, and holds it
+# to what a lent GPU needs: it ends by its deadline, and its archive lists
+# every step with its output, gan-vk's steps run, and PyTorch's too where
+# python3 has torch (CI's has not: they fail saying so, and nothing else).
+window_dry_run() {
+	local out deadline=${WINDOW_DEADLINE:-120} t0 took res name status bad=0
+	out=$(mktemp -d)
+	gpu_kit
+	t0=$(date +%s)
+	if ! OUT=$out DEADLINE=$deadline bash bench/gpu-window.sh 2>"$out/log"; then
+		cat "$out/log" >&2
+		log "the GPU window's dry run failed"
+		exit 1
+	fi
+	took=$(($(date +%s) - t0))
+	res=$out/results
+	mkdir -p "$res"
+	tar -xzf "$out/gpu-window.tar.gz" -C "$out"
+	if ((took > deadline + 5)); then
+		log "the GPU window's dry run took ${took}s, past its deadline of ${deadline}s"
+		bad=1
+	fi
+	[[ -s $res/summary.md && $(grep -c . "$res/steps.tsv") -ge 20 ]] || { log "the GPU window's archive lacks its summary or steps"; bad=1; }
+	while IFS=$'\t' read -r name status _; do
+		[[ $name == step ]] && continue
+		case $status in
+		ok | "skipped: no time left") ;;
+		*) if [[ $name == torch-* ]] && grep -q "No module named 'torch'" "$res/$name.txt"; then continue; fi
+			log "the GPU window's dry run: $name: $status"
+			tail -5 "$res/$name.txt" >&2
+			bad=1 ;;
+		esac
+	done <"$res/steps.tsv"
+	grep -q $'^ganvk-dcgan64-64\tok' "$res/steps.tsv" || { log "the GPU window's dry run did not bench dcgan64"; bad=1; }
+	((bad == 0)) || exit 1
+	log "the GPU window's dry run ended in ${took}s of its ${deadline}, its archive whole"
+	rm -rf "$out"
 }
 
 # soak trains thousands of small steps in a process of its own and watches
@@ -145,6 +223,8 @@ build) build ;;
 deps) deps ;;
 shaders) shaders ;;
 proto) proto ;;
+gpu-kit) gpu_kit ;;
+window) deps && window_dry_run ;;
 test) test_all ;;
 soak) soak ;;
 devices) build && bin/gan-vk devices ;;

@@ -54,6 +54,8 @@ func printDevices(w io.Writer, infos []vk.DeviceInfo) {
 			sub = fmt.Sprint(d.SubgroupSize)
 		}
 		row("subgroup", "%s", sub)
+		row("buffers", "%s bound as storage, %d Mi texels as a texel view, %s allocated at once",
+			bytesString(uint64(d.MaxStorageBufferRange)), d.MaxTexelBufferElements>>20, allocString(d.MaxAllocationSize))
 		ts := "no"
 		if d.Timestamps {
 			ts = fmt.Sprintf("yes (%g ns per tick)", d.TimestampPeriod)
@@ -63,6 +65,13 @@ func printDevices(w io.Writer, infos []vk.DeviceInfo) {
 			row("unusable", "%s", d.Problem)
 		}
 	}
+}
+
+func allocString(n uint64) string {
+	if n == 0 {
+		return "unknown"
+	}
+	return bytesString(n)
 }
 
 func bytesString(n uint64) string {
