@@ -19,8 +19,8 @@
 # whatever stops the script, the archive holds every step finished so far.
 #
 # On a CPU device (lavapipe) it is a dry run: the same steps, under the same
-# names, on small models (width 8, batch 16 for both batches, a few steps:
-# the drivers' shader caches then serve the later steps), PyTorch on the CPU
+# names, on small models (width 4, batch 8 for both batches, a few steps:
+# the driver's shader cache then serves the later steps), PyTorch on the CPU
 # where python3
 # has torch (Debian's python3-torch), so every command is rehearsed in a
 # minute or two. The README's
@@ -57,11 +57,13 @@ if [[ -z ${VK_DRIVER_FILES:-} && -f $nv ]]; then
 	export VK_DRIVER_FILES=$nv
 fi
 export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$work}
-# One cache folder for every step: the drivers' shader caches (Mesa's,
-# NVIDIA's) carry over from step to step, and gan-vk's tuning cache starts
-# empty. The tune step adds only dcgan64's passes at batch 64, so the
+# One cache folder for every step: the driver's shader cache carries over
+# from step to step, and gan-vk's tuning cache starts empty. The tune step adds only dcgan64's passes at batch 64, so the
 # benches after it run the heuristic's kernels on every other shape (in a
 # dry run the 256 rows have the 64 rows' shapes, and dcgan64's is tuned).
+# Mesa's shader cache stays where it was, so a dry run reuses what the
+# tests compiled.
+export MESA_SHADER_CACHE_DIR=${MESA_SHADER_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/mesa_shader_cache}
 export XDG_CACHE_HOME=$work/cache
 ganvk=$kit/gan-vk
 
@@ -71,14 +73,14 @@ pack() {
 
 # step NAME CAP CMD...: runs CMD with its output in NAME.txt, for at most
 # CAP seconds or what is left before the deadline, and records the outcome.
-printf 'step\tstatus\tseconds\tlimit\n' >"$res/steps.tsv"
+printf 'step\tstatus\tseconds\tlimit\tcap\n' >"$res/steps.tsv"
 step() {
 	local name=$1 cap=$2 left limit t0 rc status
 	shift 2
 	left=$((deadline - reserve - $(date +%s)))
 	limit=$((cap < left ? cap : left))
 	if ((limit < 5)); then
-		printf '%s\tskipped: no time left\t0\t0\n' "$name" >>"$res/steps.tsv"
+		printf '%s\tskipped: no time left\t0\t0\t%d\n' "$name" "$cap" >>"$res/steps.tsv"
 		echo "gpu-window: $name skipped: no time left" >&2
 		return
 	fi
@@ -91,7 +93,7 @@ step() {
 	124 | 137) status="timed out" ;;
 	*) status="failed (exit $rc)" ;;
 	esac
-	printf '%s\t%s\t%d\t%d\n' "$name" "$status" $(($(date +%s) - t0)) "$limit" >>"$res/steps.tsv"
+	printf '%s\t%s\t%d\t%d\t%d\n' "$name" "$status" $(($(date +%s) - t0)) "$limit" "$cap" >>"$res/steps.tsv"
 	pack
 }
 
@@ -99,7 +101,7 @@ step() {
 step devices 30 "$ganvk" devices
 command -v nvidia-smi >/dev/null && step nvidia-smi 20 nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,memory.total --format=csv
 if grep -q 'type *CPU' "$res/devices.txt" 2>/dev/null && ! grep -q 'type *discrete\|type *integrated' "$res/devices.txt"; then
-	dry=1 torch=cpu python=${PYTHON:-/usr/bin/python3} small=(--gf 8 --df 8) b64=16 b256=16 steps=(--steps 2 --warmup 1) budget=5s
+	dry=1 torch=cpu python=${PYTHON:-/usr/bin/python3} small=(--gf 4 --df 4) b64=8 b256=8 steps=(--steps 2 --warmup 1) budget=5s
 	layers_run='TestConvDeterministic|TestTileChoices' gan_run='TestGPUPlan'
 else
 	dry=0 torch=cuda python=${PYTHON:-python3} small=() b64=64 b256=256 steps=(--steps 20 --warmup 5) budget=60s
@@ -146,7 +148,7 @@ def cell(v, base=None):
     return f"{v:.1f}" + (f" ({base / v:.2f}×)" if base else "")
 print("images/s; in brackets gan-vk's heuristic run as a multiple of PyTorch's\n")
 if dry:
-    print("A dry run on a CPU device: batch 16 for both batches, gan-vk at width 8, PyTorch at the presets' widths; the ratios mean nothing.\n")
+    print("A dry run on a CPU device: batch 8 for both batches, gan-vk at width 4, PyTorch at the presets' widths; the ratios mean nothing.\n")
 print("| preset | batch | gan-vk, heuristic | gan-vk, tuned | PyTorch fp32 | PyTorch TF32 |")
 print("|---|---|---|---|---|---|")
 for p in ("dcgan28", "dcgan64"):

@@ -6,7 +6,9 @@
 // layouts; parameter gradients accumulate, activation gradients overwrite.
 // A buffer too small for an op's shape is a programming error and panics
 // with the op, the buffer and both sizes. Tensors are bound as texel views,
-// which is what lavapipe makes fast. Each kernel is built from its shader's
+// which is what lavapipe makes fast, except the GEMM operands of a tile with
+// storage loads, which a GPU reads faster from storage buffers (Loads).
+// Each kernel is built from its shader's
 // generated <Shader>Specs and dispatched with its <Shader>Bindings
 // (shaders_gen.go), fields named as the GLSL names them.
 //
