@@ -188,7 +188,8 @@ func TestLinear(t *testing.T) {
 // the register form with other blocks, the shared-memory form (what GPUs
 // get) with tiles that fit none of the cases exactly, vec4 and scalar
 // reads of its column operand, with and without prefetching (128×128
-// blocks among them: the GPU heuristic's big tile), operands read through
+// blocks among them: the GPU heuristic's big tile; and 16 invocations
+// over 24 columns, each loading several), operands read through
 // texel views and from storage buffers in both forms, and reductions split
 // into uneven slices (what a GPU gets for small outputs: of the batch for
 // a filter gradient, of the input channels for the other passes), summed
@@ -200,7 +201,7 @@ var formCases = []struct {
 	{"register 8,8,16,8", layers.Force{Form: layers.Register, LX: 8, LY: 8, TM: 16, TN: 8}},
 	{"register 4,2,4,3 storage split", layers.Force{Form: layers.Register, LX: 4, LY: 2, TM: 4, TN: 3, Split: 3, Loads: layers.Storage}},
 	{"shared 16,16,4,4 split", layers.Force{Form: layers.Shared, LX: 16, LY: 16, TM: 4, TN: 4, BK: 16, Split: 5}},
-	{"shared 8,4,8,2 bk8 prefetch", layers.Force{Form: layers.Shared, LX: 8, LY: 4, TM: 8, TN: 2, BK: 8, Prefetch: true}},
+	{"shared 8,2,8,3 bk8 prefetch", layers.Force{Form: layers.Shared, LX: 8, LY: 2, TM: 8, TN: 3, BK: 8, Prefetch: true}},
 	{"shared 16,16,8,8 bk8 prefetch storage split", layers.Force{Form: layers.Shared, LX: 16, LY: 16, TM: 8, TN: 8, BK: 8, Prefetch: true, Split: 3, Loads: layers.Storage}},
 }
 

@@ -57,7 +57,7 @@
 //     bound by arithmetic, not by L2, on every shape whose grid fills the
 //     device.
 //   - Registers and occupancy: 64 accumulators, 16 operand fragments, the
-//     prefetched slice (one vec4 and four floats) and each loaded column's
+//     prefetched slice (one vec4 and four floats) and the loaded column's
 //     setup come to about 120 registers; two 256-invocation workgroups fit
 //     an SM's 64 Ki registers (16 warps, 25 % occupancy, which is where
 //     CUTLASS's SIMT kernels run: the 64 independent FMAs per step hide
@@ -72,9 +72,10 @@
 //   - Shapes: 64×128 blocks (128 invocations) where the pass has 64 rows
 //     or fewer, 128×64 where 128 columns or fewer, 64×64 where both, so
 //     that Fit keeps the 8×8 block. Passes with 32 rows or fewer (a last
-//     layer's 1 or 3 channels) use one row of 8×4 or 4×4 blocks in
-//     workgroups two subgroups wide: an 8×8 block's workgroup fitted to 3
-//     rows would be a few lanes of one subgroup.
+//     layer's 1 or 3 channels) use blocks of 8×1 or 4×1 in workgroups two
+//     subgroups wide: an 8×8 block's workgroup fitted to 3 rows would be a
+//     few lanes of one subgroup, and such a pass reuses each loaded input
+//     only as many times as it has rows, whatever the block.
 //   - Split-K: where the grid holds fewer than gpuFill invocations (about
 //     one wave on the largest GPUs; Vulkan does not tell how many SMs a
 //     device has), the reduction is cut into slices summed in order by

@@ -435,9 +435,12 @@ func Heuristic(info vk.DeviceInfo, p Pass) Tile {
 //     Fit keeps the 8×8 block (a filter gradient of a 5×5 kernel over 3
 //     or 4 channels has 75 or 100 columns).
 //   - Few rows (32 or fewer: G's last layer writes 3 channels, D's last
-//     1): one row of blocks of 8×4 (4×4 where the rows are 4 or fewer),
-//     in workgroups two subgroups wide, which keeps every invocation busy
-//     where an 8×8 block's workgroup would shrink to a few lanes.
+//     1): blocks of 8×1 (4×1 where the rows are 4 or fewer) in workgroups
+//     two subgroups wide, which keeps every invocation busy where an 8×8
+//     block's workgroup would shrink to a few lanes. Such a pass uses each
+//     loaded input at most 4 or 8 times whatever the block, so the narrow
+//     block costs nothing, and each invocation then loads one column of
+//     each slice and keeps one column's setup (gemm_shared.glsl).
 //   - Devices that run none of those (fewer invocations or less shared
 //     memory): 64×64 blocks of 8×8, then the 11-27 tile (16×16 of 4×4).
 func gpuTile(info vk.DeviceInfo, p Pass) Tile {
@@ -451,7 +454,7 @@ func gpuTile(info vk.DeviceInfo, p Pass) Tile {
 		if info.SubgroupSize >= 16 {
 			wide = int(2 * info.SubgroupSize)
 		}
-		shapes = append(shapes, Tile{Form: Shared, LX: wide, LY: max(1, ceilDiv(rows, 8)), TM: 8, TN: 4, BK: 8, Prefetch: true, Split: 1})
+		shapes = append(shapes, Tile{Form: Shared, LX: wide, LY: max(1, ceilDiv(rows, 8)), TM: 8, TN: 1, BK: 8, Prefetch: true, Split: 1})
 	case rows <= 64 && cols <= 128:
 		shapes = append(shapes, big(8, 8))
 	case rows <= 64:

@@ -49,6 +49,11 @@ const uint B_TILE = BK * BN;     // floats of the column operand's slice
 const uint A_PER = (A_TILE + THREADS - 1) / THREADS; // of them per invocation
 const uint B_PER = (B_TILE + THREADS - 1) / THREADS;
 const bool B_VEC4 = TN % 4 == 0;
+// When the workgroup's invocations are a multiple of the block's columns,
+// an invocation loads one column at every step (the common case: 256
+// invocations, 128 columns), so it keeps one column's setup, not B_PER.
+const bool B_ONE_COL = THREADS % BN == 0;
+const uint B_COLS = B_ONE_COL ? 1 : B_PER;
 shared vec4 sa[A_TILE];
 shared vec4 sb[(B_TILE + 3) / 4];
 
@@ -74,15 +79,18 @@ void gemm_shared() {
 	float rb[B_PER];
 
 	// Where this invocation's share of the column operand's slice lies:
-	// its reduction step within the slice, and its column's setup.
+	// its reduction step within the slice, whether it is inside the
+	// output, and its columns' setup.
 	uint bkk[B_PER];
-	ivec3 bat[B_PER];
 	bool bok[B_PER];
+	ivec3 bat[B_COLS];
 	for (uint u = 0; u < B_PER; u++) {
 		uint e = tid + u * THREADS, c = colBase + e % BN;
 		bkk[u] = e / BN;
 		bok[u] = e < B_TILE && c < COLS;
-		bat[u] = shared_b_col(min(c, COLS - 1));
+		if (u < B_COLS) {
+			bat[u] = shared_b_col(min(c, COLS - 1));
+		}
 	}
 
 	float acc[TM][TN];
@@ -102,7 +110,7 @@ void gemm_shared() {
 		} \
 		for (uint u = 0; u < B_PER; u++) { \
 			uint kk = (k0) + bkk[u]; \
-			rb[u] = bok[u] && kk < red ? shared_b(kk, bat[u]) : 0.0; \
+			rb[u] = bok[u] && kk < red ? shared_b(kk, bat[B_ONE_COL ? 0 : u]) : 0.0; \
 		} \
 	}
 #define STORE() { \
