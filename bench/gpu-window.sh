@@ -27,7 +27,8 @@
 # Benchmarks section says how to run it on a lent GPU.
 #
 # KIT (default .gpu-kit) is ./build.sh gpu-kit's folder; PYTHON runs
-# pytorch/bench.py (default python3 on a GPU, /usr/bin/python3 in a dry run).
+# pytorch/bench.py (default python3 on a GPU, /usr/bin/python3 in a dry run,
+# which skips PyTorch's steps where it has no torch) and makes the table.
 set -u
 cd "$(dirname "$0")/.."
 start=$(date +%s)
@@ -71,6 +72,12 @@ pack() {
 	tar -czf "$OUT/.gpu-window.tar.gz" -C "$work" results && mv "$OUT/.gpu-window.tar.gz" "$OUT/gpu-window.tar.gz"
 }
 
+# skip NAME CAP WHY records a step not run.
+skip() {
+	printf '%s\tskipped: %s\t0\t0\t%d\n' "$1" "$3" "$2" >>"$res/steps.tsv"
+	echo "gpu-window: $1 skipped: $3" >&2
+}
+
 # step NAME CAP CMD...: runs CMD with its output in NAME.txt, for at most
 # CAP seconds or what is left before the deadline, and records the outcome.
 printf 'step\tstatus\tseconds\tlimit\tcap\n' >"$res/steps.tsv"
@@ -80,8 +87,7 @@ step() {
 	left=$((deadline - reserve - $(date +%s)))
 	limit=$((cap < left ? cap : left))
 	if ((limit < 5)); then
-		printf '%s\tskipped: no time left\t0\t0\t%d\n' "$name" "$cap" >>"$res/steps.tsv"
-		echo "gpu-window: $name skipped: no time left" >&2
+		skip "$name" "$cap" "no time left"
 		return
 	fi
 	echo "gpu-window: $name (at most ${limit}s)" >&2
@@ -111,12 +117,25 @@ printf 'dry run\t%s\nbatches for 64 and 256\t%s %s\nstarted\t%s\nkit\t%s\n' "$dr
 
 bench=("$ganvk" bench "${small[@]}")
 torchbench=("$python" pytorch/bench.py --device $torch)
+# torch NAME CAP ARGS... runs pytorch/bench.py as a step; a dry run skips it
+# where the machine's python has no torch.
+notorch=
+if ((dry)) && ! "$python" -c 'import torch' 2>/dev/null; then
+	notorch="$python has no torch"
+fi
+torch() {
+	if [[ -n $notorch ]]; then
+		skip "$1" "$2" "$notorch"
+	else
+		step "$1" "$2" "${torchbench[@]}" "${@:3}"
+	fi
+}
 for p in dcgan28 dcgan64; do
 	step "ganvk-$p-64" 90 "${bench[@]}" --preset $p --batch $b64 "${steps[@]}" --json
 done
 for p in dcgan28 dcgan64; do
-	step "torch-$p-64" 90 "${torchbench[@]}" --preset $p --batch $b64 "${steps[@]}" --json
-	step "torch-tf32-$p-64" 60 "${torchbench[@]}" --tf32 --preset $p --batch $b64 "${steps[@]}" --json
+	torch "torch-$p-64" 90 --preset $p --batch $b64 "${steps[@]}" --json
+	torch "torch-tf32-$p-64" 60 --tf32 --preset $p --batch $b64 "${steps[@]}" --json
 done
 step "ganvk-dcgan64-64-profile" 90 "${bench[@]}" --preset dcgan64 --batch $b64 --steps 3 --warmup 1 --profile
 step "ganvk-dcgan28-64-profile" 60 "${bench[@]}" --preset dcgan28 --batch $b64 --steps 3 --warmup 1 --profile
@@ -128,12 +147,13 @@ step "ganvk-tuned-dcgan64-64" 90 "${bench[@]}" --preset dcgan64 --batch $b64 "${
 step "ganvk-tuned-dcgan64-64-profile" 90 "${bench[@]}" --preset dcgan64 --batch $b64 --steps 3 --warmup 1 --profile
 for p in dcgan28 dcgan64; do
 	step "ganvk-$p-256" 90 "${bench[@]}" --preset $p --batch $b256 "${steps[@]}" --json
-	step "torch-$p-256" 90 "${torchbench[@]}" --preset $p --batch $b256 "${steps[@]}" --json
-	step "torch-tf32-$p-256" 60 "${torchbench[@]}" --tf32 --preset $p --batch $b256 "${steps[@]}" --json
+	torch "torch-$p-256" 90 --preset $p --batch $b256 "${steps[@]}" --json
+	torch "torch-tf32-$p-256" 60 --tf32 --preset $p --batch $b256 "${steps[@]}" --json
 done
 
 # The table, from whichever reports came back whole.
-"$python" - "$res" "$dry" >"$res/summary.md" 2>"$res/summary.err" <<'PY' || echo "no table: $python could not make it (summary.err)" >"$res/summary.md"
+table=${PYTHON:-python3}
+"$table" - "$res" "$dry" >"$res/summary.md" 2>"$res/summary.err" <<'PY' || echo "no table: $table could not make it (summary.err)" >"$res/summary.md"
 import json, os, sys
 res, dry = sys.argv[1], sys.argv[2] == "1"
 def rate(name):
