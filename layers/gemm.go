@@ -92,7 +92,7 @@ func (m *GEMM) Close() { m.ks.close() }
 // each once, the heuristic's first and then the rest of its form and
 // loads, most promising first, so that a quick tune (a few candidates, a
 // short budget) times what the device is likely to run fastest. Each has
-// the split the heuristic would give it on this device (DefaultSplit);
+// the split the heuristic would give it on this device (defaultSplit);
 // other splits are tried on the winner (SplitCandidates). Tiles the
 // device cannot run are left out.
 func Candidates(info vk.DeviceInfo, p Pass) []Tile {
@@ -101,7 +101,7 @@ func Candidates(info vk.DeviceInfo, p Pass) []Tile {
 	seen := map[Tile]bool{}
 	try := func(t Tile) {
 		t = t.Fit(p)
-		t.Split = DefaultSplit(info, p, t)
+		t.Split = defaultSplit(info, p, t)
 		if seen[t] || t.Check(info, p) != nil {
 			return
 		}
@@ -140,9 +140,9 @@ func Candidates(info vk.DeviceInfo, p Pass) []Tile {
 	return out
 }
 
-// DefaultSplit is the split the heuristic gives tile t for p on a device:
+// defaultSplit is the split the heuristic gives tile t for p on a device:
 // on a GPU enough slices to fill it (gpuSplit), on a CPU device none.
-func DefaultSplit(info vk.DeviceInfo, p Pass, t Tile) int {
+func defaultSplit(info vk.DeviceInfo, p Pass, t Tile) int {
 	if info.Type == vk.TypeCPU {
 		return 1
 	}

@@ -420,7 +420,7 @@ func Heuristic(info vk.DeviceInfo, p Pass) Tile {
 		return lavapipeTile(info).Fit(p)
 	}
 	t := gpuTile(info, p)
-	t.Split = DefaultSplit(info, p, t)
+	t.Split = defaultSplit(info, p, t)
 	return t
 }
 
