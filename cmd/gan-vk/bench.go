@@ -103,7 +103,7 @@ func runBench(args []string, stdout, stderr io.Writer) (err error) {
 	profile := fs.Bool("profile", false, "add a per-layer profile of a step from device timestamps")
 	sweep := fs.String("sweep-batch", "", "time each batch size in this comma-separated `list` instead")
 	asJSON := fs.Bool("json", false, "print the report as one JSON object")
-	tile := fs.String("tile", "", "force the GEMM tile `LX,LY,TM,TN[,shared]` (workgroup LX×LY, TM×TN outputs per invocation, operands staged in shared memory or not) to measure one on a new device")
+	tile := fs.String("tile", "", "force the GEMM tile `LX,LY,TM,TN[,shared][,bkN][,prefetch][,storage][,splitN]` (workgroup LX×LY, TM×TN outputs per invocation, operands staged in shared memory or not, read from storage buffers or texel views, the reduction split or not) on every pass, to measure one on a new device")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -420,9 +420,9 @@ func (r *benchRun) print(w io.Writer) {
 	fmt.Fprintf(w, "bound, max(FLOPs ÷ peak, bytes ÷ bandwidth), with the peak %.1f GFLOP/s and bandwidth %.1f GB/s measured by this\n",
 		r.PeakGFLOPs, r.BandwidthGBs)
 	fmt.Fprintf(w, "bench (peak.comp's FMA chains, a 64 MiB copy); bwd-filter times include the bias gradient\n")
-	fmt.Fprintf(w, "%-34s %-6s %4s %-24s %-9s %9s %9s %8s\n", "layer", "pass", "runs", "tile", "from", "ms", "bound ms", "× bound")
+	fmt.Fprintf(w, "%-34s %-6s %4s %-44s %-9s %9s %9s %8s\n", "layer", "pass", "runs", "tile", "from", "ms", "bound ms", "× bound")
 	for _, k := range r.Kernels {
-		fmt.Fprintf(w, "%-34s %-6s %4d %-24s %-9s %9.2f %9.3f %8.1f\n", k.Layer, k.Phase, k.Runs, k.Tile, k.From, k.Ms, k.BoundMs, k.Ms/max(k.BoundMs, 1e-9))
+		fmt.Fprintf(w, "%-34s %-6s %4d %-44s %-9s %9.2f %9.3f %8.1f\n", k.Layer, k.Phase, k.Runs, k.Tile, k.From, k.Ms, k.BoundMs, k.Ms/max(k.BoundMs, 1e-9))
 	}
 	fmt.Fprintf(w, "\nby kind:\n")
 	for _, c := range cols {
