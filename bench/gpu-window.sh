@@ -7,8 +7,8 @@
 #
 # The steps, most valuable first: the devices; gan-vk bench of both presets
 # at batch 64 with the heuristic's kernels; PyTorch CUDA with TF32 off
-# (fp32, like for like) and on (its default for convolutions); the
-# per-pass profiles; the layer and whole-step tests under the validation
+# (fp32, like for like) and on (its default for convolutions); dcgan64 with
+# the 11-27 kernels for comparison; the per-pass profiles; the layer and whole-step tests under the validation
 # layer; gan-vk tune --budget on dcgan64 at batch 64, then the tuned bench
 # and profile; batch 256 of both presets. Each step runs under a time limit
 # of its own, cut to what is left before the deadline (DEADLINE seconds
@@ -137,6 +137,9 @@ for p in dcgan28 dcgan64; do
 	torch "torch-$p-64" 90 --preset $p --batch $b64 "${steps[@]}" --json
 	torch "torch-tf32-$p-64" 60 --tf32 --preset $p --batch $b64 "${steps[@]}" --json
 done
+# The 11-27 kernels (16×16 invocations of 4×4, BK 16, split as the heuristic
+# then split), against which the heuristic's are measured.
+step "ganvk-1127tile-dcgan64-64" 90 "${bench[@]}" --preset dcgan64 --batch $b64 "${steps[@]}" --json --tile 16,16,4,4,shared,bk16
 step "ganvk-dcgan64-64-profile" 90 "${bench[@]}" --preset dcgan64 --batch $b64 --steps 3 --warmup 1 --profile
 step "ganvk-dcgan28-64-profile" 60 "${bench[@]}" --preset dcgan28 --batch $b64 --steps 3 --warmup 1 --profile
 step tests-layers 150 bash -c "cd layers && '$kit/layers.test' -test.count=1 -test.timeout 10m -test.run '$layers_run'"
@@ -169,12 +172,12 @@ def cell(v, base=None):
 print("images/s; in brackets gan-vk's heuristic run as a multiple of PyTorch's\n")
 if dry:
     print("A dry run on a CPU device: batch 8 for both batches, gan-vk at width 4, PyTorch at the presets' widths; the ratios mean nothing.\n")
-print("| preset | batch | gan-vk, heuristic | gan-vk, tuned | PyTorch fp32 | PyTorch TF32 |")
-print("|---|---|---|---|---|---|")
+print("| preset | batch | gan-vk, heuristic | gan-vk, tuned | gan-vk, 11-27 tile | PyTorch fp32 | PyTorch TF32 |")
+print("|---|---|---|---|---|---|---|")
 for p in ("dcgan28", "dcgan64"):
     for b in ("64", "256"):
-        g, t = rate(f"ganvk-{p}-{b}"), rate(f"ganvk-tuned-{p}-{b}")
-        print(f"| {p} | {b} | {cell(g)} | {cell(t)} | {cell(rate(f'torch-{p}-{b}'), g)} | {cell(rate(f'torch-tf32-{p}-{b}'), g)} |")
+        g, t, old = rate(f"ganvk-{p}-{b}"), rate(f"ganvk-tuned-{p}-{b}"), rate(f"ganvk-1127tile-{p}-{b}")
+        print(f"| {p} | {b} | {cell(g)} | {cell(t)} | {cell(old)} | {cell(rate(f'torch-{p}-{b}'), g)} | {cell(rate(f'torch-tf32-{p}-{b}'), g)} |")
 PY
 printf 'finished\t%s\nseconds\t%d\n' "$(date -u +%FT%TZ)" $(($(date +%s) - start)) >>"$res/setup.tsv"
 pack
