@@ -59,11 +59,11 @@ if [[ -z ${VK_DRIVER_FILES:-} && -f $nv ]]; then
 fi
 export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$work}
 # One cache folder for every step: the driver's shader cache carries over
-# from step to step, and gan-vk's tuning cache starts empty. The tune step adds only dcgan64's passes at batch 64, so the
-# benches after it run the heuristic's kernels on every other shape (in a
-# dry run the 256 rows have the 64 rows' shapes, and dcgan64's is tuned).
-# Mesa's shader cache stays where it was, so a dry run reuses what the
-# tests compiled.
+# from step to step, and gan-vk's tuning cache starts empty. The tune step
+# adds only dcgan64's passes at batch 64, so the benches after it run the
+# heuristic's kernels on every other shape (in a dry run the 256 rows have
+# the 64 rows' shapes, and dcgan64's is tuned). Mesa's shader cache stays
+# where it was, so a dry run reuses what the tests compiled.
 export MESA_SHADER_CACHE_DIR=${MESA_SHADER_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/mesa_shader_cache}
 export XDG_CACHE_HOME=$work/cache
 ganvk=$kit/gan-vk
