@@ -292,10 +292,10 @@ func benchOne(d *vk.Device, c gan.TrainConfig, warmup, steps int, profile bool, 
 	return r, nil
 }
 
-// benchStep runs step (a trainer's) as step i of n of a bench's kind ("warm-up" or "timed"),
-// failing where the step's losses are not finite: its time would be the
-// time of garbage (synthetic data cannot make a step diverge in a few
-// steps; a kernel the device runs wrong can).
+// benchStep runs step (a trainer's) as step i of n of a bench's kind
+// ("warm-up" or "timed"), failing where the step's losses are not finite:
+// its time would be the time of garbage (synthetic data cannot make a step
+// diverge in a few steps; a kernel the device runs wrong can).
 func benchStep(step func() (gan.Stats, error), c gan.TrainConfig, kind string, i, n int) error {
 	st, err := step()
 	if err != nil {

@@ -165,8 +165,9 @@ func tuneKernels(d *vk.Device, cfg gan.TrainConfig, opts tune.Options, stdout, s
 		m.Preset, m.Channels, m.Size(), m.Size(), cfg.Batch, info.Name, info.DriverName, info.DriverInfo, opts.Budget)
 	start := time.Now()
 	var before, after time.Duration
-	var compared int
+	passes := 0 // the step's distinct passes, as Run counts them
 	opts.Progress = func(i, n int, p layers.Pass, r *tune.Result) {
+		passes = n
 		if r == nil {
 			return
 		}
@@ -185,7 +186,6 @@ func tuneKernels(d *vk.Device, cfg gan.TrainConfig, opts tune.Options, stdout, s
 		if r.HeuristicT > 0 {
 			before += r.HeuristicT * runs
 			after += r.BestT * runs
-			compared++
 		}
 		more := ""
 		if r.Failed > 0 {
@@ -208,7 +208,7 @@ func tuneKernels(d *vk.Device, cfg gan.TrainConfig, opts tune.Options, stdout, s
 	if err != nil {
 		return nil, err
 	}
-	if left := len(distinctPasses(cfg)) - len(results); left > 0 {
+	if left := passes - len(results); left > 0 {
 		fmt.Fprintf(stdout, "the budget ran out: %d smaller passes were not tuned and keep the heuristic's tiles (give more --budget to tune them)\n", left)
 	}
 	fmt.Fprintf(stdout, "tuned %d passes in %s: where both ran, the step's GEMM passes (each counted once per layer and phase) take %s with the tuned kernels, %s with the heuristic's (%.2f×)\n",
@@ -217,15 +217,6 @@ func tuneKernels(d *vk.Device, cfg gan.TrainConfig, opts tune.Options, stdout, s
 		return nil, err
 	}
 	return cache, nil
-}
-
-// distinctPasses are the step's GEMM passes, each shape once.
-func distinctPasses(cfg gan.TrainConfig) map[layers.Pass]bool {
-	out := map[layers.Pass]bool{}
-	for _, sp := range cfg.GEMMPasses() {
-		out[sp.Pass] = true
-	}
-	return out
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.3f ms", float64(d)/1e6) }

@@ -26,7 +26,7 @@ import (
 // dropped there, the others run twice more and count by their fastest
 // run. A filter gradient (and a forward pass of a small grid) then tries
 // splitting the winner's reduction other ways. A candidate that fails to
-// build or run is skipped (Options.Skipped says so), never the end of the
+// build or run is skipped (Options.Failed is told), never the end of the
 // tune; a budget that runs out keeps the best found so far.
 
 // dropFactor is how much slower than the best a candidate's first run may
