@@ -220,8 +220,13 @@ func TestParallelTrain(t *testing.T) {
 		termed := filepath.Join(dir, "termed")
 		exits := t.TempDir()
 		// mpirun passes its SIGTERM on after odls_base_sigkill_timeout
-		// seconds and kills as long after that.
-		cmd := mpirunGankv(t, exits, []string{"--mca", "odls_base_sigkill_timeout", "3"},
+		// seconds and kills as long after that. In that time each rank
+		// ends its step, rank 0 writes the checkpoint, and MPI_Finalize
+		// waits out PMIx's 2 s for an answer mpirun no longer gives once
+		// it is stopping (measured here: 0.1 s, then 2.05 s). 3 s left CI,
+		// with every package's tests running at once, too little: 10 is
+		// where gan-vk stops warning that the timeout is short.
+		cmd := mpirunGankv(t, exits, []string{"--mca", "odls_base_sigkill_timeout", "10"},
 			train(termed, 100000, "--sample-every", "0", "--checkpoint-every", "0", "--checkpoint-minutes", "0")...)
 		log, exited := startUntil(t, cmd, termed, 3)
 		cmd.Process.Signal(syscall.SIGTERM)
