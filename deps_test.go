@@ -26,9 +26,14 @@ var allowed = map[string][]string{
 	"mpi/mpitest": {}, // a test's ranks under mpirun
 	"layers":      {"vk", "shaders"},
 	"layers/ref":  {}, // plain Go, so a reference can share nothing with what it checks
-	// gan: the models, their parameters and networks, the trainer, the
-	// sampler. It knows nothing of files beyond writing a PNG atomically.
-	"gan":             {"gan/atomicfile", "layers", "vk"},
+	// gan/nn: what every user of a network shares (specs, the parameter
+	// store, the net in a Mode, Adam and EMA over a store, z, the owner).
+	// It knows nothing of DCGANs, steps or runs: nothing of gan.
+	"gan/nn": {"layers", "vk"},
+	// gan: the models, the step's recipes, the trainer, the sampler, EMA
+	// calibration and completion, each put together from gan/nn. It knows
+	// nothing of files beyond writing a PNG atomically.
+	"gan":             {"gan/atomicfile", "gan/nn", "layers", "vk"},
 	"gan/atomicfile":  {},
 	"gan/safetensors": {"gan/atomicfile"},
 	// The data sets and the loader run on the host: no device.
@@ -40,9 +45,9 @@ var allowed = map[string][]string{
 	// Arithmetic on z, on the host.
 	"gan/latent": {},
 	"gan/tune":   {"gan", "gan/atomicfile", "layers", "vk"},
-	// The quality score: its feature network runs on the device, its
-	// statistics in float64 on the host with gonum.
-	"gan/score": {"gan", "gan/data", "gan/safetensors", "vk", "gonum.org/v1/gonum/mat"},
+	// The quality score: its feature network runs on the device (built
+	// from gan/nn), its statistics in float64 on the host with gonum.
+	"gan/score": {"gan", "gan/data", "gan/nn", "gan/safetensors", "layers", "vk", "gonum.org/v1/gonum/mat"},
 	// Animated GIFs of images from anywhere: a run's grids, a latent walk.
 	"gan/anim": {"gan/atomicfile", "golang.org/x/image/font", "golang.org/x/image/font/basicfont", "golang.org/x/image/math/fixed"},
 	// A generator as an ONNX model, its messages generated from our subset

@@ -41,8 +41,8 @@ func TestStepFLOPs(t *testing.T) {
 		more := cfg
 		more.GSteps = 3
 		gFwd := 0.0
-		for _, l := range m.generator().layers {
-			gFwd += 2 * l.macs(64) / 1e9
+		for _, l := range m.generator().Layers {
+			gFwd += 2 * l.MACs(64) / 1e9
 		}
 		if math.Abs(gFwd-c.gForward) > 1e-9 {
 			t.Errorf("%s: the generator's forward is %.4f GFLOP, by hand %.4f", c.preset, gFwd, c.gForward)

@@ -3,6 +3,7 @@ package gan
 import (
 	"fmt"
 
+	"github.com/gan-vk/gan-vk/gan/nn"
 	"github.com/gan-vk/gan-vk/layers"
 	"github.com/gan-vk/gan-vk/vk"
 )
@@ -34,20 +35,25 @@ type Completer struct {
 	N, C, S, Z int
 	Config     CompleteConfig
 
-	g, dis              *net
-	z, dz, m, v         *vk.Buffer
-	target, weight      *vk.Buffer // the image to complete and each pixel's weight (0 in the hole)
-	dlogit, dd, dx      *vk.Buffer
-	loss                *vk.Buffer // per image: contextual, perceptual
-	iter, measure, draw *vk.Sequence
-	owned               []interface{ Close() }
+	g, dis         *nn.Net
+	z              *nn.Latent
+	dz, m, v       *vk.Buffer
+	target, weight *vk.Buffer // the image to complete and each pixel's weight (0 in the hole)
+	dlogit, dd, dx *vk.Buffer
+	loss           *vk.Buffer // per image: contextual, perceptual
+	adam           *layers.Adam
+	clock          *layers.Clock // Adam's
+	losses         *layers.CompletionLoss
+	iter, measure  *vk.Sequence
+	draw           *vk.Sequence
+	own            *nn.Owner
 }
 
 // NewCompleter loads a run's generator (w picks it, as for sampling) and
 // discriminator from src (a checkpoint) and builds the search.
 func NewCompleter(d *vk.Device, cfg TrainConfig, w Weights, src TensorSource, o CompleteConfig) (*Completer, error) {
 	m := cfg.Model
-	c := &Completer{N: o.N, C: m.Channels, S: m.Size(), Z: m.Z, Config: o}
+	c := &Completer{N: o.N, C: m.Channels, S: m.Size(), Z: m.Z, Config: o, own: nn.NewOwner(d)}
 	fail := func(err error) (*Completer, error) {
 		c.Close()
 		return nil, fmt.Errorf("gan: completion: %w", err)
@@ -59,126 +65,74 @@ func NewCompleter(d *vk.Device, cfg TrainConfig, w Weights, src TensorSource, o 
 	if err != nil {
 		return fail(err)
 	}
-	c.owned = append(c.owned, gen)
-	disc, err := newNetParams(d, m.discriminator(), false)
-	if err != nil {
+	own := c.own
+	own.Own(gen)
+	disc := nn.NewStore(own, m.discriminator(), false)
+	if err := own.Err(); err != nil {
 		return fail(err)
 	}
-	c.owned = append(c.owned, disc)
-	if err := loadState(src, disc.state(false)); err != nil {
+	if err := disc.Load(src, false); err != nil {
 		return fail(err)
 	}
-	// Built as a trainer's are (train: the gradient buffers, the weights
+	// Built as a trainer's are (Train: the gradient buffers, the weights
 	// rearranged once), though only the inputs' gradients are taken.
-	for _, n := range []struct {
-		p   *netParams
-		out **net
-	}{{gen.p, &c.g}, {disc, &c.dis}} {
-		if *n.out, err = newNet(d, n.p, o.N, netOptions{train: true}); err != nil {
-			return fail(err)
-		}
-		c.owned = append(c.owned, *n.out)
+	c.g = nn.NewNet(own, gen.p, o.N, nn.Options{Train: true})
+	c.dis = nn.NewNet(own, disc, o.N, nn.Options{Train: true})
+	c.z = nn.NewLatent(own, "completion z", o.N, m.Z, sampleStream, o.Seed) // as Sampler.Redraw(seed, 0)
+	img := c.N * c.C * c.S * c.S
+	for _, b := range []struct {
+		p      **vk.Buffer
+		name   string
+		floats int
+	}{{&c.dz, "dz", c.N * c.Z}, {&c.m, "adam m", c.N * c.Z}, {&c.v, "adam v", c.N * c.Z},
+		{&c.target, "target", img}, {&c.weight, "weight", img}, {&c.dd, "dd", img}, {&c.dx, "dx", img},
+		{&c.dlogit, "dlogit", c.N}, {&c.loss, "loss", 2 * c.N}} {
+		*b.p = own.Buffer("completion "+b.name, b.floats)
 	}
-	if err := c.buffers(d); err != nil {
+	c.clock = own.Clock("completion adam", 0)
+	adam, err := layers.NewAdam(d, c.N*c.Z, layers.AdamConfig{LR: o.LR, Beta1: o.Beta1, Clamp: o.Clamp})
+	c.adam = nn.Keep(own, adam, err)
+	losses, err := layers.NewCompletionLoss(d, c.N, c.C*c.S*c.S, o.Lambda)
+	c.losses = nn.Keep(own, losses, err)
+	c.draw, c.iter, c.measure = own.Sequence("completion"), own.Sequence("completion"), own.Sequence("completion")
+	if err := own.Err(); err != nil {
 		return fail(err)
 	}
-	if err := c.record(d); err != nil {
-		return fail(err)
-	}
+	c.record()
 	if err := c.draw.Submit(); err != nil { // the weights rearranged, the first z drawn
 		return fail(err)
 	}
 	return c, nil
 }
 
-func (c *Completer) buffers(d *vk.Device) error {
-	img := c.N * c.C * c.S * c.S
-	for _, b := range []struct {
-		p      **vk.Buffer
-		name   string
-		floats int
-	}{{&c.z, "z", c.N * c.Z}, {&c.dz, "dz", c.N * c.Z}, {&c.m, "adam m", c.N * c.Z}, {&c.v, "adam v", c.N * c.Z},
-		{&c.target, "target", img}, {&c.weight, "weight", img}, {&c.dd, "dd", img}, {&c.dx, "dx", img},
-		{&c.dlogit, "dlogit", c.N}, {&c.loss, "loss", 2 * c.N}} {
-		buf, err := d.NewBuffer("completion "+b.name, 4*b.floats)
-		if err != nil {
-			return err
-		}
-		*b.p = buf
-		c.owned = append(c.owned, buf)
-	}
-	return nil
-}
-
-// record builds the three sequences: draw (the weights rearranged, the
+// record records the three sequences: draw (the weights rearranged, the
 // starting z, Adam's moments zeroed), iter (one Adam step on z) and
 // measure (the loss at the current z, and G(z)).
-func (c *Completer) record(d *vk.Device) error {
-	o := c.Config
-	normal, err := layers.NewNormal(d, c.N*c.Z, sampleStream)
-	if err != nil {
-		return err
-	}
-	c.owned = append(c.owned, normal)
-	zClock, err := layers.NewClock(d, "completion z", o.Seed)
-	if err != nil {
-		return err
-	}
-	c.owned = append(c.owned, zClock)
-	if err := zClock.Set(o.Seed, 0); err != nil { // as Sampler.Redraw(seed, 0)
-		return err
-	}
-	clock, err := layers.NewClock(d, "completion adam", 0)
-	if err != nil {
-		return err
-	}
-	c.owned = append(c.owned, clock)
-	adam, err := layers.NewAdam(d, c.N*c.Z, layers.AdamConfig{LR: o.LR, Beta1: o.Beta1, Clamp: o.Clamp})
-	if err != nil {
-		return err
-	}
-	c.owned = append(c.owned, adam)
-	loss, err := layers.NewCompletionLoss(d, c.N, c.C*c.S*c.S, o.Lambda)
-	if err != nil {
-		return err
-	}
-	c.owned = append(c.owned, loss)
-	for _, s := range []**vk.Sequence{&c.draw, &c.iter, &c.measure} {
-		if *s, err = d.NewSequence("completion"); err != nil {
-			return err
-		}
-		c.owned = append(c.owned, *s)
-	}
-	c.g.prepare(c.draw)
-	c.dis.prepare(c.draw)
-	normal.Draw(c.draw, c.z, zClock)
+func (c *Completer) record() {
+	c.g.Prepare(c.draw)
+	c.dis.Prepare(c.draw)
+	c.z.Draw(c.draw)
 	c.draw.Fill(c.m, 0)
 	c.draw.Fill(c.v, 0)
 
-	images := c.g.out()
+	z, images := c.z.Z, c.g.Out()
 	losses := func(s *vk.Sequence) {
-		c.g.forward(s, c.z, evalPass, nil)
-		c.dis.forward(s, images, evalPass, nil)
-		loss.Perceptual(s, c.dlogit, c.loss, c.dis.out())
+		c.g.Forward(s, z, nn.Eval)
+		c.dis.Forward(s, images, nn.Eval)
+		c.losses.Perceptual(s, c.dlogit, c.loss, c.dis.Out())
 	}
 	losses(c.measure)
-	loss.Contextual(c.measure, c.dx, c.loss, images, c.target, c.weight, c.dd) // only the loss is read
-	clock.Tick(c.iter)
+	c.losses.Contextual(c.measure, c.dx, c.loss, images, c.target, c.weight, c.dd) // only the loss is read
+	c.clock.Tick(c.iter)
 	losses(c.iter)
-	c.dis.backward(c.iter, images, c.dlogit, c.dd, evalPass, inputGrads, nil)
-	loss.Contextual(c.iter, c.dx, c.loss, images, c.target, c.weight, c.dd)
-	c.g.backward(c.iter, c.z, c.dx, c.dz, evalPass, inputGrads, nil)
-	adam.Update(c.iter, c.z, c.dz, c.m, c.v, clock)
-	return nil
+	c.dis.Backward(c.iter, images, c.dlogit, c.dd, nn.Eval, nn.InputGrads)
+	c.losses.Contextual(c.iter, c.dx, c.loss, images, c.target, c.weight, c.dd)
+	c.g.Backward(c.iter, z, c.dx, c.dz, nn.Eval, nn.InputGrads)
+	c.adam.Update(c.iter, z, c.dz, c.m, c.v, c.clock)
 }
 
 // Close destroys the completer's networks, ops and buffers.
-func (c *Completer) Close() {
-	for i := len(c.owned) - 1; i >= 0; i-- {
-		c.owned[i].Close()
-	}
-	c.owned = nil
-}
+func (c *Completer) Close() { c.own.Close() }
 
 // SetTarget sets the images to complete and each pixel's weight in the
 // contextual loss (0 for a missing pixel), N×C×S×S floats each; the
@@ -218,11 +172,11 @@ func (c *Completer) Result() (Result, error) {
 	if err := c.measure.Submit(); err != nil {
 		return Result{}, fmt.Errorf("gan: completion: %w", err)
 	}
-	imgs, err := readFloats(c.g.out(), c.N*c.C*c.S*c.S)
+	imgs, err := nn.ReadFloats(c.g.Out(), c.N*c.C*c.S*c.S)
 	if err != nil {
 		return Result{}, err
 	}
-	l, err := readFloats(c.loss, 2*c.N)
+	l, err := nn.ReadFloats(c.loss, 2*c.N)
 	if err != nil {
 		return Result{}, err
 	}
@@ -234,4 +188,4 @@ func (c *Completer) Result() (Result, error) {
 }
 
 // ZValues reads the current z: N rows of Z floats.
-func (c *Completer) ZValues() ([]float32, error) { return readFloats(c.z, c.N*c.Z) }
+func (c *Completer) ZValues() ([]float32, error) { return c.z.Values() }

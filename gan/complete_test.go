@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/gan-vk/gan-vk/gan/nn"
+
 	"github.com/gan-vk/gan-vk/layers/ref"
 	"github.com/gan-vk/gan-vk/vk"
 	"github.com/gan-vk/gan-vk/vk/vktest"
@@ -36,14 +38,14 @@ func TestCompleterMatchesReference(t *testing.T) {
 			}
 			defer tr.Close()
 			// Running statistics away from 0 and 1, so eval mode's use of them shows.
-			for _, p := range []*netParams{tr.g, tr.d} {
-				for i, l := range p.spec.layers {
-					if p.running[i] != nil {
-						rs := make([]float32, 2*l.k)
+			for _, p := range []*nn.Store{tr.g, tr.d} {
+				for i, l := range p.Spec.Layers {
+					if p.Running[i] != nil {
+						rs := make([]float32, 2*l.K)
 						for j := range rs {
-							rs[j] = 0.1*float32(j%5) + float32(j/l.k)*(0.5+0.2*float32(j%3))
+							rs[j] = 0.1*float32(j%5) + float32(j/l.K)*(0.5+0.2*float32(j%3))
 						}
-						if err := p.running[i].Upload(0, vk.Float32Bytes(rs)); err != nil {
+						if err := p.Running[i].Upload(0, vk.Float32Bytes(rs)); err != nil {
 							t.Fatal(err)
 						}
 					}
@@ -54,12 +56,12 @@ func TestCompleterMatchesReference(t *testing.T) {
 				t.Fatal(err)
 			}
 			o := CompleteConfig{N: 3, Lambda: 30, LR: 0.05, Beta1: 0.9, Clamp: 0.8, Seed: 5}
-			comp, err := NewCompleter(d, cfg, RawWeights, tensors(state), o)
+			comp, err := NewCompleter(d, cfg, RawWeights, nn.Tensors(state), o)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer comp.Close()
-			s, err := newSampler(d, tr.g, m, o.N, o.Seed, false)
+			s, err := newSampler(d, tr.g, m, o.N, o.Seed, samplerOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}

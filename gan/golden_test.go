@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/gan-vk/gan-vk/gan/nn"
+
 	"github.com/gan-vk/gan-vk/gan/safetensors"
 	"github.com/gan-vk/gan-vk/layers/ref"
 	"github.com/gan-vk/gan-vk/vk"
@@ -42,15 +44,9 @@ func TestStepMatchesPyTorch(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer tr.Close()
-			for _, p := range []*netParams{tr.g, tr.d} {
-				for _, s := range p.state(false) {
-					v, err := floatsOf(gold, "init."+name+"."+s.name, s.shape)
-					if err != nil {
-						t.Fatal(err)
-					}
-					if err := s.buf.Upload(4*s.off, vk.Float32Bytes(v)); err != nil {
-						t.Fatal(err)
-					}
+			for _, p := range []*nn.Store{tr.g, tr.d} {
+				if err := p.Load(goldSource{gold, "init." + name + "."}, false); err != nil {
+					t.Fatal(err)
 				}
 			}
 			if err := tr.weightsChanged(); err != nil {
@@ -75,18 +71,19 @@ func TestStepMatchesPyTorch(t *testing.T) {
 				}
 			}
 			tol := ref.Tol{Name: "torch, after steps", Abs: 1e-5, Rel: 1e-4}
-			for _, p := range []*netParams{tr.g, tr.d} {
-				for _, s := range p.state(false) {
-					want, err := floatsOf(gold, "want."+name+"."+s.name, s.shape)
+			for _, p := range []*nn.Store{tr.g, tr.d} {
+				state, err := p.Read(false)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, s := range state {
+					want, err := floatsOf(gold, "want."+name+"."+s.Name, s.Shape)
 					if err != nil {
 						t.Fatal(err)
 					}
-					got, err := readRange(s.buf, s.off, s.count)
-					if err != nil {
-						t.Fatal(err)
-					}
+					got := s.F32
 					if err := tol.Check(to64(got), to64(want)); err != nil && maxDiff(got, want) > adamFloor*float64(cfg.LR) {
-						t.Errorf("%s after %d steps: %v (and off by more than %g·lr)", s.name, steps, err, adamFloor)
+						t.Errorf("%s after %d steps: %v (and off by more than %g·lr)", s.Name, steps, err, adamFloor)
 					}
 				}
 			}
@@ -121,6 +118,16 @@ func to64(v []float32) []float64 {
 }
 
 // floatsOf reads an F32 tensor of the golden file, which must have shape.
+// goldSource is the golden file's tensors under a prefix.
+type goldSource struct {
+	f      *safetensors.File
+	prefix string
+}
+
+func (g goldSource) Floats(name string, shape []int) ([]float32, error) {
+	return floatsOf(g.f, g.prefix+name, shape)
+}
+
 func floatsOf(f *safetensors.File, name string, shape []int) ([]float32, error) {
 	if e, ok := f.Entry(name); ok && !slices.Equal(e.Shape, shape) {
 		return nil, fmt.Errorf("%s: tensor %q has shape %v, want %v", f.Path, name, e.Shape, shape)

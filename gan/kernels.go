@@ -1,6 +1,7 @@
 package gan
 
 import (
+	"github.com/gan-vk/gan-vk/gan/nn"
 	"github.com/gan-vk/gan-vk/layers"
 	"github.com/gan-vk/gan-vk/vk"
 )
@@ -33,16 +34,16 @@ func (p StepPass) PhaseName() string {
 func (c TrainConfig) GEMMPasses() []StepPass {
 	var out []StepPass
 	counts := c.counts()
-	for id, spec := range [nets]netSpec{c.Model.generator(), c.Model.discriminator()} {
-		for i, l := range spec.layers {
-			ps, ok := l.gemmPasses(c.Batch)
+	for id, spec := range [nets]nn.Spec{c.Model.generator(), c.Model.discriminator()} {
+		for i, l := range spec.Layers {
+			ps, ok := l.GEMMPasses(c.Batch)
 			if !ok {
 				continue
 			}
 			for j, count := range counts.layers[id][i] {
 				if count > 0 {
-					out = append(out, StepPass{Layer: spec.layerName(i), Phase: []Category{Forward, BackwardData, BackwardFilter}[j],
-						Pass: ps.List()[j], Runs: count, FLOPs: 2 * l.macs(c.Batch)})
+					out = append(out, StepPass{Layer: spec.LayerName(i), Phase: []Category{Forward, BackwardData, BackwardFilter}[j],
+						Pass: ps.List()[j], Runs: count, FLOPs: 2 * l.MACs(c.Batch)})
 				}
 			}
 		}
@@ -59,4 +60,68 @@ func (c TrainConfig) KernelPlan(info vk.DeviceInfo, tiles layers.Tiler) layers.P
 		plan[p.Pass], _ = layers.Choose(info, tiles, p.Pass)
 	}
 	return plan
+}
+
+// The FLOPs of a training step.
+//
+// A dense, conv or transposed-conv layer does the same number of
+// multiply-adds (nn.LayerSpec.MACs) in each of its three passes — forward,
+// backward to its input (data) and backward to its weights (filter) —
+// counted the dense way, every tap of the kernel, padding included.
+//
+// A step is one discriminator update and GSteps generator updates; a
+// layer's passes in it, as the counter derives them from the step's
+// recipes (step.go), are:
+//
+//	                 forward        data                   filter
+//	generator        GSteps         GSteps (not layer 0)   GSteps
+//	discriminator    2 + GSteps     2 (not layer 0)+GSteps 2
+//
+// The D update runs G forward once and D forward and backward on the real
+// and the fake batch, with no gradient to D's input; each G update runs G
+// and D forward, D backward to the images (no filter gradient) and G
+// backward (no gradient to z) — except that the first G update reuses the
+// D update's G forward (same weights, same z: updateG), so G runs forward
+// GSteps times, not 1 + GSteps. These are the passes gan-vk executes;
+// FLOPs = 2 × Σ MACs × passes. Batch norm,
+// activations, the loss and Adam are not counted: they are a few FLOPs per
+// element, not per tap.
+
+// layerFLOPs is one dense, conv or transposed-conv layer's FLOPs in a step,
+// by pass, by the formula above.
+type layerFLOPs struct {
+	name              string
+	fwd, data, filter float64
+}
+
+// stepLayers lists the step's GEMM layers, generator first, with the
+// FLOPs of each phase's passes.
+func (c TrainConfig) stepLayers() []layerFLOPs {
+	var out []layerFLOPs
+	for _, p := range c.GEMMPasses() {
+		if len(out) == 0 || out[len(out)-1].name != p.Layer {
+			out = append(out, layerFLOPs{name: p.Layer})
+		}
+		l := &out[len(out)-1]
+		f := p.FLOPs * float64(p.Runs)
+		switch p.Phase {
+		case Forward:
+			l.fwd = f
+		case BackwardData:
+			l.data = f
+		default:
+			l.filter = f
+		}
+	}
+	return out
+}
+
+// StepFLOPs is the floating-point operations of one training step's
+// dense, conv and transposed-conv passes, by the formula above.
+func (c TrainConfig) StepFLOPs() float64 {
+	var f float64
+	for _, l := range c.stepLayers() {
+		f += l.fwd + l.data + l.filter
+	}
+	return f
 }

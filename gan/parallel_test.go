@@ -10,6 +10,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/gan-vk/gan-vk/gan/nn"
+
 	"github.com/gan-vk/gan-vk/layers/ref"
 	"github.com/gan-vk/gan-vk/mpi"
 	"github.com/gan-vk/gan-vk/mpi/mpitest"
@@ -168,12 +170,12 @@ func TestParallelRank(t *testing.T) {
 			t.Errorf("%s: the ranks' fingerprints differ after %d steps", c.preset, tr.Steps())
 		}
 		if w.Rank == 1 {
-			v, err := readFloats(tr.g.val, 1)
+			v, err := nn.ReadFloats(tr.g.Val, 1)
 			if err != nil {
 				t.Fatal(err)
 			}
 			v[0] = math.Nextafter32(v[0], 1)
-			if err := tr.g.val.Upload(0, vk.Float32Bytes(v)); err != nil {
+			if err := tr.g.Val.Upload(0, vk.Float32Bytes(v)); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -210,16 +212,16 @@ func TestAllreduceFloats(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		unpadded := func(p *netParams) (n int) {
-			for _, ts := range p.all {
-				n += ts.count()
+		unpadded := func(p *nn.Store) (n int) {
+			for _, ts := range p.All {
+				n += ts.Count()
 			}
 			return n
 		}
-		running := func(p *netParams) (n int) {
-			for i, rs := range p.running {
+		running := func(p *nn.Store) (n int) {
+			for i, rs := range p.Running {
 				if rs != nil {
-					n += 2 * p.spec.layers[i].k
+					n += 2 * p.Spec.Layers[i].K
 				}
 			}
 			return n

@@ -1,14 +1,15 @@
 package gan
 
 import (
+	"github.com/gan-vk/gan-vk/gan/nn"
 	"github.com/gan-vk/gan-vk/layers/ref"
 )
 
 // refNet is a network composed from layers/ref in float64: the reference a
 // whole training step on the device is held to.
 type refNet struct {
-	spec    netSpec
-	p       [][][]float64 // per layer, per tensor (as netParams.layers)
+	spec    nn.Spec
+	p       [][][]float64 // per layer, per tensor (as nn.Store.Layers)
 	m, v    [][][]float64
 	running [][]float64 // per layer: BN mean then variance
 }
@@ -22,8 +23,8 @@ type refTrace struct {
 	dropMasks [][]float64
 }
 
-func (r *refNet) geom(l layerSpec, n int) ref.Conv {
-	return ref.Conv{N: n, C: l.c, H: l.h, W: l.w, K: l.k, KH: l.size, KW: l.size, Stride: l.stride, Pad: l.padding, OutPad: l.outPad}
+func (r *refNet) geom(l nn.LayerSpec, n int) ref.Conv {
+	return ref.Conv{N: n, C: l.C, H: l.H, W: l.W, K: l.K, KH: l.Size, KW: l.Size, Stride: l.Stride, Pad: l.Padding, OutPad: l.OutPad}
 }
 
 func biasOf(ps [][]float64) []float64 {
@@ -38,31 +39,31 @@ func biasOf(ps [][]float64) []float64 {
 func (r *refNet) forward(x []float64, n int, train bool, mask func(i, count int) []float64) *refTrace {
 	tr := &refTrace{n: n, train: train}
 	in := x
-	for i, l := range r.spec.layers {
+	for i, l := range r.spec.Layers {
 		ps := r.p[i]
 		var pre []float64
 		var m []float64
-		switch l.kind {
-		case dense:
-			pre = ref.Linear(in, ps[0], biasOf(ps), n, l.c, l.k)
-		case conv:
+		switch l.Kind {
+		case nn.Dense:
+			pre = ref.Linear(in, ps[0], biasOf(ps), n, l.C, l.K)
+		case nn.Conv:
 			pre = ref.Conv2d(in, ps[0], biasOf(ps), r.geom(l, n))
-		case convT:
+		case nn.ConvT:
 			pre = ref.ConvTranspose2d(in, ps[0], biasOf(ps), r.geom(l, n))
-		case batchNorm:
+		case nn.BatchNorm:
 			if train {
 				var mean, unbiased []float64
-				pre, mean, unbiased = ref.BatchNorm2d(in, ps[0], ps[1], n, l.k, l.oh*l.ow, 1e-5)
+				pre, mean, unbiased = ref.BatchNorm2d(in, ps[0], ps[1], n, l.K, l.OH*l.OW, 1e-5)
 				rs := r.running[i]
-				for c := 0; c < l.k; c++ {
+				for c := 0; c < l.K; c++ {
 					rs[c] = 0.9*rs[c] + 0.1*mean[c]
-					rs[l.k+c] = 0.9*rs[l.k+c] + 0.1*unbiased[c]
+					rs[l.K+c] = 0.9*rs[l.K+c] + 0.1*unbiased[c]
 				}
 			} else {
 				rs := r.running[i]
-				pre = ref.BatchNorm2dEval(in, ps[0], ps[1], rs[:l.k], rs[l.k:], n, l.k, l.oh*l.ow, 1e-5)
+				pre = ref.BatchNorm2dEval(in, ps[0], ps[1], rs[:l.K], rs[l.K:], n, l.K, l.OH*l.OW, 1e-5)
 			}
-		case dropout:
+		case nn.Dropout:
 			pre = append([]float64(nil), in...)
 			if train {
 				m = mask(i, len(in))
@@ -71,7 +72,7 @@ func (r *refNet) forward(x []float64, n int, train bool, mask func(i, count int)
 				}
 			}
 		}
-		a, slope := ref.Act(l.act.Act), float64(float32(l.act.Slope))
+		a, slope := ref.Act(l.Act.Act), float64(float32(l.Act.Slope))
 		out := ref.Activate(a, slope, pre)
 		tr.ins, tr.pres, tr.outs, tr.dropMasks = append(tr.ins, in), append(tr.pres, pre), append(tr.outs, out), append(tr.dropMasks, m)
 		in = out
@@ -82,25 +83,25 @@ func (r *refNet) forward(x []float64, n int, train bool, mask func(i, count int)
 // backward returns ∂L/∂x and each tensor's gradient from dy = ∂L/∂output.
 func (r *refNet) backward(tr *refTrace, dy []float64) (dx []float64, grads [][][]float64) {
 	n := tr.n
-	grads = make([][][]float64, len(r.spec.layers))
-	for i := len(r.spec.layers) - 1; i >= 0; i-- {
-		l, ps := r.spec.layers[i], r.p[i]
-		d := ref.ActivateBackward(ref.Act(l.act.Act), float64(float32(l.act.Slope)), tr.pres[i], dy)
+	grads = make([][][]float64, len(r.spec.Layers))
+	for i := len(r.spec.Layers) - 1; i >= 0; i-- {
+		l, ps := r.spec.Layers[i], r.p[i]
+		d := ref.ActivateBackward(ref.Act(l.Act.Act), float64(float32(l.Act.Slope)), tr.pres[i], dy)
 		var gw, gb []float64
-		switch l.kind {
-		case dense:
-			dx, gw, gb = ref.LinearBackward(d, tr.ins[i], ps[0], n, l.c, l.k)
-		case conv:
+		switch l.Kind {
+		case nn.Dense:
+			dx, gw, gb = ref.LinearBackward(d, tr.ins[i], ps[0], n, l.C, l.K)
+		case nn.Conv:
 			dx, gw, gb = ref.Conv2dBackward(d, tr.ins[i], ps[0], r.geom(l, n))
-		case convT:
+		case nn.ConvT:
 			dx, gw, gb = ref.ConvTranspose2dBackward(d, tr.ins[i], ps[0], r.geom(l, n))
-		case batchNorm:
+		case nn.BatchNorm:
 			if tr.train {
-				dx, gw, gb = ref.BatchNorm2dBackward(d, tr.ins[i], ps[0], n, l.k, l.oh*l.ow, 1e-5)
+				dx, gw, gb = ref.BatchNorm2dBackward(d, tr.ins[i], ps[0], n, l.K, l.OH*l.OW, 1e-5)
 			} else { // the input's gradient only
-				dx = ref.BatchNorm2dEvalBackward(d, ps[0], r.running[i][l.k:], n, l.k, l.oh*l.ow, 1e-5)
+				dx = ref.BatchNorm2dEvalBackward(d, ps[0], r.running[i][l.K:], n, l.K, l.OH*l.OW, 1e-5)
 			}
-		case dropout:
+		case nn.Dropout:
 			dx = append([]float64(nil), d...) // eval mode: the identity
 			if tr.train {
 				for j := range d {
@@ -165,7 +166,7 @@ func (rt *refTrainer) refParallelStep(real []float64, ranks int) Stats {
 	k := rt.step
 	maskAt := func(step int, p pass, rank int) func(i, count int) []float64 {
 		return func(i, count int) []float64 { // count: the rank's
-			m := ref.DropoutMask(count*ranks, float64(float32(cfg.Model.Dropout)), cfg.Seed, uint32(step), uint32(dropStream(i, int(p))))
+			m := ref.DropoutMask(count*ranks, float64(float32(cfg.Model.Dropout)), cfg.Seed, uint32(step), uint32(nn.DropStream(masks, i, int(p))))
 			return m[rank*count : (rank+1)*count]
 		}
 	}
@@ -278,24 +279,24 @@ func meanGrads(g [][][]float64, ranks int) [][][]float64 {
 // network's weights: each batch norm's batch mean and unbiased variance,
 // averaged over the calibration's batches of z.
 func (r *refNet) calibrated(m ModelConfig, seed uint64) [][]float64 {
-	out := make([][]float64, len(r.spec.layers))
+	out := make([][]float64, len(r.spec.Layers))
 	for pass := range calibPasses {
 		z := ref.Normal(calibBatch*m.Z, seed, uint32(pass), calibStream)
 		for i := range z {
 			z[i] = float64(float32(z[i]))
 		}
 		tr := r.forward(z, calibBatch, true, nil)
-		for i, l := range r.spec.layers {
-			if l.kind != batchNorm {
+		for i, l := range r.spec.Layers {
+			if l.Kind != nn.BatchNorm {
 				continue
 			}
-			_, mean, unbiased := ref.BatchNorm2d(tr.ins[i], r.p[i][0], r.p[i][1], calibBatch, l.k, l.oh*l.ow, 1e-5)
+			_, mean, unbiased := ref.BatchNorm2d(tr.ins[i], r.p[i][0], r.p[i][1], calibBatch, l.K, l.OH*l.OW, 1e-5)
 			if out[i] == nil {
-				out[i] = make([]float64, 2*l.k)
+				out[i] = make([]float64, 2*l.K)
 			}
-			for c := range l.k {
+			for c := range l.K {
 				out[i][c] += mean[c] / calibPasses
-				out[i][l.k+c] += unbiased[c] / calibPasses
+				out[i][l.K+c] += unbiased[c] / calibPasses
 			}
 		}
 	}

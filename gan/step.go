@@ -1,5 +1,10 @@
 package gan
 
+import (
+	"github.com/gan-vk/gan-vk/gan/nn"
+	"github.com/gan-vk/gan-vk/layers"
+)
+
 // The training step, written once.
 //
 // A step is one discriminator update and GSteps generator updates. Each
@@ -23,9 +28,7 @@ const (
 )
 
 // pass is one run of a network in an update: which network, on what input,
-// and (for the discriminator) which dropout mask. Every pass of a step is
-// in training mode (batch norm on the batch's statistics); evalPass is the
-// sampler's.
+// and (for the discriminator) which dropout mask.
 type pass int
 
 const (
@@ -33,7 +36,6 @@ const (
 	passFake             // D on G's output, in D's update
 	passG                // D on G's output, in a G update
 	passZ                // G on the step's z
-	evalPass             // G on a sampler's z, batch norm on its running statistics
 )
 
 // masks is how many dropout masks a discriminator layer draws per step:
@@ -42,34 +44,32 @@ const masks = int(passG) + 1
 
 // net is the network a pass runs.
 func (p pass) net() netID {
-	if p == passZ || p == evalPass {
+	if p == passZ {
 		return gen
 	}
 	return disc
 }
 
-// grads says what a backward pass computes beside the gradient flowing
-// through the network.
-type grads int
-
-const (
-	weightGrads grads = 1 << iota // the network's parameter gradients (they accumulate)
-	inputGrads                    // ∂L/∂input, for the network before it
-)
+// mode is how the pass runs its network: every pass of a step in training
+// mode (batch norm on the batch's statistics), a discriminator pass with
+// its own dropout mask, drawn from the update's clock.
+func (p pass) mode(clock *layers.Clock) nn.Mode {
+	return nn.Mode{Train: true, Mask: int(p), Clock: clock}
+}
 
 // steps is what an update's recipe is written in. Each update runs on one
 // network's clock (tick), which draws z and the dropout masks and counts
 // Adam's steps.
 type steps interface {
-	tick(n netID)             // advance n's clock: this update's z, masks and Adam step
-	zeroGrads(n netID)        // set n's parameter gradients to 0
-	drawZ()                   // fresh z from the clock
-	forward(p pass)           // run p's network on its input
-	forwardAgain(p pass)      // move batch norm's running statistics as a second, identical forward would
-	loss(p pass)              // BCE of D's output on p against its target, and its gradient
-	backward(p pass, g grads) // back through p's network from the gradient at its output
-	adam(n netID)             // update n's parameters from their gradients
-	ema()                     // move the EMA generator towards the generator's new weights (when there is one)
+	tick(n netID)                // advance n's clock: this update's z, masks and Adam step
+	zeroGrads(n netID)           // set n's parameter gradients to 0
+	drawZ()                      // fresh z from the clock
+	forward(p pass)              // run p's network on its input
+	forwardAgain(p pass)         // move batch norm's running statistics as a second, identical forward would
+	loss(p pass)                 // BCE of D's output on p against its target, and its gradient
+	backward(p pass, g nn.Grads) // back through p's network from the gradient at its output
+	adam(n netID)                // update n's parameters from their gradients
+	ema()                        // move the EMA generator towards the generator's new weights (when there is one)
 }
 
 // updateD is the discriminator's update: a fake batch from fresh z, the
@@ -84,7 +84,7 @@ func updateD(u steps) {
 	for _, p := range []pass{passReal, passFake} {
 		u.forward(p)
 		u.loss(p)
-		u.backward(p, weightGrads)
+		u.backward(p, nn.WeightGrads)
 	}
 	u.adam(disc)
 }
@@ -108,8 +108,8 @@ func updateG(u steps, first bool) {
 	}
 	u.forward(passG)
 	u.loss(passG)
-	u.backward(passG, inputGrads)
-	u.backward(passZ, weightGrads)
+	u.backward(passG, nn.InputGrads)
+	u.backward(passZ, nn.WeightGrads)
 	u.adam(gen)
 	u.ema()
 }
@@ -141,8 +141,8 @@ type stepCounts struct {
 // counts walks the step's recipes.
 func (c TrainConfig) counts() stepCounts {
 	k := &counter{}
-	for i, spec := range []netSpec{c.Model.generator(), c.Model.discriminator()} {
-		k.layers[i] = make([][3]int, len(spec.layers))
+	for i, spec := range []nn.Spec{c.Model.generator(), c.Model.discriminator()} {
+		k.layers[i] = make([][3]int, len(spec.Layers))
 	}
 	for _, u := range c.updates() {
 		k.times = u.times
@@ -173,12 +173,12 @@ func (k *counter) forward(p pass) {
 
 func (k *counter) forwardAgain(p pass) { k.bnForwards[p.net()] += k.times }
 
-func (k *counter) backward(p pass, g grads) {
+func (k *counter) backward(p pass, g nn.Grads) {
 	for i := range k.layers[p.net()] {
-		if i > 0 || g&inputGrads != 0 {
+		if i > 0 || g&nn.InputGrads != 0 {
 			k.layers[p.net()][i][1] += k.times
 		}
-		if g&weightGrads != 0 {
+		if g&nn.WeightGrads != 0 {
 			k.layers[p.net()][i][2] += k.times
 		}
 	}

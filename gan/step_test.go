@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/gan-vk/gan-vk/gan/nn"
 	"github.com/gan-vk/gan-vk/layers"
 	"github.com/gan-vk/gan-vk/layers/ref"
 	"github.com/gan-vk/gan-vk/vk"
@@ -15,7 +16,7 @@ import (
 // download64 reads a buffer's first n floats as float64.
 func download64(t testing.TB, b *vk.Buffer, n int) []float64 {
 	t.Helper()
-	v, err := readFloats(b, n)
+	v, err := nn.ReadFloats(b, n)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,21 +28,21 @@ func download64(t testing.TB, b *vk.Buffer, n int) []float64 {
 }
 
 // refFrom copies a network's state from the device into a reference.
-func refFrom(t testing.TB, p *netParams) *refNet {
-	r := &refNet{spec: p.spec}
-	for i, l := range p.spec.layers {
+func refFrom(t testing.TB, p *nn.Store) *refNet {
+	r := &refNet{spec: p.Spec}
+	for i, l := range p.Spec.Layers {
 		var vals, ms, vs [][]float64
-		for _, ts := range p.layers[i] {
-			vals = append(vals, download64(t, ts.val, ts.count()))
-			if ts.m != nil { // a trained network's
-				ms = append(ms, download64(t, ts.m, ts.count()))
-				vs = append(vs, download64(t, ts.v, ts.count()))
+		for _, ts := range p.Layers[i] {
+			vals = append(vals, download64(t, ts.Val, ts.Count()))
+			if ts.M != nil { // a trained network's
+				ms = append(ms, download64(t, ts.M, ts.Count()))
+				vs = append(vs, download64(t, ts.V, ts.Count()))
 			}
 		}
 		r.p, r.m, r.v = append(r.p, vals), append(r.m, ms), append(r.v, vs)
 		var rs []float64
-		if p.running[i] != nil {
-			rs = download64(t, p.running[i], 2*l.k)
+		if p.Running[i] != nil {
+			rs = download64(t, p.Running[i], 2*l.K)
 		}
 		r.running = append(r.running, rs)
 	}
@@ -64,17 +65,17 @@ func uploadReal(t testing.TB, tr *Trainer, r *rand.Rand) []float64 {
 }
 
 // checkNet holds a network's state on the device to the reference's.
-func checkNet(t *testing.T, what string, p *netParams, r *refNet, tol ref.Tol) {
+func checkNet(t *testing.T, what string, p *nn.Store, r *refNet, tol ref.Tol) {
 	t.Helper()
-	for i, l := range p.spec.layers {
-		for j, ts := range p.layers[i] {
-			if err := tol.Check(download64(t, ts.val, ts.count()), r.p[i][j]); err != nil {
-				t.Errorf("%s: %s: %v", what, ts.name, err)
+	for i, l := range p.Spec.Layers {
+		for j, ts := range p.Layers[i] {
+			if err := tol.Check(download64(t, ts.Val, ts.Count()), r.p[i][j]); err != nil {
+				t.Errorf("%s: %s: %v", what, ts.Name, err)
 			}
 		}
-		if p.running[i] != nil {
-			if err := tol.Check(download64(t, p.running[i], 2*l.k), r.running[i]); err != nil {
-				t.Errorf("%s: %s.%d running stats: %v", what, p.spec.name, l.module, err)
+		if p.Running[i] != nil {
+			if err := tol.Check(download64(t, p.Running[i], 2*l.K), r.running[i]); err != nil {
+				t.Errorf("%s: %s.%d running stats: %v", what, p.Spec.Name, l.Module, err)
 			}
 		}
 	}

@@ -6,13 +6,12 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/gan-vk/gan-vk/gan"
 	"github.com/gan-vk/gan-vk/gan/safetensors"
 	"github.com/gan-vk/gan-vk/vk"
 	"gonum.org/v1/gonum/mat"
 )
 
-// cacheFile is a reference cache read into memory: a gan.TensorSource for
+// cacheFile is a reference cache read into memory: an nn.TensorSource for
 // the feature network.
 type cacheFile struct{ f *safetensors.File }
 
@@ -38,7 +37,7 @@ func (c cacheFile) Floats(name string, shape []int) ([]float32, error) {
 
 // loadReference reads a reference cache written for a network configured
 // cfg; any flaw is an error (and the caller rebuilds it).
-func loadReference(d *vk.Device, cfg gan.FeatureConfig, path, source string) (*Reference, error) {
+func loadReference(d *vk.Device, cfg FeatureConfig, path, source string) (*Reference, error) {
 	f, err := safetensors.Read(path)
 	if err != nil {
 		return nil, err
@@ -56,7 +55,7 @@ func loadReference(d *vk.Device, cfg gan.FeatureConfig, path, source string) (*R
 	}
 	r.Images, r.Accuracy = images, acc
 	src := cacheFile{f}
-	dim := gan.FeatureDim
+	dim := FeatureDim
 	mean, err := src.Floats("reference.mean", []int{dim})
 	if err != nil {
 		return nil, err
@@ -75,7 +74,7 @@ func loadReference(d *vk.Device, cfg gan.FeatureConfig, path, source string) (*R
 	}
 	r.Stats = Gaussian{Mean: to64(mean), Cov: mat.NewSymDense(dim, to64(cov))}
 	r.Features = Features{N: e.Shape[0], Dim: dim, V: to64(feats)}
-	if r.Net, err = gan.NewFeatureNet(d, cfg); err != nil {
+	if r.Net, err = NewFeatureNet(d, cfg); err != nil {
 		return nil, err
 	}
 	if err := r.Net.Load(src); err != nil {

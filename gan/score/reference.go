@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/gan-vk/gan-vk/gan"
 	"github.com/gan-vk/gan-vk/gan/data"
 	"github.com/gan-vk/gan-vk/gan/safetensors"
 	"github.com/gan-vk/gan-vk/vk"
@@ -38,7 +37,7 @@ const (
 // and the features of its images.
 type Reference struct {
 	Source   string
-	Net      *gan.FeatureNet
+	Net      *FeatureNet
 	Classes  int     // 0: the random-weight network
 	Accuracy float64 // the classifier's on the held-out tenth
 	Images   int     // reference images
@@ -65,7 +64,7 @@ func OpenReference(d *vk.Device, ds *data.Dataset, opt Options) (*Reference, err
 	if opt.Log == nil {
 		opt.Log = func(string, ...any) {}
 	}
-	cfg := gan.FeatureConfig{Channels: ds.C, Size: ds.S, Classes: ds.Classes, Batch: featureBatch, Seed: 1}
+	cfg := FeatureConfig{Channels: ds.C, Size: ds.S, Classes: ds.Classes, Batch: featureBatch, Seed: 1}
 	if err := cfg.Check(); err != nil {
 		return nil, fmt.Errorf("score: %s: %w", ds.Source, err)
 	}
@@ -120,8 +119,8 @@ func contentKey(ds *data.Dataset) (string, error) {
 	return fmt.Sprintf("%x", h.Sum(nil)[:12]), nil
 }
 
-func buildReference(d *vk.Device, cfg gan.FeatureConfig, ds *data.Dataset, opt Options) (*Reference, error) {
-	net, err := gan.NewFeatureNet(d, cfg)
+func buildReference(d *vk.Device, cfg FeatureConfig, ds *data.Dataset, opt Options) (*Reference, error) {
+	net, err := NewFeatureNet(d, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -240,11 +239,11 @@ func (r *Reference) referenceFeatures(ds *data.Dataset, opt Options) error {
 // features runs the network over n images that fill gives one at a time,
 // a batch at a time (the last one padded), and returns their features and
 // the classifier's logits.
-func features(net *gan.FeatureNet, n int, fill func(i int, dst []float32) error) (Features, []float32, error) {
+func features(net *FeatureNet, n int, fill func(i int, dst []float32) error) (Features, []float32, error) {
 	cfg := net.Config
 	size := cfg.Channels * cfg.Size * cfg.Size
 	batch := make([]float32, cfg.Batch*size)
-	out := Features{N: n, Dim: gan.FeatureDim, V: make([]float64, 0, n*gan.FeatureDim)}
+	out := Features{N: n, Dim: FeatureDim, V: make([]float64, 0, n*FeatureDim)}
 	var logits []float32
 	for lo := 0; lo < n; lo += cfg.Batch {
 		m := min(cfg.Batch, n-lo)
@@ -258,7 +257,7 @@ func features(net *gan.FeatureNet, n int, fill func(i int, dst []float32) error)
 		if err != nil {
 			return out, nil, err
 		}
-		for _, v := range f[:m*gan.FeatureDim] {
+		for _, v := range f[:m*FeatureDim] {
 			out.V = append(out.V, float64(v))
 		}
 		if l != nil {

@@ -1,11 +1,11 @@
-package gan
+package score
 
 import (
-	"fmt"
 	"math/rand"
 	"slices"
 	"testing"
 
+	"github.com/gan-vk/gan-vk/gan/nn"
 	"github.com/gan-vk/gan-vk/vk/vktest"
 )
 
@@ -71,7 +71,7 @@ func TestFeatureNetLearns(t *testing.T) {
 	if right < cfg.Batch*9/10 || last > first/2 {
 		t.Errorf("the classifier did not learn: loss %.3f → %.3f, %d of %d right", first, last, right, cfg.Batch)
 	}
-	if len(feats) != cfg.Batch*FeatureDim || !finite(feats) {
+	if len(feats) != cfg.Batch*FeatureDim || !nn.Finite(feats) {
 		t.Fatalf("%d features, want %d finite ones", len(feats), cfg.Batch*FeatureDim)
 	}
 	state, err := f.State()
@@ -83,7 +83,7 @@ func TestFeatureNetLearns(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer g.Close()
-	if err := g.Load(tensors(state)); err != nil {
+	if err := g.Load(nn.Tensors(state)); err != nil {
 		t.Fatal(err)
 	}
 	again, _, err := g.Features(img)
@@ -111,33 +111,21 @@ func TestFeatureNetRandom(t *testing.T) {
 	if err := f.Calibrate(3, func(dst []float32) error { img, _ := quadrants(r, 32); copy(dst, img); return nil }); err != nil {
 		t.Fatal(err)
 	}
-	for i, rs := range f.p.running {
+	for i, rs := range f.p.Running {
 		if rs == nil {
 			continue
 		}
-		v, _ := readFloats(rs, 2*f.p.spec.layers[i].k)
-		if v[0] == 0 || v[len(v)-1] == 1 || !finite(v) {
+		v, _ := nn.ReadFloats(rs, 2*f.p.Spec.Layers[i].K)
+		if v[0] == 0 || v[len(v)-1] == 1 || !nn.Finite(v) {
 			t.Errorf("layer %d: running statistics %v… were not calibrated", i, v[:2])
 		}
 	}
 	img, _ := quadrants(r, 32)
 	feats, logits, err := f.Features(img)
-	if err != nil || logits != nil || len(feats) != 32*FeatureDim || !finite(feats) {
+	if err != nil || logits != nil || len(feats) != 32*FeatureDim || !nn.Finite(feats) {
 		t.Fatalf("features: %d, logits %v, %v", len(feats), logits != nil, err)
 	}
 	if _, _, err := f.Train(img, make([]int32, 32)); err == nil {
 		t.Error("training the random network: no error")
 	}
-}
-
-// tensors is a TensorSource over a list of tensors.
-type tensors []Tensor
-
-func (ts tensors) Floats(name string, shape []int) ([]float32, error) {
-	for _, t := range ts {
-		if t.Name == name && slices.Equal(t.Shape, shape) {
-			return t.F32, nil
-		}
-	}
-	return nil, fmt.Errorf("no tensor %s %v", name, shape)
 }

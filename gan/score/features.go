@@ -1,4 +1,4 @@
-package gan
+package score
 
 import (
 	"encoding/binary"
@@ -6,11 +6,12 @@ import (
 	"math"
 	"math/rand"
 
+	"github.com/gan-vk/gan-vk/gan/nn"
 	"github.com/gan-vk/gan-vk/layers"
 	"github.com/gan-vk/gan-vk/vk"
 )
 
-// The feature network that gan-vk scores images with (gan/score): for
+// The feature network that gan-vk scores images with: for
 // labelled data a small classifier trained here, with these ops, on the
 // reference data's classes (its penultimate layer gives the features, its
 // softmax p(y|x)); for unlabelled data the same layers without the
@@ -46,34 +47,34 @@ func (c FeatureConfig) Check() error {
 // with batch norm and LeakyReLU 0.2, a dense layer of FeatureDim with
 // LeakyReLU (the features), and for a classifier a dense layer to the
 // classes' logits.
-func (c FeatureConfig) spec() netSpec {
+func (c FeatureConfig) spec() nn.Spec {
 	leaky, none := layers.LeakyReLU(0.2), layers.Activation{}
-	b := &builder{net: netSpec{name: "features"}, c: c.Channels, h: c.Size, w: c.Size}
+	b := nn.NewBuilder("features", c.Channels, c.Size, c.Size)
 	for _, k := range []int{32, 64, 128} {
-		b.conv(k, 2, false, none)
-		b.bn(leaky)
+		b.Conv(k, 2, false, none)
+		b.BN(leaky)
 	}
-	b.flatten()
-	b.linear(FeatureDim, true, leaky)
+	b.Flatten()
+	b.Linear(FeatureDim, true, leaky)
 	if c.Classes > 0 {
-		b.linear(c.Classes, true, none)
+		b.Linear(c.Classes, true, none)
 	}
-	return b.net
+	return b.Spec()
 }
 
 // FeatureNet is a feature network on the device.
 type FeatureNet struct {
 	Config FeatureConfig
-	p      *netParams
-	train  *net // training mode: the classifier's, or the random network's calibration (batch-norm momentum 1)
-	eval   *net // eval mode, for features
-	adam   []*layers.Adam
+	p      *nn.Store
+	train  *nn.Net // training mode: the classifier's, or the random network's calibration (batch-norm momentum 1)
+	eval   *nn.Net // eval mode, for features
+	adam   *nn.Adam
 	loss   *layers.SoftmaxCrossEntropy
 	clock  *layers.Clock
 
 	x, labels, dLogit, stats *vk.Buffer
 	step, forward, prepare   *vk.Sequence
-	owned                    []interface{ Close() }
+	own                      *nn.Owner
 }
 
 // NewFeatureNet builds a feature network with weights drawn from the seed
@@ -82,114 +83,74 @@ func NewFeatureNet(d *vk.Device, cfg FeatureConfig) (*FeatureNet, error) {
 	if err := cfg.Check(); err != nil {
 		return nil, err
 	}
-	f := &FeatureNet{Config: cfg}
-	if err := f.build(d); err != nil {
+	f := &FeatureNet{Config: cfg, own: nn.NewOwner(d)}
+	if err := f.build(); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("gan: building the feature network: %w", err)
+		return nil, fmt.Errorf("score: building the feature network: %w", err)
 	}
 	if err := f.init(rand.New(rand.NewSource(int64(cfg.Seed)))); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("gan: initialising the feature network: %w", err)
+		return nil, fmt.Errorf("score: initialising the feature network: %w", err)
 	}
 	return f, nil
 }
 
-func (f *FeatureNet) own(c interface{ Close() }) { f.owned = append(f.owned, c) }
-
-func (f *FeatureNet) build(d *vk.Device) error {
-	cfg, n := f.Config, f.Config.Batch
+func (f *FeatureNet) build() error {
+	cfg, n, o := f.Config, f.Config.Batch, f.own
 	classifier := cfg.Classes > 0
-	var err error
-	if f.p, err = newNetParams(d, cfg.spec(), classifier); err != nil {
-		return err
-	}
-	f.own(f.p)
-	opt := netOptions{train: classifier}
+	f.p = nn.NewStore(o, cfg.spec(), classifier)
+	opt := nn.Options{Train: classifier}
 	if !classifier {
-		opt.bnMomentum = 1
+		opt.BNMomentum = 1
 	}
-	if f.train, err = newNet(d, f.p, n, opt); err != nil {
+	f.train = nn.NewNet(o, f.p, n, opt)
+	f.eval = nn.NewNet(o, f.p, n, nn.Options{})
+	f.x = o.Buffer("feature images", n*cfg.Channels*cfg.Size*cfg.Size)
+	f.forward = o.Sequence("features")
+	f.prepare = o.Sequence("feature network calibration")
+	if classifier {
+		f.labels = o.Buffer("labels", n)
+		f.dLogit = o.Buffer("∂loss/∂logits", n*cfg.Classes)
+		f.stats = o.Buffer("classifier stats", 2)
+		loss, err := layers.NewSoftmaxCrossEntropy(o.Device(), n, cfg.Classes)
+		f.loss = nn.Keep(o, loss, err)
+		f.clock = o.Clock("classifier", cfg.Seed)
+		f.adam = nn.NewAdam(o, f.p, layers.AdamConfig{LR: 1e-3, Beta1: 0.9})
+		f.step = o.Sequence("classifier step")
+	}
+	if err := o.Err(); err != nil {
 		return err
 	}
-	f.own(f.train)
-	if f.eval, err = newNet(d, f.p, n, netOptions{}); err != nil {
-		return err
-	}
-	f.own(f.eval)
-	if f.x, err = d.NewBuffer("feature images", 4*n*cfg.Channels*cfg.Size*cfg.Size); err != nil {
-		return err
-	}
-	f.own(f.x)
-	if f.forward, err = d.NewSequence("features"); err != nil {
-		return err
-	}
-	f.own(f.forward)
-	f.eval.forward(f.forward, f.x, evalPass, nil)
-	if f.prepare, err = d.NewSequence("feature network calibration"); err != nil {
-		return err
-	}
-	f.own(f.prepare)
+	f.eval.Forward(f.forward, f.x, nn.Eval)
 	if !classifier {
-		f.train.forward(f.prepare, f.x, passReal, nil) // the batch's statistics become the running ones
+		f.train.Forward(f.prepare, f.x, nn.Mode{Train: true}) // the batch's statistics become the running ones
 		return nil
 	}
-	f.train.prepare(f.prepare) // the weights rearranged, after they are written
-	return f.buildTraining(d)
+	f.train.Prepare(f.prepare) // the weights rearranged, after they are written
+	f.recordTraining()
+	return nil
 }
 
-// buildTraining records the classifier's step: forward in training mode,
+// recordTraining records the classifier's step: forward in training mode,
 // softmax cross-entropy against the labels, backward, Adam.
-func (f *FeatureNet) buildTraining(d *vk.Device) error {
-	cfg, n := f.Config, f.Config.Batch
-	var err error
-	for _, b := range []struct {
-		dst    **vk.Buffer
-		name   string
-		floats int
-	}{{&f.labels, "labels", n}, {&f.dLogit, "∂loss/∂logits", n * cfg.Classes}, {&f.stats, "classifier stats", 2}} {
-		if *b.dst, err = d.NewBuffer(b.name, 4*b.floats); err != nil {
-			return err
-		}
-		f.own(*b.dst)
-	}
-	if f.loss, err = layers.NewSoftmaxCrossEntropy(d, n, cfg.Classes); err != nil {
-		return err
-	}
-	f.own(f.loss)
-	if f.clock, err = layers.NewClock(d, "classifier", cfg.Seed); err != nil {
-		return err
-	}
-	f.own(f.clock)
-	for _, part := range f.p.parts {
-		a, err := layers.NewAdam(d, part[0].Size()/4, layers.AdamConfig{LR: 1e-3, Beta1: 0.9})
-		if err != nil {
-			return err
-		}
-		f.own(a)
-		f.adam = append(f.adam, a)
-	}
-	if f.step, err = d.NewSequence("classifier step"); err != nil {
-		return err
-	}
-	f.own(f.step)
-	s := f.step
+func (f *FeatureNet) recordTraining() {
+	s, train := f.step, nn.Mode{Train: true, Clock: f.clock}
 	f.clock.Tick(s)
-	f.p.zeroGrads(s)
-	f.train.forward(s, f.x, passReal, f.clock)
-	f.loss.Forward(s, f.dLogit, f.stats, f.train.out(), f.labels)
-	f.train.backward(s, f.x, f.dLogit, nil, passReal, weightGrads, f.clock)
-	for i, part := range f.p.parts {
-		f.adam[i].Update(s, part[0], part[1], part[2], part[3], f.clock)
-	}
-	f.train.prepare(s)
-	return nil
+	f.p.ZeroGrads(s)
+	f.train.Forward(s, f.x, train)
+	f.loss.Forward(s, f.dLogit, f.stats, f.train.Out(), f.labels)
+	f.train.Backward(s, f.x, f.dLogit, nil, train, nn.WeightGrads)
+	f.adam.Update(s, f.clock)
+	f.train.Prepare(s)
 }
 
 // init draws the weights N(0, 2/fan-in), sets biases and β to 0, γ to 1,
 // the running statistics to PyTorch's initial ones and Adam's moments to 0.
 func (f *FeatureNet) init(r *rand.Rand) error {
-	he := func(t *tensor) float32 { return float32(math.Sqrt(2/float64(t.count()/t.shape[0])) * r.NormFloat64()) }
-	if err := f.p.fill(he, func() float32 { return 1 }); err != nil {
+	he := func(t *nn.Param) float32 {
+		return float32(math.Sqrt(2/float64(t.Count()/t.Shape[0])) * r.NormFloat64())
+	}
+	if err := f.p.Fill(he, func() float32 { return 1 }); err != nil {
 		return err
 	}
 	return f.weightsChanged()
@@ -203,17 +164,12 @@ func (f *FeatureNet) weightsChanged() error {
 }
 
 // Close destroys the network's ops and buffers.
-func (f *FeatureNet) Close() {
-	for i := len(f.owned) - 1; i >= 0; i-- {
-		f.owned[i].Close()
-	}
-	f.owned = nil
-}
+func (f *FeatureNet) Close() { f.own.Close() }
 
 func (f *FeatureNet) upload(images []float32) error {
 	c := f.Config
 	if want := c.Batch * c.Channels * c.Size * c.Size; len(images) != want {
-		return fmt.Errorf("gan: feature network: a batch of %d floats, want %d", len(images), want)
+		return fmt.Errorf("score: feature network: a batch of %d floats, want %d", len(images), want)
 	}
 	return f.x.Upload(0, vk.Float32Bytes(images))
 }
@@ -223,15 +179,15 @@ func (f *FeatureNet) upload(images []float32) error {
 // before the step's update.
 func (f *FeatureNet) Train(images []float32, labels []int32) (loss, accuracy float32, err error) {
 	if f.Config.Classes == 0 {
-		return 0, 0, fmt.Errorf("gan: the random-weight feature network is not trained")
+		return 0, 0, fmt.Errorf("score: the random-weight feature network is not trained")
 	}
 	if len(labels) != f.Config.Batch {
-		return 0, 0, fmt.Errorf("gan: classifier: %d labels for a batch of %d", len(labels), f.Config.Batch)
+		return 0, 0, fmt.Errorf("score: classifier: %d labels for a batch of %d", len(labels), f.Config.Batch)
 	}
 	raw := make([]byte, 4*len(labels))
 	for i, l := range labels {
 		if l < 0 || int(l) >= f.Config.Classes {
-			return 0, 0, fmt.Errorf("gan: classifier: label %d outside [0, %d)", l, f.Config.Classes)
+			return 0, 0, fmt.Errorf("score: classifier: label %d outside [0, %d)", l, f.Config.Classes)
 		}
 		binary.LittleEndian.PutUint32(raw[4*i:], uint32(l))
 	}
@@ -242,9 +198,9 @@ func (f *FeatureNet) Train(images []float32, labels []int32) (loss, accuracy flo
 		return 0, 0, err
 	}
 	if err := f.step.Submit(); err != nil {
-		return 0, 0, fmt.Errorf("gan: classifier step: %w", err)
+		return 0, 0, fmt.Errorf("score: classifier step: %w", err)
 	}
-	v, err := readFloats(f.stats, 2)
+	v, err := nn.ReadFloats(f.stats, 2)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -256,11 +212,11 @@ func (f *FeatureNet) Train(images []float32, labels []int32) (loss, accuracy flo
 // (the reference data's), so its features are normalised on that data.
 func (f *FeatureNet) Calibrate(passes int, next func(dst []float32) error) error {
 	if f.Config.Classes > 0 {
-		return fmt.Errorf("gan: a trained classifier's batch norms keep their running statistics")
+		return fmt.Errorf("score: a trained classifier's batch norms keep their running statistics")
 	}
 	c := f.Config
 	batch := make([]float32, c.Batch*c.Channels*c.Size*c.Size)
-	return averageRunning(f.p, passes, func(int) error {
+	return f.p.AverageRunning(passes, func(int) error {
 		if err := next(batch); err != nil {
 			return err
 		}
@@ -279,18 +235,18 @@ func (f *FeatureNet) Features(images []float32) (features, logits []float32, err
 		return nil, nil, err
 	}
 	if err := f.forward.Submit(); err != nil {
-		return nil, nil, fmt.Errorf("gan: features: %w", err)
+		return nil, nil, fmt.Errorf("score: features: %w", err)
 	}
 	n := f.Config.Batch
-	last := len(f.p.spec.layers) - 1
+	last := len(f.p.Spec.Layers) - 1
 	feat := last
 	if f.Config.Classes > 0 {
 		feat--
-		if logits, err = readFloats(f.eval.outs[last], n*f.Config.Classes); err != nil {
+		if logits, err = nn.ReadFloats(f.eval.LayerOut(last), n*f.Config.Classes); err != nil {
 			return nil, nil, err
 		}
 	}
-	if features, err = readFloats(f.eval.outs[feat], n*FeatureDim); err != nil {
+	if features, err = nn.ReadFloats(f.eval.LayerOut(feat), n*FeatureDim); err != nil {
 		return nil, nil, err
 	}
 	return features, logits, nil
@@ -298,24 +254,11 @@ func (f *FeatureNet) Features(images []float32) (features, logits []float32, err
 
 // State reads the network's weights and running statistics (state_dict
 // names under features.).
-func (f *FeatureNet) State() ([]Tensor, error) {
-	var out []Tensor
-	for _, st := range f.p.state(false) {
-		v, err := readRange(st.buf, st.off, st.count)
-		if err != nil {
-			return nil, fmt.Errorf("gan: reading %s: %w", st.name, err)
-		}
-		if !finite(v) {
-			return nil, fmt.Errorf("%w: the feature network's %s holds NaN or infinite values", ErrDiverged, st.name)
-		}
-		out = append(out, Tensor{Name: st.name, Shape: st.shape, F32: v})
-	}
-	return out, nil
-}
+func (f *FeatureNet) State() ([]nn.Tensor, error) { return f.p.Read(false) }
 
 // Load replaces the network's weights and running statistics with src's.
-func (f *FeatureNet) Load(src TensorSource) error {
-	if err := loadState(src, f.p.state(false)); err != nil {
+func (f *FeatureNet) Load(src nn.TensorSource) error {
+	if err := f.p.Load(src, false); err != nil {
 		return err
 	}
 	return f.weightsChanged()

@@ -1,0 +1,99 @@
+package gan
+
+import (
+	"fmt"
+	"reflect"
+
+	"github.com/gan-vk/gan-vk/gan/nn"
+	"github.com/gan-vk/gan-vk/layers"
+)
+
+// TrainConfig is a training run's hyper-parameters: what fixes its
+// arithmetic, step by step.
+type TrainConfig struct {
+	Model  ModelConfig `json:"model"`
+	Batch  int         `json:"batch"`
+	LR     float32     `json:"lr"`
+	Beta1  float32     `json:"beta1"`
+	GSteps int         `json:"g_steps"` // generator updates per discriminator update
+	Seed   uint64      `json:"seed"`
+	// EMA is the decay of the moving average of the generator's weights
+	// (ema.go), ramped up at the start; 0 keeps none.
+	EMA float32 `json:"ema,omitempty"`
+	// Kernels is the tile of each GEMM pass of the step, which fixes the
+	// order its sums run in; a pass it lacks gets the heuristic's. A new
+	// run records every pass's (KernelPlan), so a resume builds the same
+	// kernels whatever the tuning cache says by then.
+	Kernels layers.Plan `json:"kernels,omitempty"`
+}
+
+// Equal reports whether two configurations train the same bits (no
+// kernels recorded and an empty record are the same).
+func (c TrainConfig) Equal(o TrainConfig) bool {
+	if len(c.Kernels) == 0 && len(o.Kernels) == 0 {
+		c.Kernels, o.Kernels = nil, nil
+	}
+	return reflect.DeepEqual(c, o)
+}
+
+// maxBatch bounds the batch size before the device's own limits (checkBatch)
+// are asked, so that sizes computed from it cannot overflow.
+const maxBatch = 1 << 20
+
+// Check reports a configuration no trainer can be built from.
+func (c TrainConfig) Check() error {
+	if err := c.Model.Check(); err != nil {
+		return err
+	}
+	switch {
+	case c.Batch < 1:
+		return fmt.Errorf("batch %d must be at least 1", c.Batch)
+	case c.Batch > maxBatch:
+		return fmt.Errorf("batch %d must be at most %d", c.Batch, maxBatch)
+	case c.LR <= 0:
+		return fmt.Errorf("learning rate %g must be positive", c.LR)
+	case c.Beta1 < 0 || c.Beta1 >= 1:
+		return fmt.Errorf("beta1 %g must be in [0, 1)", c.Beta1)
+	case c.GSteps < 1:
+		return fmt.Errorf("g-steps %d must be at least 1", c.GSteps)
+	case !(c.EMA >= 0 && c.EMA < 1):
+		return fmt.Errorf("ema %g must be in [0, 1) (0 keeps no moving average)", c.EMA)
+	}
+	return nil
+}
+
+// Stats are what a step reports: the discriminator's loss on the real and
+// the fake batch (D's loss is their sum), the generator's loss (of its last
+// update), and the mean probability D gave the real batch, D(x), and the
+// fakes, D(G(z)) (before D's update; the generator's step reports it after).
+type Stats struct {
+	DReal, DFake, G   float32
+	DX, DGZ, DGZAfter float32
+}
+
+// DLoss is the discriminator's loss, BCE(real, 1) + BCE(fake, 0).
+func (s Stats) DLoss() float32 { return s.DReal + s.DFake }
+
+// Finite reports whether every loss and probability is a number and not
+// infinite: a step that is not has diverged.
+func (s Stats) Finite() bool { return nn.Finite([]float32{s.DReal, s.DFake, s.G, s.DX, s.DGZ}) }
+
+// NotFinite names the first of the step's values that is NaN or infinite,
+// and the update that computed it; "" where every one is finite.
+func (s Stats) NotFinite() string {
+	for _, v := range []struct {
+		what string
+		v    float32
+	}{{"the D update's loss on the real batch", s.DReal}, {"the D update's loss on the fakes", s.DFake},
+		{"D(x) in the D update", s.DX}, {"D(G(z)) in the D update", s.DGZ},
+		{"the last G update's loss", s.G}, {"D(G(z)) in the last G update", s.DGZAfter}} {
+		if !nn.Finite([]float32{v.v}) {
+			return fmt.Sprintf("%s is %v", v.what, v.v)
+		}
+	}
+	return ""
+}
+
+// ErrDiverged is returned when a loss or a parameter becomes NaN or
+// infinite.
+var ErrDiverged = nn.ErrDiverged

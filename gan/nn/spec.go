@@ -1,0 +1,281 @@
+package nn
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/gan-vk/gan-vk/layers"
+)
+
+// Kind is what a layer of a network does.
+type Kind int
+
+const (
+	Dense     Kind = iota // nn.Linear
+	Conv                  // nn.Conv2d
+	ConvT                 // nn.ConvTranspose2d
+	BatchNorm             // nn.BatchNorm2d
+	Dropout               // nn.Dropout
+)
+
+// GEMM reports whether the layer is a dense, conv or transposed-conv
+// layer: one whose passes are GEMMs with weights to rearrange.
+func (k Kind) GEMM() bool { return k == Dense || k == Conv || k == ConvT }
+
+// LayerSpec is one layer of a network, per sample: a C×H×W input and a
+// K×OH×OW output. A dense layer's input and output are flat (H = W = 1):
+// the reshapes between dense and convolutional layers are free in NCHW.
+type LayerSpec struct {
+	Kind                  Kind
+	Module                int // index in the PyTorch nn.Sequential (state_dict names)
+	C, H, W               int
+	K, OH, OW             int
+	Size, Stride, Padding int // square kernel
+	OutPad                int
+	Bias                  bool
+	Act                   layers.Activation // fused after the layer
+	P                     float32           // dropout probability
+}
+
+// InCount and OutCount are the floats of one sample's input and output.
+func (l LayerSpec) InCount() int  { return l.C * l.H * l.W }
+func (l LayerSpec) OutCount() int { return l.K * l.OH * l.OW }
+
+// Spec is a network as a sequence of layers.
+type Spec struct {
+	Name    string // the state_dict prefix: "generator", "discriminator", …
+	Layers  []LayerSpec
+	Modules int // modules in the PyTorch nn.Sequential
+}
+
+// Renamed is the same network under another state_dict prefix (the EMA
+// generator's generator_ema).
+func (s Spec) Renamed(name string) Spec {
+	s.Name = name
+	return s
+}
+
+// Builder appends layers to a Spec, tracking the shape and the PyTorch
+// module index: activations, Flatten and Unflatten are modules there but
+// fused or free here.
+type Builder struct {
+	net     Spec
+	c, h, w int
+}
+
+// NewBuilder starts the network name on inputs of c×h×w.
+func NewBuilder(name string, c, h, w int) *Builder {
+	return &Builder{net: Spec{Name: name}, c: c, h: h, w: w}
+}
+
+// Spec is the network built so far.
+func (b *Builder) Spec() Spec { return b.net }
+
+func (b *Builder) add(l LayerSpec, modules int) {
+	l.Module = b.net.Modules
+	l.C, l.H, l.W = b.c, b.h, b.w
+	b.net.Layers = append(b.net.Layers, l)
+	b.net.Modules += modules
+	b.c, b.h, b.w = l.K, l.OH, l.OW
+}
+
+// Linear adds nn.Linear from the flattened input to k outputs (plus a
+// fused activation, one more module).
+func (b *Builder) Linear(k int, bias bool, act layers.Activation) {
+	b.c, b.h, b.w = b.c*b.h*b.w, 1, 1
+	b.add(LayerSpec{Kind: Dense, K: k, OH: 1, OW: 1, Bias: bias, Act: act}, 1+actModules(act))
+}
+
+// Unflatten is nn.Unflatten to c×h×w: a module, no work.
+func (b *Builder) Unflatten(c, h, w int) {
+	b.c, b.h, b.w = c, h, w
+	b.net.Modules++
+}
+
+// Flatten is nn.Flatten: a module, no work (Linear flattens).
+func (b *Builder) Flatten() { b.net.Modules++ }
+
+// Conv adds nn.Conv2d 5×5 with the given stride, padding 2.
+func (b *Builder) Conv(k, stride int, bias bool, act layers.Activation) {
+	oh := (b.h+4-5)/stride + 1
+	ow := (b.w+4-5)/stride + 1
+	b.add(LayerSpec{Kind: Conv, K: k, OH: oh, OW: ow, Size: 5, Stride: stride, Padding: 2, Bias: bias, Act: act}, 1+actModules(act))
+}
+
+// ConvT adds nn.ConvTranspose2d 5×5, padding 2, with the output padding
+// that makes stride 2 double H and W.
+func (b *Builder) ConvT(k, stride int, bias bool, act layers.Activation) {
+	op := stride - 1
+	oh := (b.h-1)*stride - 4 + 5 + op
+	ow := (b.w-1)*stride - 4 + 5 + op
+	b.add(LayerSpec{Kind: ConvT, K: k, OH: oh, OW: ow, Size: 5, Stride: stride, Padding: 2, OutPad: op, Bias: bias, Act: act}, 1+actModules(act))
+}
+
+// BN adds nn.BatchNorm2d with a fused activation.
+func (b *Builder) BN(act layers.Activation) {
+	b.add(LayerSpec{Kind: BatchNorm, K: b.c, OH: b.h, OW: b.w, Act: act}, 1+actModules(act))
+}
+
+// Drop adds nn.Dropout(p). With p 0 the module stays (the state_dict names
+// do not depend on it) but no layer runs.
+func (b *Builder) Drop(p float32) {
+	if p == 0 {
+		b.net.Modules++
+		return
+	}
+	b.add(LayerSpec{Kind: Dropout, K: b.c, OH: b.h, OW: b.w, P: p}, 1)
+}
+
+func actModules(a layers.Activation) int {
+	if a.Act == layers.None {
+		return 0
+	}
+	return 1
+}
+
+// TensorSpec is one parameter tensor (or batch-norm running statistic) by
+// its state_dict name and PyTorch shape.
+type TensorSpec struct {
+	Name  string
+	Shape []int
+}
+
+// Count is the tensor's number of elements.
+func (t TensorSpec) Count() int {
+	n := 1
+	for _, d := range t.Shape {
+		n *= d
+	}
+	return n
+}
+
+// Running lists a batch-norm layer's running statistics, mean then
+// variance, by state_dict name; nil for any other layer.
+func (l LayerSpec) Running(prefix string) []TensorSpec {
+	if l.Kind != BatchNorm {
+		return nil
+	}
+	name := func(s string) string { return fmt.Sprintf("%s.%d.%s", prefix, l.Module, s) }
+	return []TensorSpec{{name("running_mean"), []int{l.K}}, {name("running_var"), []int{l.K}}}
+}
+
+// Params lists a layer's trained parameters in state_dict order: weight
+// then bias (γ then β for batch norm).
+func (l LayerSpec) Params(prefix string) []TensorSpec {
+	name := func(s string) string { return fmt.Sprintf("%s.%d.%s", prefix, l.Module, s) }
+	var w []int
+	switch l.Kind {
+	case Dense:
+		w = []int{l.K, l.C}
+	case Conv:
+		w = []int{l.K, l.C, l.Size, l.Size}
+	case ConvT:
+		w = []int{l.C, l.K, l.Size, l.Size}
+	case BatchNorm:
+		return []TensorSpec{{name("weight"), []int{l.K}}, {name("bias"), []int{l.K}}}
+	default:
+		return nil
+	}
+	out := []TensorSpec{{name("weight"), w}}
+	if l.Bias {
+		out = append(out, TensorSpec{name("bias"), []int{l.K}})
+	}
+	return out
+}
+
+// Counts are the floats of the network's parameters and of its batch
+// norms' running statistics, the tensors alone (no padding between them).
+func (s Spec) Counts() (params, running int) {
+	for _, l := range s.Layers {
+		for _, t := range l.Params(s.Name) {
+			params += t.Count()
+		}
+		if l.Kind == BatchNorm {
+			running += 2 * l.K
+		}
+	}
+	return params, running
+}
+
+// MACs is the multiply-adds of one pass of l over n samples, counted the
+// dense way, every tap of the kernel, padding included (the same in its
+// forward, data and filter passes); 0 for a layer that is not dense, conv
+// or transposed conv:
+//
+//	dense           N·In·Out
+//	conv2d          N·K·OH·OW·C·KH·KW
+//	conv_transpose  N·C·H·W·K·KH·KW
+func (l LayerSpec) MACs(n int) float64 {
+	switch l.Kind {
+	case Dense:
+		return float64(n) * float64(l.InCount()) * float64(l.OutCount())
+	case Conv:
+		return float64(n) * float64(l.K*l.OH*l.OW) * float64(l.C*l.Size*l.Size)
+	case ConvT:
+		return float64(n) * float64(l.C*l.H*l.W) * float64(l.K*l.Size*l.Size)
+	}
+	return 0
+}
+
+// LayerName names layer i in a profile: "G.4 convT 1024→512 8×8".
+func (s Spec) LayerName(i int) string {
+	l := s.Layers[i]
+	net := strings.ToUpper(s.Name[:1])
+	switch l.Kind {
+	case Dense:
+		return fmt.Sprintf("%s.%d dense %d→%d", net, l.Module, l.InCount(), l.OutCount())
+	case Conv:
+		return fmt.Sprintf("%s.%d conv %d→%d %d×%d", net, l.Module, l.C, l.K, l.OH, l.OW)
+	case ConvT:
+		return fmt.Sprintf("%s.%d convT %d→%d %d×%d", net, l.Module, l.C, l.K, l.OH, l.OW)
+	case BatchNorm:
+		return fmt.Sprintf("%s.%d batchnorm %d %d×%d", net, l.Module, l.K, l.OH, l.OW)
+	case Dropout:
+		return fmt.Sprintf("%s.%d dropout %d×%d×%d", net, l.Module, l.K, l.OH, l.OW)
+	}
+	return fmt.Sprintf("%s.%d", net, l.Module)
+}
+
+// The profile's scopes: each recorded command is attributed to a layer (or
+// a part of a step outside the networks) and to the phase it belongs to,
+// "layer/phase".
+const (
+	PhaseForward  = "fwd"
+	PhaseBackward = "bwd"
+)
+
+// Scope is the profile scope of name in phase.
+func Scope(name, phase string) string { return name + "/" + phase }
+
+// The op configurations of a dense, conv or transposed-conv layer at batch
+// n, each GEMM pass with the tile tiles gives it (nil: the heuristic's).
+// A trainer's network (prepared) rearranges its weights for the GEMMs
+// once after each update (Net.Prepare), not in every pass.
+func (l LayerSpec) linear(n int, tiles layers.Tiler, prepared bool) layers.LinearConfig {
+	return layers.LinearConfig{N: n, In: l.C, Out: l.K, Bias: l.Bias, Act: l.Act, Tiles: tiles, PreparedWeights: prepared}
+}
+
+func (l LayerSpec) conv2d(n int, tiles layers.Tiler, prepared bool) layers.Conv2dConfig {
+	return layers.Conv2dConfig{N: n, C: l.C, H: l.H, W: l.W, K: l.K, KH: l.Size, KW: l.Size,
+		Stride: l.Stride, Pad: l.Padding, Bias: l.Bias, Act: l.Act, Tiles: tiles, PreparedWeights: prepared}
+}
+
+func (l LayerSpec) convT2d(n int, tiles layers.Tiler, prepared bool) layers.ConvTranspose2dConfig {
+	return layers.ConvTranspose2dConfig{N: n, C: l.C, H: l.H, W: l.W, K: l.K,
+		KH: l.Size, KW: l.Size, Stride: l.Stride, Pad: l.Padding, OutPad: l.OutPad, Bias: l.Bias, Act: l.Act, Tiles: tiles,
+		PreparedWeights: prepared}
+}
+
+// GEMMPasses are the GEMM passes of a dense, conv or transposed-conv layer
+// at batch n; false for any other layer.
+func (l LayerSpec) GEMMPasses(n int) (layers.Passes, bool) {
+	switch l.Kind {
+	case Dense:
+		return l.linear(n, nil, false).Passes(), true
+	case Conv:
+		return l.conv2d(n, nil, false).Passes(), true
+	case ConvT:
+		return l.convT2d(n, nil, false).Passes(), true
+	}
+	return layers.Passes{}, false
+}
