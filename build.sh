@@ -231,8 +231,8 @@ window) deps && window_dry_run ;;
 test) test_all ;;
 soak) soak ;;
 devices) build && bin/gan-vk devices ;;
-run) shift; build && exec bin/gan-vk "$@" ;;
-train) shift; build && exec bin/gan-vk train "$@" ;;
+run) shift; build && GAN_VK_PROGRAM="./build.sh run" exec bin/gan-vk "$@" ;;
+train) shift; build && GAN_VK_PROGRAM="./build.sh run" exec bin/gan-vk train "$@" ;;
 -h | --help | help) sed -n '2,/^[^#]/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//' ;;
 *) log "unknown command '$1'; run ./build.sh --help"; exit 2 ;;
 esac

@@ -6,6 +6,7 @@ import (
 	"image"
 	"io"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/gan-vk/gan-vk/gan"
@@ -98,8 +99,8 @@ func (f *completeFlags) add(fs *flag.FlagSet) {
 	fs.StringVar(&f.out, "out", "complete.png", "the PNG `file` to write")
 	fs.IntVar(&f.n, "n", 8, "images of --images to complete (the first ones), at most 64")
 	fs.IntVar(&f.iters, "iters", 1000, "steps of Adam on z")
-	fs.Float64Var(&f.lambda, "lambda", float64(gan.DefaultComplete.Lambda), "weight of the perceptual loss against the contextual one")
-	fs.Float64Var(&f.lr, "lr", float64(gan.DefaultComplete.LR), "Adam's learning rate on z")
+	fs.Float64Var(&f.lambda, "lambda", decimal(gan.DefaultComplete.Lambda), "weight of the perceptual loss against the contextual one")
+	fs.Float64Var(&f.lr, "lr", decimal(gan.DefaultComplete.LR), "Adam's learning rate on z")
 	fs.Uint64Var(&f.seed, "seed", 1, "seed of the starting z's (gan-vk sample's for this seed)")
 	fs.BoolVar(&f.weighted, "weighted", false, "weight each known pixel by the share of missing pixels within 7 pixels of it (Yeh et al.)")
 	f.weights = weightsFlag(fs)
@@ -245,4 +246,11 @@ func meanLoss(r gan.Result, n int) float64 {
 		s += float64(r.Loss(i))
 	}
 	return s / float64(n)
+}
+
+// decimal is a float32 as the float64 of its shortest decimal, so that a
+// default of 0.1 prints as 0.1, not 0.10000000149011612.
+func decimal(x float32) float64 {
+	v, _ := strconv.ParseFloat(strconv.FormatFloat(float64(x), 'g', -1, 32), 64)
+	return v
 }

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/gan-vk/gan-vk/vk"
@@ -57,6 +58,19 @@ func (e *usageError) Error() string { return e.msg }
 
 func main() {
 	os.Exit(execute(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// program is how the user started gan-vk, as the lines that say what to
+// run next name it: GAN_VK_PROGRAM where a wrapper sets it (./build.sh
+// run), else the path typed (bin/gan-vk), else gan-vk, found on PATH.
+func program() string {
+	if p := os.Getenv("GAN_VK_PROGRAM"); p != "" {
+		return p
+	}
+	if strings.ContainsRune(os.Args[0], filepath.Separator) {
+		return os.Args[0]
+	}
+	return "gan-vk"
 }
 
 func execute(args []string, stdout, stderr io.Writer) int {

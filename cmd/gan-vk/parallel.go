@@ -127,7 +127,7 @@ func parallelConfig(cfg run.Config, resume bool, dir string, ranks int) error {
 		return &usageError{err.Error()}
 	}
 	if resume {
-		return cfg.CheckRanks(dir, ranks)
+		return cfg.CheckRanks(program(), dir, ranks)
 	}
 	return nil
 }

@@ -194,7 +194,7 @@ func runTrain(args []string, stdout, stderr io.Writer) (err error) {
 	if !rk.lead() {
 		stdout = io.Discard
 	}
-	r := &run.Run{Dir: dir, Config: cfg, CacheDir: f.cacheDir(dir), Log: out.log, Report: out.report, Group: rk.group()}
+	r := &run.Run{Dir: dir, Config: cfg, CacheDir: f.cacheDir(dir), Log: out.log, Report: out.report, Group: rk.group(), Program: program()}
 	if cfg.ScoreEvery > 0 {
 		if r.ScoreCache, err = scoreCacheDir(); err != nil {
 			return err

@@ -212,6 +212,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	os.Setenv("XDG_CACHE_HOME", cache)
+	os.Setenv("GAN_VK_PROGRAM", "gan-vk") // the resume lines the tests look for
 	code := m.Run()
 	os.RemoveAll(cache)
 	os.Exit(code)

@@ -74,6 +74,9 @@ type Run struct {
 	// Group is the run's ranks when mpirun started several processes;
 	// the zero Group is a run alone.
 	Group Group
+	// Program is how the user starts gan-vk (bin/gan-vk, ./build.sh run),
+	// for the lines that say how to resume; "" is gan-vk.
+	Program string
 }
 
 // Group is the ranks of a data-parallel run (the mpi package's World, as
@@ -205,13 +208,14 @@ func (c Config) Check() error {
 }
 
 // CheckRanks reports a run in dir that cannot be resumed on this many
-// processes: as many as it was trained on.
-func (c Config) CheckRanks(dir string, ranks int) error {
+// processes: as many as it was trained on. program is how the user starts
+// gan-vk ("" is gan-vk), as the resume line names it.
+func (c Config) CheckRanks(program, dir string, ranks int) error {
 	trained := max(c.Ranks, 1)
 	if trained == ranks {
 		return nil
 	}
-	how := resumeCommand(trained, dir)
+	how := resumeCommand(program, trained, dir)
 	if trained == 1 {
 		how += ", without mpirun"
 	}
@@ -378,7 +382,7 @@ func (r *Run) start(d *vk.Device, resume bool) (*loop, error) {
 	}
 	g := r.Group
 	if resume {
-		if err := cfg.CheckRanks(r.Dir, g.size()); err != nil {
+		if err := cfg.CheckRanks(r.Program, r.Dir, g.size()); err != nil {
 			return nil, err
 		}
 	}
@@ -467,12 +471,16 @@ func (l *loop) sameStep() error {
 	return nil
 }
 
-// resumeCommand is how to continue a run trained on ranks processes.
-func resumeCommand(ranks int, dir string) string {
-	if ranks > 1 {
-		return fmt.Sprintf("mpirun -np %d gan-vk train --resume %s", ranks, dir)
+// resumeCommand is how to continue a run trained on ranks processes, with
+// gan-vk started as program ("" is gan-vk).
+func resumeCommand(program string, ranks int, dir string) string {
+	if program == "" {
+		program = "gan-vk"
 	}
-	return "gan-vk train --resume " + dir
+	if ranks > 1 {
+		return fmt.Sprintf("mpirun -np %d %s train --resume %s", ranks, program, dir)
+	}
+	return program + " train --resume " + dir
 }
 
 // observe sets up the observers, in the order they see each step.
@@ -713,7 +721,7 @@ func (r *Run) lastCheckpoint() string {
 }
 
 // ResumeCommand is how to continue the run.
-func (r *Run) ResumeCommand() string { return resumeCommand(max(r.Config.Ranks, 1), r.Dir) }
+func (r *Run) ResumeCommand() string { return resumeCommand(r.Program, max(r.Config.Ranks, 1), r.Dir) }
 
 // diverged is the error for a run whose numbers went NaN or infinite: it
 // names the last good checkpoint, which the run never overwrites with bad
