@@ -172,7 +172,7 @@ gpu_kit() {
 }
 
 # window_dry_run runs bench/gpu-window.sh on this machine's CPU device, as
-# the README's Benchmarks section says to before a GPU is lent, and holds it
+# docs/benchmarks.md says to before a GPU is lent, and holds it
 # to what a lent GPU needs: it ends by its deadline, and its archive lists
 # every step with its output, gan-vk's steps run, and PyTorch's too where
 # /usr/bin/python3 has torch (CI's has not: they are skipped, saying so); a

@@ -65,9 +65,9 @@ var allowed = map[string][]string{
 	"viewer": {"vk", "layers", "gan", "gan/live", "gan/run", "github.com/go-gl/glfw/v3.3/glfw",
 		"golang.org/x/image/font", "golang.org/x/image/font/basicfont", "golang.org/x/image/math/fixed"},
 	"cmd/gan-vk": {"*"},
-	// The score's validation on real data (the README's table).
+	// The score's validation on real data (docs/scoring.md's table).
 	"bench/scorecheck": {"gan/data", "gan/score", "vk"},
-	// What averaging a data-parallel step costs in MPI alone (the README's).
+	// What averaging a data-parallel step costs in MPI alone (docs/parallel.md's table).
 	"bench/allreduce": {"gan", "mpi"},
 }
 

@@ -23,7 +23,7 @@
 # the driver's shader cache then serves the later steps), PyTorch on the CPU
 # where python3
 # has torch (Debian's python3-torch), so every command is rehearsed in a
-# minute or two. The README's
+# minute or two. docs/benchmarks.md's
 # Benchmarks section says how to run it on a lent GPU.
 #
 # KIT (default .gpu-kit) is ./build.sh gpu-kit's folder; PYTHON runs

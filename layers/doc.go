@@ -85,6 +85,6 @@
 //
 // None of the GPU figures above was measured by gan-vk yet (the last GPU
 // measurement, 2026-11-27, predates these tiles): bench/gpu-window.sh
-// measures them when a GPU is lent, and the README's Benchmarks section
+// measures them when a GPU is lent, and docs/benchmarks.md
 // holds the results.
 package layers

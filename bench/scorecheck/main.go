@@ -1,6 +1,6 @@
 // Command scorecheck validates gan-vk's score on real data: it scores the
 // test set of an MNIST-style data set, and damaged versions of it, against
-// the training set, and prints a Markdown table (the README's). FD must
+// the training set, and prints a Markdown table (docs/scoring.md's). FD must
 // order the sets as their damage orders them, and the class histogram must
 // show classes that were dropped.
 //
