@@ -23,8 +23,8 @@
 # the driver's shader cache then serves the later steps), PyTorch on the CPU
 # where python3
 # has torch (Debian's python3-torch), so every command is rehearsed in a
-# minute or two. docs/benchmarks.md's
-# Benchmarks section says how to run it on a lent GPU.
+# minute or two. docs/benchmarks.md,
+# its GPU window section, says how to run it on a lent GPU.
 #
 # KIT (default .gpu-kit) is ./build.sh gpu-kit's folder; PYTHON runs
 # pytorch/bench.py (default python3 on a GPU, /usr/bin/python3 in a dry run,
