@@ -87,3 +87,49 @@ func anchors(t *testing.T, path string) map[string]bool {
 	}
 	return out
 }
+
+// TestPackageFileLists holds the file list a package's doc.go gives ("The
+// files:", one per line) to the package's files: each one named exists and
+// each non-test file but doc.go and generated code is named.
+func TestPackageFileLists(t *testing.T) {
+	docs, err := filepath.Glob("*/doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	more, _ := filepath.Glob("*/*/doc.go")
+	entry := regexp.MustCompile(`^//\t([a-z0-9_]+\.go)\s`)
+	lists := 0
+	for _, doc := range append(docs, more...) {
+		named := map[string]bool{}
+		for _, l := range strings.Split(readPage(t, doc), "\n") {
+			if m := entry.FindStringSubmatch(l); m != nil {
+				named[m[1]] = true
+			}
+		}
+		if len(named) == 0 {
+			continue
+		}
+		lists++
+		dir := filepath.Dir(doc)
+		files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+		have := map[string]bool{}
+		for _, f := range files {
+			name := filepath.Base(f)
+			if strings.HasSuffix(name, "_test.go") || name == "doc.go" || strings.Contains(readPage(t, f), "// Code generated") {
+				continue
+			}
+			have[name] = true
+			if !named[name] {
+				t.Errorf("%s does not list %s", doc, name)
+			}
+		}
+		for name := range named {
+			if !have[name] {
+				t.Errorf("%s lists %s, which %s does not hold", doc, name, dir)
+			}
+		}
+	}
+	if lists == 0 {
+		t.Error("no package lists its files: the pattern must have missed them")
+	}
+}

@@ -9,4 +9,5 @@
 //	idx.go   ReadIDX and ReadIDXLabels: IDX images and labels files, raw or gzipped, checked
 //	         against their header; the labels file beside an images file
 //	convert.go  images served with another channel count (colour to luma, grey repeated)
+//	classes.go  an image folder's classes: its subfolders, and each file's
 package data

@@ -10,4 +10,5 @@
 //	checkpoint.go  checkpoints: a trainer's state as safetensors with our metadata, read with
 //	               every name, shape and dtype checked; the newest one that reads whole
 //	score.go       --score-every: the observer that scores the EMA and raw generators
+//	samples.go     a run's sample grids in step order, for the timelapse and the viewer
 package run

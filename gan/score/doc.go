@@ -6,7 +6,9 @@
 // weights (unlabelled data); nothing is downloaded.
 //
 //	metrics.go    FD (gonum's symmetric eigensolver), KID, precision/recall, IS, histograms
-//	reference.go  the feature network and the reference features of a data set
+//	features.go   the feature network: a classifier trained here on labelled data, or fixed
+//	              random weights, built from gan/nn
+//	reference.go  the reference of a data set: its feature network trained or calibrated on it, its features
 //	cache.go      reading the reference back from its cache file
 //	score.go      scoring images, a sampler's or a folder's, and printing it
 package score
