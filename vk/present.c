@@ -45,6 +45,7 @@ struct ganvk_swapchain {
 	PFN_vkCmdPipelineBarrier barrier;
 	PFN_vkCmdCopyBufferToImage copy;
 	PFN_vkQueueSubmit submit;
+	PFN_vkQueueWaitIdle wait_idle;
 };
 
 #define LOAD(field, name) \
@@ -76,6 +77,7 @@ static int load(ganvk_swapchain *s, VkInstance instance) {
 	LOAD(barrier, vkCmdPipelineBarrier)
 	LOAD(copy, vkCmdCopyBufferToImage)
 	LOAD(submit, vkQueueSubmit)
+	LOAD(wait_idle, vkQueueWaitIdle)
 	return 1;
 }
 
@@ -312,6 +314,9 @@ VkResult ganvk_swapchain_wait(ganvk_swapchain *s) {
 void ganvk_swapchain_free(ganvk_swapchain *s) {
 	if (s == NULL) return;
 	if (s->fence_pending && s->wait_fences) s->wait_fences(s->device, 1, &s->fence, VK_TRUE, UINT64_MAX);
+	// The copy's fence does not cover the present, which may still wait on
+	// the last rendered semaphore: the queue idle, nothing uses them.
+	if (s->wait_idle && s->queue) s->wait_idle(s->queue);
 	if (s->pool && s->destroy_pool) s->destroy_pool(s->device, s->pool, NULL);
 	if (s->fence && s->destroy_fence) s->destroy_fence(s->device, s->fence, NULL);
 	for (int i = 0; i < GANVK_MAX_IMAGES; i++) {

@@ -144,6 +144,8 @@ func (s *Swapchain) Close() {
 func (s *Swapchain) describe() string { return "swapchain" }
 
 func (s *Swapchain) destroy() {
+	s.dev.queueMu.Lock() // the free waits for the queue to be idle
 	C.ganvk_swapchain_free(s.c)
+	s.dev.queueMu.Unlock()
 	s.c = nil
 }
