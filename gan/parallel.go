@@ -9,34 +9,6 @@ import (
 	"github.com/gan-vk/gan-vk/vk"
 )
 
-// Parallel is a trainer's part in a data-parallel run over Size ranks
-// (one process each, as mpirun starts them): it trains rows
-// [Rank·B/Size, (Rank+1)·B/Size) of each global batch of B, drawing those
-// rows' z and dropout masks of the global batch's draw, and Sum adds a
-// vector over the ranks in place, every rank getting the same bits (as
-// MPI_Allreduce does). The zero Parallel is a trainer alone.
-type Parallel struct {
-	Rank, Size int
-	Sum        func([]float32) error
-}
-
-// alone reports whether the trainer has no other ranks.
-func (p Parallel) alone() bool { return p.Size <= 1 }
-
-// check reports a Parallel no trainer of cfg can take part in.
-func (p Parallel) check(cfg TrainConfig) error {
-	if p.alone() {
-		return nil
-	}
-	switch {
-	case p.Sum == nil:
-		return fmt.Errorf("a data-parallel trainer needs a Sum")
-	case p.Rank < 0 || p.Rank >= p.Size:
-		return fmt.Errorf("rank %d is not one of %d", p.Rank, p.Size)
-	}
-	return CheckRanks(cfg, p.Size)
-}
-
 // CheckRanks reports a configuration that cannot be trained on this many
 // ranks: the batch must divide among them, and each rank's rows of the
 // batch's z and dropout masks start at a multiple of 4 floats (Philox
@@ -86,7 +58,7 @@ type hostSpan struct {
 
 // Rows are the rows [lo, hi) of each global batch the trainer trains: all
 // of them alone, its share in a data-parallel run.
-func (t *Trainer) Rows() (lo, hi int) { return t.par.Rank * t.n, (t.par.Rank + 1) * t.n }
+func (t *Trainer) Rows() (lo, hi int) { return t.ranks.Rank * t.n, (t.ranks.Rank + 1) * t.n }
 
 // ReduceTime is the time the last step spent averaging over the ranks
 // (Sum, and the copies to and from the device around it); 0 alone.
@@ -110,10 +82,10 @@ func (t *Trainer) averageGrads(n netID) error {
 // mean replaces v with its mean over the ranks: the sum, times 1/Size in
 // float32 (exact for a power of two), the same bits on every rank.
 func (t *Trainer) mean(v []float32) error {
-	if err := t.par.Sum(v); err != nil {
+	if err := t.ranks.Sum(v); err != nil {
 		return err
 	}
-	inv := 1 / float32(t.par.Size)
+	inv := 1 / float32(t.ranks.Size)
 	for i := range v {
 		v[i] *= inv
 	}
@@ -127,7 +99,7 @@ func (t *Trainer) mean(v []float32) error {
 // rows' statistics: averaged, the running means are those of the global
 // batch (the update is linear), and every rank keeps the same bits.
 func (t *Trainer) stepStats() ([]float32, error) {
-	if t.par.alone() {
+	if t.ranks.Alone() {
 		return nn.ReadFloats(t.stats, 2*masks)
 	}
 	start := time.Now()

@@ -120,7 +120,7 @@ func TestParallelRank(t *testing.T) {
 	for _, c := range parallelCases {
 		cfg := parallelConfig(t, c.preset, c.ch, c.batch, c.gs, 0.9)
 		m := cfg.Model
-		tr, err := NewParallelTrainer(d, cfg, Parallel{Rank: w.Rank, Size: w.Size, Sum: w.SumFloat32})
+		tr, err := NewParallelTrainer(d, cfg, Ranks{Rank: w.Rank, Size: w.Size, Sum: w.SumFloat32})
 		if err != nil {
 			t.Fatal(err)
 		}

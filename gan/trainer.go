@@ -13,13 +13,13 @@ import (
 // Trainer owns a DCGAN on a device and the recorded updates of its step
 // (step.go): the discriminator's (on a real batch the caller uploads to
 // Real, and a fake batch from fresh z) and the generator's, replayed GSteps
-// times. A data-parallel trainer (Parallel) averages each update's
+// times. A data-parallel trainer (Ranks) averages each update's
 // gradients over the ranks before Adam, and the batch norms' running
 // statistics and the step's losses after the step.
 type Trainer struct {
 	Config TrainConfig
 	dev    *vk.Device
-	par    Parallel
+	ranks  Ranks
 	n      int // the batch this trainer trains: Batch/Size rows of it
 
 	// A data-parallel trainer's host buffers for Sum, allocated once: each
@@ -61,23 +61,20 @@ type recordedUpdate struct {
 // NewTrainer builds the networks, their ops and both recorded steps, with
 // parameters initialised from the seed.
 func NewTrainer(d *vk.Device, cfg TrainConfig) (*Trainer, error) {
-	return NewParallelTrainer(d, cfg, Parallel{})
+	return NewParallelTrainer(d, cfg, Ranks{})
 }
 
 // NewParallelTrainer is NewTrainer for one rank of a data-parallel run:
 // every rank starts from the same parameters, and steps keep them equal bit
 // for bit.
-func NewParallelTrainer(d *vk.Device, cfg TrainConfig, par Parallel) (*Trainer, error) {
+func NewParallelTrainer(d *vk.Device, cfg TrainConfig, ranks Ranks) (*Trainer, error) {
 	if err := cfg.Check(); err != nil {
 		return nil, fmt.Errorf("gan: %w", err)
 	}
-	if err := par.check(cfg); err != nil {
+	if err := ranks.check(cfg); err != nil {
 		return nil, fmt.Errorf("gan: %w", err)
 	}
-	if par.alone() {
-		par = Parallel{Size: 1}
-	}
-	t := &Trainer{Config: cfg, dev: d, par: par, n: cfg.Batch / par.Size, own: nn.NewOwner(d)}
+	t := &Trainer{Config: cfg, dev: d, ranks: ranks, n: cfg.Batch / ranks.Count(), own: nn.NewOwner(d)}
 	if err := t.build(); err != nil {
 		t.Close()
 		return nil, err
@@ -106,7 +103,7 @@ func NewParallelTrainer(d *vk.Device, cfg TrainConfig, par Parallel) (*Trainer, 
 
 func (t *Trainer) build() error {
 	cfg, o, n := t.Config, t.own, t.n
-	first := t.par.Rank * n // the first row of the global batch this trainer trains
+	first := t.ranks.Rank * n // the first row of the global batch this trainer trains
 	t.g = nn.NewStore(o, cfg.Model.generator(), true)
 	t.d = nn.NewStore(o, cfg.Model.discriminator(), true)
 	opt := nn.Options{Train: true, Tiles: cfg.Kernels, Masks: masks, First: first}
@@ -132,7 +129,7 @@ func (t *Trainer) build() error {
 	if err := o.Err(); err != nil {
 		return err
 	}
-	if !t.par.alone() {
+	if !t.ranks.Alone() {
 		t.stepBufs = []hostSpan{{t.stats, 0, 2 * masks}}
 		floats := 2 * masks
 		for id, p := range [nets]*nn.Store{t.g, t.d} {
@@ -156,7 +153,7 @@ func (t *Trainer) record() error {
 			continue
 		}
 		ru := recordedUpdate{times: u.times, seqs: []*vk.Sequence{o.Sequence(u.name)}}
-		if !t.par.alone() {
+		if !t.ranks.Alone() {
 			ru.seqs = append(ru.seqs, o.Sequence(u.name+", from Adam on"))
 		}
 		if o.Err() != nil {

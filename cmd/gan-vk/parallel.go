@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,104 +19,50 @@ import (
 )
 
 // ranks is this process's place in a data-parallel run that mpirun
-// started (mpirun -np N gan-vk train …); nil is a run alone.
+// started (mpirun -np N gan-vk train …): gan.Ranks over MPI, and how
+// mpirun launched it. The zero ranks is a run alone, and every method
+// answers as the only rank would.
 type ranks struct {
+	gan.Ranks
 	w      *mpi.World
 	launch mpi.Launch
 }
 
 // joinRanks initialises MPI when mpirun started this process; alone it
-// returns nil and needs no MPI library.
-func joinRanks() (*ranks, error) {
+// returns the zero ranks and needs no MPI library.
+func joinRanks() (ranks, error) {
 	l, ok := mpi.Detect()
 	if !ok {
-		return nil, nil
+		return ranks{}, nil
 	}
 	w, err := mpi.Init()
 	if err != nil {
 		if l.LocalRank != 0 { // the machine's processes fail alike: its first says so
-			return nil, quietExit{}
+			return ranks{}, quietExit{}
 		}
-		return nil, fmt.Errorf("mpirun started gan-vk, but %w", err)
+		return ranks{}, fmt.Errorf("mpirun started gan-vk, but %w", err)
 	}
-	return &ranks{w: w, launch: l}, nil
+	return ranks{w: w, launch: l, Ranks: gan.Ranks{Rank: w.Rank, Size: w.Size, Sum: w.SumFloat32, Max: w.MaxInt32,
+		Bcast: func(b []byte) error { return w.BcastBytes(b, 0) }}}, nil
 }
 
+// mpirun reports whether mpirun started this process (-np 1 included).
+func (r ranks) mpirun() bool { return r.launch.Size > 0 }
+
 // close finalises MPI.
-func (r *ranks) close() {
-	if r != nil {
+func (r ranks) close() {
+	if r.w != nil {
 		r.w.Close()
 	}
 }
 
-// lead reports whether this process is rank 0, the one that writes the run
-// folder and talks to the user (a run alone is).
-func (r *ranks) lead() bool { return r == nil || r.w.Rank == 0 }
-
-func (r *ranks) size() int {
-	if r == nil {
-		return 1
-	}
-	return r.w.Size
-}
-
-func (r *ranks) group() run.Group {
-	if r == nil {
-		return run.Group{}
-	}
-	return run.Group{Rank: r.w.Rank, Size: r.w.Size, Sum: r.w.SumFloat32, Max: r.w.MaxInt32,
-		Bcast: func(b []byte) error { return r.w.BcastBytes(b, 0) }}
-}
-
-// bcast gives every rank rank 0's bytes (b on the others is ignored).
-func (r *ranks) bcast(b []byte) ([]byte, error) {
-	var n [8]byte
-	binary.LittleEndian.PutUint64(n[:], uint64(len(b)))
-	if err := r.w.BcastBytes(n[:], 0); err != nil {
-		return nil, err
-	}
-	if !r.lead() {
-		b = make([]byte, binary.LittleEndian.Uint64(n[:]))
-	}
-	if len(b) == 0 {
-		return b, nil
-	}
-	return b, r.w.BcastBytes(b, 0)
-}
-
-// any reports whether any rank says yes.
-func (r *ranks) any(yes bool) (bool, error) {
-	v := []int32{0}
-	if yes {
-		v[0] = 1
-	}
-	err := r.w.MaxInt32(v)
-	return v[0] != 0, err
-}
-
-// agreed ends a rank on an error that every rank stops on: the ranks
-// for which err is nil say nothing more and exit 1 (quietExit), those
-// with one print it. Every rank's err must come from the same agreement.
-func (r *ranks) agreed(err error) error {
-	bad, aerr := r.any(err != nil)
-	switch {
-	case aerr != nil:
-		return aerr
-	case err != nil:
-		return err
-	case bad:
+// agreed is gan.Ranks.Agreed with the ranks that had no error of their own
+// ending quietly (quietExit).
+func (r ranks) agreed(err error) error {
+	if err = r.Agreed(err); errors.Is(err, gan.ErrAnotherRank) {
 		return quietExit{}
 	}
-	return nil
-}
-
-// leadSays is err on rank 0 and nil elsewhere: for an error every rank
-// would find alike, which rank 0 alone prints (with agreed).
-func (r *ranks) leadSays(err error) error {
-	if r.lead() {
-		return err
-	}
-	return nil
+	return err
 }
 
 // parallelConfig reports a run configuration that cannot train on this
@@ -146,23 +91,30 @@ type startup struct {
 	Dir    string     `json:"-"` // rank 0's, which the others take (a new folder's name is random)
 }
 
-// agreeOnRun checks that every rank was started for the same run and
-// returns rank 0's run folder. A rank started otherwise says what differs.
-func (r *ranks) agreeOnRun(s startup) (string, error) {
+// agreeOnRun checks that every rank was started for the same run, and that
+// the run can train on this many ranks, and returns rank 0's run folder.
+// A rank started otherwise says what differs.
+func (r ranks) agreeOnRun(s startup) (string, error) {
+	if !r.mpirun() {
+		return s.Dir, nil
+	}
 	mine, err := json.Marshal(s)
 	if err != nil {
 		return "", err
 	}
-	lead, err := r.bcast(append([]byte(s.Dir+"\n"), mine...))
+	lead, err := r.Share(append([]byte(s.Dir+"\n"), mine...))
 	if err != nil {
 		return "", err
 	}
 	dir, theirs, _ := strings.Cut(string(lead), "\n")
 	var diff error
 	if d := jsonDiff(mine, []byte(theirs)); d != "" {
-		diff = &usageError{fmt.Sprintf("rank %d was started for another run than rank 0 (%s); start every rank with the same flags", r.w.Rank, d)}
+		diff = &usageError{fmt.Sprintf("rank %d was started for another run than rank 0 (%s); start every rank with the same flags", r.Rank, d)}
 	}
-	return dir, r.agreed(diff)
+	if err := r.agreed(diff); err != nil {
+		return "", err
+	}
+	return dir, r.agreed(r.LeadSays(parallelConfig(s.Config, s.Resume != "", dir, r.Count())))
 }
 
 // jsonDiff names the fields where two JSON objects differ, with both
@@ -213,12 +165,15 @@ func jsonValue(v any) string {
 
 // shareKernels gives every rank rank 0's kernel plan, so that every rank
 // sums in the same order and their parameters stay the same bits.
-func (r *ranks) shareKernels(cfg *gan.TrainConfig) error {
+func (r ranks) shareKernels(cfg *gan.TrainConfig) error {
+	if r.Alone() {
+		return nil
+	}
 	b, err := json.Marshal(cfg.Kernels)
 	if err != nil {
 		return err
 	}
-	if b, err = r.bcast(b); err != nil {
+	if b, err = r.Share(b); err != nil {
 		return err
 	}
 	return json.Unmarshal(b, &cfg.Kernels)
@@ -229,7 +184,10 @@ func (r *ranks) shareKernels(cfg *gan.TrainConfig) error {
 // machine, a single entry is every rank's), or else the local rank's
 // device of the best kind there is, shared round-robin when the machine
 // has fewer than processes.
-func (r *ranks) deviceFor(flag string) (string, error) {
+func (r ranks) deviceFor(flag string) (string, error) {
+	if !r.mpirun() {
+		return flag, nil
+	}
 	l := r.launch
 	if flag != "" {
 		list := strings.Split(flag, ",")
@@ -262,7 +220,10 @@ func (r *ranks) deviceFor(flag string) (string, error) {
 // too soon after a Ctrl-C or SIGTERM for the step to end in a checkpoint:
 // mpirun sends its processes SIGTERM odls_base_sigkill_timeout seconds
 // (1 by default) after it is told to stop, and SIGKILL as long after that.
-func killTimeout() string {
+func (r ranks) killTimeout() string {
+	if !r.mpirun() {
+		return ""
+	}
 	s, err := strconv.Atoi(os.Getenv("OMPI_MCA_odls_base_sigkill_timeout"))
 	if err != nil {
 		s = 1
@@ -279,15 +240,15 @@ func killTimeout() string {
 // the run before the line is out; every rank but 0 names itself. An error
 // that left the others waiting for this rank (run.Stranded) then ends the
 // whole run (MPI_Abort), whose processes mpirun stops.
-func (r *ranks) endRank(err error, stderr io.Writer) error {
-	if r == nil || err == nil {
+func (r ranks) endRank(err error, stderr io.Writer) error {
+	if r.Alone() || err == nil {
 		return err
 	}
 	if errors.As(err, &quietExit{}) {
 		return err
 	}
-	if !r.lead() {
-		err = fmt.Errorf("rank %d: %w", r.w.Rank, err)
+	if !r.Lead() {
+		err = fmt.Errorf("rank %d: %w", r.Rank, err)
 	}
 	code := report(stderr, "train", err)
 	if run.Stranded(err) {

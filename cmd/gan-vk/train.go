@@ -19,7 +19,11 @@ import (
 	"github.com/gan-vk/gan-vk/vk"
 )
 
-const trainSynopsis = `train [flags]
+// trainSynopsis is train's usage, with the flags --resume accepts listed
+// from their table.
+func trainSynopsis() string { return strings.Replace(trainUsage, "{{resumable}}", resumableList(), 1) }
+
+const trainUsage = `train [flags]
 
 Trains a DCGAN. With no flags it trains dcgan28 on Fashion-MNIST from
 Debian's dataset-fashion-mnist for 25 epochs, in a new folder under runs/.
@@ -40,10 +44,10 @@ skipped, counted and the first few named, and training stops only when
 none decodes.
 
 --steps and --epochs count the whole run: --resume with --steps 2000 on a
-run at step 1500 trains 500 more. On --resume only --steps, --epochs,
---device, --quiet, --sample-every, --checkpoint-every, --checkpoint-minutes,
---keep, --cache, --view, --score-every, --score-n and --gif may be given; the rest comes from the run's
-config.json, which also records the kernel configuration of every pass
+run at step 1500 trains 500 more. With --resume only these may be given:
+{{resumable}}.
+The rest comes from the run's config.json, which also records the kernel
+configuration of every pass
 (from gan-vk tune's cache where it had the shape, the built-in choice
 elsewhere; --tune tunes first), so a resume sums in the same order.
 
@@ -64,11 +68,55 @@ display --view stops before training, saying so. Keys in the window:
 // defaultEMA is --ema's default decay.
 const defaultEMA = 0.999
 
-// resumable lists the flags --resume accepts: they change how a run goes
-// on, not what it computes.
-var resumable = map[string]bool{"resume": true, "steps": true, "epochs": true, "device": true, "quiet": true,
-	"sample-every": true, "checkpoint-every": true, "checkpoint-minutes": true, "keep": true, "cache": true, "view": true,
-	"score-every": true, "score-n": true, "gif": true}
+// resumable are the flags --resume accepts, which change how a run goes on,
+// not what it computes, and how each changes the resumed run's
+// configuration (nil: one config.json does not hold). The help text, the
+// check and the assignment all read this table.
+func resumable() []resumableFlag {
+	return []resumableFlag{
+		{"steps", func(f *trainFlags, c *run.Config) { c.Steps, c.Epochs = f.steps, f.epochs }},
+		{"epochs", func(f *trainFlags, c *run.Config) {
+			if !f.set["steps"] {
+				c.Steps, c.Epochs = 0, f.epochs
+			}
+		}},
+		{"device", nil},
+		{"quiet", nil},
+		{"sample-every", func(f *trainFlags, c *run.Config) { c.SampleEvery = f.sampleEvery }},
+		{"checkpoint-every", func(f *trainFlags, c *run.Config) { c.CheckpointEvery = f.ckptEvery }},
+		{"checkpoint-minutes", func(f *trainFlags, c *run.Config) { c.CheckpointMinutes = f.ckptMinutes }},
+		{"keep", func(f *trainFlags, c *run.Config) { c.Keep = f.keep }},
+		{"cache", nil},
+		{"view", nil},
+		{"score-every", func(f *trainFlags, c *run.Config) { c.ScoreEvery = f.scoreEvery }},
+		{"score-n", func(f *trainFlags, c *run.Config) { c.ScoreN = f.scoreN }},
+		{"gif", nil},
+	}
+}
+
+// resumableFlag is one flag --resume accepts.
+type resumableFlag struct {
+	name  string
+	apply func(f *trainFlags, c *run.Config)
+}
+
+// resumableList is the flags --resume accepts, as the help text lists them.
+func resumableList() string {
+	var names []string
+	for _, r := range resumable() {
+		names = append(names, "--"+r.name)
+	}
+	words := strings.Fields(strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1])
+	var lines []string
+	for _, w := range words { // wrapped as the rest of the help text
+		if n := len(lines); n > 0 && len(lines[n-1])+1+len(w) <= 74 {
+			lines[n-1] += " " + w
+		} else {
+			lines = append(lines, w)
+		}
+	}
+	return strings.Join(lines, "\n")
+}
 
 // trainFlags are train's flags; set holds the names given on the command line.
 type trainFlags struct {
@@ -116,7 +164,7 @@ func newTrainFlags(fs *flag.FlagSet) *trainFlags {
 }
 
 func runTrain(args []string, stdout, stderr io.Writer) (err error) {
-	fs := newFlags("train", trainSynopsis, stdout, stderr)
+	fs := newFlags("train", trainSynopsis(), stdout, stderr)
 	f := newTrainFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -128,93 +176,100 @@ func runTrain(args []string, stdout, stderr io.Writer) (err error) {
 		return err
 	}
 	// Under mpirun every rank checks with the others at each point where
-	// one could fail alone, so that all stop together.
+	// one could fail alone, so that all stop together; alone each check
+	// is the rank's own.
 	rk, err := joinRanks()
 	if err != nil {
 		return err
 	}
 	defer rk.close()
 	defer func() { err = rk.endRank(err, stderr) }()
-	if rk != nil {
-		if dir, err = rk.agreeOnRun(startup{Config: cfg, Run: f.runDir, Resume: f.resume, Dir: dir}); err != nil {
-			return err
-		}
-		if err := rk.agreed(rk.leadSays(parallelConfig(cfg, f.resume != "", dir, rk.size()))); err != nil {
-			return err
-		}
+	if dir, err = rk.agreeOnRun(startup{Config: cfg, Run: f.runDir, Resume: f.resume, Dir: dir}); err != nil {
+		return err
 	}
-	sel := f.device
-	if rk != nil {
-		sel, err = rk.deviceFor(f.device)
-	}
-	view := f.view && rk.lead() // the window is rank 0's
-	var w *viewer.Window
-	var d *vk.Device
-	switch {
-	case err != nil: // agreed below
-	case view:
-		w, d, err = openViewer("gan-vk · "+dir, sel)
-	default:
-		d, err = openDevice(sel)
-	}
-	if err == nil {
-		defer closeDevice(d, stderr, &err)
-		if w != nil {
-			defer w.Close()
-		}
-	}
-	if rk != nil {
-		err = rk.agreed(err)
-	}
+	w, d, err := f.open(rk, dir, stderr)
 	if err != nil {
 		return err
 	}
-	if f.resume == "" {
-		// A new run takes each pass's tile from the tuning cache where it
-		// has the shape, the heuristic elsewhere, and records them all in
-		// config.json; a resume builds what its config.json records. Every
-		// rank builds rank 0's.
-		if rk.lead() {
-			tiles := kernelTiles(d.Info(), stderr)
-			if f.tune {
-				tiles, err = tuneKernels(d, cfg.Train, tune.Options{}, stdout, stderr)
-			}
-			cfg.Train.Kernels = cfg.Train.KernelPlan(d.Info(), tiles)
-		}
-		if rk != nil {
-			if err = rk.agreed(err); err == nil {
-				err = rk.shareKernels(&cfg.Train)
-			}
-		}
-		if err != nil {
+	defer closeDevice(d, stderr, &err)
+	if w != nil {
+		defer w.Close()
+	}
+	if f.resume == "" { // a resume builds the kernels its config.json records
+		if err := f.kernelPlan(rk, d, &cfg.Train, stdout, stderr); err != nil {
 			return err
 		}
 	}
-	out := newProgress(stdout, f.quiet || !rk.lead())
-	if !rk.lead() {
+	out := newProgress(stdout, f.quiet || !rk.Lead())
+	if !rk.Lead() {
 		stdout = io.Discard
 	}
-	r := &run.Run{Dir: dir, Config: cfg, CacheDir: f.cacheDir(dir), Log: out.log, Report: out.report, Group: rk.group(), Program: program()}
+	r := &run.Run{Dir: dir, Config: cfg, CacheDir: f.cacheDir(dir), Log: out.log, Report: out.report, Ranks: rk.Ranks, Program: program()}
 	if cfg.ScoreEvery > 0 {
 		if r.ScoreCache, err = scoreCacheDir(); err != nil {
 			return err
 		}
 	}
 	out.log("%s", describeRun(cfg, d, dir, rk))
-	if rk != nil {
-		if note := killTimeout(); note != "" {
-			out.log("%s", note)
-		}
+	if note := rk.killTimeout(); note != "" {
+		out.log("%s", note)
 	}
-	if err := train(w, d, r, f.resume != "", out, stdout); err != nil || !f.gif || !rk.lead() {
+	if err := train(w, d, r, f.resume != "", out, stdout); err != nil || !f.gif || !rk.Lead() {
 		return err
 	}
-	gif := filepath.Join(r.Dir, "progress.gif")
-	grids, err := writeTimelapse(r.Dir, gif, timelapseFlags{fps: 8, every: 1, hold: 2 * time.Second})
+	return writeProgressGIF(r.Dir, stdout)
+}
+
+// open opens this rank's device, with the window on rank 0 under --view;
+// every rank learns whether all did, and a rank that opened its device
+// closes it when another failed.
+func (f *trainFlags) open(rk ranks, dir string, stderr io.Writer) (*viewer.Window, *vk.Device, error) {
+	sel, err := rk.deviceFor(f.device)
+	var w *viewer.Window
+	var d *vk.Device
+	switch {
+	case err != nil: // agreed below
+	case f.view && rk.Lead(): // the window is rank 0's
+		w, d, err = openViewer("gan-vk · "+dir, sel)
+	default:
+		d, err = openDevice(sel)
+	}
+	if err = rk.agreed(err); err != nil && d != nil {
+		if w != nil {
+			w.Close()
+		}
+		closeDevice(d, stderr, &err)
+		return nil, nil, err
+	}
+	return w, d, err
+}
+
+// kernelPlan records in a new run's configuration the tile of every GEMM
+// pass: the tuning cache's where it has the shape (after --tune tunes),
+// the heuristic's elsewhere. Every rank takes rank 0's.
+func (f *trainFlags) kernelPlan(rk ranks, d *vk.Device, cfg *gan.TrainConfig, stdout, stderr io.Writer) error {
+	var err error
+	if rk.Lead() {
+		tiles := kernelTiles(d.Info(), stderr)
+		if f.tune {
+			tiles, err = tuneKernels(d, *cfg, tune.Options{}, stdout, stderr)
+		}
+		cfg.Kernels = cfg.KernelPlan(d.Info(), tiles)
+	}
+	if err := rk.agreed(err); err != nil {
+		return err
+	}
+	return rk.shareKernels(cfg)
+}
+
+// writeProgressGIF writes --gif's progress.gif from the run's grids.
+func writeProgressGIF(dir string, stdout io.Writer) error {
+	gif := filepath.Join(dir, "progress.gif")
+	grids, err := writeTimelapse(dir, gif, timelapseFlags{fps: 8, every: 1, hold: 2 * time.Second})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "wrote %s: %d frames (gan-vk timelapse %s makes it again)\n", gif, len(grids), r.Dir)
+	fmt.Fprintf(stdout, "wrote %s: %d frames (gan-vk timelapse %s makes it again)\n", gif, len(grids), dir)
 	return nil
 }
 
@@ -242,8 +297,12 @@ func (f *trainFlags) runConfig() (run.Config, string, error) {
 }
 
 func (f *trainFlags) resumeConfig() (run.Config, string, error) {
+	ok := map[string]bool{"resume": true}
+	for _, r := range resumable() {
+		ok[r.name] = true
+	}
 	for name := range f.set {
-		if !resumable[name] {
+		if !ok[name] {
 			return run.Config{}, "", &usageError{fmt.Sprintf("--%s cannot be given with --resume: the run's config.json fixes it", name)}
 		}
 	}
@@ -251,29 +310,10 @@ func (f *trainFlags) resumeConfig() (run.Config, string, error) {
 	if err != nil {
 		return cfg, "", err
 	}
-	if f.set["steps"] || f.set["epochs"] {
-		cfg.Steps, cfg.Epochs = 0, f.epochs
-		if f.set["steps"] {
-			cfg.Steps = f.steps
+	for _, r := range resumable() {
+		if f.set[r.name] && r.apply != nil {
+			r.apply(f, &cfg)
 		}
-	}
-	if f.set["sample-every"] {
-		cfg.SampleEvery = f.sampleEvery
-	}
-	if f.set["checkpoint-every"] {
-		cfg.CheckpointEvery = f.ckptEvery
-	}
-	if f.set["checkpoint-minutes"] {
-		cfg.CheckpointMinutes = f.ckptMinutes
-	}
-	if f.set["keep"] {
-		cfg.Keep = f.keep
-	}
-	if f.set["score-every"] {
-		cfg.ScoreEvery = f.scoreEvery
-	}
-	if f.set["score-n"] {
-		cfg.ScoreN = f.scoreN
 	}
 	return cfg, f.resume, nil
 }
@@ -337,15 +377,15 @@ func (f *trainFlags) cacheDir(dir string) string {
 }
 
 // describeRun is the line a run starts with.
-func describeRun(cfg run.Config, d *vk.Device, dir string, rk *ranks) string {
+func describeRun(cfg run.Config, d *vk.Device, dir string, rk ranks) string {
 	total := fmt.Sprintf("%d epochs", cfg.Epochs)
 	if cfg.Steps > 0 {
 		total = fmt.Sprintf("%d steps", cfg.Steps)
 	}
 	m := cfg.Train.Model
 	on := d.Info().Name
-	if rk != nil {
-		on = fmt.Sprintf("%d processes (mpirun; %d of the batch each, rank 0 on %s)", rk.size(), cfg.Train.Batch/rk.size(), on)
+	if rk.mpirun() {
+		on = fmt.Sprintf("%d processes (mpirun; %d of the batch each, rank 0 on %s)", rk.Count(), cfg.Train.Batch/rk.Count(), on)
 	}
 	return fmt.Sprintf("%s (%d×%d×%d) on %s, batch %d, %s, on %s; run folder %s",
 		m.Preset, m.Channels, m.Size(), m.Size(), cfg.Data, cfg.Train.Batch, total, on, dir)

@@ -71,37 +71,20 @@ type Run struct {
 	// viewer draws from is one. If the observer has a Close method, the
 	// run calls it when it ends.
 	Watch func(Started) (Observer, error)
-	// Group is the run's ranks when mpirun started several processes;
-	// the zero Group is a run alone.
-	Group Group
+	// Ranks are the run's when mpirun started several processes: every
+	// rank trains its rows of each batch and they agree after each step
+	// whether to go on; rank 0 alone writes the run folder and runs the
+	// observers. The zero Ranks is a run alone.
+	Ranks gan.Ranks
 	// Program is how the user starts gan-vk (bin/gan-vk, ./build.sh run),
 	// for the lines that say how to resume; "" is gan-vk.
 	Program string
-}
-
-// Group is the ranks of a data-parallel run (the mpi package's World, as
-// the command wires it in). Every rank trains its rows of each batch
-// (gan.Parallel) and they agree after each step whether to go on; rank 0
-// alone writes the run folder and runs the observers.
-type Group struct {
-	Rank, Size int
-	Sum        func([]float32) error // over the ranks in place, the same bits on every rank
-	Max        func([]int32) error   // the maximum over the ranks, in place
-	Bcast      func([]byte) error    // rank 0's bytes to every rank
 }
 
 // driftEvery is how many steps apart the ranks of a data-parallel run
 // compare their state's fingerprints: on devices of different kinds the
 // same sums may round differently, and then every rank takes rank 0's.
 const driftEvery = 100
-
-func (g Group) alone() bool { return g.Size <= 1 }
-
-// lead reports whether this process writes the run folder: rank 0.
-func (g Group) lead() bool { return g.Rank == 0 }
-
-// size is the number of ranks, 1 alone.
-func (g Group) size() int { return max(g.Size, 1) }
 
 // strandedError is an error that stopped one rank of a data-parallel run
 // where the others wait for it.
@@ -110,7 +93,7 @@ type strandedError struct{ error }
 func (e strandedError) Unwrap() error { return e.error }
 
 func (r *Run) strand(err error) error {
-	if r.Group.alone() {
+	if r.Ranks.Alone() {
 		return err
 	}
 	return strandedError{err}
@@ -295,12 +278,8 @@ func (r *Run) Train(ctx context.Context, d *vk.Device, resume bool) (int, error)
 // learn whether any was or did, so that every rank stops after the same
 // step. Alone it returns what it is told.
 func (l *loop) agree(stopping, failed bool) (stop, othersFailed bool, err error) {
-	g := l.r.Group
-	if g.alone() {
-		return stopping, false, nil
-	}
 	flags := []int32{b2i(stopping), b2i(failed)}
-	if err := g.Max(flags); err != nil {
+	if err := l.r.Ranks.MaxOf(flags); err != nil {
 		return false, false, fmt.Errorf("agreeing with the other ranks after step %d: %w", l.t.Steps(), err)
 	}
 	return flags[0] != 0, flags[1] != 0 && !failed, nil
@@ -310,8 +289,8 @@ func (l *loop) agree(stopping, failed bool) (stop, othersFailed bool, err error)
 // at the run's last (before its final checkpoint) and, when they differ,
 // gives every rank rank 0's state (and says so, once).
 func (l *loop) checkDrift() error {
-	g := l.r.Group
-	if g.alone() || l.t.Steps()%driftEvery != 0 && l.t.Steps() != l.total {
+	g := l.r.Ranks
+	if g.Alone() || l.t.Steps()%driftEvery != 0 && l.t.Steps() != l.total {
 		return nil
 	}
 	fp, err := l.t.Fingerprint()
@@ -380,14 +359,14 @@ func (r *Run) start(d *vk.Device, resume bool) (*loop, error) {
 	if err := cfg.Check(); err != nil {
 		return nil, err
 	}
-	g := r.Group
+	g := r.Ranks
 	if resume {
-		if err := cfg.CheckRanks(r.Program, r.Dir, g.size()); err != nil {
+		if err := cfg.CheckRanks(r.Program, r.Dir, g.Count()); err != nil {
 			return nil, err
 		}
 	}
-	if g.size() > 1 {
-		r.Config.Ranks, cfg.Ranks = g.size(), g.size()
+	if g.Count() > 1 {
+		r.Config.Ranks, cfg.Ranks = g.Count(), g.Count()
 	}
 	ds, err := data.Open(data.Options{Path: cfg.Data, Size: cfg.Train.Model.Size(), Crop: cfg.Crop, CacheDir: r.CacheDir, Log: l.logf})
 	if err != nil {
@@ -404,11 +383,11 @@ func (r *Run) start(d *vk.Device, resume bool) (*loop, error) {
 	if l.total == 0 {
 		l.total = cfg.Epochs * l.loader.StepsPerEpoch()
 	}
-	if l.t, err = gan.NewParallelTrainer(d, cfg.Train, gan.Parallel{Rank: g.Rank, Size: g.Size, Sum: g.Sum}); err != nil {
+	if l.t, err = gan.NewParallelTrainer(d, cfg.Train, g); err != nil {
 		return nil, err
 	}
 	l.closers = append(l.closers, l.t.Close)
-	if g.lead() {
+	if g.Lead() {
 		for _, dir := range []string{r.samplesDir(), r.checkpointsDir()} { // once there is something to write
 			if err := os.MkdirAll(dir, 0o755); err != nil {
 				return nil, err
@@ -424,7 +403,7 @@ func (r *Run) start(d *vk.Device, resume bool) (*loop, error) {
 		return nil, err
 	}
 	l.batches = newPrefetch(l.loader, l.loader.BatchSize()*ds.ImageBytes())
-	if !g.lead() { // the other ranks train and agree, and write nothing
+	if !g.Lead() { // the other ranks train and agree, and write nothing
 		l.ckpt = &checkpointer{r: r, t: l.t, perEpoch: l.loader.StepsPerEpoch(), last: time.Now()}
 		if l.t.Steps() < l.total {
 			l.batches.load(l.t.Steps())
@@ -455,18 +434,13 @@ func (r *Run) start(d *vk.Device, resume bool) (*loop, error) {
 // sameStep checks that every rank starts from the same step: each read
 // the run folder's newest checkpoint itself.
 func (l *loop) sameStep() error {
-	g := l.r.Group
-	if g.alone() {
-		return nil
-	}
-	s := int32(l.t.Steps())
-	v := []int32{s, -s}
-	if err := g.Max(v); err != nil {
+	same, lo, hi, err := l.r.Ranks.Same(int32(l.t.Steps()))
+	if err != nil {
 		return fmt.Errorf("agreeing on the step with the other ranks: %w", err)
 	}
-	if v[0] != -v[1] {
+	if !same {
 		return fmt.Errorf("the ranks resumed %s at different steps (%d to %d): every rank must see the same run folder (a shared file system across machines)",
-			l.r.Dir, -v[1], v[0])
+			l.r.Dir, lo, hi)
 	}
 	return nil
 }
@@ -576,7 +550,7 @@ func (l *loop) step() (*StepDone, error) {
 // resume loads the newest checkpoint of the run folder into t, after
 // removing what interrupted writes left.
 func (r *Run) resume(t *gan.Trainer, logf func(string, ...any)) error {
-	if r.Group.lead() { // the one rank that writes the folder tidies it
+	if r.Ranks.Lead() { // the one rank that writes the folder tidies it
 		for _, dir := range []string{r.samplesDir(), r.checkpointsDir()} {
 			atomicfile.RemoveStale(dir, logf)
 		}
@@ -661,7 +635,7 @@ func (c *checkpointer) AfterStep(_ context.Context, s *StepDone) error {
 // or another): with a checkpoint of that step (written now when the
 // observers had not; by rank 0 alone), and context.Canceled.
 func (c *checkpointer) stop(s *StepDone) error {
-	if s.Checkpoint == "" && c.r.Group.lead() {
+	if s.Checkpoint == "" && c.r.Ranks.Lead() {
 		if _, err := c.save(); err != nil {
 			return err
 		}
