@@ -1,6 +1,7 @@
 package gan
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/gan-vk/gan-vk/gan/nn"
@@ -57,6 +58,22 @@ func (w Weights) For(cfg TrainConfig) Weights {
 	}
 	return RawWeights
 }
+
+// Resolve is the generator w names in a run configured cfg, with its
+// network; the EMA generator of a run that keeps none is an error that says
+// what to use instead.
+func (w Weights) Resolve(cfg TrainConfig) (Weights, nn.Spec, error) {
+	switch w = w.For(cfg); {
+	case w == RawWeights:
+		return w, cfg.Model.generator(), nil
+	case cfg.EMA == 0:
+		return w, nn.Spec{}, ErrNoEMA
+	}
+	return w, cfg.Model.generatorEMA(), nil
+}
+
+// ErrNoEMA is a request for the EMA generator of a run that keeps none.
+var ErrNoEMA = errors.New("this run keeps no EMA generator (it was trained with --ema 0); use --weights raw")
 
 // emaRampup is the EMA's ramp-up: at generator update t its decay is
 // min(TrainConfig.EMA, 0.5^(1/(0.05·t))), StyleGAN's ramp-up (a half-life

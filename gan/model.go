@@ -192,12 +192,9 @@ type Layer = nn.Layer
 // EMAWeights (or the default, for a run that keeps an EMA) the EMA
 // generator, whose tensors are generator_ema.*.
 func GeneratorLayers(cfg TrainConfig, w Weights) ([]Layer, error) {
-	spec := cfg.Model.generator()
-	if w.For(cfg) == EMAWeights {
-		if cfg.EMA == 0 {
-			return nil, errNoEMA
-		}
-		spec = cfg.Model.generatorEMA()
+	_, spec, err := w.Resolve(cfg)
+	if err != nil {
+		return nil, err
 	}
 	return spec.Export(), nil
 }

@@ -1,7 +1,6 @@
 package gan
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/gan-vk/gan-vk/gan/nn"
@@ -110,11 +109,12 @@ func (s *Sampler) SetZ(z []float32) error {
 // generators: the raw one, or the EMA generator, whose batch norms are
 // calibrated for its weights before each forward that follows a step.
 func (t *Trainer) NewSampler(n int, w Weights) (*Sampler, error) {
-	if w.For(t.Config) == RawWeights {
-		return newSampler(t.dev, t.g, t.Config.Model, n, t.Config.Seed, samplerOptions{})
+	w, _, err := w.Resolve(t.Config)
+	if err != nil {
+		return nil, err
 	}
-	if t.ema == nil {
-		return nil, errNoEMA
+	if w == RawWeights {
+		return newSampler(t.dev, t.g, t.Config.Model, n, t.Config.Seed, samplerOptions{})
 	}
 	s, err := newSampler(t.dev, t.ema, t.Config.Model, n, t.Config.Seed, samplerOptions{})
 	if err != nil {
@@ -123,9 +123,6 @@ func (t *Trainer) NewSampler(n int, w Weights) (*Sampler, error) {
 	s.before = t.calibrateEMA
 	return s, nil
 }
-
-// errNoEMA is a request for the EMA generator of a run that keeps none.
-var errNoEMA = errors.New("this run keeps no EMA generator (it was trained with --ema 0); use --weights raw")
 
 // Generator is a trained generator on the device, for sampling.
 type Generator struct {
@@ -139,17 +136,13 @@ type Generator struct {
 // LoadGenerator puts one generator of a run configured cfg, at step, on
 // the device: its parameters and running statistics from src.
 func LoadGenerator(d *vk.Device, cfg TrainConfig, step int, w Weights, src TensorSource) (*Generator, error) {
-	w = w.For(cfg)
-	spec := cfg.Model.generator()
-	if w == EMAWeights {
-		if cfg.EMA == 0 {
-			return nil, errNoEMA
-		}
-		spec = cfg.Model.generatorEMA()
+	w, spec, err := w.Resolve(cfg)
+	if err != nil {
+		return nil, err
 	}
 	g := &Generator{Config: cfg, Step: step, Weights: w, own: nn.NewOwner(d)}
 	g.p = nn.NewStore(g.own, spec, false)
-	err := g.own.Err()
+	err = g.own.Err()
 	if err == nil {
 		err = g.p.Load(src, false)
 	}

@@ -23,8 +23,8 @@ func parseWeights(s string, cfg gan.TrainConfig) (gan.Weights, error) {
 	if err != nil {
 		return w, &usageError{"--" + err.Error()}
 	}
-	if w == gan.EMAWeights && cfg.EMA == 0 {
-		return w, &usageError{"--weights ema: this run keeps no EMA generator (it was trained with --ema 0); use --weights raw"}
+	if _, _, err := w.Resolve(cfg); err != nil {
+		return w, &usageError{"--weights " + s + ": " + err.Error()}
 	}
 	return w, nil
 }

@@ -355,39 +355,19 @@ func (r *Run) start(d *vk.Device, resume bool) (*loop, error) {
 			l.close()
 		}
 	}()
-	cfg := r.Config
-	if err := cfg.Check(); err != nil {
-		return nil, err
-	}
-	g := r.Ranks
-	if resume {
-		if err := cfg.CheckRanks(r.Program, r.Dir, g.Count()); err != nil {
-			return nil, err
-		}
-	}
-	if g.Count() > 1 {
-		r.Config.Ranks, cfg.Ranks = g.Count(), g.Count()
-	}
-	ds, err := data.Open(data.Options{Path: cfg.Data, Size: cfg.Train.Model.Size(), Crop: cfg.Crop, CacheDir: r.CacheDir, Log: l.logf})
+	cfg, err := r.startConfig(resume)
 	if err != nil {
 		return nil, err
 	}
-	l.closers = append(l.closers, func() { ds.Close() })
-	if ds.C != cfg.Train.Model.Channels {
-		return nil, fmt.Errorf("the data has %d channels, the run's model %d", ds.C, cfg.Train.Model.Channels)
-	}
-	if l.loader, err = data.NewLoader(ds, cfg.Train.Batch, cfg.Train.Seed); err != nil {
+	ds, err := l.openData(cfg)
+	if err != nil {
 		return nil, err
 	}
-	l.total = cfg.Steps
-	if l.total == 0 {
-		l.total = cfg.Epochs * l.loader.StepsPerEpoch()
-	}
-	if l.t, err = gan.NewParallelTrainer(d, cfg.Train, g); err != nil {
+	if l.t, err = gan.NewParallelTrainer(d, cfg.Train, r.Ranks); err != nil {
 		return nil, err
 	}
 	l.closers = append(l.closers, l.t.Close)
-	if g.Lead() {
+	if r.Ranks.Lead() {
 		for _, dir := range []string{r.samplesDir(), r.checkpointsDir()} { // once there is something to write
 			if err := os.MkdirAll(dir, 0o755); err != nil {
 				return nil, err
@@ -403,25 +383,12 @@ func (r *Run) start(d *vk.Device, resume bool) (*loop, error) {
 		return nil, err
 	}
 	l.batches = newPrefetch(l.loader, l.loader.BatchSize()*ds.ImageBytes())
-	if !g.Lead() { // the other ranks train and agree, and write nothing
-		l.ckpt = &checkpointer{r: r, t: l.t, perEpoch: l.loader.StepsPerEpoch(), last: time.Now()}
-		if l.t.Steps() < l.total {
-			l.batches.load(l.t.Steps())
-		}
-		l.start = time.Now()
-		ok = true
-		return l, nil
-	}
-	if err := r.writeConfig(); err != nil { // on resume: the totals may have changed
-		return nil, err
-	}
-	if err := l.observe(d); err != nil {
-		return nil, err
-	}
-	if l.t.Steps() == 0 {
-		if err := r.writeReal(l.loader, ds); err != nil {
+	if r.Ranks.Lead() {
+		if err := l.lead(d, ds); err != nil {
 			return nil, err
 		}
+	} else { // the other ranks train and agree, and write nothing
+		l.ckpt = &checkpointer{r: r, t: l.t, perEpoch: l.loader.StepsPerEpoch(), last: time.Now()}
 	}
 	if l.t.Steps() < l.total {
 		l.batches.load(l.t.Steps())
@@ -429,6 +396,61 @@ func (r *Run) start(d *vk.Device, resume bool) (*loop, error) {
 	l.start = time.Now()
 	ok = true
 	return l, nil
+}
+
+// startConfig checks the run's configuration, and on resume that it runs
+// on as many ranks as it was trained on; a data-parallel run records its
+// ranks.
+func (r *Run) startConfig(resume bool) (Config, error) {
+	cfg := r.Config
+	if err := cfg.Check(); err != nil {
+		return cfg, err
+	}
+	n := r.Ranks.Count()
+	if resume {
+		if err := cfg.CheckRanks(r.Program, r.Dir, n); err != nil {
+			return cfg, err
+		}
+	}
+	if n > 1 {
+		r.Config.Ranks, cfg.Ranks = n, n
+	}
+	return cfg, nil
+}
+
+// openData opens the run's data and its loader, and counts the run's steps.
+func (l *loop) openData(cfg Config) (*data.Dataset, error) {
+	ds, err := data.Open(data.Options{Path: cfg.Data, Size: cfg.Train.Model.Size(), Crop: cfg.Crop, CacheDir: l.r.CacheDir, Log: l.logf})
+	if err != nil {
+		return nil, err
+	}
+	l.closers = append(l.closers, func() { ds.Close() })
+	if ds.C != cfg.Train.Model.Channels {
+		return nil, fmt.Errorf("the data has %d channels, the run's model %d", ds.C, cfg.Train.Model.Channels)
+	}
+	if l.loader, err = data.NewLoader(ds, cfg.Train.Batch, cfg.Train.Seed); err != nil {
+		return nil, err
+	}
+	l.total = cfg.Steps
+	if l.total == 0 {
+		l.total = cfg.Epochs * l.loader.StepsPerEpoch()
+	}
+	return ds, nil
+}
+
+// lead is rank 0's part of the start: config.json (on resume the totals
+// may have changed), the observers, and a new run's grid of real images.
+func (l *loop) lead(d *vk.Device, ds *data.Dataset) error {
+	if err := l.r.writeConfig(); err != nil {
+		return err
+	}
+	if err := l.observe(d); err != nil {
+		return err
+	}
+	if l.t.Steps() == 0 {
+		return l.r.writeReal(l.loader, ds)
+	}
+	return nil
 }
 
 // sameStep checks that every rank starts from the same step: each read

@@ -155,7 +155,30 @@ func tunePass(d *vk.Device, p layers.Pass, opts Options, deadline time.Time) (r 
 		return Result{}, false, err
 	}
 	defer ops.Close()
-	info := d.Info()
+	cands := candidatesOf(d.Info(), p, opts)
+	if len(cands) == 0 {
+		return Result{}, false, nil
+	}
+	s := &search{pt: &passTimer{d: d, p: p, ops: ops}, opts: opts, deadline: deadline, r: Result{Pass: p, Heuristic: cands[0]}}
+	if el, ok := s.try(cands[0]); ok {
+		s.r.HeuristicT = el
+	}
+	s.families(cands[1:])
+	if s.r.BestT == 0 { // nothing ran
+		return s.r, false, nil
+	}
+	for _, t := range layers.SplitCandidates(d.Info(), p, s.r.Best) {
+		if s.late() {
+			break
+		}
+		s.try(t)
+	}
+	return s.r, true, nil
+}
+
+// candidatesOf are p's candidate tiles on the device, the heuristic's
+// first, at most opts.MaxCandidates of them.
+func candidatesOf(info vk.DeviceInfo, p layers.Pass, opts Options) []layers.Tile {
 	candidates := layers.Candidates
 	if opts.Candidates != nil {
 		candidates = opts.Candidates
@@ -164,63 +187,71 @@ func tunePass(d *vk.Device, p layers.Pass, opts Options, deadline time.Time) (r 
 	if opts.MaxCandidates > 0 && len(cands) > opts.MaxCandidates {
 		cands = cands[:opts.MaxCandidates]
 	}
-	if len(cands) == 0 {
-		return Result{}, false, nil
+	return cands
+}
+
+// search is one pass's tuning under way: what it found so far in r.
+type search struct {
+	pt       *passTimer
+	opts     Options
+	deadline time.Time
+	r        Result
+}
+
+// late reports whether the pass's time is up (and records it).
+func (s *search) late() bool {
+	if !s.deadline.IsZero() && time.Now().After(s.deadline) {
+		s.r.OutOfTime = true
 	}
-	pt := &passTimer{d: d, p: p, ops: ops}
-	r = Result{Pass: p, Heuristic: cands[0]}
-	late := func() bool {
-		if !deadline.IsZero() && time.Now().After(deadline) {
-			r.OutOfTime = true
-		}
-		return r.OutOfTime
+	return s.r.OutOfTime
+}
+
+// try times t; it reports the time, or false where t failed.
+func (s *search) try(t layers.Tile) (time.Duration, bool) {
+	r := &s.r
+	drop := time.Duration(0)
+	if r.BestT > 0 {
+		drop = time.Duration(dropFactor * float64(r.BestT))
 	}
-	// try times t; it reports the time, or false where t failed.
-	try := func(t layers.Tile) (time.Duration, bool) {
-		drop := time.Duration(0)
-		if r.BestT > 0 {
-			drop = time.Duration(dropFactor * float64(r.BestT))
+	el, kept, err := s.pt.measure(t, drop)
+	if err != nil {
+		r.Failed++
+		if s.opts.Failed != nil {
+			s.opts.Failed(s.pt.p, t, err)
 		}
-		el, kept, err := pt.measure(t, drop)
-		if err != nil {
-			r.Failed++
-			if opts.Failed != nil {
-				opts.Failed(p, t, err)
-			}
-			return 0, false
-		}
-		r.Tried++
-		if !kept {
-			r.Dropped++
-		}
-		if r.BestT == 0 || el < r.BestT {
-			r.Best, r.BestT = t, el
-		}
-		return el, true
+		return 0, false
 	}
-	if el, ok := try(cands[0]); ok {
-		r.HeuristicT = el
+	r.Tried++
+	if !kept {
+		r.Dropped++
 	}
-	// The heuristic's family first (the order of cands). A family whose
-	// first familyProbe tiles all take more than familyDrop × the best is
-	// a clear loser on this device (the shared form on lavapipe, the
-	// register form on a GPU): its other tiles are skipped.
+	if r.BestT == 0 || el < r.BestT {
+		r.Best, r.BestT = t, el
+	}
+	return el, true
+}
+
+// families times cands in order (the heuristic's family first). A family
+// whose first familyProbe tiles all take more than familyDrop × the best
+// is a clear loser on this device (the shared form on lavapipe, the
+// register form on a GPU): its other tiles are skipped.
+func (s *search) families(cands []layers.Tile) {
 	type family struct {
 		form  layers.Form
 		loads layers.Loads
 	}
 	fastest := map[family]time.Duration{}
 	seen := map[family]int{}
-	for _, t := range cands[1:] {
-		if late() {
+	for _, t := range cands {
+		if s.late() {
 			break
 		}
 		f := family{t.Form, t.Loads}
-		if seen[f] == familyProbe && r.BestT > 0 && fastest[f] > time.Duration(familyDrop*float64(r.BestT)) {
-			r.Skipped++
+		if seen[f] == familyProbe && s.r.BestT > 0 && fastest[f] > time.Duration(familyDrop*float64(s.r.BestT)) {
+			s.r.Skipped++
 			continue
 		}
-		el, ok := try(t)
+		el, ok := s.try(t)
 		if !ok {
 			continue
 		}
@@ -229,16 +260,6 @@ func tunePass(d *vk.Device, p layers.Pass, opts Options, deadline time.Time) (r 
 		}
 		seen[f]++
 	}
-	if r.BestT == 0 { // nothing ran
-		return r, false, nil
-	}
-	for _, t := range layers.SplitCandidates(info, p, r.Best) {
-		if late() {
-			break
-		}
-		try(t)
-	}
-	return r, true, nil
 }
 
 // passTimer times one pass with one tile after another, over the same
