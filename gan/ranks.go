@@ -22,8 +22,9 @@ type Ranks struct {
 	Bcast      func([]byte) error    // rank 0's bytes to every rank, in place
 }
 
-// ErrAnotherRank is what Agreed gives the ranks that had no error of their
-// own when another had one: that rank says why, these say nothing more.
+// ErrAnotherRank ends a rank whose reason to stop another rank reports:
+// Agreed gives it to the ranks that had no error of their own when another
+// had one. A rank that ends on it says nothing more, and exits 1.
 var ErrAnotherRank = errors.New("another rank said why")
 
 // Alone reports whether there are no other ranks.

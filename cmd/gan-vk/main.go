@@ -24,6 +24,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/gan-vk/gan-vk/gan"
 	"github.com/gan-vk/gan-vk/vk"
 )
 
@@ -110,7 +111,7 @@ func report(stderr io.Writer, name string, err error) int {
 		return 0
 	case errors.As(err, &reported): // said already (a rank of a data-parallel run)
 		return int(reported)
-	case errors.As(err, &quietExit{}): // another rank of the run said why
+	case errors.Is(err, gan.ErrAnotherRank): // another rank of the run said why
 		return 1
 	case errors.As(err, &ue):
 		fmt.Fprintf(stderr, "gan-vk %s: %s\nRun 'gan-vk %s --help' for usage.\n", name, ue.msg, name)

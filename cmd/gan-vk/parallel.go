@@ -38,7 +38,7 @@ func joinRanks() (ranks, error) {
 	w, err := mpi.Init()
 	if err != nil {
 		if l.LocalRank != 0 { // the machine's processes fail alike: its first says so
-			return ranks{}, quietExit{}
+			return ranks{}, gan.ErrAnotherRank
 		}
 		return ranks{}, fmt.Errorf("mpirun started gan-vk, but %w", err)
 	}
@@ -56,15 +56,6 @@ func (r ranks) close() {
 	}
 }
 
-// agreed is gan.Ranks.Agreed with the ranks that had no error of their own
-// ending quietly (quietExit).
-func (r ranks) agreed(err error) error {
-	if err = r.Agreed(err); errors.Is(err, gan.ErrAnotherRank) {
-		return quietExit{}
-	}
-	return err
-}
-
 // parallelConfig reports a run configuration that cannot train on this
 // many processes, as a usage error.
 func parallelConfig(cfg run.Config, resume bool, dir string, ranks int) error {
@@ -76,11 +67,6 @@ func parallelConfig(cfg run.Config, resume bool, dir string, ranks int) error {
 	}
 	return nil
 }
-
-// quietExit ends a rank whose error another rank printed: exit 1, no line.
-type quietExit struct{}
-
-func (quietExit) Error() string { return "another rank said why" }
 
 // startup is what every rank of a run must be given alike: the run's
 // configuration and the folder flags.
@@ -111,10 +97,10 @@ func (r ranks) agreeOnRun(s startup) (string, error) {
 	if d := jsonDiff(mine, []byte(theirs)); d != "" {
 		diff = &usageError{fmt.Sprintf("rank %d was started for another run than rank 0 (%s); start every rank with the same flags", r.Rank, d)}
 	}
-	if err := r.agreed(diff); err != nil {
+	if err := r.Agreed(diff); err != nil {
 		return "", err
 	}
-	return dir, r.agreed(r.LeadSays(parallelConfig(s.Config, s.Resume != "", dir, r.Count())))
+	return dir, r.Agreed(r.LeadSays(parallelConfig(s.Config, s.Resume != "", dir, r.Count())))
 }
 
 // jsonDiff names the fields where two JSON objects differ, with both
@@ -244,7 +230,7 @@ func (r ranks) endRank(err error, stderr io.Writer) error {
 	if r.Alone() || err == nil {
 		return err
 	}
-	if errors.As(err, &quietExit{}) {
+	if errors.Is(err, gan.ErrAnotherRank) {
 		return err
 	}
 	if !r.Lead() {

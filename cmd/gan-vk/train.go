@@ -234,7 +234,7 @@ func (f *trainFlags) open(rk ranks, dir string, stderr io.Writer) (*viewer.Windo
 	default:
 		d, err = openDevice(sel)
 	}
-	if err = rk.agreed(err); err != nil && d != nil {
+	if err = rk.Agreed(err); err != nil && d != nil {
 		if w != nil {
 			w.Close()
 		}
@@ -256,7 +256,7 @@ func (f *trainFlags) kernelPlan(rk ranks, d *vk.Device, cfg *gan.TrainConfig, st
 		}
 		cfg.Kernels = cfg.KernelPlan(d.Info(), tiles)
 	}
-	if err := rk.agreed(err); err != nil {
+	if err := rk.Agreed(err); err != nil {
 		return err
 	}
 	return rk.shareKernels(cfg)
