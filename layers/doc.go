@@ -25,6 +25,7 @@
 //	activation.go  an activation on its own
 //	loss.go        BCE with logits, its gradient and the batch's mean probability
 //	random.go      the step clock, the latent draw and dropout (Philox)
+//	augment.go     DiffAugment's transforms (forward and backward) and the mirror
 //	adam.go        torch.optim.Adam's update
 //	ema.go         the exponential moving average of parameters, with StyleGAN's ramp-up
 //	frame.go       the viewer's frame: a sample grid and curves into an image

@@ -14,6 +14,12 @@ const (
 	ActFwd
 	// Adam is shaders/adam.comp.
 	Adam
+	// AugmentBwd is shaders/augment_bwd.comp.
+	AugmentBwd
+	// AugmentDraw is shaders/augment_draw.comp.
+	AugmentDraw
+	// AugmentFwd is shaders/augment_fwd.comp.
+	AugmentFwd
 	// Axpy is shaders/axpy.comp.
 	Axpy
 	// AxpyTexel is shaders/axpy_texel.comp.
@@ -44,6 +50,8 @@ const (
 	Ema
 	// Frame is shaders/frame.comp.
 	Frame
+	// Mirror is shaders/mirror.comp.
+	Mirror
 	// Normal is shaders/normal.comp.
 	Normal
 	// Peak is shaders/peak.comp.
@@ -66,6 +74,15 @@ var spvActFwd []byte
 
 //go:embed spv/adam.spv
 var spvAdam []byte
+
+//go:embed spv/augment_bwd.spv
+var spvAugmentBwd []byte
+
+//go:embed spv/augment_draw.spv
+var spvAugmentDraw []byte
+
+//go:embed spv/augment_fwd.spv
+var spvAugmentFwd []byte
 
 //go:embed spv/axpy.spv
 var spvAxpy []byte
@@ -112,6 +129,9 @@ var spvEma []byte
 //go:embed spv/frame.spv
 var spvFrame []byte
 
+//go:embed spv/mirror.spv
+var spvMirror []byte
+
 //go:embed spv/normal.spv
 var spvNormal []byte
 
@@ -134,6 +154,9 @@ var table = [...]entry{
 	ActBwd:       {"act_bwd", spvActBwd},
 	ActFwd:       {"act_fwd", spvActFwd},
 	Adam:         {"adam", spvAdam},
+	AugmentBwd:   {"augment_bwd", spvAugmentBwd},
+	AugmentDraw:  {"augment_draw", spvAugmentDraw},
+	AugmentFwd:   {"augment_fwd", spvAugmentFwd},
 	Axpy:         {"axpy", spvAxpy},
 	AxpyTexel:    {"axpy_texel", spvAxpyTexel},
 	Bce:          {"bce", spvBce},
@@ -149,6 +172,7 @@ var table = [...]entry{
 	Dropout:      {"dropout", spvDropout},
 	Ema:          {"ema", spvEma},
 	Frame:        {"frame", spvFrame},
+	Mirror:       {"mirror", spvMirror},
 	Normal:       {"normal", spvNormal},
 	Peak:         {"peak", spvPeak},
 	Permute:      {"permute", spvPermute},
@@ -162,6 +186,15 @@ var table = [...]entry{
 type Activation struct {
 	Act   uint32  // ACT, constant_id 16; GLSL default ACT_NONE
 	Slope float32 // SLOPE, constant_id 17; GLSL default 0.2
+}
+
+// Augment are the specialization constants of include/augment.glsl, embedded in
+// the Specs of each shader that includes it.
+type Augment struct {
+	N uint32 // N, constant_id 4; GLSL default 1
+	C uint32 // C, constant_id 5; GLSL default 1
+	H uint32 // H, constant_id 6; GLSL default 1
+	W uint32 // W, constant_id 7; GLSL default 1
 }
 
 // ConvGeom are the specialization constants of include/conv_geom.glsl, embedded in
@@ -321,6 +354,108 @@ type AdamBindings[Buf any] struct {
 func (b AdamBindings[Buf]) List() []Buf {
 	return []Buf{b.Clock, b.Param, b.Param, b.Grad, b.Grad, b.M, b.M, b.V, b.V}
 }
+
+// AugmentBwdSpecs are the specialization constants of shaders/augment_bwd.comp. Every
+// field is passed to the pipeline: set each one.
+type AugmentBwdSpecs struct {
+	Augment
+	LocalX uint32 // LOCAL_X, local_size_x_id 0; GLSL default 64
+}
+
+// Shader is shaders/augment_bwd.comp.
+func (AugmentBwdSpecs) Shader() Shader { return AugmentBwd }
+
+// Constants lists the values by constant_id.
+func (s AugmentBwdSpecs) Constants() []Constant {
+	return []Constant{
+		{0, Uint, s.LocalX},
+		{4, Uint, s.Augment.N},
+		{5, Uint, s.Augment.C},
+		{6, Uint, s.Augment.H},
+		{7, Uint, s.Augment.W},
+	}
+}
+
+// AugmentBwdBindings are the buffers of shaders/augment_bwd.comp, by binding.
+type AugmentBwdBindings[Buf any] struct {
+	Record Buf // binding 0
+	DY     Buf // binding 1
+	DX     Buf // binding 2
+}
+
+// List is the buffers in binding order, a tensor's twice.
+func (b AugmentBwdBindings[Buf]) List() []Buf { return []Buf{b.Record, b.DY, b.DX} }
+
+// AugmentDrawSpecs are the specialization constants of shaders/augment_draw.comp. Every
+// field is passed to the pipeline: set each one.
+type AugmentDrawSpecs struct {
+	Reduce
+	Augment
+	Stream   uint32 // STREAM, constant_id 25; GLSL default 0
+	First    uint32 // FIRST, constant_id 49; GLSL default 0
+	Ops      uint32 // OPS, constant_id 50; GLSL default 0
+	Backward bool   // BACKWARD, constant_id 52; GLSL default false
+}
+
+// Shader is shaders/augment_draw.comp.
+func (AugmentDrawSpecs) Shader() Shader { return AugmentDraw }
+
+// Constants lists the values by constant_id.
+func (s AugmentDrawSpecs) Constants() []Constant {
+	return []Constant{
+		{0, Uint, s.Reduce.LocalX},
+		{4, Uint, s.Augment.N},
+		{5, Uint, s.Augment.C},
+		{6, Uint, s.Augment.H},
+		{7, Uint, s.Augment.W},
+		{25, Uint, s.Stream},
+		{49, Uint, s.First},
+		{50, Uint, s.Ops},
+		{52, Bool, boolBits(s.Backward)},
+	}
+}
+
+// AugmentDrawBindings are the buffers of shaders/augment_draw.comp, by binding.
+type AugmentDrawBindings[Buf any] struct {
+	Clock    Buf // binding 0
+	Strength Buf // binding 1
+	X        Buf // binding 2
+	Record   Buf // binding 3
+}
+
+// List is the buffers in binding order, a tensor's twice.
+func (b AugmentDrawBindings[Buf]) List() []Buf { return []Buf{b.Clock, b.Strength, b.X, b.Record} }
+
+// AugmentFwdSpecs are the specialization constants of shaders/augment_fwd.comp. Every
+// field is passed to the pipeline: set each one.
+type AugmentFwdSpecs struct {
+	Augment
+	LocalX uint32 // LOCAL_X, local_size_x_id 0; GLSL default 64
+}
+
+// Shader is shaders/augment_fwd.comp.
+func (AugmentFwdSpecs) Shader() Shader { return AugmentFwd }
+
+// Constants lists the values by constant_id.
+func (s AugmentFwdSpecs) Constants() []Constant {
+	return []Constant{
+		{0, Uint, s.LocalX},
+		{4, Uint, s.Augment.N},
+		{5, Uint, s.Augment.C},
+		{6, Uint, s.Augment.H},
+		{7, Uint, s.Augment.W},
+	}
+}
+
+// AugmentFwdBindings are the buffers of shaders/augment_fwd.comp, by binding.
+type AugmentFwdBindings[Buf any] struct {
+	Record Buf // binding 0
+	X      Buf // binding 1
+	Y      Buf // binding 2
+}
+
+// List is the buffers in binding order, a tensor's twice.
+func (b AugmentFwdBindings[Buf]) List() []Buf { return []Buf{b.Record, b.X, b.Y} }
 
 // AxpySpecs are the specialization constants of shaders/axpy.comp. Every
 // field is passed to the pipeline: set each one.
@@ -908,6 +1043,43 @@ type FrameBindings[Buf any] struct {
 
 // List is the buffers in binding order, a tensor's twice.
 func (b FrameBindings[Buf]) List() []Buf { return []Buf{b.Grid, b.Panel, b.Frame} }
+
+// MirrorSpecs are the specialization constants of shaders/mirror.comp. Every
+// field is passed to the pipeline: set each one.
+type MirrorSpecs struct {
+	LocalX uint32 // LOCAL_X, local_size_x_id 0; GLSL default 64
+	N      uint32 // N, constant_id 4; GLSL default 1
+	C      uint32 // C, constant_id 5; GLSL default 1
+	H      uint32 // H, constant_id 6; GLSL default 1
+	W      uint32 // W, constant_id 7; GLSL default 1
+	Stream uint32 // STREAM, constant_id 25; GLSL default 0
+	First  uint32 // FIRST, constant_id 49; GLSL default 0
+}
+
+// Shader is shaders/mirror.comp.
+func (MirrorSpecs) Shader() Shader { return Mirror }
+
+// Constants lists the values by constant_id.
+func (s MirrorSpecs) Constants() []Constant {
+	return []Constant{
+		{0, Uint, s.LocalX},
+		{4, Uint, s.N},
+		{5, Uint, s.C},
+		{6, Uint, s.H},
+		{7, Uint, s.W},
+		{25, Uint, s.Stream},
+		{49, Uint, s.First},
+	}
+}
+
+// MirrorBindings are the buffers of shaders/mirror.comp, by binding.
+type MirrorBindings[Buf any] struct {
+	Clock Buf // binding 0
+	X     Buf // binding 1
+}
+
+// List is the buffers in binding order, a tensor's twice.
+func (b MirrorBindings[Buf]) List() []Buf { return []Buf{b.Clock, b.X} }
 
 // NormalSpecs are the specialization constants of shaders/normal.comp. Every
 // field is passed to the pipeline: set each one.
