@@ -25,6 +25,16 @@ type TrainConfig struct {
 	// run records every pass's (KernelPlan), so a resume builds the same
 	// kernels whatever the tuning cache says by then.
 	Kernels layers.Plan `json:"kernels,omitempty"`
+	// Augment is the differentiable augmentation every batch passes
+	// through before the discriminator, real and generated, in D's update
+	// and G's (DiffAugment's transforms; augment.go); 0 is none. AugmentP
+	// is the probability each transform applies to a sample; AugmentAuto
+	// adapts it instead, as ADA does, starting from 0.
+	Augment     layers.AugmentOps `json:"augment,omitempty"`
+	AugmentP    float32           `json:"augment_p,omitempty"`
+	AugmentAuto bool              `json:"augment_auto,omitempty"`
+	// Mirror flips each real image left-right with probability ½.
+	Mirror bool `json:"mirror,omitempty"`
 }
 
 // Equal reports whether two configurations train the same bits (no
@@ -59,7 +69,7 @@ func (c TrainConfig) Check() error {
 	case !(c.EMA >= 0 && c.EMA < 1):
 		return fmt.Errorf("ema %g must be in [0, 1) (0 keeps no moving average)", c.EMA)
 	}
-	return nil
+	return c.checkAugment()
 }
 
 // Stats are what a step reports: the discriminator's loss on the real and
@@ -69,6 +79,10 @@ func (c TrainConfig) Check() error {
 type Stats struct {
 	DReal, DFake, G   float32
 	DX, DGZ, DGZAfter float32
+	// With augmentation: the probability each transform applied with in
+	// the step, and ADA's overfitting heuristic r_t, the mean sign of the
+	// discriminator's logits on the real batch.
+	AugmentP, RT float32
 }
 
 // DLoss is the discriminator's loss, BCE(real, 1) + BCE(fake, 0).

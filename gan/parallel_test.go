@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/gan-vk/gan-vk/gan/nn"
-
+	"github.com/gan-vk/gan-vk/layers"
 	"github.com/gan-vk/gan-vk/layers/ref"
 	"github.com/gan-vk/gan-vk/mpi"
 	"github.com/gan-vk/gan-vk/mpi/mpitest"
@@ -23,11 +23,14 @@ import (
 const parallelSteps = 3
 
 // parallelCases are the runs TestParallelStep trains on 2 ranks: each
-// preset, dcgan28 with its dropout and two generator updates a step.
+// preset, dcgan28 with its dropout and two generator updates a step,
+// dcgan64 augmented and mirrored (each rank draws its rows of the global
+// batch's augmentation).
 var parallelCases = []struct {
 	preset        string
 	ch, batch, gs int
-}{{"dcgan28", 1, 8, 2}, {"dcgan64", 3, 4, 1}}
+	augment       bool
+}{{"dcgan28", 1, 8, 2, false}, {"dcgan64", 3, 4, 1, true}}
 
 // parallelConfig is a parallelCases run's configuration, with an EMA
 // generator of decay ema (0: none).
@@ -119,6 +122,9 @@ func TestParallelRank(t *testing.T) {
 	d := vktest.Open(t)
 	for _, c := range parallelCases {
 		cfg := parallelConfig(t, c.preset, c.ch, c.batch, c.gs, 0.9)
+		if c.augment {
+			cfg.Augment, cfg.AugmentP, cfg.Mirror = layers.Color|layers.Translation|layers.Cutout, 0.5, true
+		}
 		m := cfg.Model
 		tr, err := NewParallelTrainer(d, cfg, Ranks{Rank: w.Rank, Size: w.Size, Sum: w.SumFloat32})
 		if err != nil {
@@ -147,8 +153,10 @@ func TestParallelRank(t *testing.T) {
 				continue
 			}
 			want := rt.refParallelStep(real64, w.Size)
-			g := []float64{float64(got.DReal), float64(got.DFake), float64(got.G), float64(got.DX), float64(got.DGZ), float64(got.DGZAfter)}
-			wt := []float64{float64(want.DReal), float64(want.DFake), float64(want.G), float64(want.DX), float64(want.DGZ), float64(want.DGZAfter)}
+			g := []float64{float64(got.DReal), float64(got.DFake), float64(got.G), float64(got.DX), float64(got.DGZ), float64(got.DGZAfter),
+				float64(got.AugmentP), float64(got.RT)}
+			wt := []float64{float64(want.DReal), float64(want.DFake), float64(want.G), float64(want.DX), float64(want.DGZ), float64(want.DGZAfter),
+				float64(want.AugmentP), float64(want.RT)}
 			if err := ref.Sum.Check(g, wt); err != nil {
 				t.Errorf("%s: step %d stats %+v, want %+v: %v", c.preset, step, got, want, err)
 			}
@@ -230,7 +238,7 @@ func TestAllreduceFloats(t *testing.T) {
 		for range c.gs {
 			want = append(want, unpadded(tr.g))
 		}
-		want = append(want, 2*masks+running(tr.g)+running(tr.d))
+		want = append(want, tr.stats.Size()/4+running(tr.g)+running(tr.d))
 		if got := cfg.AllreduceFloats(); !slices.Equal(got, want) {
 			t.Errorf("%s: AllreduceFloats %v, want %v", c.preset, got, want)
 		}

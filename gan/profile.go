@@ -17,6 +17,9 @@ const (
 	scopeLoss  = "loss"
 	scopeAdam  = "Adam"
 	scopeEMA   = "EMA"
+	// scopeAugment is the augmentation before the discriminator and the
+	// real batch's mirror.
+	scopeAugment = "augment"
 )
 
 // Category is a kind of device work in a step's profile.
@@ -32,12 +35,13 @@ const (
 	Loss                           // the BCE loss and its gradient
 	Adam                           // the optimizer
 	Copies                         // fills, copies and weight rearrangements
+	Augmentation                   // the augmentation before the discriminator and the mirror
 	Other                          // the clock and the latent draw
 	Categories
 )
 
 var categoryNames = [Categories]string{"forward", "backward-data", "backward-filter", "batch norm",
-	"activations", "loss", "Adam", "copies", "other"}
+	"activations", "loss", "Adam", "copies", "augmentation", "other"}
 
 func (c Category) String() string { return categoryNames[c] }
 
@@ -63,6 +67,8 @@ func categorize(label, phase string) Category {
 		return Adam
 	case "fill", "copy", "permute":
 		return Copies
+	case "augment_draw", "augment_fwd", "augment_bwd", "mirror":
+		return Augmentation
 	}
 	return Other
 }

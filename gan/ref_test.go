@@ -170,6 +170,22 @@ func (rt *refTrainer) refParallelStep(real []float64, ranks int) Stats {
 			return m[rank*count : (rank+1)*count]
 		}
 	}
+	size, ch := cfg.Model.Size(), cfg.Model.Channels
+	if cfg.Mirror { // the global batch's flips, each rank's rows of them
+		real = ref.Mirror(real, cfg.Batch, ch, size, size, cfg.Seed, uint32(k), 0, 0)
+	}
+	// augment is a rank's rows x of pass p at a clock step augmented, and
+	// the draws (nil without augmentation).
+	augment := func(x []float64, step int, p pass, rank int) ([]float64, []ref.AugmentDraw) {
+		if cfg.Augment == 0 {
+			return x, nil
+		}
+		draws := make([]ref.AugmentDraw, n)
+		for i := range draws {
+			draws[i] = ref.DrawAugment(uint32(cfg.Augment), cfg.AugmentP, size, size, cfg.Seed, uint32(step), uint32(p), rank*n+i)
+		}
+		return ref.Augment(x, n, ch, size, size, draws), draws
+	}
 	z := ref.Normal(cfg.Batch*cfg.Model.Z, cfg.Seed, uint32(k), 0)
 	for i := range z { // the device stores z as float32
 		z[i] = float64(float32(z[i]))
@@ -195,7 +211,7 @@ func (rt *refTrainer) refParallelStep(real []float64, ranks int) Stats {
 			sum[i] /= float64(ranks)
 		}
 	}
-	var st [6]float64 // DReal, DX, DFake, DGZ, G, DGZAfter summed over the ranks
+	var st [7]float64 // DReal, DX, DFake, DGZ, G, DGZAfter, RT summed over the ranks
 	gtrs := make([]*refTrace, ranks)
 	for rank := range ranks {
 		on(rank)
@@ -211,10 +227,14 @@ func (rt *refTrainer) refParallelStep(real []float64, ranks int) Stats {
 			pass   pass
 			slot   int
 		}{{rows(real, rank), 1, passReal, 0}, {fake, 0, passFake, 2}} {
-			tr := rt.d.forward(p.x, n, true, maskAt(k, p.pass, rank))
+			x, _ := augment(p.x, k, p.pass, rank)
+			tr := rt.d.forward(x, n, true, maskAt(k, p.pass, rank))
 			loss, dlogit, prob := ref.BCEWithLogits(tr.outs[len(tr.outs)-1], p.target)
 			st[p.slot] += loss
 			st[p.slot+1] += prob
+			if p.pass == passReal {
+				st[6] += ref.MeanSign(tr.outs[len(tr.outs)-1])
+			}
 			_, g := rt.d.backward(tr, dlogit)
 			dGrads = addGrads(dGrads, g)
 		}
@@ -227,12 +247,15 @@ func (rt *refTrainer) refParallelStep(real []float64, ranks int) Stats {
 		for rank := range ranks {
 			on(rank)
 			gtr := rt.g.forward(rows(z, rank), n, true, nil)
-			img := gtr.outs[len(gtr.outs)-1]
+			img, draws := augment(gtr.outs[len(gtr.outs)-1], gk, passG, rank)
 			dtr := rt.d.forward(img, n, true, maskAt(gk, passG, rank))
 			loss, dlogit, prob := ref.BCEWithLogits(dtr.outs[len(dtr.outs)-1], 1)
 			st[4] += loss
 			st[5] += prob
 			dimg, _ := rt.d.backward(dtr, dlogit)
+			if draws != nil {
+				dimg = ref.AugmentBackward(dimg, n, ch, size, size, draws)
+			}
 			_, g := rt.g.backward(gtr, dimg)
 			gGrads = addGrads(gGrads, g)
 		}
@@ -260,7 +283,11 @@ func (rt *refTrainer) refParallelStep(real []float64, ranks int) Stats {
 		}
 	}
 	mean(st[:])
-	return Stats{DReal: float32(st[0]), DX: float32(st[1]), DFake: float32(st[2]), DGZ: float32(st[3]), G: float32(st[4]), DGZAfter: float32(st[5])}
+	out := Stats{DReal: float32(st[0]), DX: float32(st[1]), DFake: float32(st[2]), DGZ: float32(st[3]), G: float32(st[4]), DGZAfter: float32(st[5])}
+	if cfg.Augment != 0 {
+		out.AugmentP, out.RT = cfg.AugmentP, float32(st[6])
+	}
+	return out
 }
 
 // meanGrads divides gradients summed over the ranks by their count.

@@ -36,7 +36,7 @@ func (t *Trainer) State() ([]Tensor, error) {
 		}
 		out = append(append(out, st...), n.p.Counters(n.batches)...)
 	}
-	return out, nil
+	return append(out, t.augmentState()...), nil
 }
 
 // Restore replaces the trainer's state with src's (every tensor State
@@ -53,6 +53,9 @@ func (t *Trainer) Restore(step int, src TensorSource) error {
 			return err
 		}
 		t.emaCalibrated = true // as they were saved
+	}
+	if err := t.restoreAugment(src); err != nil {
+		return err
 	}
 	if err := t.weightsChanged(); err != nil {
 		return err

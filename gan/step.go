@@ -64,6 +64,9 @@ type steps interface {
 	tick(n netID)                // advance n's clock: this update's z, masks and Adam step
 	zeroGrads(n netID)           // set n's parameter gradients to 0
 	drawZ()                      // fresh z from the clock
+	mirror()                     // flip the real batch's images, each with probability ½ (when the run mirrors)
+	augment(p pass)              // augment p's batch into the discriminator's input (when the run augments)
+	unaugment(p pass)            // carry the gradient at the discriminator's input back through p's augmentation
 	forward(p pass)              // run p's network on its input
 	forwardAgain(p pass)         // move batch norm's running statistics as a second, identical forward would
 	loss(p pass)                 // BCE of D's output on p against its target, and its gradient
@@ -73,15 +76,17 @@ type steps interface {
 }
 
 // updateD is the discriminator's update: a fake batch from fresh z, the
-// loss and gradients on the real batch and then on the fake one (each
-// backward right after its forward, so batch norm's saved statistics are
-// the pass's own), and Adam.
+// loss and gradients on the real batch and then on the fake one, each
+// augmented first (each backward right after its forward, so batch norm's
+// saved statistics are the pass's own), and Adam.
 func updateD(u steps) {
 	u.tick(disc)
 	u.zeroGrads(disc)
 	u.drawZ()
 	u.forward(passZ)
+	u.mirror()
 	for _, p := range []pass{passReal, passFake} {
+		u.augment(p)
 		u.forward(p)
 		u.loss(p)
 		u.backward(p, nn.WeightGrads)
@@ -90,9 +95,10 @@ func updateD(u steps) {
 }
 
 // updateG is one generator update on the step's z: the generator again
-// (its weights move between its updates), the discriminator's verdict
-// against target 1 (the non-saturating loss), the gradient back through the
-// discriminator to the images and on through the generator, Adam, and the
+// (its weights move between its updates), the discriminator's verdict on
+// its images, augmented, against target 1 (the non-saturating loss), the
+// gradient back through the discriminator and the augmentation to the
+// images and on through the generator, Adam, and the
 // EMA generator's move towards the new weights. The first update of a step does not run the generator again: its weights and
 // z are the discriminator update's, so its output and every activation
 // backward needs are still in place; only batch norm's running statistics
@@ -106,9 +112,11 @@ func updateG(u steps, first bool) {
 	} else {
 		u.forward(passZ)
 	}
+	u.augment(passG)
 	u.forward(passG)
 	u.loss(passG)
 	u.backward(passG, nn.InputGrads)
+	u.unaugment(passG)
 	u.backward(passZ, nn.WeightGrads)
 	u.adam(gen)
 	u.ema()
@@ -160,6 +168,9 @@ type counter struct {
 func (k *counter) tick(netID)      {}
 func (k *counter) zeroGrads(netID) {}
 func (k *counter) drawZ()          {}
+func (k *counter) mirror()         {}
+func (k *counter) augment(pass)    {}
+func (k *counter) unaugment(pass)  {}
 func (k *counter) loss(pass)       {}
 func (k *counter) adam(netID)      {}
 func (k *counter) ema()            {}

@@ -96,10 +96,15 @@ func TestStepMatchesReference(t *testing.T) {
 		ch, batch int
 		gsteps    int
 		gpu       bool
-	}{{"dcgan28", 1, 4, 2, false}, {"dcgan64", 3, 2, 1, false}, {"dcgan28", 1, 4, 2, true}} {
+		augment   bool // every transform at p 0.7, and the mirror
+	}{{"dcgan28", 1, 4, 2, false, false}, {"dcgan64", 3, 2, 1, false, false}, {"dcgan28", 1, 4, 2, true, false},
+		{"dcgan64", 3, 4, 2, false, true}} {
 		name := c.preset
 		if c.gpu {
 			name += "/a GPU's plan, poisoned memory"
+		}
+		if c.augment {
+			name += "/augmented and mirrored"
 		}
 		t.Run(name, func(t *testing.T) {
 			d := d
@@ -114,6 +119,9 @@ func TestStepMatchesReference(t *testing.T) {
 			}
 			m.Z, m.GF, m.DF = 8, 2, 2
 			cfg := TrainConfig{Model: m, Batch: c.batch, LR: 2e-4, Beta1: 0.5, GSteps: c.gsteps, Seed: 7, EMA: 0.9}
+			if c.augment {
+				cfg.Augment, cfg.AugmentP, cfg.Mirror = layers.Color|layers.Translation|layers.Cutout, 0.7, true
+			}
 			if c.gpu {
 				cfg.Kernels = cfg.KernelPlan(vktest.H200(), nil)
 				forms := map[string]bool{}
@@ -139,8 +147,10 @@ func TestStepMatchesReference(t *testing.T) {
 					t.Fatal(err)
 				}
 				want := rt.refStep(real)
-				g := []float64{float64(got.DReal), float64(got.DFake), float64(got.G), float64(got.DX), float64(got.DGZ), float64(got.DGZAfter)}
-				w := []float64{float64(want.DReal), float64(want.DFake), float64(want.G), float64(want.DX), float64(want.DGZ), float64(want.DGZAfter)}
+				g := []float64{float64(got.DReal), float64(got.DFake), float64(got.G), float64(got.DX), float64(got.DGZ), float64(got.DGZAfter),
+					float64(got.AugmentP), float64(got.RT)}
+				w := []float64{float64(want.DReal), float64(want.DFake), float64(want.G), float64(want.DX), float64(want.DGZ), float64(want.DGZAfter),
+					float64(want.AugmentP), float64(want.RT)}
 				if err := ref.Sum.Check(g, w); err != nil {
 					t.Errorf("step %d stats %+v, want %+v: %v", step, got, want, err)
 				}

@@ -41,6 +41,11 @@ type Trainer struct {
 
 	real, dImage, dLogit, stats *vk.Buffer
 
+	aug    *nn.Augment    // before the discriminator (augment.go); nil without
+	dAug   *vk.Buffer     // ∂loss/∂(augmented image), on its way back to dImage
+	ada    adaptive       // the augmentation's p, adapted or fixed
+	mirror *layers.Mirror // the real batch's flips; nil without
+
 	ema           *nn.Store   // the EMA generator (ema.go); nil without one
 	emaAvg        *nn.EMA     // its move towards the generator's weights
 	calib         *calibrator // its batch norms' running statistics
@@ -113,7 +118,7 @@ func (t *Trainer) build() error {
 	t.real = o.Buffer("real batch", n*cfg.Model.imageFloats())
 	t.dImage = o.Buffer("∂loss/∂image", n*cfg.Model.imageFloats())
 	t.dLogit = o.Buffer("∂loss/∂logit", n)
-	t.stats = o.Buffer("step stats", 2*masks)
+	t.stats = o.Buffer("step stats", layers.BCEStats*masks)
 	for id, name := range [nets]string{"generator", "discriminator"} {
 		t.clocks[id] = o.Clock(name, cfg.Seed)
 	}
@@ -126,12 +131,13 @@ func (t *Trainer) build() error {
 	if cfg.EMA > 0 {
 		t.buildEMA()
 	}
+	t.buildAugment(first)
 	if err := o.Err(); err != nil {
 		return err
 	}
 	if !t.ranks.Alone() {
-		t.stepBufs = []hostSpan{{t.stats, 0, 2 * masks}}
-		floats := 2 * masks
+		t.stepBufs = []hostSpan{{t.stats, 0, layers.BCEStats * masks}}
+		floats := layers.BCEStats * masks
 		for id, p := range [nets]*nn.Store{t.g, t.d} {
 			t.host[id] = make([]float32, p.Floats)
 			if p.Stats != nil { // a network with batch norm
@@ -189,8 +195,17 @@ func (r *recorder) net(n netID) *nn.Net {
 	return r.t.dNet
 }
 
-// input is what pass p's network runs on.
+// input is what pass p's network runs on: a discriminator pass's batch
+// augmented, when the run augments.
 func (r *recorder) input(p pass) *vk.Buffer {
+	if p.net() == disc && r.t.aug != nil {
+		return r.t.aug.Out
+	}
+	return r.batch(p)
+}
+
+// batch is pass p's batch before any augmentation.
+func (r *recorder) batch(p pass) *vk.Buffer {
 	switch p {
 	case passReal:
 		return r.t.real
@@ -235,7 +250,41 @@ func (r *recorder) loss(p pass) {
 }
 
 func (r *recorder) backward(p pass, g nn.Grads) {
-	r.net(p.net()).Backward(r.s, r.input(p), r.gradOut(p), r.t.dImage, p.mode(r.clock), g)
+	r.net(p.net()).Backward(r.s, r.input(p), r.gradOut(p), r.gradIn(p), p.mode(r.clock), g)
+}
+
+// gradIn is where backward leaves the gradient at pass p's input: for a
+// discriminator pass on augmented images, where the augmentation's
+// backward takes it from.
+func (r *recorder) gradIn(p pass) *vk.Buffer {
+	if p.net() == disc && r.t.aug != nil {
+		return r.t.dAug
+	}
+	return r.t.dImage
+}
+
+func (r *recorder) mirror() {
+	if r.t.mirror == nil {
+		return
+	}
+	r.s.Scope(nn.Scope(scopeAugment, nn.PhaseForward))
+	r.t.mirror.Forward(r.s, r.t.real, r.clock)
+}
+
+func (r *recorder) augment(p pass) {
+	if r.t.aug == nil {
+		return
+	}
+	r.s.Scope(nn.Scope(scopeAugment, nn.PhaseForward))
+	r.t.aug.Forward(r.s, r.batch(p), p.mode(r.clock))
+}
+
+func (r *recorder) unaugment(p pass) {
+	if r.t.aug == nil {
+		return
+	}
+	r.s.Scope(nn.Scope(scopeAugment, nn.PhaseBackward))
+	r.t.aug.Backward(r.s, r.t.dImage, r.t.dAug, p.mode(r.clock))
 }
 
 func (r *recorder) adam(n netID) {
@@ -302,8 +351,16 @@ func (t *Trainer) Step() (Stats, error) {
 	if err != nil {
 		return Stats{}, fmt.Errorf("gan: step %d: %w", t.step, err)
 	}
-	return Stats{DReal: v[2*passReal], DX: v[2*passReal+1], DFake: v[2*passFake], DGZ: v[2*passFake+1],
-		G: v[2*passG], DGZAfter: v[2*passG+1]}, nil
+	const k = layers.BCEStats
+	st := Stats{DReal: v[k*passReal], DX: v[k*passReal+1], DFake: v[k*passFake], DGZ: v[k*passFake+1],
+		G: v[k*passG], DGZAfter: v[k*passG+1]}
+	if t.aug != nil {
+		st.AugmentP, st.RT = t.ada.p, v[k*passReal+2]
+		if err := t.adapt(st.RT); err != nil {
+			return Stats{}, fmt.Errorf("gan: step %d: %w", t.step, err)
+		}
+	}
+	return st, nil
 }
 
 func (t *Trainer) params(n netID) *nn.Store {

@@ -43,7 +43,7 @@ func ParseAugmentOps(policy string) (AugmentOps, error) {
 			}
 		}
 		if !found {
-			return 0, fmt.Errorf("augmentation %q: use color, translation or cutout, joined by commas", name)
+			return 0, fmt.Errorf("%q is not a transform: use color, translation or cutout, joined by commas", name)
 		}
 	}
 	return ops, nil
@@ -106,7 +106,7 @@ func NewAugment(d *vk.Device, cfg AugmentConfig) (*Augment, error) {
 	}
 	l := &Augment{AugmentConfig: cfg, ks: parts{dev: d}}
 	geom := shaders.Augment{N: uint32(cfg.N), C: uint32(cfg.C), H: uint32(cfg.H), W: uint32(cfg.W)}
-	draw := shaders.AugmentDrawSpecs{Reduce: reduceLocal(), Augment: geom, Stream: uint32(cfg.Stream), First: uint32(cfg.First), Ops: uint32(cfg.Ops)}
+	draw := shaders.AugmentDrawSpecs{Reduce: reduceLocal(), Augment: geom, Stream: uint32(cfg.Stream), First: uint32(cfg.First), Ops: uint32(cfg.Ops), Backward: false}
 	name := fmt.Sprintf("augment %s %d×%d×%d×%d", cfg.Ops, cfg.N, cfg.C, cfg.H, cfg.W)
 	l.draw = l.ks.add(name+" draw", draw)
 	draw.Backward = true
@@ -187,4 +187,23 @@ func (l *Mirror) Close() { l.ks.close() }
 func (l *Mirror) Forward(s *vk.Sequence, x *vk.Buffer, clock *Clock) {
 	need("mirror", "x", x, l.N*l.C*l.H*l.W)
 	s.Dispatch(l.k, flatGroups(l.N*l.C*l.H*(l.W/2)), nil, shaders.MirrorBindings[*vk.Buffer]{Clock: clock.buf, X: x}.List()...)
+}
+
+// MarshalText writes the policy as ParseAugmentOps reads it (config.json).
+func (o AugmentOps) MarshalText() ([]byte, error) {
+	if o&^(Color|Translation|Cutout) != 0 {
+		return nil, fmt.Errorf("layers: unknown augmentation transforms %#x", uint32(o))
+	}
+	return []byte(o.String()), nil
+}
+
+// UnmarshalText reads a policy ParseAugmentOps' way; "" is none.
+func (o *AugmentOps) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*o = 0
+		return nil
+	}
+	ops, err := ParseAugmentOps(string(b))
+	*o = ops
+	return err
 }

@@ -35,6 +35,7 @@ func TestAugment(t *testing.T) {
 		p                         float32
 	}{
 		{40, 1, 28, 28, 0, 0, all, 1},
+		{4, 3, 64, 64, 0, 2, layers.Translation, 0.7},
 		{33, 3, 16, 16, 64, 2, all, 0.5},
 		{21, 3, 9, 7, 5, 1, all, 1},
 		{8, 3, 8, 8, 0, 0, layers.Color, 1},

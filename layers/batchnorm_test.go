@@ -147,10 +147,10 @@ func TestBCE(t *testing.T) {
 			defer l.Close()
 			logit := rnd(rand.New(rand.NewSource(4)), c.n, c.scale)
 			bl, bdl := upload(t, d, "logit", logit), alloc(t, d, "dlogit", c.n)
-			stats := upload(t, d, "stats", []float64{-1, -1, -1, -1})
+			stats := upload(t, d, "stats", []float64{-1, -1, -1, -1, -1, -1})
 			run(t, d, func(s *vk.Sequence) { l.Forward(s, bdl, stats, bl) })
 			loss, dl, prob := ref.BCEWithLogits(logit, float64(c.target))
-			expect(t, "stats", stats, []float64{-1, -1, loss, prob}, ref.Sum)
+			expect(t, "stats", stats, []float64{-1, -1, -1, loss, prob, ref.MeanSign(logit)}, ref.Sum)
 			expect(t, "dlogit", bdl, dl, ref.Pointwise)
 		})
 	}

@@ -180,7 +180,7 @@ func TestGoldenBCE(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer l.Close()
-			bl, bdl, stats := upload(t, d, "logit", logit), alloc(t, d, "dlogit", len(logit)), alloc(t, d, "stats", 2)
+			bl, bdl, stats := upload(t, d, "logit", logit), alloc(t, d, "dlogit", len(logit)), alloc(t, d, "stats", layers.BCEStats)
 			run(t, d, func(s *vk.Sequence) { l.Forward(s, bdl, stats, bl) })
 			loss, dl, _ := ref.BCEWithLogits(logit, float64(target))
 			both(t, "loss", stats, []float64{loss}, c.get(t, "loss"))

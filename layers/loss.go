@@ -19,9 +19,14 @@ type BCE struct {
 	k      *vk.Kernel
 }
 
-// NewBCE builds the loss for a batch of n logits. Forward writes the loss
-// and the mean of sigmoid(logit) (D(x) or D(G(z))) to floats 2·slot and
-// 2·slot+1 of a stats buffer, so several losses of a step share one buffer.
+// BCEStats is how many floats BCE writes to its slot of a stats buffer.
+const BCEStats = 3
+
+// NewBCE builds the loss for a batch of n logits. Forward writes the loss,
+// the mean of sigmoid(logit) (D(x) or D(G(z))) and the mean of
+// sign(logit) (ADA's r_t on reals) to floats 3·slot, 3·slot+1 and 3·slot+2
+// of a stats buffer (BCEStats per slot), so several losses of a step share
+// one buffer.
 func NewBCE(d *vk.Device, n int, target float32, slot int) (*BCE, error) {
 	if n <= 0 || slot < 0 {
 		return nil, fmt.Errorf("layers: bce: batch %d must be positive and slot %d not negative", n, slot)
@@ -44,7 +49,7 @@ func (l *BCE) Close() { l.ks.close() }
 func (l *BCE) Forward(s *vk.Sequence, dlogit, stats, logit *vk.Buffer) {
 	need("bce", "logit", logit, l.N)
 	need("bce", "dlogit", dlogit, l.N)
-	need("bce", "stats", stats, 2*l.Slot+2)
+	need("bce", "stats", stats, BCEStats*(l.Slot+1))
 	s.Dispatch(l.k, vk.Groups{X: 1}, nil, shaders.BceBindings[*vk.Buffer]{Logits: logit, DL: dlogit, Stats: stats}.List()...)
 }
 

@@ -8,7 +8,8 @@
 // loss), averaged over the batch. One workgroup:
 //   loss   = 1/B Σ max(l,0) − l·t + log(1 + e^−|l|)   (no overflow for any l)
 //   dl[b]  = (σ(l[b]) − t) / B
-//   stats[2·SLOT] = loss, stats[2·SLOT+1] = mean σ(l)  (D(x) or D(G(z)))
+//   stats[3·SLOT] = loss, stats[3·SLOT+1] = mean σ(l)  (D(x) or D(G(z))),
+//   stats[3·SLOT+2] = mean sign(l)  (ADA's overfitting heuristic r_t on reals)
 
 layout(constant_id = 4) const uint B = 1;
 layout(constant_id = 22) const float TARGET = 1.0;
@@ -25,18 +26,21 @@ float log1p_exp_neg_abs(float l) {
 }
 
 void main() {
-	float loss = 0.0, prob = 0.0;
+	float loss = 0.0, prob = 0.0, signs = 0.0;
 	for (uint b = gl_LocalInvocationID.x; b < B; b += gl_WorkGroupSize.x) {
 		float l = logit[b];
 		float p = sigmoid(l);
 		loss += max(l, 0.0) - l * TARGET + log1p_exp_neg_abs(l);
 		prob += p;
+		signs += sign(l);
 		dl[b] = (p - TARGET) / float(B);
 	}
 	loss = wg_sum(loss);
 	prob = wg_sum(prob);
+	signs = wg_sum(signs);
 	if (gl_LocalInvocationID.x == 0) {
-		stats[2 * SLOT] = loss / float(B);
-		stats[2 * SLOT + 1] = prob / float(B);
+		stats[3 * SLOT] = loss / float(B);
+		stats[3 * SLOT + 1] = prob / float(B);
+		stats[3 * SLOT + 2] = signs / float(B);
 	}
 }

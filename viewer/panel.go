@@ -68,6 +68,9 @@ func drawPanel(img *image.RGBA, s live.Snapshot, p panelState) {
 		m := s.History[n-1]
 		t.line(colD, "D loss %.3f   D(x)    %.2f", m.DLoss, m.DX)
 		t.line(colG, "G loss %.3f   D(G(z)) %.2f", m.GLoss, m.DGZ)
+		if m.AugmentP != nil && m.RT != nil { // a run that augments
+			t.line(colText, "augment p %.3f   r_t %.2f", *m.AugmentP, *m.RT)
+		}
 	}
 	scored := scoredSteps(s.History)
 	if n := len(scored); n > 0 {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/gan-vk/gan-vk/gan/data"
 	"github.com/gan-vk/gan-vk/gan/run"
 	"github.com/gan-vk/gan-vk/gan/tune"
+	"github.com/gan-vk/gan-vk/layers"
 	"github.com/gan-vk/gan-vk/viewer"
 	"github.com/gan-vk/gan-vk/vk"
 )
@@ -121,11 +123,12 @@ func resumableList() string {
 // trainFlags are train's flags; set holds the names given on the command line.
 type trainFlags struct {
 	data, preset, device, runDir, resume, crop, cache      string
+	augment, augmentP                                      string
 	batch, epochs, steps, sampleEvery, ckptEvery, keep, gf int
 	df, gSteps, scoreEvery, scoreN                         int
 	seed                                                   uint64
 	ckptMinutes, leak, dropout, lr, beta1, ema             float64
-	quiet, view, tune, gif                                 bool
+	quiet, view, tune, gif, mirror                         bool
 	set                                                    map[string]bool
 }
 
@@ -155,6 +158,9 @@ func newTrainFlags(fs *flag.FlagSet) *trainFlags {
 	fs.Float64Var(&f.beta1, "beta1", 0.5, "Adam β1")
 	fs.Float64Var(&f.ema, "ema", defaultEMA, "decay of the moving average of the generator's weights, which sample grids, sample, view and score use (0: keep none)")
 	fs.IntVar(&f.gSteps, "g-steps", 2, "generator updates per discriminator update (carpedm20: 2; pytorch/examples: 1)")
+	fs.StringVar(&f.augment, "augment", "", "augment what the discriminator sees, real and generated (DiffAugment): color, translation and cutout, joined by commas (see Small data)")
+	fs.StringVar(&f.augmentP, "augment-p", "1", "probability each --augment transform applies to an image, in [0, 1], or auto: adapt it as ADA does, from 0 (alone: --augment "+defaultAugment+")")
+	fs.BoolVar(&f.mirror, "mirror", false, "flip each real image left-right with probability ½ (for data whose mirror images are as likely)")
 	fs.StringVar(&f.crop, "crop", data.CropSquare, "image folders: square (largest centred square) or celeba (carpedm20's 108×108 face crop)")
 	fs.StringVar(&f.cache, "cache", "", "`folder` for decoded image folders (default: .cache beside the run folder)")
 	fs.BoolVar(&f.view, "view", false, "show the live sample grid and curves in a window while training")
@@ -201,6 +207,7 @@ func runTrain(args []string, stdout, stderr io.Writer) (err error) {
 		}
 	}
 	out := newProgress(stdout, f.quiet || !rk.Lead())
+	out.augment = cfg.Train.Augment != 0
 	if !rk.Lead() {
 		stdout = io.Discard
 	}
@@ -348,9 +355,13 @@ func (f *trainFlags) newConfig() (run.Config, string, error) {
 	case f.set["dropout"] && f.dropout > 0:
 		return cfg, "", &usageError{"--dropout applies to dcgan28's discriminator; dcgan64's has none"}
 	}
+	tc := gan.TrainConfig{Model: m, Batch: f.batch, LR: float32(f.lr), Beta1: float32(f.beta1), GSteps: f.gSteps, Seed: f.seed,
+		EMA: float32(f.ema), Mirror: f.mirror}
+	if err := f.augmentation(&tc); err != nil {
+		return cfg, "", err
+	}
 	cfg = run.Config{
-		Train: gan.TrainConfig{Model: m, Batch: f.batch, LR: float32(f.lr), Beta1: float32(f.beta1), GSteps: f.gSteps, Seed: f.seed,
-			EMA: float32(f.ema)},
+		Train: tc,
 		Data: f.data, Crop: f.crop, Steps: f.steps, Epochs: f.epochs,
 		SampleEvery: f.sampleEvery, CheckpointEvery: f.ckptEvery, CheckpointMinutes: f.ckptMinutes, Keep: f.keep,
 		ScoreEvery: f.scoreEvery, ScoreN: f.scoreN,
@@ -365,6 +376,36 @@ func (f *trainFlags) newConfig() (run.Config, string, error) {
 		return cfg, "", &usageError{fmt.Sprintf("%s already holds a run; continue it with --resume %s, or pick another --run", dir, dir)}
 	}
 	return cfg, dir, nil
+}
+
+// defaultAugment is the policy --augment-p alone augments with.
+const defaultAugment = "color,translation,cutout"
+
+// augmentation sets the configuration's augmentation from --augment and
+// --augment-p.
+func (f *trainFlags) augmentation(c *gan.TrainConfig) error {
+	policy := f.augment
+	if policy == "" && !f.set["augment-p"] {
+		return nil
+	}
+	if policy == "" {
+		policy = defaultAugment
+	}
+	ops, err := layers.ParseAugmentOps(policy)
+	if err != nil {
+		return &usageError{fmt.Sprintf("--augment %q: %v", f.augment, err)}
+	}
+	c.Augment = ops
+	if f.augmentP == "auto" {
+		c.AugmentAuto = true
+		return nil
+	}
+	p, err := strconv.ParseFloat(f.augmentP, 32)
+	if err != nil || !(p >= 0 && p <= 1) {
+		return &usageError{fmt.Sprintf("--augment-p %q: give a probability in [0, 1], or auto", f.augmentP)}
+	}
+	c.AugmentP = float32(p)
+	return nil
 }
 
 // cacheDir is where decoded image folders go: --cache, or .cache beside
@@ -453,6 +494,7 @@ type progress struct {
 	started   bool
 	firstStep int    // the step before the first this process ran
 	score     string // the last --score-every score, shown on each line after it
+	augment   bool   // the run augments: each line shows the augmentation's p
 }
 
 func newProgress(w io.Writer, quiet bool) *progress {
@@ -500,8 +542,12 @@ func (p *progress) report(ev run.Event) {
 	if ev.AllreduceMs > 0 { // a data-parallel run's
 		reduce = fmt.Sprintf(" (allreduce %.0f ms a step)", ev.AllreduceMs)
 	}
-	nums := fmt.Sprintf("d %.3f g %.3f D(x) %.2f D(G(z)) %.2f  %.1f img/s%s  ETA %s%s",
-		st.DLoss(), st.G, st.DX, st.DGZ, ev.ImagesPerSec, reduce, eta, p.score)
+	aug := ""
+	if p.augment {
+		aug = fmt.Sprintf(" p %.3f", st.AugmentP)
+	}
+	nums := fmt.Sprintf("d %.3f g %.3f D(x) %.2f D(G(z)) %.2f%s  %.1f img/s%s  ETA %s%s",
+		st.DLoss(), st.G, st.DX, st.DGZ, aug, ev.ImagesPerSec, reduce, eta, p.score)
 	if p.tty {
 		const width = 24
 		done := width * ev.Step / max(1, ev.TotalSteps)

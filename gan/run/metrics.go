@@ -23,6 +23,11 @@ type Metric struct {
 	// gradients, running statistics and losses over the ranks (the copies
 	// to and from the device included).
 	AllreduceMs float64 `json:"allreduce_ms,omitempty"`
+	// A run that augments: the probability each transform applied with
+	// (adapted with --augment-p auto), and ADA's r_t, the mean sign of D's
+	// logits on the real batch. Absent without augmentation.
+	AugmentP *float32 `json:"augment_p,omitempty"`
+	RT       *float32 `json:"r_t,omitempty"`
 	// On the steps --score-every scores (score.go): FD and KID of the EMA
 	// generator and of the raw one against the run's data, and the
 	// seconds scoring took.

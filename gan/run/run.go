@@ -566,6 +566,9 @@ func (l *loop) step() (*StepDone, error) {
 		DLoss: st.DLoss(), GLoss: st.G, DX: st.DX, DGZ: st.DGZ, ImagesPerSec: round3(ev.ImagesPerSec), MsPerStep: round3(ev.MsPerStep),
 		AllreduceMs: round3(float64(t.ReduceTime().Microseconds()) / 1000)}
 	ev.AllreduceMs = m.AllreduceMs
+	if t.Config.Augment != 0 {
+		m.AugmentP, m.RT = &st.AugmentP, &st.RT
+	}
 	return &StepDone{Event: ev, Metric: m, Last: t.Steps() == l.total}, nil
 }
 

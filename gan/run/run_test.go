@@ -3,6 +3,7 @@ package run
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -295,31 +296,37 @@ func TestCheckpointWriteFailure(t *testing.T) {
 	}
 }
 
-// TestResumeIsExact: N steps, a resume, and N more give the same bits as
-// 2N steps straight, metrics included.
 // TestResumeIsExact: 6 steps straight, and 3 steps then a resume to 6,
-// give the same bits; with the heuristic's kernels and with a recorded
-// plan of others (as a tuned run has), which the resume builds again.
+// give the same bits, metrics included; with the heuristic's kernels and
+// with a recorded plan of others (as a tuned run has), which the resume
+// builds again; and augmented and mirrored, with a fixed p and an adaptive
+// one (whose interval of 4 steps the resume splits).
 func TestResumeIsExact(t *testing.T) {
 	d := vktest.Open(t)
 	tuned := gantest.TinyConfig(t).KernelPlan(d.Info(), layers.Force{Form: layers.Register, LX: 4, LY: 4, TM: 8, TN: 4, Split: 2})
+	all := layers.Color | layers.Translation | layers.Cutout
 	for _, c := range []struct {
-		name    string
-		kernels layers.Plan
-	}{{"heuristic", nil}, {"tuned", tuned}} {
-		t.Run(c.name, func(t *testing.T) { checkResume(t, d, c.kernels) })
+		name string
+		set  func(*gan.TrainConfig)
+	}{
+		{"heuristic", func(*gan.TrainConfig) {}},
+		{"tuned", func(c *gan.TrainConfig) { c.Kernels = tuned }},
+		{"augmented", func(c *gan.TrainConfig) { c.Augment, c.AugmentP, c.Mirror = all, 0.5, true }},
+		{"adaptive", func(c *gan.TrainConfig) { c.Augment, c.AugmentAuto = all, true }},
+	} {
+		t.Run(c.name, func(t *testing.T) { checkResume(t, d, c.set) })
 	}
 }
 
-func checkResume(t *testing.T, d *vk.Device, kernels layers.Plan) {
+func checkResume(t *testing.T, d *vk.Device, set func(*gan.TrainConfig)) {
 	ctx := context.Background()
 	straight := tinyRun(t, 6)
-	straight.Config.Train.Kernels = kernels
+	set(&straight.Config.Train)
 	if _, err := straight.Train(ctx, d, false); err != nil {
 		t.Fatal(err)
 	}
 	split := tinyRun(t, 3)
-	split.Config.Train.Kernels = kernels
+	set(&split.Config.Train)
 	split.Config.CheckpointEvery = 0
 	if step, err := split.Train(ctx, d, false); err != nil || step != 3 {
 		t.Fatalf("first half: step %d, %v", step, err)
@@ -360,15 +367,20 @@ func checkResume(t *testing.T, d *vk.Device, kernels layers.Plan) {
 	}
 }
 
-// metricLosses keeps the step and losses of each metrics line (timings differ).
+// metricLosses keeps what each metrics line says of the step, without its
+// timings (which differ).
 func metricLosses(t *testing.T, b []byte) string {
 	var out []string
 	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		i := strings.Index(l, `"images_per_sec"`)
-		if i < 0 {
-			t.Fatalf("metrics line %q", l)
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("metrics line %q: %v", l, err)
 		}
-		out = append(out, l[:i])
+		for _, k := range []string{"images_per_sec", "ms_per_step", "allreduce_ms"} {
+			delete(m, k)
+		}
+		v, _ := json.Marshal(m) // sorted keys
+		out = append(out, string(v))
 	}
 	return strings.Join(out, "\n")
 }

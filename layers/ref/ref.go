@@ -258,14 +258,17 @@ func Activate(a Act, slope float64, x []float64) []float64 {
 	return y
 }
 
-// ActivateBackward is dx = dy·act'(x) for the input x.
+// ActivateBackward is dx = dy·act'(x) for the input x. Leaky ReLU's
+// derivative at 0 is the slope, as PyTorch takes it (and the device, which
+// sees only the output): an input that is exactly 0 is common where an
+// augmentation zero-fills the image and the bias is still 0.
 func ActivateBackward(a Act, slope float64, x, dy []float64) []float64 {
 	dx := make([]float64, len(x))
 	for i, v := range x {
 		d := 1.0
 		switch a {
 		case Leaky:
-			if v < 0 {
+			if v <= 0 {
 				d = slope
 			}
 		case Tanh:
@@ -292,6 +295,21 @@ func BCEWithLogits(logit []float64, target float64) (loss float64, dlogit []floa
 		meanProb += p
 	}
 	return loss / b, dlogit, meanProb / b
+}
+
+// MeanSign is the mean of sign(l) over the logits: ADA's r_t, the
+// overfitting heuristic, on the discriminator's logits for real images.
+func MeanSign(logit []float64) float64 {
+	var s float64
+	for _, l := range logit {
+		switch {
+		case l > 0:
+			s++
+		case l < 0:
+			s--
+		}
+	}
+	return s / float64(len(logit))
 }
 
 // CompletionLoss is image completion's loss for b images of p floats:
