@@ -362,7 +362,7 @@ func (f *trainFlags) newConfig() (run.Config, string, error) {
 	}
 	cfg = run.Config{
 		Train: tc,
-		Data: f.data, Crop: f.crop, Steps: f.steps, Epochs: f.epochs,
+		Data:  f.data, Crop: f.crop, Steps: f.steps, Epochs: f.epochs,
 		SampleEvery: f.sampleEvery, CheckpointEvery: f.ckptEvery, CheckpointMinutes: f.ckptMinutes, Keep: f.keep,
 		ScoreEvery: f.scoreEvery, ScoreN: f.scoreN,
 	}
