@@ -69,6 +69,8 @@ var allowed = map[string][]string{
 	"bench/scorecheck": {"gan/data", "gan/score", "vk"},
 	// What averaging a data-parallel step costs in MPI alone (docs/parallel.md's table).
 	"bench/allreduce": {"gan", "mpi"},
+	// The small-data runs' FD plot and table (README, docs/training.md).
+	"bench/fdplot": {},
 }
 
 // onlyImporter names the one package allowed to import each binding.

@@ -104,6 +104,8 @@ func runBench(args []string, stdout, stderr io.Writer) (err error) {
 	sweep := fs.String("sweep-batch", "", "time each batch size in this comma-separated `list` instead")
 	asJSON := fs.Bool("json", false, "print the report as one JSON object")
 	tile := fs.String("tile", "", "force the GEMM tile `LX,LY,TM,TN[,shared][,bkN][,prefetch][,storage][,splitN]` (workgroup LX×LY, TM×TN outputs per invocation, operands staged in shared memory or not, read from storage buffers or texel views, the reduction split or not) on every pass, to measure one on a new device")
+	augment := fs.String("augment", "", "time the step augmented with this policy, as train's --augment (at p 1)")
+	mirror := fs.Bool("mirror", false, "time the step with train's --mirror")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -111,6 +113,13 @@ func runBench(args []string, stdout, stderr io.Writer) (err error) {
 	if err != nil {
 		return err
 	}
+	if *augment != "" {
+		if cfg.Augment, err = layers.ParseAugmentOps(*augment); err != nil {
+			return &usageError{fmt.Sprintf("--augment %q: %v", *augment, err)}
+		}
+		cfg.AugmentP = 1
+	}
+	cfg.Mirror = *mirror
 	m := cfg.Model
 	switch {
 	case *steps < 1:

@@ -45,6 +45,21 @@ length stops before training; images of a folder that fail to decode are
 skipped, counted and the first few named, and training stops only when
 none decodes.
 
+Small data: on a few hundred images the discriminator memorises the
+training set and the generator collapses or copies it. --augment passes
+every image the discriminator sees, real and generated, through random
+transforms first (DiffAugment: color, translation, cutout), and the
+generator learns through them, so its images stay unaugmented. Each
+transform applies to an image with probability --augment-p; auto adapts p
+as ADA does: it starts at 0 and rises only while the discriminator is sure
+of the real images (the mean sign of its logits on them above 0.6), by at
+most 1 in 500k images. Which to use:
+  a few hundred images    --augment color,translation,cutout (p 1)
+  a few thousand          --augment color,translation,cutout --augment-p auto
+  tens of thousands       nothing (augmentation costs time and a little quality)
+Add --mirror where a mirrored image is as likely as the original (faces,
+animals; not text or logos): it flips each real image with probability ½.
+
 --steps and --epochs count the whole run: --resume with --steps 2000 on a
 run at step 1500 trains 500 more. With --resume only these may be given:
 {{resumable}}.
@@ -428,8 +443,25 @@ func describeRun(cfg run.Config, d *vk.Device, dir string, rk ranks) string {
 	if rk.mpirun() {
 		on = fmt.Sprintf("%d processes (mpirun; %d of the batch each, rank 0 on %s)", rk.Count(), cfg.Train.Batch/rk.Count(), on)
 	}
-	return fmt.Sprintf("%s (%d×%d×%d) on %s, batch %d, %s, on %s; run folder %s",
-		m.Preset, m.Channels, m.Size(), m.Size(), cfg.Data, cfg.Train.Batch, total, on, dir)
+	return fmt.Sprintf("%s (%d×%d×%d) on %s%s, batch %d, %s, on %s; run folder %s",
+		m.Preset, m.Channels, m.Size(), m.Size(), cfg.Data, describeAugment(cfg.Train), cfg.Train.Batch, total, on, dir)
+}
+
+// describeAugment is how a run's start line names its augmentation.
+func describeAugment(c gan.TrainConfig) string {
+	p := fmt.Sprintf("p %g", c.AugmentP)
+	if c.AugmentAuto {
+		p = "p adapted from 0"
+	}
+	switch {
+	case c.Augment != 0 && c.Mirror:
+		return fmt.Sprintf(" augmented (%s at %s) and mirrored", c.Augment, p)
+	case c.Augment != 0:
+		return fmt.Sprintf(" augmented (%s at %s)", c.Augment, p)
+	case c.Mirror:
+		return " mirrored"
+	}
+	return ""
 }
 
 // train runs r until its last step or a signal (with the window, when w is

@@ -22,14 +22,24 @@ func TestTrainAndSample(t *testing.T) {
 	dir := t.TempDir()
 	run := filepath.Join(dir, "run")
 	tiny := []string{"--steps", "3", "--gf", "4", "--df", "4", "--batch", "8", "--run", run, "--sample-every", "2"}
-	code, stdout, stderr := runCLI(t, append([]string{"train"}, tiny...)...)
+	// The first run augments and mirrors; its resume reads them back from config.json.
+	code, stdout, stderr := runCLI(t, append([]string{"train", "--augment", "translation,color", "--augment-p", "0.5", "--mirror"}, tiny...)...)
 	if code != 0 {
 		t.Fatalf("train: exit %d\n%s\n%s", code, stdout, stderr)
 	}
-	for _, want := range []string{"dcgan28 (1×28×28)", "fashion-mnist", "step 3/3", "trained 3 steps"} {
+	for _, want := range []string{"dcgan28 (1×28×28)", "fashion-mnist", "augmented (color,translation at p 0.5) and mirrored",
+		"step 3/3", " p 0.500 ", "trained 3 steps"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("train's output lacks %q:\n%s", want, stdout)
 		}
+	}
+	for _, want := range []string{`"augment":"color,translation"`, `"augment_p":0.5`, `"mirror":true`} {
+		if b := readFile(t, filepath.Join(run, "config.json")); !strings.Contains(string(bytes.Join(bytes.Fields(b), nil)), want) {
+			t.Errorf("config.json lacks %s:\n%s", want, b)
+		}
+	}
+	if b := readFile(t, filepath.Join(run, "metrics.jsonl")); !strings.Contains(string(b), `"augment_p":0.5,"r_t":`) {
+		t.Errorf("metrics.jsonl lacks the augmentation's p and r_t:\n%s", b)
 	}
 	for _, f := range []string{"config.json", "metrics.jsonl", "samples/real.png", "samples/step_000002.png",
 		"samples/step_000003.png", "checkpoints/step_000000003.safetensors"} {
@@ -125,6 +135,11 @@ func TestTrainBadInput(t *testing.T) {
 		{"batch beyond the device", []string{"train", "--preset", "dcgan64", "--batch", "2048", "--run", filepath.Join(dir, "r3")}, 1,
 			"is too large for"},
 		{"resume changes lr", []string{"train", "--resume", existing, "--lr", "0.1"}, 2, "--lr cannot be given with --resume"},
+		{"unknown augmentation", []string{"train", "--augment", "color,rotation"}, 2, `"rotation" is not a transform`},
+		{"augment-p over 1", []string{"train", "--augment", "cutout", "--augment-p", "1.5"}, 2, `--augment-p "1.5": give a probability in [0, 1]`},
+		{"augment-p not a number", []string{"train", "--augment-p", "sometimes"}, 2, `--augment-p "sometimes"`},
+		{"resume adds augmentation", []string{"train", "--resume", existing, "--augment", "color"}, 2, "--augment cannot be given with --resume"},
+		{"resume adds mirror", []string{"train", "--resume", existing, "--mirror"}, 2, "--mirror cannot be given with --resume"},
 		{"resume no run", []string{"train", "--resume", dir}, 1, "not a gan-vk run folder"},
 		{"resume corrupt config", []string{"train", "--resume", existing}, 1, "config.json"},
 		{"sample no checkpoint flag", []string{"sample"}, 2, "--checkpoint is required"},
