@@ -35,6 +35,21 @@ type TrainConfig struct {
 	AugmentAuto bool              `json:"augment_auto,omitempty"`
 	// Mirror flips each real image left-right with probability ½.
 	Mirror bool `json:"mirror,omitempty"`
+	// Loss is the GAN loss: BCE (the zero value; the DCGAN paper's) or
+	// hinge.
+	Loss layers.LossKind `json:"loss,omitempty"`
+	// LRD and LRG are the discriminator's and the generator's own learning
+	// rates (two time scales, Heusel et al. 2017); 0 is LR.
+	LRD float32 `json:"lr_d,omitempty"`
+	LRG float32 `json:"lr_g,omitempty"`
+}
+
+// lr is network n's learning rate.
+func (c TrainConfig) lr(n netID) float32 {
+	if own := [nets]float32{gen: c.LRG, disc: c.LRD}[n]; own != 0 {
+		return own
+	}
+	return c.LR
 }
 
 // Equal reports whether two configurations train the same bits (no
@@ -62,12 +77,16 @@ func (c TrainConfig) Check() error {
 		return fmt.Errorf("batch %d must be at most %d", c.Batch, maxBatch)
 	case c.LR <= 0:
 		return fmt.Errorf("learning rate %g must be positive", c.LR)
+	case c.LRD < 0 || c.LRG < 0:
+		return fmt.Errorf("lr-d %g and lr-g %g must be positive (or 0: the shared learning rate)", c.LRD, c.LRG)
 	case c.Beta1 < 0 || c.Beta1 >= 1:
 		return fmt.Errorf("beta1 %g must be in [0, 1)", c.Beta1)
 	case c.GSteps < 1:
 		return fmt.Errorf("g-steps %d must be at least 1", c.GSteps)
 	case !(c.EMA >= 0 && c.EMA < 1):
 		return fmt.Errorf("ema %g must be in [0, 1) (0 keeps no moving average)", c.EMA)
+	case c.Loss != layers.BCE && c.Loss != layers.Hinge:
+		return fmt.Errorf("loss %d is not one gan-vk has", int(c.Loss))
 	}
 	return c.checkAugment()
 }
@@ -85,7 +104,8 @@ type Stats struct {
 	AugmentP, RT float32
 }
 
-// DLoss is the discriminator's loss, BCE(real, 1) + BCE(fake, 0).
+// DLoss is the discriminator's loss, its term on the real batch plus its
+// term on the fakes.
 func (s Stats) DLoss() float32 { return s.DReal + s.DFake }
 
 // Finite reports whether every loss and probability is a number and not

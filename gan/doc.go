@@ -7,7 +7,8 @@
 // recipes (step.go: the D and G updates written against a small vocabulary
 // that a counter also walks for batch-norm counts, FLOPs and the tuner's
 // passes) and replays it, one rank of a data-parallel run among them
-// (Parallel); Sampler and Generator (the generator in eval mode on its own
+// (Ranks), with the augmentation for small data sets before the
+// discriminator and ADA's adaptive p (augment.go); Sampler and Generator (the generator in eval mode on its own
 // z, or with batch statistics); the EMA generator and the calibration of
 // its batch norms (Weights); Completer (image completion by Adam on z);
 // the step's FLOPs, Profile and KernelPlan; and the PNG grids of samples.

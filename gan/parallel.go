@@ -48,7 +48,7 @@ func (c TrainConfig) AllreduceFloats() []int {
 	for range c.GSteps {
 		out = append(out, g)
 	}
-	return append(out, layers.BCEStats*masks+gRunning+dRunning)
+	return append(out, layers.LossStats*masks+gRunning+dRunning)
 }
 
 // hostSpan is where a device buffer's first floats sit in a host buffer.
@@ -101,7 +101,7 @@ func (t *Trainer) mean(v []float32) error {
 // batch (the update is linear), and every rank keeps the same bits.
 func (t *Trainer) stepStats() ([]float32, error) {
 	if t.ranks.Alone() {
-		return nn.ReadFloats(t.stats, layers.BCEStats*masks)
+		return nn.ReadFloats(t.stats, layers.LossStats*masks)
 	}
 	start := time.Now()
 	defer func() { t.reduceTime += time.Since(start) }()
@@ -119,7 +119,7 @@ func (t *Trainer) stepStats() ([]float32, error) {
 			return nil, err
 		}
 	}
-	return v[:layers.BCEStats*masks], nil
+	return v[:layers.LossStats*masks], nil
 }
 
 // Fingerprint is a CRC-32C of the trainer's replicated state: ranks of a

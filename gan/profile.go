@@ -32,7 +32,7 @@ const (
 	BackwardFilter                 // their gradient to the weights and biases
 	BatchNorm                      // statistics, normalisation and its backward
 	Activations                    // activations and dropout run on their own
-	Loss                           // the BCE loss and its gradient
+	Loss                           // the loss and its gradient
 	Adam                           // the optimizer
 	Copies                         // fills, copies and weight rearrangements
 	Augmentation                   // the augmentation before the discriminator and the mirror
@@ -61,7 +61,7 @@ func categorize(label, phase string) Category {
 		return BatchNorm
 	case "act_fwd", "act_bwd", "dropout":
 		return Activations
-	case "bce":
+	case "gan_loss":
 		return Loss
 	case "adam":
 		return Adam

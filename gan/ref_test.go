@@ -2,6 +2,7 @@ package gan
 
 import (
 	"github.com/gan-vk/gan-vk/gan/nn"
+	"github.com/gan-vk/gan-vk/layers"
 	"github.com/gan-vk/gan-vk/layers/ref"
 )
 
@@ -229,7 +230,7 @@ func (rt *refTrainer) refParallelStep(real []float64, ranks int) Stats {
 		}{{rows(real, rank), 1, passReal, 0}, {fake, 0, passFake, 2}} {
 			x, _ := augment(p.x, k, p.pass, rank)
 			tr := rt.d.forward(x, n, true, maskAt(k, p.pass, rank))
-			loss, dlogit, prob := ref.BCEWithLogits(tr.outs[len(tr.outs)-1], p.target)
+			loss, dlogit, prob := refLoss(cfg.Loss, tr.outs[len(tr.outs)-1], p.pass)
 			st[p.slot] += loss
 			st[p.slot+1] += prob
 			if p.pass == passReal {
@@ -239,7 +240,7 @@ func (rt *refTrainer) refParallelStep(real []float64, ranks int) Stats {
 			dGrads = addGrads(dGrads, g)
 		}
 	}
-	rt.d.adam(meanGrads(dGrads, ranks), k, float64(cfg.LR), float64(float32(cfg.Beta1)))
+	rt.d.adam(meanGrads(dGrads, ranks), k, float64(cfg.lr(disc)), float64(float32(cfg.Beta1)))
 	for j := 0; j < cfg.GSteps; j++ {
 		gk := (k-1)*cfg.GSteps + j + 1
 		var gGrads [][][]float64
@@ -249,7 +250,7 @@ func (rt *refTrainer) refParallelStep(real []float64, ranks int) Stats {
 			gtr := rt.g.forward(rows(z, rank), n, true, nil)
 			img, draws := augment(gtr.outs[len(gtr.outs)-1], gk, passG, rank)
 			dtr := rt.d.forward(img, n, true, maskAt(gk, passG, rank))
-			loss, dlogit, prob := ref.BCEWithLogits(dtr.outs[len(dtr.outs)-1], 1)
+			loss, dlogit, prob := refLoss(cfg.Loss, dtr.outs[len(dtr.outs)-1], passG)
 			st[4] += loss
 			st[5] += prob
 			dimg, _ := rt.d.backward(dtr, dlogit)
@@ -259,7 +260,7 @@ func (rt *refTrainer) refParallelStep(real []float64, ranks int) Stats {
 			_, g := rt.g.backward(gtr, dimg)
 			gGrads = addGrads(gGrads, g)
 		}
-		rt.g.adam(meanGrads(gGrads, ranks), gk, float64(cfg.LR), float64(float32(cfg.Beta1)))
+		rt.g.adam(meanGrads(gGrads, ranks), gk, float64(cfg.lr(gen)), float64(float32(cfg.Beta1)))
 		if rt.ema != nil {
 			for i := range rt.ema.p {
 				for j := range rt.ema.p[i] {
@@ -288,6 +289,18 @@ func (rt *refTrainer) refParallelStep(real []float64, ranks int) Stats {
 		out.AugmentP, out.RT = cfg.AugmentP, float32(st[6])
 	}
 	return out
+}
+
+// refLoss is pass p's loss term on the discriminator's logits.
+func refLoss(kind layers.LossKind, logit []float64, p pass) (loss float64, dlogit []float64, meanProb float64) {
+	if kind == layers.Hinge {
+		return ref.Hinge(logit, int(p)) // passReal, passFake and passG are the roles' order
+	}
+	target := 1.0
+	if p == passFake {
+		target = 0
+	}
+	return ref.BCEWithLogits(logit, target)
 }
 
 // meanGrads divides gradients summed over the ranks by their count.

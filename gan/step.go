@@ -69,7 +69,7 @@ type steps interface {
 	unaugment(p pass)            // carry the gradient at the discriminator's input back through p's augmentation
 	forward(p pass)              // run p's network on its input
 	forwardAgain(p pass)         // move batch norm's running statistics as a second, identical forward would
-	loss(p pass)                 // BCE of D's output on p against its target, and its gradient
+	loss(p pass)                 // the loss term of D's output on p, and its gradient
 	backward(p pass, g nn.Grads) // back through p's network from the gradient at its output
 	adam(n netID)                // update n's parameters from their gradients
 	ema()                        // move the EMA generator towards the generator's new weights (when there is one)

@@ -97,14 +97,18 @@ func TestStepMatchesReference(t *testing.T) {
 		gsteps    int
 		gpu       bool
 		augment   bool // every transform at p 0.7, and the mirror
-	}{{"dcgan28", 1, 4, 2, false, false}, {"dcgan64", 3, 2, 1, false, false}, {"dcgan28", 1, 4, 2, true, false},
-		{"dcgan64", 3, 4, 2, false, true}} {
+		loss      layers.LossKind
+	}{{"dcgan28", 1, 4, 2, false, false, layers.BCE}, {"dcgan64", 3, 2, 1, false, false, layers.BCE},
+		{"dcgan28", 1, 4, 2, true, false, layers.BCE}, {"dcgan64", 3, 4, 2, false, true, layers.Hinge}} {
 		name := c.preset
 		if c.gpu {
 			name += "/a GPU's plan, poisoned memory"
 		}
 		if c.augment {
 			name += "/augmented and mirrored"
+		}
+		if c.loss != layers.BCE {
+			name += "/" + c.loss.String()
 		}
 		t.Run(name, func(t *testing.T) {
 			d := d
@@ -118,7 +122,10 @@ func TestStepMatchesReference(t *testing.T) {
 				t.Fatal(err)
 			}
 			m.Z, m.GF, m.DF = 8, 2, 2
-			cfg := TrainConfig{Model: m, Batch: c.batch, LR: 2e-4, Beta1: 0.5, GSteps: c.gsteps, Seed: 7, EMA: 0.9}
+			cfg := TrainConfig{Model: m, Batch: c.batch, LR: 2e-4, Beta1: 0.5, GSteps: c.gsteps, Seed: 7, EMA: 0.9, Loss: c.loss}
+			if c.loss == layers.Hinge { // and two time scales, as SNGAN trains
+				cfg.LRD, cfg.LRG = 4e-4, 1e-4
+			}
 			if c.augment {
 				cfg.Augment, cfg.AugmentP, cfg.Mirror = layers.Color|layers.Translation|layers.Cutout, 0.7, true
 			}

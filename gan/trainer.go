@@ -34,10 +34,10 @@ type Trainer struct {
 	gNet, dNet *nn.Net
 	clocks     [nets]*layers.Clock // each update's: z, dropout masks, Adam's step
 	adam       [nets]*nn.Adam
-	bce        [masks]*layers.BCE // the loss of each discriminator pass
-	z          *nn.Latent         // the step's, drawn by each update's clock
-	updates    []recordedUpdate   // the step, in order
-	prepare    *vk.Sequence       // both networks' weights rearranged (weightsChanged)
+	loss       [masks]*layers.Loss // the loss term of each discriminator pass
+	z          *nn.Latent          // the step's, drawn by each update's clock
+	updates    []recordedUpdate    // the step, in order
+	prepare    *vk.Sequence        // both networks' weights rearranged (weightsChanged)
 
 	real, dImage, dLogit, stats *vk.Buffer
 
@@ -118,16 +118,16 @@ func (t *Trainer) build() error {
 	t.real = o.Buffer("real batch", n*cfg.Model.imageFloats())
 	t.dImage = o.Buffer("∂loss/∂image", n*cfg.Model.imageFloats())
 	t.dLogit = o.Buffer("∂loss/∂logit", n)
-	t.stats = o.Buffer("step stats", layers.BCEStats*masks)
+	t.stats = o.Buffer("step stats", layers.LossStats*masks)
 	for id, name := range [nets]string{"generator", "discriminator"} {
 		t.clocks[id] = o.Clock(name, cfg.Seed)
 	}
-	for p, target := range [masks]float32{passReal: 1, passFake: 0, passG: 1} {
-		bce, err := layers.NewBCE(t.dev, n, target, p) // the pass's slot in stats
-		t.bce[p] = nn.Keep(o, bce, err)
+	for p, role := range [masks]layers.LossRole{passReal: layers.RealForD, passFake: layers.FakeForD, passG: layers.FakeForG} {
+		loss, err := layers.NewLoss(t.dev, n, cfg.Loss, role, p) // the pass's slot in stats
+		t.loss[p] = nn.Keep(o, loss, err)
 	}
-	adam := layers.AdamConfig{LR: cfg.LR, Beta1: cfg.Beta1}
-	t.adam = [nets]*nn.Adam{nn.NewAdam(o, t.g, adam), nn.NewAdam(o, t.d, adam)}
+	adam := func(n netID) layers.AdamConfig { return layers.AdamConfig{LR: cfg.lr(n), Beta1: cfg.Beta1} }
+	t.adam = [nets]*nn.Adam{nn.NewAdam(o, t.g, adam(gen)), nn.NewAdam(o, t.d, adam(disc))}
 	if cfg.EMA > 0 {
 		t.buildEMA()
 	}
@@ -136,8 +136,8 @@ func (t *Trainer) build() error {
 		return err
 	}
 	if !t.ranks.Alone() {
-		t.stepBufs = []hostSpan{{t.stats, 0, layers.BCEStats * masks}}
-		floats := layers.BCEStats * masks
+		t.stepBufs = []hostSpan{{t.stats, 0, layers.LossStats * masks}}
+		floats := layers.LossStats * masks
 		for id, p := range [nets]*nn.Store{t.g, t.d} {
 			t.host[id] = make([]float32, p.Floats)
 			if p.Stats != nil { // a network with batch norm
@@ -246,7 +246,7 @@ func (r *recorder) forwardAgain(p pass) { r.net(p.net()).ForwardAgain(r.s, r.inp
 
 func (r *recorder) loss(p pass) {
 	r.s.Scope(nn.Scope(scopeLoss, nn.PhaseForward))
-	r.t.bce[p].Forward(r.s, r.t.dLogit, r.t.stats, r.t.dNet.Out())
+	r.t.loss[p].Forward(r.s, r.t.dLogit, r.t.stats, r.t.dNet.Out())
 }
 
 func (r *recorder) backward(p pass, g nn.Grads) {
@@ -351,7 +351,7 @@ func (t *Trainer) Step() (Stats, error) {
 	if err != nil {
 		return Stats{}, fmt.Errorf("gan: step %d: %w", t.step, err)
 	}
-	const k = layers.BCEStats
+	const k = layers.LossStats
 	st := Stats{DReal: v[k*passReal], DX: v[k*passReal+1], DFake: v[k*passFake], DGZ: v[k*passFake+1],
 		G: v[k*passG], DGZAfter: v[k*passG+1]}
 	if t.aug != nil {

@@ -131,28 +131,44 @@ func TestActivate(t *testing.T) {
 	}
 }
 
-func TestBCE(t *testing.T) {
+// TestLoss holds both losses in each role, with the step's statistics, to
+// the reference: large logits (BCE's overflow) and ones on hinge's kinks'
+// sides.
+func TestLoss(t *testing.T) {
 	d := vktest.Open(t)
 	for _, c := range []struct {
-		n      int
-		scale  float64
-		target float32
-	}{{64, 2, 1}, {64, 2, 0}, {1, 1, 1}, {300, 3, 0}, {7, 200, 1}, {7, 200, 0}} {
-		t.Run(fmt.Sprintf("batch %d scale %g target %g", c.n, c.scale, c.target), func(t *testing.T) {
-			const slot = 1
-			l, err := layers.NewBCE(d, c.n, c.target, slot)
-			if err != nil {
-				t.Fatal(err)
+		n     int
+		scale float64
+	}{{64, 2}, {1, 1}, {300, 3}, {7, 200}} {
+		for _, kind := range []layers.LossKind{layers.BCE, layers.Hinge} {
+			for _, role := range []layers.LossRole{layers.RealForD, layers.FakeForD, layers.FakeForG} {
+				t.Run(fmt.Sprintf("batch %d scale %g %s role %d", c.n, c.scale, kind, role), func(t *testing.T) {
+					const slot = 1
+					l, err := layers.NewLoss(d, c.n, kind, role, slot)
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer l.Close()
+					logit := rnd(rand.New(rand.NewSource(4)), c.n, c.scale)
+					bl, bdl := upload(t, d, "logit", logit), alloc(t, d, "dlogit", c.n)
+					stats := upload(t, d, "stats", []float64{-1, -1, -1, -1, -1, -1})
+					run(t, d, func(s *vk.Sequence) { l.Forward(s, bdl, stats, bl) })
+					var loss, prob float64
+					var dl []float64
+					if kind == layers.BCE {
+						target := 1.0
+						if role == layers.FakeForD {
+							target = 0
+						}
+						loss, dl, prob = ref.BCEWithLogits(logit, target)
+					} else {
+						loss, dl, prob = ref.Hinge(logit, int(role))
+					}
+					expect(t, "stats", stats, []float64{-1, -1, -1, loss, prob, ref.MeanSign(logit)}, ref.Sum)
+					expect(t, "dlogit", bdl, dl, ref.Pointwise)
+				})
 			}
-			defer l.Close()
-			logit := rnd(rand.New(rand.NewSource(4)), c.n, c.scale)
-			bl, bdl := upload(t, d, "logit", logit), alloc(t, d, "dlogit", c.n)
-			stats := upload(t, d, "stats", []float64{-1, -1, -1, -1, -1, -1})
-			run(t, d, func(s *vk.Sequence) { l.Forward(s, bdl, stats, bl) })
-			loss, dl, prob := ref.BCEWithLogits(logit, float64(c.target))
-			expect(t, "stats", stats, []float64{-1, -1, -1, loss, prob, ref.MeanSign(logit)}, ref.Sum)
-			expect(t, "dlogit", bdl, dl, ref.Pointwise)
-		})
+		}
 	}
 }
 

@@ -175,12 +175,16 @@ func TestGoldenBCE(t *testing.T) {
 		t.Run(fmt.Sprint("target ", target), func(t *testing.T) {
 			c := golden(t, fmt.Sprintf("bce_target%d", int(target)))
 			logit := c.get(t, "logit")
-			l, err := layers.NewBCE(d, len(logit), target, 0)
+			role := layers.RealForD
+			if target == 0 {
+				role = layers.FakeForD
+			}
+			l, err := layers.NewLoss(d, len(logit), layers.BCE, role, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer l.Close()
-			bl, bdl, stats := upload(t, d, "logit", logit), alloc(t, d, "dlogit", len(logit)), alloc(t, d, "stats", layers.BCEStats)
+			bl, bdl, stats := upload(t, d, "logit", logit), alloc(t, d, "dlogit", len(logit)), alloc(t, d, "stats", layers.LossStats)
 			run(t, d, func(s *vk.Sequence) { l.Forward(s, bdl, stats, bl) })
 			loss, dl, _ := ref.BCEWithLogits(logit, float64(target))
 			both(t, "loss", stats, []float64{loss}, c.get(t, "loss"))

@@ -7,33 +7,92 @@ import (
 	"github.com/gan-vk/gan-vk/vk"
 )
 
-// BCE records binary cross-entropy with logits against one target for the
-// whole batch, averaged over the batch: PyTorch's
-// nn.BCEWithLogitsLoss()(logits, full(Target)). Target 1 scores real data
-// (and the generator's non-saturating loss on fakes), 0 fake data.
-type BCE struct {
-	N      int
-	Target float32
-	Slot   int
-	ks     parts
-	k      *vk.Kernel
+// LossKind is the loss a GAN trains with.
+type LossKind int
+
+const (
+	// BCE is binary cross-entropy with logits, PyTorch's
+	// nn.BCEWithLogitsLoss: the DCGAN paper's, with the generator's
+	// non-saturating form (its fakes scored against target 1).
+	BCE LossKind = iota
+	// Hinge is the hinge loss (Lim and Ye 2017; SNGAN, Miyato et al.
+	// 2018): relu(1 − D(x)) and relu(1 + D(G(z))) for the discriminator,
+	// −D(G(z)) for the generator.
+	Hinge
+)
+
+var lossNames = [...]string{BCE: "bce", Hinge: "hinge"}
+
+func (k LossKind) String() string {
+	if k < 0 || int(k) >= len(lossNames) {
+		return fmt.Sprintf("LossKind(%d)", int(k))
+	}
+	return lossNames[k]
 }
 
-// BCEStats is how many floats BCE writes to its slot of a stats buffer.
-const BCEStats = 3
-
-// NewBCE builds the loss for a batch of n logits. Forward writes the loss,
-// the mean of sigmoid(logit) (D(x) or D(G(z))) and the mean of
-// sign(logit) (ADA's r_t on reals) to floats 3·slot, 3·slot+1 and 3·slot+2
-// of a stats buffer (BCEStats per slot), so several losses of a step share
-// one buffer.
-func NewBCE(d *vk.Device, n int, target float32, slot int) (*BCE, error) {
-	if n <= 0 || slot < 0 {
-		return nil, fmt.Errorf("layers: bce: batch %d must be positive and slot %d not negative", n, slot)
+// ParseLossKind reads a loss by name (bce or hinge).
+func ParseLossKind(name string) (LossKind, error) {
+	for k, n := range lossNames {
+		if n == name {
+			return LossKind(k), nil
+		}
 	}
-	l := &BCE{N: n, Target: target, Slot: slot, ks: parts{dev: d}}
-	l.k = l.ks.add(fmt.Sprintf("bce target %g", target), shaders.BceSpecs{Reduce: shaders.Reduce{LocalX: 256},
-		B: uint32(n), Target: target, Slot: uint32(slot)})
+	return 0, fmt.Errorf("%q is not a loss: use bce or hinge", name)
+}
+
+// MarshalText writes the loss's name (config.json).
+func (k LossKind) MarshalText() ([]byte, error) {
+	if k < 0 || int(k) >= len(lossNames) {
+		return nil, fmt.Errorf("layers: unknown loss %d", int(k))
+	}
+	return []byte(k.String()), nil
+}
+
+// UnmarshalText reads a loss's name.
+func (k *LossKind) UnmarshalText(b []byte) error {
+	v, err := ParseLossKind(string(b))
+	*k = v
+	return err
+}
+
+// LossRole is which of a step's loss terms a loss computes.
+type LossRole int
+
+const (
+	RealForD LossRole = iota // the discriminator's on real images
+	FakeForD                 // the discriminator's on fakes
+	FakeForG                 // the generator's on fakes
+)
+
+// LossStats is how many floats a Loss writes to its slot of a stats
+// buffer: the loss, the mean of sigmoid(logit) (D(x) or D(G(z))) and the
+// mean of sign(logit) (ADA's r_t, on reals).
+const LossStats = 3
+
+// Loss records a GAN's loss term on a batch of the discriminator's logits,
+// averaged over the batch, and its gradient (shaders/gan_loss.comp).
+type Loss struct {
+	N    int
+	Kind LossKind
+	Role LossRole
+	Slot int
+	ks   parts
+	k    *vk.Kernel
+}
+
+// NewLoss builds the loss term for a batch of n logits, whose statistics
+// go to floats LossStats·slot on of a stats buffer, so that the step's
+// terms share one buffer.
+func NewLoss(d *vk.Device, n int, kind LossKind, role LossRole, slot int) (*Loss, error) {
+	switch {
+	case n <= 0 || slot < 0:
+		return nil, fmt.Errorf("layers: loss: batch %d must be positive and slot %d not negative", n, slot)
+	case kind != BCE && kind != Hinge, role < RealForD || role > FakeForG:
+		return nil, fmt.Errorf("layers: loss: unknown kind %d or role %d", kind, role)
+	}
+	l := &Loss{N: n, Kind: kind, Role: role, Slot: slot, ks: parts{dev: d}}
+	l.k = l.ks.add(fmt.Sprintf("%s loss, role %d", kind, role), shaders.GanLossSpecs{Reduce: shaders.Reduce{LocalX: 256},
+		B: uint32(n), Slot: uint32(slot), Role: uint32(role), Hinge: kind == Hinge})
 	if l.ks.err != nil {
 		l.Close()
 		return nil, l.ks.err
@@ -42,15 +101,15 @@ func NewBCE(d *vk.Device, n int, target float32, slot int) (*BCE, error) {
 }
 
 // Close destroys the kernel.
-func (l *BCE) Close() { l.ks.close() }
+func (l *Loss) Close() { l.ks.close() }
 
 // Forward records the loss into stats and its gradient dlogit = ∂loss/∂logit
 // (overwritten), both from one pass over the logits.
-func (l *BCE) Forward(s *vk.Sequence, dlogit, stats, logit *vk.Buffer) {
-	need("bce", "logit", logit, l.N)
-	need("bce", "dlogit", dlogit, l.N)
-	need("bce", "stats", stats, BCEStats*(l.Slot+1))
-	s.Dispatch(l.k, vk.Groups{X: 1}, nil, shaders.BceBindings[*vk.Buffer]{Logits: logit, DL: dlogit, Stats: stats}.List()...)
+func (l *Loss) Forward(s *vk.Sequence, dlogit, stats, logit *vk.Buffer) {
+	need("loss", "logit", logit, l.N)
+	need("loss", "dlogit", dlogit, l.N)
+	need("loss", "stats", stats, LossStats*(l.Slot+1))
+	s.Dispatch(l.k, vk.Groups{X: 1}, nil, shaders.GanLossBindings[*vk.Buffer]{Logits: logit, DL: dlogit, Stats: stats}.List()...)
 }
 
 // SoftmaxCrossEntropy records the softmax cross-entropy of N rows of K

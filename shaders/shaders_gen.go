@@ -24,8 +24,6 @@ const (
 	Axpy
 	// AxpyTexel is shaders/axpy_texel.comp.
 	AxpyTexel
-	// Bce is shaders/bce.comp.
-	Bce
 	// BnApply is shaders/bn_apply.comp.
 	BnApply
 	// BnBwdData is shaders/bn_bwd_data.comp.
@@ -50,6 +48,8 @@ const (
 	Ema
 	// Frame is shaders/frame.comp.
 	Frame
+	// GanLoss is shaders/gan_loss.comp.
+	GanLoss
 	// Mirror is shaders/mirror.comp.
 	Mirror
 	// Normal is shaders/normal.comp.
@@ -90,9 +90,6 @@ var spvAxpy []byte
 //go:embed spv/axpy_texel.spv
 var spvAxpyTexel []byte
 
-//go:embed spv/bce.spv
-var spvBce []byte
-
 //go:embed spv/bn_apply.spv
 var spvBnApply []byte
 
@@ -129,6 +126,9 @@ var spvEma []byte
 //go:embed spv/frame.spv
 var spvFrame []byte
 
+//go:embed spv/gan_loss.spv
+var spvGanLoss []byte
+
 //go:embed spv/mirror.spv
 var spvMirror []byte
 
@@ -159,7 +159,6 @@ var table = [...]entry{
 	AugmentFwd:   {"augment_fwd", spvAugmentFwd},
 	Axpy:         {"axpy", spvAxpy},
 	AxpyTexel:    {"axpy_texel", spvAxpyTexel},
-	Bce:          {"bce", spvBce},
 	BnApply:      {"bn_apply", spvBnApply},
 	BnBwdData:    {"bn_bwd_data", spvBnBwdData},
 	BnBwdReduce:  {"bn_bwd_reduce", spvBnBwdReduce},
@@ -172,6 +171,7 @@ var table = [...]entry{
 	Dropout:      {"dropout", spvDropout},
 	Ema:          {"ema", spvEma},
 	Frame:        {"frame", spvFrame},
+	GanLoss:      {"gan_loss", spvGanLoss},
 	Mirror:       {"mirror", spvMirror},
 	Normal:       {"normal", spvNormal},
 	Peak:         {"peak", spvPeak},
@@ -510,38 +510,6 @@ type AxpyTexelBindings[Buf any] struct {
 
 // List is the buffers in binding order, a tensor's twice.
 func (b AxpyTexelBindings[Buf]) List() []Buf { return []Buf{b.X, b.Y} }
-
-// BceSpecs are the specialization constants of shaders/bce.comp. Every
-// field is passed to the pipeline: set each one.
-type BceSpecs struct {
-	Reduce
-	B      uint32  // B, constant_id 4; GLSL default 1
-	Target float32 // TARGET, constant_id 22; GLSL default 1.0
-	Slot   uint32  // SLOT, constant_id 23; GLSL default 0
-}
-
-// Shader is shaders/bce.comp.
-func (BceSpecs) Shader() Shader { return Bce }
-
-// Constants lists the values by constant_id.
-func (s BceSpecs) Constants() []Constant {
-	return []Constant{
-		{0, Uint, s.Reduce.LocalX},
-		{4, Uint, s.B},
-		{22, Float, math.Float32bits(s.Target)},
-		{23, Uint, s.Slot},
-	}
-}
-
-// BceBindings are the buffers of shaders/bce.comp, by binding.
-type BceBindings[Buf any] struct {
-	Logits Buf // binding 0
-	DL     Buf // binding 1
-	Stats  Buf // binding 2
-}
-
-// List is the buffers in binding order, a tensor's twice.
-func (b BceBindings[Buf]) List() []Buf { return []Buf{b.Logits, b.DL, b.Stats} }
 
 // BnApplySpecs are the specialization constants of shaders/bn_apply.comp. Every
 // field is passed to the pipeline: set each one.
@@ -1043,6 +1011,40 @@ type FrameBindings[Buf any] struct {
 
 // List is the buffers in binding order, a tensor's twice.
 func (b FrameBindings[Buf]) List() []Buf { return []Buf{b.Grid, b.Panel, b.Frame} }
+
+// GanLossSpecs are the specialization constants of shaders/gan_loss.comp. Every
+// field is passed to the pipeline: set each one.
+type GanLossSpecs struct {
+	Reduce
+	B     uint32 // B, constant_id 4; GLSL default 1
+	Slot  uint32 // SLOT, constant_id 23; GLSL default 0
+	Role  uint32 // ROLE, constant_id 53; GLSL default 0
+	Hinge bool   // HINGE, constant_id 54; GLSL default false
+}
+
+// Shader is shaders/gan_loss.comp.
+func (GanLossSpecs) Shader() Shader { return GanLoss }
+
+// Constants lists the values by constant_id.
+func (s GanLossSpecs) Constants() []Constant {
+	return []Constant{
+		{0, Uint, s.Reduce.LocalX},
+		{4, Uint, s.B},
+		{23, Uint, s.Slot},
+		{53, Uint, s.Role},
+		{54, Bool, boolBits(s.Hinge)},
+	}
+}
+
+// GanLossBindings are the buffers of shaders/gan_loss.comp, by binding.
+type GanLossBindings[Buf any] struct {
+	Logits Buf // binding 0
+	DL     Buf // binding 1
+	Stats  Buf // binding 2
+}
+
+// List is the buffers in binding order, a tensor's twice.
+func (b GanLossBindings[Buf]) List() []Buf { return []Buf{b.Logits, b.DL, b.Stats} }
 
 // MirrorSpecs are the specialization constants of shaders/mirror.comp. Every
 // field is passed to the pipeline: set each one.

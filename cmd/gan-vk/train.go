@@ -138,11 +138,11 @@ func resumableList() string {
 // trainFlags are train's flags; set holds the names given on the command line.
 type trainFlags struct {
 	data, preset, device, runDir, resume, crop, cache      string
-	augment, augmentP                                      string
+	augment, augmentP, loss                                string
 	batch, epochs, steps, sampleEvery, ckptEvery, keep, gf int
 	df, gSteps, scoreEvery, scoreN                         int
 	seed                                                   uint64
-	ckptMinutes, leak, dropout, lr, beta1, ema             float64
+	ckptMinutes, leak, dropout, lr, beta1, ema, lrD, lrG   float64
 	quiet, view, tune, gif, mirror                         bool
 	set                                                    map[string]bool
 }
@@ -170,6 +170,9 @@ func newTrainFlags(fs *flag.FlagSet) *trainFlags {
 	fs.Float64Var(&f.leak, "leak", 0.2, "LeakyReLU slope")
 	fs.Float64Var(&f.dropout, "dropout", 0.3, "dcgan28's discriminator dropout (0 turns it off; dcgan64's discriminator has none)")
 	fs.Float64Var(&f.lr, "lr", 2e-4, "Adam learning rate")
+	fs.Float64Var(&f.lrD, "lr-d", 0, "the discriminator's own learning rate (two time scales, TTUR; 0: --lr)")
+	fs.Float64Var(&f.lrG, "lr-g", 0, "the generator's own learning rate (0: --lr)")
+	fs.StringVar(&f.loss, "loss", "bce", "the GAN loss: bce (the DCGAN paper's) or hinge (SNGAN's)")
 	fs.Float64Var(&f.beta1, "beta1", 0.5, "Adam β1")
 	fs.Float64Var(&f.ema, "ema", defaultEMA, "decay of the moving average of the generator's weights, which sample grids, sample, view and score use (0: keep none)")
 	fs.IntVar(&f.gSteps, "g-steps", 2, "generator updates per discriminator update (carpedm20: 2; pytorch/examples: 1)")
@@ -371,7 +374,10 @@ func (f *trainFlags) newConfig() (run.Config, string, error) {
 		return cfg, "", &usageError{"--dropout applies to dcgan28's discriminator; dcgan64's has none"}
 	}
 	tc := gan.TrainConfig{Model: m, Batch: f.batch, LR: float32(f.lr), Beta1: float32(f.beta1), GSteps: f.gSteps, Seed: f.seed,
-		EMA: float32(f.ema), Mirror: f.mirror}
+		EMA: float32(f.ema), Mirror: f.mirror, LRD: float32(f.lrD), LRG: float32(f.lrG)}
+	if tc.Loss, err = layers.ParseLossKind(f.loss); err != nil {
+		return cfg, "", &usageError{fmt.Sprintf("--loss: %v", err)}
+	}
 	if err := f.augmentation(&tc); err != nil {
 		return cfg, "", err
 	}
@@ -444,7 +450,15 @@ func describeRun(cfg run.Config, d *vk.Device, dir string, rk ranks) string {
 		on = fmt.Sprintf("%d processes (mpirun; %d of the batch each, rank 0 on %s)", rk.Count(), cfg.Train.Batch/rk.Count(), on)
 	}
 	return fmt.Sprintf("%s (%d×%d×%d) on %s%s, batch %d, %s, on %s; run folder %s",
-		m.Preset, m.Channels, m.Size(), m.Size(), cfg.Data, describeAugment(cfg.Train), cfg.Train.Batch, total, on, dir)
+		m.Preset, m.Channels, m.Size(), m.Size(), cfg.Data, describeLoss(cfg.Train)+describeAugment(cfg.Train), cfg.Train.Batch, total, on, dir)
+}
+
+// describeLoss is how a run's start line names a loss other than BCE.
+func describeLoss(c gan.TrainConfig) string {
+	if c.Loss == layers.BCE {
+		return ""
+	}
+	return fmt.Sprintf(", %s loss", c.Loss)
 }
 
 // describeAugment is how a run's start line names its augmentation.

@@ -135,6 +135,8 @@ func TestTrainBadInput(t *testing.T) {
 		{"batch beyond the device", []string{"train", "--preset", "dcgan64", "--batch", "2048", "--run", filepath.Join(dir, "r3")}, 1,
 			"is too large for"},
 		{"resume changes lr", []string{"train", "--resume", existing, "--lr", "0.1"}, 2, "--lr cannot be given with --resume"},
+		{"negative lr-d", []string{"train", "--lr-d", "-1"}, 2, "lr-d -1 and lr-g 0 must be positive"},
+		{"unknown loss", []string{"train", "--loss", "wasserstein"}, 2, `--loss: "wasserstein" is not a loss: use bce or hinge`},
 		{"unknown augmentation", []string{"train", "--augment", "color,rotation"}, 2, `"rotation" is not a transform`},
 		{"augment-p over 1", []string{"train", "--augment", "cutout", "--augment-p", "1.5"}, 2, `--augment-p "1.5": give a probability in [0, 1]`},
 		{"augment-p not a number", []string{"train", "--augment-p", "sometimes"}, 2, `--augment-p "sometimes"`},

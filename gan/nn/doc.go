@@ -3,7 +3,8 @@
 // Builder); the parameter store with its fill, load, read and
 // running-statistics average (Store); the network's ops at one batch size,
 // recorded forward and backward in a Mode (Net); Adam and the moving
-// average over a store (Adam, EMA); the latent source (Latent); and the
+// average over a store (Adam, EMA); the latent source (Latent);
+// differentiable augmentation before a network (Augment); and the
 // owner that builds device objects with one sticky error and closes them
 // in reverse order (Owner).
 //

@@ -297,6 +297,33 @@ func BCEWithLogits(logit []float64, target float64) (loss float64, dlogit []floa
 	return loss / b, dlogit, meanProb / b
 }
 
+// Hinge is the mean hinge loss of the logits in a role (0: the
+// discriminator on reals, relu(1 − l); 1: on fakes, relu(1 + l); 2: the
+// generator, −l), its gradient, and the mean of sigmoid(logit).
+func Hinge(logit []float64, role int) (loss float64, dlogit []float64, meanProb float64) {
+	dlogit = make([]float64, len(logit))
+	b := float64(len(logit))
+	for i, l := range logit {
+		switch role {
+		case 0:
+			loss += math.Max(1-l, 0)
+			if l < 1 {
+				dlogit[i] = -1 / b
+			}
+		case 1:
+			loss += math.Max(1+l, 0)
+			if l > -1 {
+				dlogit[i] = 1 / b
+			}
+		default:
+			loss -= l
+			dlogit[i] = -1 / b
+		}
+		meanProb += 1 / (1 + math.Exp(-l))
+	}
+	return loss / b, dlogit, meanProb / b
+}
+
 // MeanSign is the mean of sign(l) over the logits: ADA's r_t, the
 // overfitting heuristic, on the discriminator's logits for real images.
 func MeanSign(logit []float64) float64 {

@@ -1,6 +1,7 @@
 package ref
 
 import (
+	"fmt"
 	"math"
 	"math/rand"
 	"testing"
@@ -170,6 +171,14 @@ func TestBCEGradient(t *testing.T) {
 }
 
 // Known answers from Random123's kat_vectors for philox4x32_10.
+func TestHingeGradient(t *testing.T) {
+	logit := randn(rand.New(rand.NewSource(5)), 40, 2)
+	for role := range 3 {
+		_, d, _ := Hinge(logit, role)
+		checkGrad(t, fmt.Sprint("hinge role ", role), logit, d, func() float64 { l, _, _ := Hinge(logit, role); return l })
+	}
+}
+
 func TestPhiloxKnownAnswers(t *testing.T) {
 	for _, c := range []struct {
 		ctr  [4]uint32
