@@ -12,7 +12,7 @@ import (
 // the preset, the image it makes and the width of both networks (the batch
 // is TrainConfig's).
 type ModelConfig struct {
-	Preset   string  `json:"preset"`   // "dcgan64" or "dcgan28"
+	Preset   string  `json:"preset"`   // "dcgan64", "dcgan28", or another of the DCGAN family (dcgan32 … dcgan256)
 	Channels int     `json:"channels"` // image channels: 1 grayscale, 3 colour
 	Z        int     `json:"z"`        // latent size
 	GF       int     `json:"gf"`       // generator width (carpedm20's gf_dim)
@@ -32,14 +32,38 @@ type preset struct {
 	size    int
 	gf      int     // the default generator width; the discriminator's is 64
 	dropout float32 // the discriminator's default dropout
+	family  bool    // one of the DCGAN family, whose size --size picks
 	generator,
-	discriminator func(c ModelConfig) nn.Spec
+	discriminator func(c ModelConfig, size int) nn.Spec
 }
 
 // presets are the models, by name; the first is the default for colour.
+// dcgan32 to dcgan256 are the DCGAN family (dcganGenerator), whose dcgan64
+// is carpedm20's model.
 var presets = [...]preset{
-	{name: "dcgan64", size: 64, gf: 128, generator: dcgan64Generator, discriminator: dcgan64Discriminator},
+	{name: "dcgan64", size: 64, gf: 128, family: true, generator: dcganGenerator, discriminator: dcganDiscriminator},
 	{name: "dcgan28", size: 28, gf: 64, dropout: 0.3, generator: dcgan28Generator, discriminator: dcgan28Discriminator},
+	{name: "dcgan32", size: 32, gf: 128, family: true, generator: dcganGenerator, discriminator: dcganDiscriminator},
+	{name: "dcgan128", size: 128, gf: 128, family: true, generator: dcganGenerator, discriminator: dcganDiscriminator},
+	{name: "dcgan256", size: 256, gf: 128, family: true, generator: dcganGenerator, discriminator: dcganDiscriminator},
+}
+
+// Family sizes are the sides the DCGAN family's presets make.
+const (
+	MinFamilySize = 32
+	MaxFamilySize = 256
+)
+
+// SizedPreset is the DCGAN family's preset for images of side size,
+// where name is one of the family (or "", the family's default): --size.
+func SizedPreset(name string, size int) (string, error) {
+	if size < MinFamilySize || size > MaxFamilySize || size&(size-1) != 0 {
+		return "", fmt.Errorf("size %d: give a power of two from %d to %d", size, MinFamilySize, MaxFamilySize)
+	}
+	if p, ok := lookup(name); ok && !p.family {
+		return "", fmt.Errorf("size %d: sizes are the DCGAN family's (dcgan32 to dcgan256); %s makes %d×%d images", size, name, p.size, p.size)
+	}
+	return fmt.Sprintf("dcgan%d", size), nil
 }
 
 // Presets are the names of the models gan-vk builds.
@@ -113,40 +137,48 @@ func (c ModelConfig) Check() error {
 func (c ModelConfig) imageFloats() int { return c.Channels * c.Size() * c.Size() }
 
 // generator is the preset's generator: z → image in [-1, 1].
-func (c ModelConfig) generator() nn.Spec { return c.preset().generator(c) }
+func (c ModelConfig) generator() nn.Spec { p := c.preset(); return p.generator(c, p.size) }
 
 // discriminator is the preset's discriminator: image → one logit.
-func (c ModelConfig) discriminator() nn.Spec { return c.preset().discriminator(c) }
+func (c ModelConfig) discriminator() nn.Spec { p := c.preset(); return p.discriminator(c, p.size) }
 
 // generatorEMA is the EMA generator (ema.go): the generator's layers under
 // the state_dict prefix generator_ema, so it loads into the same
 // nn.Sequential.
 func (c ModelConfig) generatorEMA() nn.Spec { return c.generator().Renamed("generator_ema") }
 
-// dcgan64Generator is carpedm20's and the DCGAN paper's: dense 4·4·8gf,
-// then 4gf, 2gf, gf and the image.
-func dcgan64Generator(c ModelConfig) nn.Spec {
+// familyWidth is the channels a DCGAN of size n and width w has at side
+// r: the paper's rule, halving as the side doubles, 8w at most (dcgan64's
+// 4×4, and larger sizes' first layers).
+func familyWidth(w, n, r int) int { return w * min(8, n/(2*r)) }
+
+// dcganGenerator is the DCGAN family's generator (dcgan64: carpedm20's and
+// the DCGAN paper's): dense to 4×4, then 5×5 stride-2 transposed convs
+// doubling the side to the image, each but the last with batch norm and
+// LeakyReLU; dcgan64's widths are 8gf, 4gf, 2gf and gf.
+func dcganGenerator(c ModelConfig, n int) nn.Spec {
 	leaky, tanh := layers.LeakyReLU(c.Leak), layers.Activation{Act: layers.Tanh}
 	b := nn.NewBuilder("generator", c.Z, 1, 1)
-	b.Linear(4*4*8*c.GF, false, layers.Activation{})
-	b.Unflatten(8*c.GF, 4, 4)
+	b.Linear(4*4*familyWidth(c.GF, n, 4), false, layers.Activation{})
+	b.Unflatten(familyWidth(c.GF, n, 4), 4, 4)
 	b.BN(leaky)
-	for _, k := range []int{4 * c.GF, 2 * c.GF, c.GF} {
-		b.ConvT(k, 2, false, layers.Activation{})
+	for r := 8; r < n; r *= 2 {
+		b.ConvT(familyWidth(c.GF, n, r), 2, false, layers.Activation{})
 		b.BN(leaky)
 	}
 	b.ConvT(c.Channels, 2, true, tanh)
 	return b.Spec()
 }
 
-// dcgan64Discriminator mirrors it: 5×5 stride-2 convs of df, 2df, 4df and
-// 8df channels, then one logit.
-func dcgan64Discriminator(c ModelConfig) nn.Spec {
+// dcganDiscriminator mirrors it: 5×5 stride-2 convs halving the side to
+// 4×4 (dcgan64: df, 2df, 4df and 8df channels), batch norm after all but
+// the first, then one logit.
+func dcganDiscriminator(c ModelConfig, n int) nn.Spec {
 	leaky := layers.LeakyReLU(c.Leak)
-	b := nn.NewBuilder("discriminator", c.Channels, 64, 64)
-	b.Conv(c.DF, 2, true, leaky)
-	for _, k := range []int{2 * c.DF, 4 * c.DF, 8 * c.DF} {
-		b.Conv(k, 2, false, layers.Activation{})
+	b := nn.NewBuilder("discriminator", c.Channels, n, n)
+	b.Conv(familyWidth(c.DF, n, n/2), 2, true, leaky)
+	for r := n / 4; r >= 4; r /= 2 {
+		b.Conv(familyWidth(c.DF, n, r), 2, false, layers.Activation{})
 		b.BN(leaky)
 	}
 	b.Flatten()
@@ -156,7 +188,7 @@ func dcgan64Discriminator(c ModelConfig) nn.Spec {
 
 // dcgan28Generator is the TF2 tutorial's: dense 7·7·256, then 128
 // (stride 1), 64, and the image.
-func dcgan28Generator(c ModelConfig) nn.Spec {
+func dcgan28Generator(c ModelConfig, _ int) nn.Spec {
 	leaky, tanh := layers.LeakyReLU(c.Leak), layers.Activation{Act: layers.Tanh}
 	b := nn.NewBuilder("generator", c.Z, 1, 1)
 	b.Linear(7*7*4*c.GF, false, layers.Activation{})
@@ -172,7 +204,7 @@ func dcgan28Generator(c ModelConfig) nn.Spec {
 
 // dcgan28Discriminator is the tutorial's: two 5×5 stride-2 convs with
 // dropout, then one logit.
-func dcgan28Discriminator(c ModelConfig) nn.Spec {
+func dcgan28Discriminator(c ModelConfig, _ int) nn.Spec {
 	leaky := layers.LeakyReLU(c.Leak)
 	b := nn.NewBuilder("discriminator", c.Channels, 28, 28)
 	b.Conv(c.DF, 2, true, leaky)

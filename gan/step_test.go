@@ -140,38 +140,68 @@ func TestStepMatchesReference(t *testing.T) {
 				}
 				t.Logf("the GPU plan's tiles: %v", forms)
 			}
-			tr, err := NewTrainer(d, cfg)
+			checkSteps(t, d, cfg, 3)
+		})
+	}
+}
+
+// TestFamilyStepMatchesReference holds a step of each other size of the
+// DCGAN family (dcgan64 is TestStepMatchesReference's) to the reference,
+// at the smallest widths.
+func TestFamilyStepMatchesReference(t *testing.T) {
+	d := vktest.Open(t)
+	for _, preset := range []string{"dcgan32", "dcgan128", "dcgan256"} {
+		t.Run(preset, func(t *testing.T) {
+			m, err := DefaultModel(preset, 1)
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer tr.Close()
-			rt := &refTrainer{cfg: cfg, g: refFrom(t, tr.g), d: refFrom(t, tr.d), ema: refFrom(t, tr.ema)}
-			r := rand.New(rand.NewSource(1))
-			for step := 1; step <= 3; step++ {
-				real := uploadReal(t, tr, r)
-				got, err := tr.Step()
-				if err != nil {
-					t.Fatal(err)
-				}
-				want := rt.refStep(real)
-				g := []float64{float64(got.DReal), float64(got.DFake), float64(got.G), float64(got.DX), float64(got.DGZ), float64(got.DGZAfter),
-					float64(got.AugmentP), float64(got.RT)}
-				w := []float64{float64(want.DReal), float64(want.DFake), float64(want.G), float64(want.DX), float64(want.DGZ), float64(want.DGZAfter),
-					float64(want.AugmentP), float64(want.RT)}
-				if err := ref.Sum.Check(g, w); err != nil {
-					t.Errorf("step %d stats %+v, want %+v: %v", step, got, want, err)
-				}
-			}
-			tol := ref.Tol{Name: "three steps", Abs: 1e-5, Rel: 1e-4}
-			checkNet(t, fmt.Sprintf("after %d steps", tr.Steps()), tr.g, rt.g, tol)
-			checkNet(t, fmt.Sprintf("after %d steps", tr.Steps()), tr.d, rt.d, tol)
-			if err := tr.calibrateEMA(); err != nil {
-				t.Fatal(err)
-			}
-			rt.ema.running = rt.ema.calibrated(cfg.Model, cfg.Seed)
-			checkNet(t, fmt.Sprintf("EMA after %d steps", tr.Steps()), tr.ema, rt.ema, tol)
+			m.Z, m.GF, m.DF = 8, 1, 1
+			checkSteps(t, d, TrainConfig{Model: m, Batch: 2, LR: 2e-4, Beta1: 0.5, GSteps: 1, Seed: 7}, 1)
 		})
 	}
+}
+
+// checkSteps trains cfg for steps steps on the device and in float64, and
+// holds the stats, both networks and the EMA generator with its calibrated
+// running statistics (with one) to the reference.
+func checkSteps(t *testing.T, d *vk.Device, cfg TrainConfig, steps int) {
+	tr, err := NewTrainer(d, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	rt := &refTrainer{cfg: cfg, g: refFrom(t, tr.g), d: refFrom(t, tr.d)}
+	if tr.ema != nil {
+		rt.ema = refFrom(t, tr.ema)
+	}
+	r := rand.New(rand.NewSource(1))
+	for step := 1; step <= steps; step++ {
+		real := uploadReal(t, tr, r)
+		got, err := tr.Step()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := rt.refStep(real)
+		g := []float64{float64(got.DReal), float64(got.DFake), float64(got.G), float64(got.DX), float64(got.DGZ), float64(got.DGZAfter),
+			float64(got.AugmentP), float64(got.RT)}
+		w := []float64{float64(want.DReal), float64(want.DFake), float64(want.G), float64(want.DX), float64(want.DGZ), float64(want.DGZAfter),
+			float64(want.AugmentP), float64(want.RT)}
+		if err := ref.Sum.Check(g, w); err != nil {
+			t.Errorf("step %d stats %+v, want %+v: %v", step, got, want, err)
+		}
+	}
+	tol := ref.Tol{Name: fmt.Sprintf("%d steps", steps), Abs: 1e-5, Rel: 1e-4}
+	checkNet(t, fmt.Sprintf("after %d steps", tr.Steps()), tr.g, rt.g, tol)
+	checkNet(t, fmt.Sprintf("after %d steps", tr.Steps()), tr.d, rt.d, tol)
+	if tr.ema == nil {
+		return
+	}
+	if err := tr.calibrateEMA(); err != nil {
+		t.Fatal(err)
+	}
+	rt.ema.running = rt.ema.calibrated(cfg.Model, cfg.Seed)
+	checkNet(t, fmt.Sprintf("EMA after %d steps", tr.Steps()), tr.ema, rt.ema, tol)
 }
 
 // The EMA generator only reads the generator: a run with it trains the

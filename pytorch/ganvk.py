@@ -70,11 +70,28 @@ def generator(m):
             nn.ConvTranspose2d(4 * gf, 2 * gf, 5, 1, 2, bias=False), nn.BatchNorm2d(2 * gf), act(),
             nn.ConvTranspose2d(2 * gf, gf, 5, 2, 2, 1, bias=False), nn.BatchNorm2d(gf), act(),
             nn.ConvTranspose2d(gf, ch, 5, 2, 2, 1), nn.Tanh())
-    layers = [nn.Linear(z, 4 * 4 * 8 * gf, bias=False), nn.Unflatten(1, (8 * gf, 4, 4)), nn.BatchNorm2d(8 * gf), act()]
-    for c, k in [(8 * gf, 4 * gf), (4 * gf, 2 * gf), (2 * gf, gf)]:
+    n = size(m)
+    w = [family_width(gf, n, r) for r in sides(n)]  # at 4×4, 8×8, … n/2
+    layers = [nn.Linear(z, 4 * 4 * w[0], bias=False), nn.Unflatten(1, (w[0], 4, 4)), nn.BatchNorm2d(w[0]), act()]
+    for c, k in zip(w, w[1:]):
         layers += [nn.ConvTranspose2d(c, k, 5, 2, 2, 1, bias=False), nn.BatchNorm2d(k), act()]
-    layers += [nn.ConvTranspose2d(gf, ch, 5, 2, 2, 1), nn.Tanh()]
+    layers += [nn.ConvTranspose2d(w[-1], ch, 5, 2, 2, 1), nn.Tanh()]
     return nn.Sequential(*layers)
+
+
+def size(m):
+    """The side of a DCGAN family preset's images (dcgan32 … dcgan256)."""
+    return int(m["preset"][len("dcgan"):])
+
+
+def sides(n):
+    """The sides 4, 8, … n/2 of a size-n DCGAN's feature maps."""
+    return [4 << i for i in range((n // 8).bit_length())]
+
+
+def family_width(w, n, r):
+    """gan/model.go's familyWidth: channels at side r, halving as the side doubles, 8w at most."""
+    return w * min(8, n // (2 * r))
 
 
 class MaskDropout(nn.Module):
@@ -97,10 +114,12 @@ def discriminator(m):
             nn.Conv2d(ch, df, 5, 2, 2), act(), MaskDropout(m["dropout"]),
             nn.Conv2d(df, 2 * df, 5, 2, 2), act(), MaskDropout(m["dropout"]),
             nn.Flatten(), nn.Linear(2 * df * 7 * 7, 1))
-    layers = [nn.Conv2d(ch, df, 5, 2, 2), act()]
-    for c, k in [(df, 2 * df), (2 * df, 4 * df), (4 * df, 8 * df)]:
+    n = size(m)
+    w = [family_width(df, n, r) for r in reversed(sides(n))]  # at n/2, … 8, 4
+    layers = [nn.Conv2d(ch, w[0], 5, 2, 2), act()]
+    for c, k in zip(w, w[1:]):
         layers += [nn.Conv2d(c, k, 5, 2, 2, bias=False), nn.BatchNorm2d(k), act()]
-    layers += [nn.Flatten(), nn.Linear(8 * df * 4 * 4, 1)]
+    layers += [nn.Flatten(), nn.Linear(w[-1] * 4 * 4, 1)]
     return nn.Sequential(*layers)
 
 

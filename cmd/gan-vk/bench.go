@@ -16,7 +16,7 @@ import (
 	"github.com/gan-vk/gan-vk/vk"
 )
 
-const benchSynopsis = `bench [--preset dcgan28|dcgan64] [--batch 64] [--steps 20] [--profile] [--sweep-batch 16,32,64] [--json]
+const benchSynopsis = `bench [--preset dcgan28|dcgan64|… | --size N] [--batch 64] [--steps 20] [--profile] [--sweep-batch 16,32,64] [--json]
 
 Times full training steps (one D update and --g-steps G updates) on
 synthetic data already on the device, after --warmup steps, and prints the

@@ -140,7 +140,7 @@ type trainFlags struct {
 	data, preset, device, runDir, resume, crop, cache      string
 	augment, augmentP, loss                                string
 	batch, epochs, steps, sampleEvery, ckptEvery, keep, gf int
-	df, gSteps, scoreEvery, scoreN                         int
+	df, gSteps, scoreEvery, scoreN, size                   int
 	seed                                                   uint64
 	ckptMinutes, leak, dropout, lr, beta1, ema, lrD, lrG   float64
 	quiet, view, tune, gif, mirror                         bool
@@ -150,7 +150,8 @@ type trainFlags struct {
 func newTrainFlags(fs *flag.FlagSet) *trainFlags {
 	f := &trainFlags{}
 	fs.StringVar(&f.data, "data", data.Default, "training images (a `path`): an IDX file, a directory with train-images-idx3-ubyte[.gz], or an image folder")
-	fs.StringVar(&f.preset, "preset", "", "model: dcgan64 or dcgan28 (default: dcgan28 for IDX data, dcgan64 for image folders)")
+	fs.StringVar(&f.preset, "preset", "", "model: dcgan28, or the DCGAN family dcgan32, dcgan64, dcgan128, dcgan256 (default: dcgan28 for IDX data, dcgan64 for image folders)")
+	fs.IntVar(&f.size, "size", 0, "image side for the DCGAN family: 32, 64, 128 or 256 (picks dcgan<size>; the data is resized to it)")
 	fs.IntVar(&f.batch, "batch", 64, "batch size")
 	fs.IntVar(&f.epochs, "epochs", 25, "epochs to train in all (ignored when --steps is given)")
 	fs.IntVar(&f.steps, "steps", 0, "steps to train in all (one step: one D update and --g-steps G updates)")
@@ -165,10 +166,10 @@ func newTrainFlags(fs *flag.FlagSet) *trainFlags {
 	fs.IntVar(&f.scoreN, "score-n", run.DefaultScoreN, "images each --score-every score draws from each generator")
 	fs.StringVar(&f.resume, "resume", "", "continue the run in this `folder` from its newest checkpoint")
 	fs.BoolVar(&f.quiet, "quiet", false, "print only errors and the final line")
-	fs.IntVar(&f.gf, "gf", 0, "generator width, carpedm20's gf_dim (default: 128 for dcgan64, 64 for dcgan28)")
+	fs.IntVar(&f.gf, "gf", 0, "generator width, carpedm20's gf_dim (default: 128 for the DCGAN family, 64 for dcgan28)")
 	fs.IntVar(&f.df, "df", 0, "discriminator width, carpedm20's df_dim (default 64)")
 	fs.Float64Var(&f.leak, "leak", 0.2, "LeakyReLU slope")
-	fs.Float64Var(&f.dropout, "dropout", 0.3, "dcgan28's discriminator dropout (0 turns it off; dcgan64's discriminator has none)")
+	fs.Float64Var(&f.dropout, "dropout", 0.3, "dcgan28's discriminator dropout (0 turns it off; the DCGAN family's discriminators have none)")
 	fs.Float64Var(&f.lr, "lr", 2e-4, "Adam learning rate")
 	fs.Float64Var(&f.lrD, "lr-d", 0, "the discriminator's own learning rate (two time scales, TTUR; 0: --lr)")
 	fs.Float64Var(&f.lrG, "lr-g", 0, "the generator's own learning rate (0: --lr)")
@@ -350,6 +351,11 @@ func (f *trainFlags) newConfig() (run.Config, string, error) {
 		return cfg, "", err
 	}
 	preset := f.preset
+	if f.set["size"] {
+		if preset, err = gan.SizedPreset(f.preset, f.size); err != nil {
+			return cfg, "", &usageError{"--" + err.Error()}
+		}
+	}
 	if preset == "" {
 		preset = auto
 	}
@@ -371,7 +377,7 @@ func (f *trainFlags) newConfig() (run.Config, string, error) {
 	case m.Preset == "dcgan28":
 		m.Dropout = float32(f.dropout)
 	case f.set["dropout"] && f.dropout > 0:
-		return cfg, "", &usageError{"--dropout applies to dcgan28's discriminator; dcgan64's has none"}
+		return cfg, "", &usageError{fmt.Sprintf("--dropout applies to dcgan28's discriminator; %s's has none", m.Preset)}
 	}
 	tc := gan.TrainConfig{Model: m, Batch: f.batch, LR: float32(f.lr), Beta1: float32(f.beta1), GSteps: f.gSteps, Seed: f.seed,
 		EMA: float32(f.ema), Mirror: f.mirror, LRD: float32(f.lrD), LRG: float32(f.lrG)}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image"
 	"image/jpeg"
+	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -200,7 +201,8 @@ func TestTrainImageFolder(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("train: exit %d\n%s\n%s", code, stdout, stderr)
 	}
-	for _, want := range []string{"dcgan64 (3×64×64)", "decoding 13 images", "skipping", "broken.jpg", "trained 2 steps"} {
+	for _, want := range []string{"dcgan64 (3×64×64)", "decoding 13 images", "skipping", "broken.jpg",
+		"12 of 12 images are smaller than 64×64 and are upscaled", "trained 2 steps"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("output lacks %q:\n%s", want, stdout)
 		}
@@ -211,6 +213,26 @@ func TestTrainImageFolder(t *testing.T) {
 	code, stdout, stderr = runCLI(t, "train", "--resume", run, "--steps", "3")
 	if code != 0 || !strings.Contains(stdout, "from the cache") {
 		t.Fatalf("resume: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	// Another size of the family: the images decoded again at its side,
+	// no longer upscaled; its generator samples at that side.
+	run32 := filepath.Join(dir, "runs", "celeba32")
+	code, stdout, stderr = runCLI(t, "train", "--data", faces, "--size", "32", "--gf", "1", "--df", "1", "--batch", "4",
+		"--steps", "1", "--run", run32)
+	if code != 0 || !strings.Contains(stdout, "dcgan32 (3×32×32)") || strings.Contains(stdout, "upscaled") {
+		t.Fatalf("train --size 32: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	grid := filepath.Join(dir, "grid32.png")
+	if code, stdout, stderr = runCLI(t, "sample", "--checkpoint", run32, "--n", "4", "--grid", grid); code != 0 {
+		t.Fatalf("sample: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	f, err := os.Open(grid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if cfg, err := png.DecodeConfig(f); err != nil || (cfg.Height-2)%34 != 0 || (cfg.Width-2)%34 != 0 {
+		t.Errorf("a grid of 32×32 samples (2 pixels apart) is %d×%d (%v)", cfg.Width, cfg.Height, err)
 	}
 }
 

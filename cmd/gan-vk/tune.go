@@ -12,7 +12,7 @@ import (
 	"github.com/gan-vk/gan-vk/vk"
 )
 
-const tuneSynopsis = `tune [--preset dcgan28|dcgan64] [--batch 64] [--budget 1m] [--device D]
+const tuneSynopsis = `tune [--preset dcgan28|dcgan64|… | --size N] [--batch 64] [--budget 1m] [--device D]
 
 Finds the fastest kernel configuration of each GEMM pass of a training
 step on the device, as torch.backends.cudnn.benchmark does: the candidates
@@ -72,16 +72,19 @@ func runTune(args []string, stdout, stderr io.Writer) (err error) {
 // syntheticFlags are the flags of bench and tune that say which model
 // they measure, with Adam's defaults; config reads them.
 type syntheticFlags struct {
-	preset                          *string
-	channels, batch, gSteps, gf, df *int
-	ema                             *float64
-	device                          *string
+	fs                                    *flag.FlagSet
+	preset                                *string
+	channels, batch, gSteps, gf, df, size *int
+	ema                                   *float64
+	device                                *string
 }
 
 func newSyntheticFlags(fs *flag.FlagSet) syntheticFlags {
 	return syntheticFlags{
-		preset:   fs.String("preset", "dcgan28", "model: dcgan28 or dcgan64"),
-		channels: fs.Int("channels", 0, "image channels (default: 1 for dcgan28, 3 for dcgan64)"),
+		fs:       fs,
+		preset:   fs.String("preset", "dcgan28", "model: dcgan28, or the DCGAN family dcgan32, dcgan64, dcgan128, dcgan256"),
+		size:     fs.Int("size", 0, "image side for the DCGAN family: 32, 64, 128 or 256 (picks dcgan<size>)"),
+		channels: fs.Int("channels", 0, "image channels (default: 1 for dcgan28, 3 for the DCGAN family)"),
 		batch:    fs.Int("batch", 64, "batch size"),
 		gSteps:   fs.Int("g-steps", 2, "generator updates per step"),
 		ema:      fs.Float64("ema", defaultEMA, "decay of the EMA generator the step moves (0: none), as train's --ema"),
@@ -92,14 +95,27 @@ func newSyntheticFlags(fs *flag.FlagSet) syntheticFlags {
 }
 
 func (f syntheticFlags) config() (gan.TrainConfig, error) {
+	preset := *f.preset
+	if *f.size != 0 {
+		given := ""
+		f.fs.Visit(func(fl *flag.Flag) {
+			if fl.Name == "preset" {
+				given = preset
+			}
+		})
+		var err error
+		if preset, err = gan.SizedPreset(given, *f.size); err != nil {
+			return gan.TrainConfig{}, &usageError{"--" + err.Error()}
+		}
+	}
 	channels := *f.channels
 	if channels == 0 {
 		channels = 1
-		if *f.preset == "dcgan64" {
+		if preset != "dcgan28" {
 			channels = 3
 		}
 	}
-	m, err := gan.DefaultModel(*f.preset, channels)
+	m, err := gan.DefaultModel(preset, channels)
 	if err != nil {
 		return gan.TrainConfig{}, &usageError{err.Error()}
 	}

@@ -138,6 +138,9 @@ func openIDX(path string, opt Options) (*Dataset, error) {
 		return nil, fmt.Errorf("data: %w", err)
 	}
 	s := opt.Size
+	if min(rows, cols) < s {
+		opt.Log("data: the images of %s are %d×%d, upscaled to %d×%d (blurred)", path, rows, cols, s, s)
+	}
 	if rows != s || cols != s {
 		out := make([]byte, n*s*s)
 		for i := 0; i < n; i++ {
@@ -346,6 +349,7 @@ func decodeFolder(files []folderFile, opt Options) (pix []byte, kept []int, skip
 	img := 3 * s * s
 	out := make([]byte, len(files)*img)
 	ok := make([]bool, len(files))
+	small := make([]bool, len(files)) // cropped to less than s×s: upscaled
 	errs := make([]error, len(files))
 	crop := squareCrop
 	if opt.Crop == CropCelebA {
@@ -360,9 +364,10 @@ func decodeFolder(files []folderFile, opt Options) (pix []byte, kept []int, skip
 			defer wg.Done()
 			dst := image.NewRGBA(image.Rect(0, 0, s, s))
 			for i := range jobs {
-				if errs[i] = decodeInto(files[i].path, dst, crop); errs[i] == nil {
+				var side int
+				if side, errs[i] = decodeInto(files[i].path, dst, crop); errs[i] == nil {
 					toCHW(out[i*img:(i+1)*img], dst)
-					ok[i] = true
+					ok[i], small[i] = true, side < s
 				}
 			}
 		}()
@@ -386,17 +391,32 @@ func decodeFolder(files []folderFile, opt Options) (pix []byte, kept []int, skip
 	if skipped > 5 {
 		opt.Log("data: skipped %d images in all that failed to decode", skipped)
 	}
+	if n := count(small); n > 0 {
+		opt.Log("data: %d of %d images are smaller than %d×%d and are upscaled to it (blurred): a smaller --size suits them", n, len(kept), s, s)
+	}
 	if len(kept) == 0 {
 		return nil, nil, skipped, fmt.Errorf("data: none of the %d images in %s decodes (first: %v)", len(files), opt.Path, errs[0])
 	}
 	return out[:len(kept)*img], kept, skipped, nil
 }
 
-// decodeInto decodes one image file, crops it and resizes it into dst.
-func decodeInto(path string, dst *image.RGBA, crop func(image.Rectangle) image.Rectangle) error {
+// count is how many of v are true.
+func count(v []bool) int {
+	n := 0
+	for _, b := range v {
+		if b {
+			n++
+		}
+	}
+	return n
+}
+
+// decodeInto decodes one image file, crops it and resizes it into dst,
+// and says the side of the crop.
+func decodeInto(path string, dst *image.RGBA, crop func(image.Rectangle) image.Rectangle) (int, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer f.Close()
 	return decodeFrom(f, path, dst, crop)
@@ -404,24 +424,25 @@ func decodeInto(path string, dst *image.RGBA, crop func(image.Rectangle) image.R
 
 // decodeFrom is decodeInto on an open file (or any ReadSeeker); path
 // names it in errors. The size is checked before the pixels are decoded.
-func decodeFrom(f io.ReadSeeker, path string, dst *image.RGBA, crop func(image.Rectangle) image.Rectangle) error {
+func decodeFrom(f io.ReadSeeker, path string, dst *image.RGBA, crop func(image.Rectangle) image.Rectangle) (int, error) {
 	cfg, _, err := image.DecodeConfig(f)
 	if err != nil {
-		return fmt.Errorf("%s: %v", path, err)
+		return 0, fmt.Errorf("%s: %v", path, err)
 	}
 	if cfg.Width < 1 || cfg.Height < 1 || int64(cfg.Width)*int64(cfg.Height) > maxPixels {
-		return fmt.Errorf("%s: %d×%d pixels is outside what gan-vk decodes (1 to %d pixels)", path, cfg.Width, cfg.Height, maxPixels)
+		return 0, fmt.Errorf("%s: %d×%d pixels is outside what gan-vk decodes (1 to %d pixels)", path, cfg.Width, cfg.Height, maxPixels)
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return err
+		return 0, err
 	}
 	src, _, err := image.Decode(f)
 	if err != nil {
-		return fmt.Errorf("%s: %v", path, err)
+		return 0, fmt.Errorf("%s: %v", path, err)
 	}
+	r := crop(src.Bounds())
 	draw.Draw(dst, dst.Rect, image.NewUniform(color.Black), image.Point{}, draw.Src)
-	draw.CatmullRom.Scale(dst, dst.Rect, src, crop(src.Bounds()), draw.Over, nil)
-	return nil
+	draw.CatmullRom.Scale(dst, dst.Rect, src, r, draw.Over, nil)
+	return r.Dx(), nil
 }
 
 // toCHW copies an RGBA image's colour planes into out, channel by channel.

@@ -175,7 +175,7 @@ func TestImageFolder(t *testing.T) {
 		t.Fatalf("got %d images (%d skipped) of %d×%d, cache %q; want 4 (2 skipped) of 3×16, cached", ds.N, ds.Skipped, ds.C, ds.S, ds.Cache)
 	}
 	joined := strings.Join(logs, "\n")
-	for _, want := range []string{"broken.jpg", "huge.png", "30000×30000"} {
+	for _, want := range []string{"broken.jpg", "huge.png", "30000×30000", "2 of 4 images are smaller than 16×16 and are upscaled"} {
 		if !strings.Contains(joined, want) {
 			t.Errorf("the log does not name %q:\n%s", want, joined)
 		}

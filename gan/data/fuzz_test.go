@@ -58,7 +58,7 @@ func FuzzImage(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		dst := image.NewRGBA(image.Rect(0, 0, 8, 8))
 		for _, crop := range []func(image.Rectangle) image.Rectangle{squareCrop, celebACrop} {
-			if err := decodeFrom(bytes.NewReader(data), "image", dst, crop); err != nil {
+			if _, err := decodeFrom(bytes.NewReader(data), "image", dst, crop); err != nil {
 				return
 			}
 		}
