@@ -1,6 +1,7 @@
 package gan
 
 import (
+	"github.com/gan-vk/gan-vk/layers"
 	"math"
 	"strings"
 	"testing"
@@ -85,8 +86,9 @@ func TestStepCounts(t *testing.T) {
 	}
 }
 
-// TestProfile profiles a small dcgan64 (it has every kind of layer but
-// dropout) and checks that each command lands in a layer and a category.
+// TestProfile profiles a small dcgan64, augmented and mirrored (it has
+// every kind of layer but dropout) and checks that each command lands in a
+// layer and a category.
 func TestProfile(t *testing.T) {
 	d := vktest.Open(t)
 	if !d.Info().Timestamps {
@@ -97,7 +99,8 @@ func TestProfile(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.Z, m.GF, m.DF = 8, 2, 2
-	cfg := TrainConfig{Model: m, Batch: 2, LR: 2e-4, Beta1: 0.5, GSteps: 2, Seed: 5}
+	cfg := TrainConfig{Model: m, Batch: 2, LR: 2e-4, Beta1: 0.5, GSteps: 2, Seed: 5,
+		Augment: layers.Color | layers.Translation | layers.Cutout, AugmentP: 1, Mirror: true}
 	tr, err := NewTrainer(d, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -137,7 +140,7 @@ func TestProfile(t *testing.T) {
 			t.Errorf("%s: the rows add up to %v, the total says %v", c, sum[c], p.Total.Time[c])
 		}
 	}
-	for _, want := range []string{"G.0 dense 8→256", "G.13 convT 2→3 64×64", "D.0 conv 3→2 32×32", "D.12 dense 256→1", scopeLoss, scopeAdam, scopeSetup} {
+	for _, want := range []string{"G.0 dense 8→256", "G.13 convT 2→3 64×64", "D.0 conv 3→2 32×32", "D.12 dense 256→1", scopeLoss, scopeAdam, scopeSetup, scopeAugment} {
 		if !names[want] {
 			t.Errorf("no row %q in %v", want, names)
 		}

@@ -63,7 +63,7 @@ func TestBenchRefuses(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--preset", "dcgan32"}, `unknown preset "dcgan32"`},
+		{[]string{"--preset", "dcgan48"}, `unknown preset "dcgan48"`},
 		{[]string{"--steps", "0"}, "--steps must be at least 1"},
 		{[]string{"--sweep-batch", "16,x"}, `--sweep-batch "16,x"`},
 		{[]string{"--sweep-batch", "0"}, `--sweep-batch "0"`},

@@ -124,7 +124,7 @@ func TestTrainBadInput(t *testing.T) {
 		code int
 		err  string
 	}{
-		{"unknown preset", []string{"train", "--preset", "dcgan32"}, 2, `unknown preset "dcgan32"`},
+		{"unknown preset", []string{"train", "--preset", "dcgan48"}, 2, `unknown preset "dcgan48"`},
 		{"batch 0", []string{"train", "--batch", "0"}, 2, "batch 0 must be at least 1"},
 		{"negative lr", []string{"train", "--lr", "-1"}, 2, "learning rate -1 must be positive"},
 		{"dropout on dcgan64", []string{"train", "--preset", "dcgan64", "--dropout", "0.3"}, 2, "dcgan64's has none"},

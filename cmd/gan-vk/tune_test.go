@@ -164,7 +164,7 @@ func TestTuneRefuses(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"tune", []string{"--preset", "dcgan32"}, `unknown preset "dcgan32"`},
+		{"tune", []string{"--preset", "dcgan48"}, `unknown preset "dcgan48"`},
 		{"tune", []string{"--max-candidates", "-1"}, "--max-candidates must not be negative"},
 		{"tune", []string{"--budget", "-1s"}, "--budget must not be negative"},
 		{"tune", []string{"--budget", "soon"}, "invalid value"},
