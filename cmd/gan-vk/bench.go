@@ -401,6 +401,10 @@ func (r *benchRun) print(w io.Writer) {
 	fmt.Fprintf(w, "\nprofile: device time of one step by layer, ms (median of %d runs; a timestamp after every command)\n", p.Runs)
 	cols := []gan.Category{gan.Forward, gan.BackwardData, gan.BackwardFilter, gan.BatchNorm, gan.Activations, gan.Loss, gan.Adam, gan.Copies, gan.Other}
 	heads := []string{"fwd", "bwd-data", "bwd-filt", "bn", "act", "loss", "adam", "copies", "other"}
+	if p.Total.Time[gan.Augmentation] > 0 { // an augmented step's column, before other
+		cols = append(cols[:len(cols)-1], gan.Augmentation, gan.Other)
+		heads = append(heads[:len(heads)-1], "augment", "other")
+	}
 	fmt.Fprintf(w, "%-34s", "layer")
 	for _, h := range heads {
 		fmt.Fprintf(w, " %8s", h)
