@@ -13,10 +13,10 @@
 #   fashion: dcgan28 (--gf 32 --df 32, batch 64) on Fashion-MNIST's first
 #            500 training images, 600 steps (77 epochs), scored against
 #            all 60000 (the feature net trained on their labels)
-#   icons:   dcgan64 (--gf 32 --df 32, batch 32) on 300 of the Oxygen icon
+#   icons:   dcgan64 (--gf 32 --df 32, batch 32) on every third (279) of the Oxygen icon
 #            theme's 128×128 PNGs (Debian's oxygen-icon-theme, unpacked
-#            here, not installed), 400 steps (43 epochs), scored against
-#            all 834 (unlabelled: a random-weight feature net)
+#            here, not installed), 400 steps (46 epochs), scored against
+#            all 837 (unlabelled: a random-weight feature net)
 #
 # Widths are halved so that the six runs fit in about an hour on a
 # 2-core machine under lavapipe.
@@ -52,7 +52,7 @@ train() {
 	local name=$1 data=$2
 	shift 2
 	"$bin" train --data "$data" --run "$work/runs/$name" --cache "$work/cache" --seed 1 --quiet \
-		--checkpoint-every 100 --keep 100 --sample-every 100 "$@"
+		--checkpoint-every 100 --checkpoint-minutes 0 --keep 100 --sample-every 100 "$@"
 	cp "$work/runs/$name/metrics.jsonl" "$out/$name.metrics.jsonl"
 	cp "$work/runs/$name/samples/step_$(printf %06d "$(tail -1 "$out/$name.metrics.jsonl" | sed 's/.*"step":\([0-9]*\).*/\1/')").png" "$out/$name.png"
 }
