@@ -60,8 +60,15 @@ func SizedPreset(name string, size int) (string, error) {
 	if size < MinFamilySize || size > MaxFamilySize || size&(size-1) != 0 {
 		return "", fmt.Errorf("size %d: give a power of two from %d to %d", size, MinFamilySize, MaxFamilySize)
 	}
-	if p, ok := lookup(name); ok && !p.family {
+	p, ok := lookup(name)
+	switch {
+	case name == "":
+	case !ok:
+		return "", fmt.Errorf("unknown preset %q; the presets are %v", name, Presets)
+	case !p.family:
 		return "", fmt.Errorf("size %d: sizes are the DCGAN family's (dcgan32 to dcgan256); %s makes %d×%d images", size, name, p.size, p.size)
+	case p.size != size:
+		return "", fmt.Errorf("size %d: %s makes %d×%d images; give one of the two", size, name, p.size, p.size)
 	}
 	return fmt.Sprintf("dcgan%d", size), nil
 }

@@ -153,11 +153,7 @@ func TestParallelRank(t *testing.T) {
 				continue
 			}
 			want := rt.refParallelStep(real64, w.Size)
-			g := []float64{float64(got.DReal), float64(got.DFake), float64(got.G), float64(got.DX), float64(got.DGZ), float64(got.DGZAfter),
-				float64(got.AugmentP), float64(got.RT)}
-			wt := []float64{float64(want.DReal), float64(want.DFake), float64(want.G), float64(want.DX), float64(want.DGZ), float64(want.DGZAfter),
-				float64(want.AugmentP), float64(want.RT)}
-			if err := ref.Sum.Check(g, wt); err != nil {
+			if err := ref.Sum.Check(got.values(), want.values()); err != nil {
 				t.Errorf("%s: step %d stats %+v, want %+v: %v", c.preset, step, got, want, err)
 			}
 		}

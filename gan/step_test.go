@@ -162,6 +162,12 @@ func TestFamilyStepMatchesReference(t *testing.T) {
 	}
 }
 
+// values lists a step's stats for a tolerance check.
+func (s Stats) values() []float64 {
+	return []float64{float64(s.DReal), float64(s.DFake), float64(s.G), float64(s.DX), float64(s.DGZ), float64(s.DGZAfter),
+		float64(s.AugmentP), float64(s.RT)}
+}
+
 // checkSteps trains cfg for steps steps on the device and in float64, and
 // holds the stats, both networks and the EMA generator with its calibrated
 // running statistics (with one) to the reference.
@@ -183,11 +189,7 @@ func checkSteps(t *testing.T, d *vk.Device, cfg TrainConfig, steps int) {
 			t.Fatal(err)
 		}
 		want := rt.refStep(real)
-		g := []float64{float64(got.DReal), float64(got.DFake), float64(got.G), float64(got.DX), float64(got.DGZ), float64(got.DGZAfter),
-			float64(got.AugmentP), float64(got.RT)}
-		w := []float64{float64(want.DReal), float64(want.DFake), float64(want.G), float64(want.DX), float64(want.DGZ), float64(want.DGZAfter),
-			float64(want.AugmentP), float64(want.RT)}
-		if err := ref.Sum.Check(g, w); err != nil {
+		if err := ref.Sum.Check(got.values(), want.values()); err != nil {
 			t.Errorf("step %d stats %+v, want %+v: %v", step, got, want, err)
 		}
 	}

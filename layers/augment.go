@@ -172,7 +172,7 @@ func NewMirror(d *vk.Device, n, c, h, w, stream, first int) (*Mirror, error) {
 	}
 	l := &Mirror{N: n, C: c, H: h, W: w, Stream: stream, First: first, ks: parts{dev: d}}
 	l.k = l.ks.add(fmt.Sprintf("mirror %d×%d×%d×%d", n, c, h, w), shaders.MirrorSpecs{LocalX: local,
-		N: uint32(n), C: uint32(c), H: uint32(h), W: uint32(w), Stream: uint32(stream), First: uint32(first)})
+		Augment: shaders.Augment{N: uint32(n), C: uint32(c), H: uint32(h), W: uint32(w)}, Stream: uint32(stream), First: uint32(first)})
 	if l.ks.err != nil {
 		l.Close()
 		return nil, l.ks.err

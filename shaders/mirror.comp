@@ -1,17 +1,14 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
+#include "augment.glsl"
 
-// Flips each of N C×H×W images left-right, in place, with probability ½:
+// Flips each of N C×H×W images (augment.glsl's geometry) left-right, in place, with probability ½:
 // the sample's coin is the top bit of Philox at counter (FIRST + n,
 // STREAM, step, 5) with the clock's seed as key (augment_draw draws at
 // w 2–4, dropout at 0, z at 1). One invocation per pair of pixels it swaps.
 
 layout(local_size_x = 64, local_size_x_id = 0) in;
-layout(constant_id = 4) const uint N = 1;
-layout(constant_id = 5) const uint C = 1;
-layout(constant_id = 6) const uint H = 1;
-layout(constant_id = 7) const uint W = 1;
 layout(constant_id = 25) const uint STREAM = 0;
 layout(constant_id = 49) const uint FIRST = 0;
 

@@ -1049,11 +1049,8 @@ func (b GanLossBindings[Buf]) List() []Buf { return []Buf{b.Logits, b.DL, b.Stat
 // MirrorSpecs are the specialization constants of shaders/mirror.comp. Every
 // field is passed to the pipeline: set each one.
 type MirrorSpecs struct {
+	Augment
 	LocalX uint32 // LOCAL_X, local_size_x_id 0; GLSL default 64
-	N      uint32 // N, constant_id 4; GLSL default 1
-	C      uint32 // C, constant_id 5; GLSL default 1
-	H      uint32 // H, constant_id 6; GLSL default 1
-	W      uint32 // W, constant_id 7; GLSL default 1
 	Stream uint32 // STREAM, constant_id 25; GLSL default 0
 	First  uint32 // FIRST, constant_id 49; GLSL default 0
 }
@@ -1065,10 +1062,10 @@ func (MirrorSpecs) Shader() Shader { return Mirror }
 func (s MirrorSpecs) Constants() []Constant {
 	return []Constant{
 		{0, Uint, s.LocalX},
-		{4, Uint, s.N},
-		{5, Uint, s.C},
-		{6, Uint, s.H},
-		{7, Uint, s.W},
+		{4, Uint, s.Augment.N},
+		{5, Uint, s.Augment.C},
+		{6, Uint, s.Augment.H},
+		{7, Uint, s.Augment.W},
 		{25, Uint, s.Stream},
 		{49, Uint, s.First},
 	}

@@ -353,7 +353,7 @@ func (f *trainFlags) newConfig() (run.Config, string, error) {
 	preset := f.preset
 	if f.set["size"] {
 		if preset, err = gan.SizedPreset(f.preset, f.size); err != nil {
-			return cfg, "", &usageError{"--" + err.Error()}
+			return cfg, "", &usageError{err.Error()}
 		}
 	}
 	if preset == "" {

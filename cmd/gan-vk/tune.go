@@ -105,7 +105,7 @@ func (f syntheticFlags) config() (gan.TrainConfig, error) {
 		})
 		var err error
 		if preset, err = gan.SizedPreset(given, *f.size); err != nil {
-			return gan.TrainConfig{}, &usageError{"--" + err.Error()}
+			return gan.TrainConfig{}, &usageError{err.Error()}
 		}
 	}
 	channels := *f.channels

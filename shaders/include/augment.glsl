@@ -1,7 +1,7 @@
 // augment.glsl — DiffAugment's transforms (Zhao et al. 2020, "Differentiable
 // Augmentation for Data-Efficient GAN Training"), as augment_draw,
 // augment_fwd and augment_bwd share them: the geometry of an N×C×H×W
-// batch and each sample's draw.
+// batch (mirror's too) and each sample's draw.
 //
 // Each sample draws (augment_draw), from Philox at counter (FIRST + n, STREAM, step, w)
 // for w = 2, 3, 4 with the clock's seed as key (dropout draws at w 0 and z
