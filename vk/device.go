@@ -63,7 +63,7 @@ func Open(opts Options) (*Device, error) {
 
 func (d *Device) create(pd vk.PhysicalDevice, opts Options) error {
 	var exts []string
-	have := deviceExtensions(pd)
+	have := deviceExtensions(d.inst.handle, pd)
 	if have["VK_KHR_portability_subset"] {
 		exts = append(exts, "VK_KHR_portability_subset")
 	}

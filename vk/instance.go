@@ -292,28 +292,23 @@ func describe(inst vk.Instance, index int, pd vk.PhysicalDevice) DeviceInfo {
 		d.Heaps = append(d.Heaps, Heap{Size: uint64(h.Size), DeviceLocal: h.Flags&vk.MemoryHeapFlags(vk.MemoryHeapDeviceLocalBit) != 0})
 	}
 
-	var nq uint32
-	vk.GetPhysicalDeviceQueueFamilyProperties(pd, &nq, nil)
-	qs := make([]vk.QueueFamilyProperties, nq)
-	vk.GetPhysicalDeviceQueueFamilyProperties(pd, &nq, qs)
+	qs := queueFamilies(inst, pd)
 	best := -1
-	for i := range qs {
-		qs[i].Deref()
-		f := qs[i].QueueFlags
-		if f&vk.QueueFlags(vk.QueueComputeBit) == 0 || qs[i].QueueCount == 0 {
+	for i, q := range qs {
+		if q.flags&vk.QueueFlags(vk.QueueComputeBit) == 0 || q.count == 0 {
 			continue
 		}
-		graphics := f&vk.QueueFlags(vk.QueueGraphicsBit) != 0
-		if best < 0 || (graphics && qs[best].QueueFlags&vk.QueueFlags(vk.QueueGraphicsBit) == 0) {
+		graphics := q.flags&vk.QueueFlags(vk.QueueGraphicsBit) != 0
+		if best < 0 || (graphics && qs[best].flags&vk.QueueFlags(vk.QueueGraphicsBit) == 0) {
 			best = i
 		}
 	}
 	if best >= 0 {
 		d.QueueFamily = best
-		d.Timestamps = qs[best].TimestampValidBits > 0 && d.TimestampPeriod > 0
+		d.Timestamps = qs[best].timestampBits > 0 && d.TimestampPeriod > 0
 	}
 
-	exts := deviceExtensions(pd)
+	exts := deviceExtensions(inst, pd)
 	wantDriver := d.APIVersion >= Version(vk.MakeVersion(1, 2, 0)) || exts["VK_KHR_driver_properties"]
 	if d.APIVersion >= minAPI {
 		p2 := queryProps2(inst, pd, wantDriver)
@@ -396,50 +391,6 @@ func Devices(opts Options) ([]DeviceInfo, error) {
 	defer in.destroy()
 	_, err = in.pick(opts.Device)
 	return in.infos, err
-}
-
-func instanceLayers() map[string]bool {
-	var n uint32
-	if vk.EnumerateInstanceLayerProperties(&n, nil) != vk.Success || n == 0 {
-		return nil
-	}
-	props := make([]vk.LayerProperties, n)
-	vk.EnumerateInstanceLayerProperties(&n, props)
-	m := map[string]bool{}
-	for _, p := range props[:n] {
-		p.Deref()
-		m[cString(p.LayerName[:])] = true
-	}
-	return m
-}
-
-func instanceExtensions() map[string]bool {
-	var n uint32
-	if vk.EnumerateInstanceExtensionProperties("", &n, nil) != vk.Success || n == 0 {
-		return nil
-	}
-	props := make([]vk.ExtensionProperties, n)
-	vk.EnumerateInstanceExtensionProperties("", &n, props)
-	return extensionSet(props[:n])
-}
-
-func deviceExtensions(pd vk.PhysicalDevice) map[string]bool {
-	var n uint32
-	if vk.EnumerateDeviceExtensionProperties(pd, "", &n, nil) != vk.Success || n == 0 {
-		return nil
-	}
-	props := make([]vk.ExtensionProperties, n)
-	vk.EnumerateDeviceExtensionProperties(pd, "", &n, props)
-	return extensionSet(props[:n])
-}
-
-func extensionSet(props []vk.ExtensionProperties) map[string]bool {
-	m := map[string]bool{}
-	for _, p := range props {
-		p.Deref()
-		m[cString(p.ExtensionName[:])] = true
-	}
-	return m
 }
 
 // cString reads a NUL-terminated name out of a fixed-size Vulkan array.

@@ -1,4 +1,5 @@
 #include <dlfcn.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "shim.h"
@@ -95,6 +96,78 @@ void ganvk_query(VkInstance instance, VkPhysicalDevice device, int want_driver, 
 		out->driver_name[sizeof(out->driver_name) - 1] = 0;
 		out->driver_info[sizeof(out->driver_info) - 1] = 0;
 	}
+}
+
+// enumerate runs a Vulkan enumeration twice, for the count and then into a
+// malloc'd array of that many elements of size bytes, again while the list
+// grew in between (VK_INCOMPLETE). call is one of the wrappers below.
+typedef VkResult (*enumeration)(void *ctx[2], uint32_t *n, void *out);
+
+static void *enumerate(enumeration call, void *ctx[2], size_t size, uint32_t *n) {
+	for (;;) {
+		*n = 0;
+		if (call(ctx, n, NULL) != VK_SUCCESS || *n == 0) {
+			*n = 0;
+			return NULL;
+		}
+		void *out = calloc(*n, size);
+		if (out == NULL) {
+			*n = 0;
+			return NULL;
+		}
+		VkResult r = call(ctx, n, out);
+		if (r == VK_SUCCESS) return out;
+		free(out);
+		if (r != VK_INCOMPLETE) {
+			*n = 0;
+			return NULL;
+		}
+	}
+}
+
+static VkResult instance_extensions(void *ctx[2], uint32_t *n, void *out) {
+	return ((PFN_vkEnumerateInstanceExtensionProperties)ctx[0])(NULL, n, out);
+}
+
+static VkResult instance_layers(void *ctx[2], uint32_t *n, void *out) {
+	return ((PFN_vkEnumerateInstanceLayerProperties)ctx[0])(n, out);
+}
+
+static VkResult device_extensions(void *ctx[2], uint32_t *n, void *out) {
+	return ((PFN_vkEnumerateDeviceExtensionProperties)ctx[0])((VkPhysicalDevice)ctx[1], NULL, n, out);
+}
+
+static VkResult queue_families(void *ctx[2], uint32_t *n, void *out) {
+	((PFN_vkGetPhysicalDeviceQueueFamilyProperties)ctx[0])((VkPhysicalDevice)ctx[1], n, out);
+	return VK_SUCCESS;
+}
+
+VkExtensionProperties *ganvk_instance_extensions(uint32_t *n) {
+	void *ctx[2] = {(void *)gipa(NULL, "vkEnumerateInstanceExtensionProperties"), NULL};
+	*n = 0;
+	if (ctx[0] == NULL) return NULL;
+	return enumerate(instance_extensions, ctx, sizeof(VkExtensionProperties), n);
+}
+
+VkLayerProperties *ganvk_instance_layers(uint32_t *n) {
+	void *ctx[2] = {(void *)gipa(NULL, "vkEnumerateInstanceLayerProperties"), NULL};
+	*n = 0;
+	if (ctx[0] == NULL) return NULL;
+	return enumerate(instance_layers, ctx, sizeof(VkLayerProperties), n);
+}
+
+VkExtensionProperties *ganvk_device_extensions(VkInstance instance, VkPhysicalDevice device, uint32_t *n) {
+	void *ctx[2] = {(void *)gipa(instance, "vkEnumerateDeviceExtensionProperties"), (void *)device};
+	*n = 0;
+	if (ctx[0] == NULL) return NULL;
+	return enumerate(device_extensions, ctx, sizeof(VkExtensionProperties), n);
+}
+
+VkQueueFamilyProperties *ganvk_queue_families(VkInstance instance, VkPhysicalDevice device, uint32_t *n) {
+	void *ctx[2] = {(void *)gipa(instance, "vkGetPhysicalDeviceQueueFamilyProperties"), (void *)device};
+	*n = 0;
+	if (ctx[0] == NULL) return NULL;
+	return enumerate(queue_families, ctx, sizeof(VkQueueFamilyProperties), n);
 }
 
 static PFN_vkCreateComputePipelines create_compute_pipelines;

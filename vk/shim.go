@@ -135,6 +135,63 @@ func queryProps2(inst vk.Instance, pd vk.PhysicalDevice, wantDriver bool) props2
 	return p
 }
 
+// The enumerations go through the shim, not vulkan-go (see shim.h for why).
+
+// instanceExtensions is the set of the loader's instance extensions.
+func instanceExtensions() map[string]bool {
+	var n C.uint32_t
+	p := C.ganvk_instance_extensions(&n)
+	defer C.free(unsafe.Pointer(p))
+	return extensionSet(unsafe.Slice(p, n))
+}
+
+// instanceLayers is the set of the loader's instance layers.
+func instanceLayers() map[string]bool {
+	var n C.uint32_t
+	p := C.ganvk_instance_layers(&n)
+	defer C.free(unsafe.Pointer(p))
+	m := map[string]bool{}
+	layers := unsafe.Slice(p, n)
+	for i := range layers {
+		m[C.GoString(&layers[i].layerName[0])] = true
+	}
+	return m
+}
+
+// deviceExtensions is the set of pd's device extensions.
+func deviceExtensions(inst vk.Instance, pd vk.PhysicalDevice) map[string]bool {
+	var n C.uint32_t
+	p := C.ganvk_device_extensions(cInstance(inst), C.VkPhysicalDevice(unsafe.Pointer(pd)), &n)
+	defer C.free(unsafe.Pointer(p))
+	return extensionSet(unsafe.Slice(p, n))
+}
+
+func extensionSet(props []C.VkExtensionProperties) map[string]bool {
+	m := map[string]bool{}
+	for i := range props {
+		m[C.GoString(&props[i].extensionName[0])] = true
+	}
+	return m
+}
+
+// queueFamily is what device choice reads of a queue family.
+type queueFamily struct {
+	flags         vk.QueueFlags
+	count         uint32
+	timestampBits uint32
+}
+
+func queueFamilies(inst vk.Instance, pd vk.PhysicalDevice) []queueFamily {
+	var n C.uint32_t
+	p := C.ganvk_queue_families(cInstance(inst), C.VkPhysicalDevice(unsafe.Pointer(pd)), &n)
+	defer C.free(unsafe.Pointer(p))
+	var out []queueFamily
+	for _, q := range unsafe.Slice(p, n) {
+		out = append(out, queueFamily{vk.QueueFlags(q.queueFlags), uint32(q.queueCount), uint32(q.timestampValidBits)})
+	}
+	return out
+}
+
 func cInstance(inst vk.Instance) C.VkInstance { return C.VkInstance(unsafe.Pointer(inst)) }
 
 // loadCommands looks up the commands the shim makes for vulkan-go (see
