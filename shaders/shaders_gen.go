@@ -58,6 +58,14 @@ const (
 	Peak
 	// Permute is shaders/permute.comp.
 	Permute
+	// SnApply is shaders/sn_apply.comp.
+	SnApply
+	// SnDot is shaders/sn_dot.comp.
+	SnDot
+	// SnGemv is shaders/sn_gemv.comp.
+	SnGemv
+	// SnVec is shaders/sn_vec.comp.
+	SnVec
 	// SoftmaxXent is shaders/softmax_xent.comp.
 	SoftmaxXent
 	// SumSlices is shaders/sum_slices.comp.
@@ -141,6 +149,18 @@ var spvPeak []byte
 //go:embed spv/permute.spv
 var spvPermute []byte
 
+//go:embed spv/sn_apply.spv
+var spvSnApply []byte
+
+//go:embed spv/sn_dot.spv
+var spvSnDot []byte
+
+//go:embed spv/sn_gemv.spv
+var spvSnGemv []byte
+
+//go:embed spv/sn_vec.spv
+var spvSnVec []byte
+
 //go:embed spv/softmax_xent.spv
 var spvSoftmaxXent []byte
 
@@ -176,6 +196,10 @@ var table = [...]entry{
 	Normal:       {"normal", spvNormal},
 	Peak:         {"peak", spvPeak},
 	Permute:      {"permute", spvPermute},
+	SnApply:      {"sn_apply", spvSnApply},
+	SnDot:        {"sn_dot", spvSnDot},
+	SnGemv:       {"sn_gemv", spvSnGemv},
+	SnVec:        {"sn_vec", spvSnVec},
 	SoftmaxXent:  {"softmax_xent", spvSoftmaxXent},
 	SumSlices:    {"sum_slices", spvSumSlices},
 	Tick:         {"tick", spvTick},
@@ -1175,6 +1199,133 @@ type PermuteBindings[Buf any] struct {
 
 // List is the buffers in binding order, a tensor's twice.
 func (b PermuteBindings[Buf]) List() []Buf { return []Buf{b.X, b.Y} }
+
+// SnApplySpecs are the specialization constants of shaders/sn_apply.comp. Every
+// field is passed to the pipeline: set each one.
+type SnApplySpecs struct {
+	LocalX   uint32 // LOCAL_X, local_size_x_id 0; GLSL default 64
+	Rows     uint32 // ROWS, constant_id 55; GLSL default 1
+	Cols     uint32 // COLS, constant_id 56; GLSL default 1
+	Backward bool   // BACKWARD, constant_id 52; GLSL default false
+}
+
+// Shader is shaders/sn_apply.comp.
+func (SnApplySpecs) Shader() Shader { return SnApply }
+
+// Constants lists the values by constant_id.
+func (s SnApplySpecs) Constants() []Constant {
+	return []Constant{
+		{0, Uint, s.LocalX},
+		{52, Bool, boolBits(s.Backward)},
+		{55, Uint, s.Rows},
+		{56, Uint, s.Cols},
+	}
+}
+
+// SnApplyBindings are the buffers of shaders/sn_apply.comp, by binding.
+type SnApplyBindings[Buf any] struct {
+	Y     Buf // binding 0
+	Wt    Buf // binding 1
+	U     Buf // binding 2
+	V     Buf // binding 3
+	Sigma Buf // binding 4
+	Dot   Buf // binding 5
+}
+
+// List is the buffers in binding order, a tensor's twice.
+func (b SnApplyBindings[Buf]) List() []Buf { return []Buf{b.Y, b.Wt, b.U, b.V, b.Sigma, b.Dot} }
+
+// SnDotSpecs are the specialization constants of shaders/sn_dot.comp. Every
+// field is passed to the pipeline: set each one.
+type SnDotSpecs struct {
+	Reduce
+	Count uint32 // COUNT, constant_id 4; GLSL default 1
+	Chunk uint32 // CHUNK, constant_id 59; GLSL default 4096
+}
+
+// Shader is shaders/sn_dot.comp.
+func (SnDotSpecs) Shader() Shader { return SnDot }
+
+// Constants lists the values by constant_id.
+func (s SnDotSpecs) Constants() []Constant {
+	return []Constant{
+		{0, Uint, s.Reduce.LocalX},
+		{4, Uint, s.Count},
+		{59, Uint, s.Chunk},
+	}
+}
+
+// SnDotBindings are the buffers of shaders/sn_dot.comp, by binding.
+type SnDotBindings[Buf any] struct {
+	A    Buf // binding 0
+	B    Buf // binding 1
+	Sums Buf // binding 2
+}
+
+// List is the buffers in binding order, a tensor's twice.
+func (b SnDotBindings[Buf]) List() []Buf { return []Buf{b.A, b.B, b.Sums} }
+
+// SnGemvSpecs are the specialization constants of shaders/sn_gemv.comp. Every
+// field is passed to the pipeline: set each one.
+type SnGemvSpecs struct {
+	Reduce
+	Rows      uint32 // ROWS, constant_id 55; GLSL default 1
+	Cols      uint32 // COLS, constant_id 56; GLSL default 1
+	Transpose bool   // TRANSPOSE, constant_id 57; GLSL default false
+}
+
+// Shader is shaders/sn_gemv.comp.
+func (SnGemvSpecs) Shader() Shader { return SnGemv }
+
+// Constants lists the values by constant_id.
+func (s SnGemvSpecs) Constants() []Constant {
+	return []Constant{
+		{0, Uint, s.Reduce.LocalX},
+		{55, Uint, s.Rows},
+		{56, Uint, s.Cols},
+		{57, Bool, boolBits(s.Transpose)},
+	}
+}
+
+// SnGemvBindings are the buffers of shaders/sn_gemv.comp, by binding.
+type SnGemvBindings[Buf any] struct {
+	Wt Buf // binding 0
+	X  Buf // binding 1
+	Y  Buf // binding 2
+}
+
+// List is the buffers in binding order, a tensor's twice.
+func (b SnGemvBindings[Buf]) List() []Buf { return []Buf{b.Wt, b.X, b.Y} }
+
+// SnVecSpecs are the specialization constants of shaders/sn_vec.comp. Every
+// field is passed to the pipeline: set each one.
+type SnVecSpecs struct {
+	Reduce
+	Count uint32 // COUNT, constant_id 4; GLSL default 1
+	Mode  uint32 // MODE, constant_id 58; GLSL default 0
+}
+
+// Shader is shaders/sn_vec.comp.
+func (SnVecSpecs) Shader() Shader { return SnVec }
+
+// Constants lists the values by constant_id.
+func (s SnVecSpecs) Constants() []Constant {
+	return []Constant{
+		{0, Uint, s.Reduce.LocalX},
+		{4, Uint, s.Count},
+		{58, Uint, s.Mode},
+	}
+}
+
+// SnVecBindings are the buffers of shaders/sn_vec.comp, by binding.
+type SnVecBindings[Buf any] struct {
+	T   Buf // binding 0
+	X   Buf // binding 1
+	Out Buf // binding 2
+}
+
+// List is the buffers in binding order, a tensor's twice.
+func (b SnVecBindings[Buf]) List() []Buf { return []Buf{b.T, b.X, b.Out} }
 
 // SoftmaxXentSpecs are the specialization constants of shaders/softmax_xent.comp. Every
 // field is passed to the pipeline: set each one.

@@ -417,3 +417,64 @@ func SoftmaxCrossEntropy(logit []float64, labels []int, k int) (loss float64, dl
 	}
 	return loss / float64(n), dlogit, accuracy / float64(n)
 }
+
+// SpectralNorm is one step of spectral normalisation of a rows×cols
+// weight w (torch.nn.utils.spectral_norm): with iterate, one power
+// iteration updates u and v in place (v = normalize(wᵀu), u =
+// normalize(wv)); then σ = uᵀwv and wsn = w/σ. normalize divides by
+// max(‖x‖, 1e-12), as F.normalize does.
+func SpectralNorm(w, u, v []float64, rows, cols int, iterate bool) (wsn []float64, sigma float64) {
+	mv := func(x []float64) []float64 { // w·x
+		y := make([]float64, rows)
+		for r := range rows {
+			for c := range cols {
+				y[r] += w[r*cols+c] * x[c]
+			}
+		}
+		return y
+	}
+	normalize := func(dst, x []float64) {
+		var ss float64
+		for _, e := range x {
+			ss += e * e
+		}
+		n := math.Max(math.Sqrt(ss), 1e-12)
+		for i, e := range x {
+			dst[i] = e / n
+		}
+	}
+	if iterate {
+		wtu := make([]float64, cols)
+		for r := range rows {
+			for c := range cols {
+				wtu[c] += w[r*cols+c] * u[r]
+			}
+		}
+		normalize(v, wtu)
+		normalize(u, mv(v))
+	}
+	for r, e := range mv(v) {
+		sigma += u[r] * e
+	}
+	wsn = make([]float64, len(w))
+	for i, e := range w {
+		wsn[i] = e / sigma
+	}
+	return wsn, sigma
+}
+
+// SpectralNormBackward is the gradient with respect to w of a loss whose
+// gradient with respect to wsn = w/σ is g, u and v held constant (as
+// PyTorch holds them): (g − ⟨g, wsn⟩·u·vᵀ)/σ.
+func SpectralNormBackward(g, wsn, u, v []float64, sigma float64) []float64 {
+	var inner float64
+	for i := range g {
+		inner += g[i] * wsn[i]
+	}
+	cols := len(v)
+	dw := make([]float64, len(g))
+	for i := range g {
+		dw[i] = (g[i] - inner*u[i/cols]*v[i%cols]) / sigma
+	}
+	return dw
+}

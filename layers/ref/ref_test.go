@@ -252,3 +252,28 @@ func TestSoftmaxCrossEntropyGradient(t *testing.T) {
 		t.Errorf("equal logits: loss %g (want log %d = %g), accuracy %g (want 0.5)", l, k, math.Log(k), acc)
 	}
 }
+
+// Spectral norm's gradient with u and v held: L = ⟨g, w/σ(w)⟩, σ = uᵀwv.
+// And its power iteration converges to the largest singular value of a
+// matrix whose singular values are known (diagonal 3, 2, 1 in a 3×4).
+func TestSpectralNormGradient(t *testing.T) {
+	r := rand.New(rand.NewSource(7))
+	const rows, cols = 3, 5
+	w, g := randn(r, rows*cols, 1), randn(r, rows*cols, 1)
+	u, v := randn(r, rows, 1), randn(r, cols, 1)
+	wsn, sigma := SpectralNorm(w, u, v, rows, cols, true)
+	dw := SpectralNormBackward(g, wsn, u, v, sigma)
+	checkGrad(t, "spectral norm", w, dw, func() float64 {
+		wsn, _ := SpectralNorm(w, u, v, rows, cols, false)
+		return dot(g, wsn)
+	})
+
+	d := []float64{3, 0, 0, 0, 0, -2, 0, 0, 0, 0, 1, 0}
+	u, v = []float64{1, 1, 1}, make([]float64, 4)
+	for range 30 {
+		_, sigma = SpectralNorm(d, u, v, 3, 4, true)
+	}
+	if math.Abs(sigma-3) > 1e-9 {
+		t.Errorf("σ after 30 iterations %g, want 3", sigma)
+	}
+}
