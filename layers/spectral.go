@@ -29,8 +29,8 @@ import (
 // the scratch vectors are the op's. Every sum is in a fixed order
 // (shaders/sn_*.comp), so it gives the same bits on every run.
 type SpectralNorm struct {
-	Rows, Cols int
-	ks         parts
+	Rows, Cols                                                           int
+	ks                                                                   parts
 	gemv, gemvT, normalize, normalizeSigma, sigma, sum, dot, apply, grad *vk.Kernel
 	wv, wtu, sums, sig, inner                                            *vk.Buffer
 	chunks                                                               int
