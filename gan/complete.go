@@ -109,8 +109,8 @@ func NewCompleter(d *vk.Device, cfg TrainConfig, w Weights, src TensorSource, o 
 // starting z, Adam's moments zeroed), iter (one Adam step on z) and
 // measure (the loss at the current z, and G(z)).
 func (c *Completer) record() {
-	c.g.Prepare(c.draw)
-	c.dis.Prepare(c.draw)
+	c.g.Prepare(c.draw, nn.Loaded)
+	c.dis.Prepare(c.draw, nn.Loaded)
 	c.z.Draw(c.draw)
 	c.draw.Fill(c.m, 0)
 	c.draw.Fill(c.v, 0)

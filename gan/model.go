@@ -19,6 +19,54 @@ type ModelConfig struct {
 	DF       int     `json:"df"`       // discriminator width (df_dim)
 	Leak     float32 `json:"leak"`     // LeakyReLU slope
 	Dropout  float32 `json:"dropout"`  // dcgan28's discriminator dropout; 0 turns it off
+	// SN spectrally normalises the discriminator's conv and dense weights
+	// (the DCGAN family's), as SNGAN does.
+	SN bool `json:"sn,omitempty"`
+	// DNorm is the discriminator's normalisation between its convs (the
+	// DCGAN family's): batch norm, or none (each conv then has a bias).
+	DNorm Norm `json:"d_norm,omitempty"`
+}
+
+// Norm is a normalisation between a network's layers.
+type Norm int
+
+const (
+	NormBatch Norm = iota // nn.BatchNorm2d
+	NormNone              // nothing: the conv has a bias instead
+)
+
+var normNames = [...]string{NormBatch: "bn", NormNone: "none"}
+
+func (n Norm) String() string {
+	if n < 0 || int(n) >= len(normNames) {
+		return fmt.Sprintf("Norm(%d)", int(n))
+	}
+	return normNames[n]
+}
+
+// ParseNorm reads a normalisation by name (bn or none).
+func ParseNorm(name string) (Norm, error) {
+	for n, s := range normNames {
+		if s == name {
+			return Norm(n), nil
+		}
+	}
+	return 0, fmt.Errorf("%q is not a normalisation: use bn or none", name)
+}
+
+// MarshalText writes the normalisation's name (config.json).
+func (n Norm) MarshalText() ([]byte, error) {
+	if n < 0 || int(n) >= len(normNames) {
+		return nil, fmt.Errorf("gan: unknown normalisation %d", int(n))
+	}
+	return []byte(n.String()), nil
+}
+
+// UnmarshalText reads a normalisation's name.
+func (n *Norm) UnmarshalText(b []byte) error {
+	v, err := ParseNorm(string(b))
+	*n = v
+	return err
 }
 
 // maxWidth bounds z, gf and df: far past any DCGAN, and small enough that
@@ -136,6 +184,10 @@ func (c ModelConfig) Check() error {
 		return fmt.Errorf("LeakyReLU slope %g must be in [0, 1)", c.Leak)
 	case c.Dropout < 0 || c.Dropout >= 1:
 		return fmt.Errorf("dropout %g must be in [0, 1)", c.Dropout)
+	case c.DNorm != NormBatch && c.DNorm != NormNone:
+		return fmt.Errorf("unknown discriminator normalisation %d", int(c.DNorm))
+	case (c.SN || c.DNorm != NormBatch) && !c.preset().family:
+		return fmt.Errorf("spectral norm and a discriminator without batch norm (--sn, --d-norm none) are for the DCGAN family (dcgan32 to dcgan256), not %s; use --size or --preset dcgan64", c.Preset)
 	}
 	return nil
 }
@@ -179,12 +231,18 @@ func dcganGenerator(c ModelConfig, n int) nn.Spec {
 
 // dcganDiscriminator mirrors it: 5×5 stride-2 convs halving the side to
 // 4×4 (dcgan64: df, 2df, 4df and 8df channels), batch norm after all but
-// the first, then one logit.
+// the first (or, with DNorm none, a bias), then one logit; with SN every
+// conv and the dense layer spectrally normalised.
 func dcganDiscriminator(c ModelConfig, n int) nn.Spec {
 	leaky := layers.LeakyReLU(c.Leak)
 	b := nn.NewBuilder("discriminator", c.Channels, n, n)
+	b.SpectralNorm(c.SN)
 	b.Conv(familyWidth(c.DF, n, n/2), 2, true, leaky)
 	for r := n / 4; r >= 4; r /= 2 {
+		if c.DNorm == NormNone {
+			b.Conv(familyWidth(c.DF, n, r), 2, true, leaky)
+			continue
+		}
 		b.Conv(familyWidth(c.DF, n, r), 2, false, layers.Activation{})
 		b.BN(leaky)
 	}

@@ -13,6 +13,25 @@ type refNet struct {
 	p       [][][]float64 // per layer, per tensor (as nn.Store.Layers)
 	m, v    [][][]float64
 	running [][]float64 // per layer: BN mean then variance
+	// Per spectrally normalised layer (nil for others): u, v, W/σ and σ.
+	snU, snV, wsn [][]float64
+	sigma         []float64
+}
+
+// weight is what layer i's passes use: W/σ with spectral norm.
+func (r *refNet) weight(i int) []float64 {
+	if r.wsn[i] != nil {
+		return r.wsn[i]
+	}
+	return r.p[i][0]
+}
+
+// normalize makes layer i's W/σ from its weight, with a power iteration
+// first when iterate (after an update), from the kept u and v when not
+// (weights loaded).
+func (r *refNet) normalize(i int, iterate bool) {
+	rows, cols := r.spec.Layers[i].SNShape()
+	r.wsn[i], r.sigma[i] = ref.SpectralNorm(r.p[i][0], r.snU[i], r.snV[i], rows, cols, iterate)
 }
 
 // refTrace is what a forward keeps for backward.
@@ -46,11 +65,11 @@ func (r *refNet) forward(x []float64, n int, train bool, mask func(i, count int)
 		var m []float64
 		switch l.Kind {
 		case nn.Dense:
-			pre = ref.Linear(in, ps[0], biasOf(ps), n, l.C, l.K)
+			pre = ref.Linear(in, r.weight(i), biasOf(ps), n, l.C, l.K)
 		case nn.Conv:
-			pre = ref.Conv2d(in, ps[0], biasOf(ps), r.geom(l, n))
+			pre = ref.Conv2d(in, r.weight(i), biasOf(ps), r.geom(l, n))
 		case nn.ConvT:
-			pre = ref.ConvTranspose2d(in, ps[0], biasOf(ps), r.geom(l, n))
+			pre = ref.ConvTranspose2d(in, r.weight(i), biasOf(ps), r.geom(l, n))
 		case nn.BatchNorm:
 			if train {
 				var mean, unbiased []float64
@@ -91,11 +110,11 @@ func (r *refNet) backward(tr *refTrace, dy []float64) (dx []float64, grads [][][
 		var gw, gb []float64
 		switch l.Kind {
 		case nn.Dense:
-			dx, gw, gb = ref.LinearBackward(d, tr.ins[i], ps[0], n, l.C, l.K)
+			dx, gw, gb = ref.LinearBackward(d, tr.ins[i], r.weight(i), n, l.C, l.K)
 		case nn.Conv:
-			dx, gw, gb = ref.Conv2dBackward(d, tr.ins[i], ps[0], r.geom(l, n))
+			dx, gw, gb = ref.Conv2dBackward(d, tr.ins[i], r.weight(i), r.geom(l, n))
 		case nn.ConvT:
-			dx, gw, gb = ref.ConvTranspose2dBackward(d, tr.ins[i], ps[0], r.geom(l, n))
+			dx, gw, gb = ref.ConvTranspose2dBackward(d, tr.ins[i], r.weight(i), r.geom(l, n))
 		case nn.BatchNorm:
 			if tr.train {
 				dx, gw, gb = ref.BatchNorm2dBackward(d, tr.ins[i], ps[0], n, l.K, l.OH*l.OW, 1e-5)
@@ -135,11 +154,18 @@ func addGrads(a, b [][][]float64) [][][]float64 {
 	return a
 }
 
-// adam steps every tensor at step t.
+// adam steps every tensor at step t, a spectrally normalised weight from
+// its gradient through W/σ, after which it takes a power iteration.
 func (r *refNet) adam(grads [][][]float64, t int, lr, beta1 float64) {
 	for i := range r.p {
+		if r.wsn[i] != nil {
+			grads[i][0] = ref.SpectralNormBackward(grads[i][0], r.wsn[i], r.snU[i], r.snV[i], r.sigma[i])
+		}
 		for j := range r.p[i] {
 			ref.Adam(r.p[i][j], grads[i][j], r.m[i][j], r.v[i][j], t, lr, beta1, 0.999, 1e-8)
+		}
+		if r.wsn[i] != nil {
+			r.normalize(i, true)
 		}
 	}
 }

@@ -45,6 +45,12 @@ func refFrom(t testing.TB, p *nn.Store) *refNet {
 			rs = download64(t, p.Running[i], 2*l.K)
 		}
 		r.running = append(r.running, rs)
+		r.snU, r.snV, r.wsn, r.sigma = append(r.snU, nil), append(r.snV, nil), append(r.wsn, nil), append(r.sigma, 0)
+		if sn := p.SN[i]; sn != nil {
+			rows, cols := l.SNShape()
+			r.snU[i], r.snV[i] = download64(t, sn.U, rows), download64(t, sn.V, cols)
+			r.normalize(i, false)
+		}
 	}
 	return r
 }
@@ -76,6 +82,17 @@ func checkNet(t *testing.T, what string, p *nn.Store, r *refNet, tol ref.Tol) {
 		if p.Running[i] != nil {
 			if err := tol.Check(download64(t, p.Running[i], 2*l.K), r.running[i]); err != nil {
 				t.Errorf("%s: %s.%d running stats: %v", what, p.Spec.Name, l.Module, err)
+			}
+		}
+		if sn := p.SN[i]; sn != nil {
+			for _, v := range []struct {
+				name string
+				b    *vk.Buffer
+				want []float64
+			}{{"u", sn.U, r.snU[i]}, {"v", sn.V, r.snV[i]}, {"W/σ", sn.Weight, r.wsn[i]}} {
+				if err := tol.Check(download64(t, v.b, len(v.want)), v.want); err != nil {
+					t.Errorf("%s: %s.%d spectral norm's %s: %v", what, p.Spec.Name, l.Module, v.name, err)
+				}
 			}
 		}
 	}
@@ -147,17 +164,34 @@ func TestStepMatchesReference(t *testing.T) {
 
 // TestFamilyStepMatchesReference holds a step of each other size of the
 // DCGAN family (dcgan64 is TestStepMatchesReference's) to the reference,
-// at the smallest widths.
+// at the smallest widths; and two steps of a spectrally normalised
+// discriminator (SNGAN's: hinge loss, two time scales), with batch norm
+// and without, so that the second step's passes run on the weights of a
+// power iteration after Adam.
 func TestFamilyStepMatchesReference(t *testing.T) {
 	d := vktest.Open(t)
-	for _, preset := range []string{"dcgan32", "dcgan128", "dcgan256"} {
-		t.Run(preset, func(t *testing.T) {
-			m, err := DefaultModel(preset, 1)
+	for _, c := range []struct {
+		preset string
+		sn     bool
+		norm   Norm
+		steps  int
+	}{{"dcgan32", false, NormBatch, 1}, {"dcgan128", false, NormBatch, 1}, {"dcgan256", false, NormBatch, 1},
+		{"dcgan32", true, NormNone, 2}, {"dcgan64", true, NormBatch, 2}} {
+		name := c.preset
+		if c.sn {
+			name += "/spectral norm, d-norm " + c.norm.String()
+		}
+		t.Run(name, func(t *testing.T) {
+			m, err := DefaultModel(c.preset, 1)
 			if err != nil {
 				t.Fatal(err)
 			}
-			m.Z, m.GF, m.DF = 8, 1, 1
-			checkSteps(t, d, TrainConfig{Model: m, Batch: 2, LR: 2e-4, Beta1: 0.5, GSteps: 1, Seed: 7}, 1)
+			m.Z, m.GF, m.DF, m.SN, m.DNorm = 8, 1, 1, c.sn, c.norm
+			cfg := TrainConfig{Model: m, Batch: 2, LR: 2e-4, Beta1: 0.5, GSteps: 1, Seed: 7}
+			if c.sn {
+				cfg.Loss, cfg.LRD, cfg.LRG = layers.Hinge, 4e-4, 1e-4
+			}
+			checkSteps(t, d, cfg, c.steps)
 		})
 	}
 }

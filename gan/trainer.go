@@ -173,8 +173,8 @@ func (t *Trainer) record() error {
 	if t.prepare = o.Sequence("weights rearranged"); t.prepare == nil {
 		return o.Err()
 	}
-	t.gNet.Prepare(t.prepare)
-	t.dNet.Prepare(t.prepare)
+	t.gNet.Prepare(t.prepare, nn.Loaded)
+	t.dNet.Prepare(t.prepare, nn.Loaded)
 	return nil
 }
 
@@ -294,7 +294,7 @@ func (r *recorder) adam(n netID) {
 	r.adamOf = n
 	r.s.Scope(nn.Scope(scopeAdam, nn.PhaseBackward))
 	r.t.adam[n].Update(r.s, r.clock)
-	r.net(n).Prepare(r.s)
+	r.net(n).Prepare(r.s, nn.Updated)
 }
 
 func (r *recorder) ema() {

@@ -33,15 +33,12 @@ void main() {
 	if (MODE == 0u) {
 		return;
 	}
+	// σ reads u back as it was stored (each invocation its own floats), so
+	// MODE 1's σ and MODE 2's from the same u and Wv are the same bits: a
+	// resumed run's σ is the one the run had.
 	float v = 0.0;
 	for (uint i = i0; i < COUNT; i += step) {
-		if (MODE == 1u) {
-			v += t[i] * scale * t[i];
-		} else if (MODE == 2u) {
-			v += x[i] * t[i];
-		} else {
-			v += t[i];
-		}
+		v += MODE == 3u ? t[i] : x[i] * t[i];
 	}
 	v = wg_sum(v);
 	if (i0 == 0) {

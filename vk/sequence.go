@@ -343,6 +343,9 @@ func (s *Sequence) Profile() {
 // stamps Timestamps returns.
 func (s *Sequence) Scope(name string) { s.scope = name }
 
+// InScope is the scope commands are recorded in now.
+func (s *Sequence) InScope() string { return s.scope }
+
 func (s *Sequence) profile(label string) {
 	if s.profiling {
 		s.stamp(label)

@@ -171,17 +171,50 @@ func (m *Net) input(x *vk.Buffer, i int) *vk.Buffer {
 	return m.outs[i-1]
 }
 
-// Prepare records the rearrangement of every weight for the GEMMs, which
-// a training net reads from then on: after each change to the weights
-// (Adam), and once before the first pass.
-func (m *Net) Prepare(s *vk.Sequence) {
+// Weights says why Prepare runs.
+type Weights int
+
+const (
+	// Loaded weights were written from the host (initialised, or read
+	// from a checkpoint): spectral norm takes σ from the kept u and v.
+	Loaded Weights = iota
+	// Updated weights were changed by an update: spectral norm takes a
+	// power iteration first, one per update.
+	Updated
+)
+
+// Prepare records what the passes read of the weights, made from the
+// trained ones: a spectrally normalised layer's W/σ, and the
+// rearrangement of every weight for the GEMMs, which a training net reads
+// from then on. It runs after each change to the weights (Adam), and once
+// before the first pass.
+func (m *Net) Prepare(s *vk.Sequence, why Weights) {
 	for i, l := range m.Spec.Layers {
-		if l.Kind.GEMM() {
-			s.Scope(Scope(m.Spec.LayerName(i), PhaseBackward))
-			m.convs[i].Prepare(s, m.Store.Layers[i][0].Val)
+		if !l.Kind.GEMM() {
+			continue
 		}
+		s.Scope(Scope(m.Spec.LayerName(i), PhaseBackward))
+		if sn, w := m.Store.SN[i], m.Store.Layers[i][0].Val; sn != nil {
+			if why == Updated {
+				sn.Op.Iterate(s, sn.U, sn.V, w)
+			} else {
+				sn.Op.Estimate(s, sn.U, sn.V, w)
+			}
+			sn.Op.Apply(s, sn.Weight, w)
+		}
+		m.convs[i].Prepare(s, m.weight(i))
 	}
 }
+
+// weight is what layer i's passes read as its weight: W/σ for a
+// spectrally normalised layer.
+func (m *Net) weight(i int) *vk.Buffer {
+	if sn := m.Store.SN[i]; sn != nil {
+		return sn.Weight
+	}
+	return m.Store.Layers[i][0].Val
+}
+
 
 // Forward records the network on x in mode md.
 func (m *Net) Forward(s *vk.Sequence, x *vk.Buffer, md Mode) {
@@ -190,7 +223,7 @@ func (m *Net) Forward(s *vk.Sequence, x *vk.Buffer, md Mode) {
 		s.Scope(Scope(m.Spec.LayerName(i), PhaseForward))
 		switch l.Kind {
 		case Dense, Conv, ConvT:
-			m.convs[i].Forward(s, out, in, ps[0].Val, bias(ps))
+			m.convs[i].Forward(s, out, in, m.weight(i), bias(ps))
 		case BatchNorm:
 			if md.Train {
 				m.bns[i].Forward(s, out, in, ps[0].Val, ps[1].Val, m.Store.Running[i])
@@ -274,7 +307,7 @@ func (m *Net) Backward(s *vk.Sequence, x, dy, dx *vk.Buffer, md Mode, g Grads) {
 			if g&WeightGrads != 0 {
 				dw, db = ps[0].Grad, biasGrad(ps)
 			}
-			m.convs[i].Backward(s, target, dw, db, dy, in, ps[0].Val, out)
+			m.convs[i].Backward(s, target, dw, db, dy, in, m.weight(i), out)
 		case BatchNorm:
 			if i > 0 {
 				target = dy // in place

@@ -28,8 +28,11 @@ func NewAdam(o *Owner, p *Store, cfg layers.AdamConfig) *Adam {
 	return a
 }
 
-// Update records one Adam step of every parameter, at the clock's step.
+// Update records one Adam step of every parameter, at the clock's step,
+// from the gradients the passes accumulated (through spectral norm first,
+// Store.ParamGrads).
 func (a *Adam) Update(s *vk.Sequence, clock *layers.Clock) {
+	a.p.ParamGrads(s)
 	for i, part := range a.p.Parts {
 		a.ops[i].Update(s, part[0], part[1], part[2], part[3], clock)
 	}

@@ -35,6 +35,10 @@ type LayerSpec struct {
 	Bias                  bool
 	Act                   layers.Activation // fused after the layer
 	P                     float32           // dropout probability
+	// SN normalises a dense or conv layer's weight by its largest singular
+	// value (spectral norm, layers.SpectralNorm): the trained tensor is
+	// weight_orig, and u and v (weight_u, weight_v) are kept beside it.
+	SN bool
 }
 
 // InCount and OutCount are the floats of one sample's input and output.
@@ -61,6 +65,7 @@ func (s Spec) Renamed(name string) Spec {
 type Builder struct {
 	net     Spec
 	c, h, w int
+	sn      bool // the dense and conv layers added from now on are spectrally normalised
 }
 
 // NewBuilder starts the network name on inputs of c×h×w.
@@ -71,7 +76,14 @@ func NewBuilder(name string, c, h, w int) *Builder {
 // Spec is the network built so far.
 func (b *Builder) Spec() Spec { return b.net }
 
+// SpectralNorm turns spectral normalisation on or off for the dense and
+// conv layers added after it (torch.nn.utils.spectral_norm around each).
+func (b *Builder) SpectralNorm(on bool) { b.sn = on }
+
 func (b *Builder) add(l LayerSpec, modules int) {
+	if b.sn && (l.Kind == Dense || l.Kind == Conv) {
+		l.SN = true
+	}
 	l.Module = b.net.Modules
 	l.C, l.H, l.W = b.c, b.h, b.w
 	b.net.Layers = append(b.net.Layers, l)
@@ -176,11 +188,36 @@ func (l LayerSpec) Params(prefix string) []TensorSpec {
 	default:
 		return nil
 	}
-	out := []TensorSpec{{name("weight"), w}}
+	weight := "weight"
+	if l.SN {
+		weight = "weight_orig"
+	}
+	out := []TensorSpec{{name(weight), w}}
 	if l.Bias {
 		out = append(out, TensorSpec{name("bias"), []int{l.K}})
 	}
 	return out
+}
+
+// SNShape is the matrix spectral norm sees a layer's weight as, PyTorch's
+// weight.reshape(out, -1): rows the outputs, cols the rest.
+func (l LayerSpec) SNShape() (rows, cols int) {
+	if l.Kind == Dense {
+		return l.K, l.C
+	}
+	return l.K, l.C * l.Size * l.Size
+}
+
+// SNVectors lists a spectrally normalised layer's u and v by state_dict
+// name (weight_u, weight_v, as torch.nn.utils.spectral_norm keeps them);
+// nil for any other layer.
+func (l LayerSpec) SNVectors(prefix string) []TensorSpec {
+	if !l.SN {
+		return nil
+	}
+	rows, cols := l.SNShape()
+	name := func(s string) string { return fmt.Sprintf("%s.%d.%s", prefix, l.Module, s) }
+	return []TensorSpec{{name("weight_u"), []int{rows}}, {name("weight_v"), []int{cols}}}
 }
 
 // Counts are the floats of the network's parameters and of its batch

@@ -38,8 +38,8 @@ type stateTensor struct {
 }
 
 // state lists the store's tensors to save or load in state_dict order:
-// parameters, batch norm's running statistics and, with optimizer, Adam's
-// moments (a trained network's).
+// parameters, batch norm's running statistics, spectral norm's u and v
+// and, with optimizer, Adam's moments (a trained network's).
 func (p *Store) state(optimizer bool) []stateTensor {
 	var out []stateTensor
 	for i, l := range p.Spec.Layers {
@@ -50,6 +50,10 @@ func (p *Store) state(optimizer bool) []stateTensor {
 			for j, t := range l.Running(p.Spec.Name) { // mean, then variance
 				out = append(out, stateTensor{t, rs, j * l.K})
 			}
+		}
+		if sn := p.SN[i]; sn != nil {
+			vs := l.SNVectors(p.Spec.Name)
+			out = append(out, stateTensor{vs[0], sn.U, 0}, stateTensor{vs[1], sn.V, 0})
 		}
 	}
 	if optimizer {

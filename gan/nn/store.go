@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand"
 
+	"github.com/gan-vk/gan-vk/layers"
 	"github.com/gan-vk/gan-vk/vk"
 )
 
@@ -37,7 +38,20 @@ type Store struct {
 	Running []*vk.Buffer
 	All     []*Param        // every parameter in state_dict order
 	Parts   [][4]*vk.Buffer // the store in pieces an elementwise kernel can bind whole (Adam's, EMA's)
-	align   int             // the device's view alignment, in floats
+	// SN is, per layer, a spectrally normalised layer's state; nil for
+	// other layers.
+	SN      []*SNState
+	Vectors *vk.Buffer // every spectral norm's u and v
+	align   int        // the device's view alignment, in floats
+}
+
+// SNState is a spectrally normalised layer's: its u and v (training
+// state, in checkpoints as weight_u and weight_v), the weight its passes
+// read, W/σ, and the op that makes it (layers.SpectralNorm).
+type SNState struct {
+	U, V   *vk.Buffer
+	Weight *vk.Buffer
+	Op     *layers.SpectralNorm
 }
 
 // NewStore allocates the state of spec's network in o, with the gradients
@@ -48,11 +62,12 @@ func NewStore(o *Owner, spec Spec, optimizer bool) *Store {
 	if o.Err() != nil {
 		return nil
 	}
-	p := &Store{Spec: spec, Layers: make([][]*Param, len(spec.Layers)), Running: make([]*vk.Buffer, len(spec.Layers))}
+	p := &Store{Spec: spec, Layers: make([][]*Param, len(spec.Layers)), Running: make([]*vk.Buffer, len(spec.Layers)),
+		SN: make([]*SNState, len(spec.Layers))}
 	d := o.Device()
 	p.align = d.Alignment() / 4
 	roundUp, align := p.roundUp, p.align
-	statFloats := 0
+	statFloats, vecFloats := 0, 0
 	for i, l := range spec.Layers {
 		for _, ts := range l.Params(spec.Name) {
 			t := &Param{TensorSpec: ts, Off: p.Floats}
@@ -63,6 +78,9 @@ func NewStore(o *Owner, spec Spec, optimizer bool) *Store {
 		if l.Kind == BatchNorm {
 			statFloats += roundUp(2 * l.K)
 		}
+		for _, t := range l.SNVectors(spec.Name) {
+			vecFloats += roundUp(t.Count())
+		}
 	}
 	for _, b := range []struct {
 		dst     **vk.Buffer
@@ -70,7 +88,8 @@ func NewStore(o *Owner, spec Spec, optimizer bool) *Store {
 		floats  int
 		trained bool // only for a network that is trained
 	}{{&p.Val, "", p.Floats, false}, {&p.Grad, " grad", p.Floats, true}, {&p.M, " adam m", p.Floats, true},
-		{&p.V, " adam v", p.Floats, true}, {&p.Stats, " running stats", statFloats, false}} {
+		{&p.V, " adam v", p.Floats, true}, {&p.Stats, " running stats", statFloats, false},
+		{&p.Vectors, " spectral norm vectors", vecFloats, false}} {
 		if b.floats > 0 && (optimizer || !b.trained) {
 			*b.dst = o.Buffer(spec.Name+" parameters"+b.suffix, b.floats)
 		}
@@ -99,6 +118,9 @@ func NewStore(o *Owner, spec Spec, optimizer bool) *Store {
 			off += roundUp(2 * l.K)
 		}
 	}
+	if p.buildSN(o, view); o.Err() != nil {
+		return nil
+	}
 	// An elementwise kernel sees a buffer as floats through a texel view,
 	// which holds at most MaxTexelBufferElements of them.
 	piece := int(d.Info().MaxTexelBufferElements) / align * align
@@ -115,6 +137,94 @@ func NewStore(o *Owner, spec Spec, optimizer bool) *Store {
 	return p
 }
 
+// buildSN gives each spectrally normalised layer its views of Vectors,
+// its normalised weight and its op.
+func (p *Store) buildSN(o *Owner, view func(whole *vk.Buffer, name string, off, floats int) *vk.Buffer) {
+	off := 0
+	for i, l := range p.Spec.Layers {
+		vs := l.SNVectors(p.Spec.Name)
+		if vs == nil {
+			continue
+		}
+		rows, cols := l.SNShape()
+		sn := &SNState{U: view(p.Vectors, vs[0].Name, off, rows), V: view(p.Vectors, vs[1].Name, off+p.roundUp(rows), cols)}
+		off += p.roundUp(rows) + p.roundUp(cols)
+		sn.Weight = o.Buffer(fmt.Sprintf("%s.%d.weight", p.Spec.Name, l.Module), rows*cols)
+		op, err := layers.NewSpectralNorm(o.Device(), rows, cols)
+		sn.Op = Keep(o, op, err)
+		p.SN[i] = sn
+	}
+}
+
+// initSN draws each spectral norm's u and v as PyTorch does, normalised
+// N(0, 1) draws, and takes the power iteration PyTorch's first
+// training-mode forward would, on the host, so that the first update's σ
+// is already an estimate.
+func (p *Store) initSN(r *rand.Rand) error {
+	for i, l := range p.Spec.Layers {
+		sn := p.SN[i]
+		if sn == nil {
+			continue
+		}
+		rows, cols := l.SNShape()
+		w, err := ReadFloats(p.Layers[i][0].Val, rows*cols)
+		if err != nil {
+			return err
+		}
+		u, v := normal(r, rows), normal(r, cols)
+		wtu := make([]float64, cols)
+		for r := range rows {
+			for c := range cols {
+				wtu[c] += float64(w[r*cols+c]) * u[r]
+			}
+		}
+		v = normalized(wtu)
+		wv := make([]float64, rows)
+		for r := range rows {
+			for c := range cols {
+				wv[r] += float64(w[r*cols+c]) * v[c]
+			}
+		}
+		u = normalized(wv)
+		for _, x := range []struct {
+			b *vk.Buffer
+			v []float64
+		}{{sn.U, u}, {sn.V, v}} {
+			f := make([]float32, len(x.v))
+			for j, e := range x.v {
+				f[j] = float32(e)
+			}
+			if err := x.b.Upload(0, vk.Float32Bytes(f)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// normal is n draws of N(0, 1), normalised.
+func normal(r *rand.Rand, n int) []float64 {
+	v := make([]float64, n)
+	for i := range v {
+		v[i] = r.NormFloat64()
+	}
+	return normalized(v)
+}
+
+// normalized is v / max(‖v‖, 1e-12), as F.normalize.
+func normalized(v []float64) []float64 {
+	var ss float64
+	for _, e := range v {
+		ss += e * e
+	}
+	n := math.Max(math.Sqrt(ss), 1e-12)
+	out := make([]float64, len(v))
+	for i, e := range v {
+		out[i] = e / n
+	}
+	return out
+}
+
 // roundUp is n floats rounded up to the next view offset.
 func (p *Store) roundUp(n int) int { return (n + p.align - 1) / p.align * p.align }
 
@@ -123,8 +233,12 @@ func (p *Store) roundUp(n int) int { return (n + p.align - 1) / p.align * p.alig
 // Adam's moments 0. The padding between tensors is 0 in every buffer, so
 // Adam leaves it 0.
 func (p *Store) Init(r *rand.Rand) error {
-	return p.Fill(func(*Param) float32 { return float32(0.02 * r.NormFloat64()) },
+	err := p.Fill(func(*Param) float32 { return float32(0.02 * r.NormFloat64()) },
 		func() float32 { return float32(1 + 0.02*r.NormFloat64()) })
+	if err != nil {
+		return err
+	}
+	return p.initSN(r)
 }
 
 // Fill sets every weight element to weight(its tensor) and every batch-norm
@@ -191,6 +305,20 @@ func (p *Store) ResetRunning() error {
 		}
 	}
 	return nil
+}
+
+// ParamGrads records what turns the weight gradients a net's passes
+// accumulated into the trained parameters' gradients: a spectrally
+// normalised layer's passes accumulate ∂L/∂(W/σ), and the optimizer needs
+// ∂L/∂W. Adam's Update runs it, once per update.
+func (p *Store) ParamGrads(s *vk.Sequence) {
+	defer s.Scope(s.InScope())
+	for i, sn := range p.SN {
+		if sn != nil {
+			s.Scope(Scope(p.Spec.LayerName(i), PhaseBackward))
+			sn.Op.Backward(s, p.Layers[i][0].Grad, sn.Weight, sn.U, sn.V)
+		}
+	}
 }
 
 // ZeroGrads records setting every parameter gradient to 0: one fill of

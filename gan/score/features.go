@@ -126,7 +126,7 @@ func (f *FeatureNet) build() error {
 		f.train.Forward(f.prepare, f.x, nn.Mode{Train: true}) // the batch's statistics become the running ones
 		return nil
 	}
-	f.train.Prepare(f.prepare) // the weights rearranged, after they are written
+	f.train.Prepare(f.prepare, nn.Loaded) // the weights rearranged, after they are written
 	f.recordTraining()
 	return nil
 }
@@ -141,7 +141,7 @@ func (f *FeatureNet) recordTraining() {
 	f.loss.Forward(s, f.dLogit, f.stats, f.train.Out(), f.labels)
 	f.train.Backward(s, f.x, f.dLogit, nil, train, nn.WeightGrads)
 	f.adam.Update(s, f.clock)
-	f.train.Prepare(s)
+	f.train.Prepare(s, nn.Updated)
 }
 
 // init draws the weights N(0, 2/fan-in), sets biases and β to 0, γ to 1,
