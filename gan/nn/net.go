@@ -215,7 +215,6 @@ func (m *Net) weight(i int) *vk.Buffer {
 	return m.Store.Layers[i][0].Val
 }
 
-
 // Forward records the network on x in mode md.
 func (m *Net) Forward(s *vk.Sequence, x *vk.Buffer, md Mode) {
 	for i, l := range m.Spec.Layers {
