@@ -18,17 +18,19 @@ import (
 )
 
 // TestStepMatchesPyTorch holds whole training steps of small versions of
-// both presets to PyTorch's (pytorch/golden_step.py writes the goldens):
-// the same initial parameters, real batches, z and dropout masks, the same
-// losses at every step and the same parameters and running statistics
-// after the last.
+// both presets, and of SNGAN's discriminator on dcgan32 (spectral norm
+// from torch.nn.utils.spectral_norm, no batch norm, the hinge loss, two
+// learning rates), to PyTorch's (pytorch/golden_step.py writes the
+// goldens): the same initial parameters, real batches, z and dropout
+// masks, the same losses at every step and the same parameters, running
+// statistics and spectral norm vectors after the last.
 func TestStepMatchesPyTorch(t *testing.T) {
 	gold, err := safetensors.Read(filepath.Join("testdata", "torch_step.safetensors"))
 	if err != nil {
 		t.Fatalf("%v (run /usr/bin/python3 pytorch/golden_step.py)", err)
 	}
 	d := vktest.Open(t)
-	for _, name := range []string{"dcgan28", "dcgan64"} {
+	for _, name := range []string{"dcgan28", "dcgan64", "dcgan32_sn"} {
 		t.Run(name, func(t *testing.T) {
 			var cfg TrainConfig
 			if err := json.Unmarshal([]byte(gold.Meta[name+".config"]), &cfg); err != nil {

@@ -116,10 +116,17 @@ def discriminator(m):
             nn.Flatten(), nn.Linear(2 * df * 7 * 7, 1))
     n = size(m)
     w = [family_width(df, n, r) for r in reversed(sides(n))]  # at n/2, … 8, 4
-    layers = [nn.Conv2d(ch, w[0], 5, 2, 2), act()]
+    # --sn: torch.nn.utils.spectral_norm around every conv and the linear
+    # (weight_orig, weight_u, weight_v); --d-norm none: a bias, no batch norm.
+    sn = torch.nn.utils.spectral_norm if m.get("sn") else (lambda layer: layer)
+    bn = m.get("d_norm", "bn") == "bn"
+    layers = [sn(nn.Conv2d(ch, w[0], 5, 2, 2)), act()]
     for c, k in zip(w, w[1:]):
-        layers += [nn.Conv2d(c, k, 5, 2, 2, bias=False), nn.BatchNorm2d(k), act()]
-    layers += [nn.Flatten(), nn.Linear(w[-1] * 4 * 4, 1)]
+        if bn:
+            layers += [sn(nn.Conv2d(c, k, 5, 2, 2, bias=False)), nn.BatchNorm2d(k), act()]
+        else:
+            layers += [sn(nn.Conv2d(c, k, 5, 2, 2)), act()]
+    layers += [nn.Flatten(), sn(nn.Linear(w[-1] * 4 * 4, 1))]
     return nn.Sequential(*layers)
 
 

@@ -30,13 +30,18 @@ CASES = {
                     batch=4, lr=2e-4, beta1=0.5, g_steps=2, seed=11, steps=3),
     "dcgan64": dict(model=dict(preset="dcgan64", channels=3, z=8, gf=2, df=2, leak=0.2, dropout=0.0),
                     batch=2, lr=1e-3, beta1=0.5, g_steps=1, seed=12, steps=2),
+    # SNGAN's discriminator: spectral norm, no batch norm, the hinge loss and
+    # two time scales.
+    "dcgan32_sn": dict(model=dict(preset="dcgan32", channels=1, z=8, gf=2, df=2, leak=0.2, dropout=0.0,
+                                  sn=True, d_norm="none"),
+                       batch=2, lr=2e-4, lr_d=4e-4, lr_g=1e-4, loss="hinge", beta1=0.5, g_steps=1, seed=13, steps=3),
 }
 
 
 def init(net, gen):
     for m in net.modules():
         if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
-            m.weight.data.normal_(0, 0.02, generator=gen)
+            getattr(m, "weight_orig", m.weight).data.normal_(0, 0.02, generator=gen)
             if m.bias is not None:
                 m.bias.data.zero_()
         elif isinstance(m, nn.BatchNorm2d):
@@ -64,19 +69,32 @@ def set_masks(d, n, p, seed, step, pass_, shape_of):
         m.mask = ganvk.dropout_mask(count, p, seed, step, 1 + 3 * layer + pass_)
 
 
+def losses_of(kind):
+    """The (real, fake, generator) loss terms of D's logits, as gan_loss.comp."""
+    if kind == "hinge":
+        return (lambda l: torch.relu(1 - l).mean(), lambda l: torch.relu(1 + l).mean(), lambda l: -l.mean())
+    bce = nn.BCEWithLogitsLoss()
+    return (lambda l: bce(l, torch.ones_like(l)), lambda l: bce(l, torch.zeros_like(l)),
+            lambda l: bce(l, torch.ones_like(l)))
+
+
 def run(name, c):
     torch.manual_seed(0)
     gen = torch.Generator().manual_seed(c["seed"])
     g, d = ganvk.generator(c["model"]), ganvk.discriminator(c["model"])
     init(g, gen)
     init(d, gen)
+    if c["model"].get("sn"):  # the power iteration gan-vk's initialisation takes (nn.Store.Init)
+        with torch.no_grad():
+            d.train()
+            d(torch.zeros(1, c["model"]["channels"], ganvk.size(c["model"]), ganvk.size(c["model"])))
     out = {}
     for net, prefix in [(g, "generator"), (d, "discriminator")]:
         for k, v in net.state_dict().items():
             if not k.endswith("num_batches_tracked"):
                 out[f"init.{name}.{prefix}.{k}"] = v.clone()
     n, m = c["batch"], c["model"]
-    side = 28 if m["preset"] == "dcgan28" else 64
+    side = ganvk.size(m)
     # The element count each dropout sees, per sample: from a dry run.
     sizes = {}
     hooks = [mod.register_forward_pre_hook(lambda mod, inp: sizes.__setitem__(mod, inp[0][0].numel()))
@@ -88,9 +106,18 @@ def run(name, c):
         h.remove()
     g.train()
     d.train()
-    opt_d = torch.optim.Adam(d.parameters(), lr=c["lr"], betas=(c["beta1"], 0.999), eps=1e-8)
-    opt_g = torch.optim.Adam(g.parameters(), lr=c["lr"], betas=(c["beta1"], 0.999), eps=1e-8)
-    bce = nn.BCEWithLogitsLoss()
+    # gan-vk's spectral norm takes one power iteration per D update, after
+    # Adam, and every pass in between uses its σ; PyTorch's takes one in
+    # every training-mode forward. So with spectral norm (and no batch norm
+    # or dropout, which eval mode would change) D runs in eval mode, which
+    # takes σ from the kept u and v, and the iteration is a training-mode
+    # forward after Adam.
+    sn = m.get("sn", False)
+    if sn:
+        d.eval()
+    opt_d = torch.optim.Adam(d.parameters(), lr=c.get("lr_d", c["lr"]), betas=(c["beta1"], 0.999), eps=1e-8)
+    opt_g = torch.optim.Adam(g.parameters(), lr=c.get("lr_g", c["lr"]), betas=(c["beta1"], 0.999), eps=1e-8)
+    loss_real, loss_fake, loss_g = losses_of(c.get("loss", "bce"))
     seed, losses = c["seed"], []
     rnd = torch.Generator().manual_seed(100 + c["seed"])
     for k in range(1, c["steps"] + 1):
@@ -101,21 +128,26 @@ def run(name, c):
         fake = g(z)
         set_masks(d, n, m["dropout"], seed, k, 0, sizes.get)
         logit = d(real)
-        l_real = bce(logit, torch.ones_like(logit))
+        l_real = loss_real(logit)
         dx = torch.sigmoid(logit).mean()
         l_real.backward()
         set_masks(d, n, m["dropout"], seed, k, 1, sizes.get)
         logit = d(fake.detach())
-        l_fake = bce(logit, torch.zeros_like(logit))
+        l_fake = loss_fake(logit)
         dgz = torch.sigmoid(logit).mean()
         l_fake.backward()
         opt_d.step()
+        if sn:
+            with torch.no_grad():
+                d.train()
+                d(real)
+                d.eval()
         for j in range(c["g_steps"]):
             gk = (k - 1) * c["g_steps"] + j + 1
             opt_g.zero_grad()
             set_masks(d, n, m["dropout"], seed, gk, 2, sizes.get)
             logit = d(g(z))
-            l_g = bce(logit, torch.ones_like(logit))
+            l_g = loss_g(logit)
             dgz_after = torch.sigmoid(logit).mean()
             l_g.backward()
             opt_g.step()
@@ -124,7 +156,7 @@ def run(name, c):
         for k, v in net.state_dict().items():
             if not k.endswith("num_batches_tracked"):
                 out[f"want.{name}.{prefix}.{k}"] = v.clone()
-    cfg = {key: c[key] for key in ("model", "batch", "lr", "beta1", "g_steps", "seed")}
+    cfg = {key: c[key] for key in ("model", "batch", "lr", "lr_d", "lr_g", "loss", "beta1", "g_steps", "seed") if key in c}
     return out, {f"{name}.config": json.dumps(cfg), f"{name}.losses": json.dumps(losses), f"{name}.steps": str(c["steps"])}
 
 

@@ -106,6 +106,8 @@ func runBench(args []string, stdout, stderr io.Writer) (err error) {
 	tile := fs.String("tile", "", "force the GEMM tile `LX,LY,TM,TN[,shared][,bkN][,prefetch][,storage][,splitN]` (workgroup LX×LY, TM×TN outputs per invocation, operands staged in shared memory or not, read from storage buffers or texel views, the reduction split or not) on every pass, to measure one on a new device")
 	augment := fs.String("augment", "", "time the step augmented with this policy, as train's --augment (at p 1)")
 	mirror := fs.Bool("mirror", false, "time the step with train's --mirror")
+	sn := fs.Bool("sn", false, "time the step with train's --sn (spectral norm in the discriminator)")
+	dNorm := fs.String("d-norm", "bn", "time the step with train's --d-norm: bn or none")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -120,6 +122,14 @@ func runBench(args []string, stdout, stderr io.Writer) (err error) {
 		cfg.AugmentP = 1
 	}
 	cfg.Mirror = *mirror
+	if cfg.Model.DNorm, err = gan.ParseNorm(*dNorm); err != nil {
+		return &usageError{fmt.Sprintf("--d-norm: %v", err)}
+	}
+	if cfg.Model.SN = *sn; cfg.Model.SN || cfg.Model.DNorm != gan.NormBatch {
+		if err := cfg.Model.Check(); err != nil {
+			return &usageError{err.Error()}
+		}
+	}
 	m := cfg.Model
 	switch {
 	case *steps < 1:

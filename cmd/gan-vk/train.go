@@ -138,12 +138,12 @@ func resumableList() string {
 // trainFlags are train's flags; set holds the names given on the command line.
 type trainFlags struct {
 	data, preset, device, runDir, resume, crop, cache      string
-	augment, augmentP, loss                                string
+	augment, augmentP, loss, dNorm                         string
 	batch, epochs, steps, sampleEvery, ckptEvery, keep, gf int
 	df, gSteps, scoreEvery, scoreN, size                   int
 	seed                                                   uint64
 	ckptMinutes, leak, dropout, lr, beta1, ema, lrD, lrG   float64
-	quiet, view, tune, gif, mirror                         bool
+	quiet, view, tune, gif, mirror, sn                     bool
 	set                                                    map[string]bool
 }
 
@@ -174,6 +174,8 @@ func newTrainFlags(fs *flag.FlagSet) *trainFlags {
 	fs.Float64Var(&f.lrD, "lr-d", 0, "the discriminator's own learning rate (two time scales, TTUR; 0: --lr)")
 	fs.Float64Var(&f.lrG, "lr-g", 0, "the generator's own learning rate (0: --lr)")
 	fs.StringVar(&f.loss, "loss", "bce", "the GAN loss: bce (the DCGAN paper's) or hinge (SNGAN's)")
+	fs.BoolVar(&f.sn, "sn", false, "spectral norm on the discriminator's weights, one power iteration per update (SNGAN's; the DCGAN family; with --loss hinge)")
+	fs.StringVar(&f.dNorm, "d-norm", "bn", "the discriminator's normalisation between its convs: bn (batch norm) or none (a bias; SNGAN's, with --sn)")
 	fs.Float64Var(&f.beta1, "beta1", 0.5, "Adam β1")
 	fs.Float64Var(&f.ema, "ema", defaultEMA, "decay of the moving average of the generator's weights, which sample grids, sample, view and score use (0: keep none)")
 	fs.IntVar(&f.gSteps, "g-steps", 2, "generator updates per discriminator update (carpedm20: 2; pytorch/examples: 1)")
@@ -379,6 +381,9 @@ func (f *trainFlags) newConfig() (run.Config, string, error) {
 	case f.set["dropout"] && f.dropout > 0:
 		return cfg, "", &usageError{fmt.Sprintf("--dropout applies to dcgan28's discriminator; %s's has none", m.Preset)}
 	}
+	if err := f.discriminatorNorm(&m); err != nil {
+		return cfg, "", err
+	}
 	tc := gan.TrainConfig{Model: m, Batch: f.batch, LR: float32(f.lr), Beta1: float32(f.beta1), GSteps: f.gSteps, Seed: f.seed,
 		EMA: float32(f.ema), Mirror: f.mirror, LRD: float32(f.lrD), LRG: float32(f.lrG)}
 	if tc.Loss, err = layers.ParseLossKind(f.loss); err != nil {
@@ -403,6 +408,19 @@ func (f *trainFlags) newConfig() (run.Config, string, error) {
 		return cfg, "", &usageError{fmt.Sprintf("%s already holds a run; continue it with --resume %s, or pick another --run", dir, dir)}
 	}
 	return cfg, dir, nil
+}
+
+// discriminatorNorm sets the model's --sn and --d-norm.
+func (f *trainFlags) discriminatorNorm(m *gan.ModelConfig) error {
+	norm, err := gan.ParseNorm(f.dNorm)
+	if err != nil {
+		return &usageError{fmt.Sprintf("--d-norm: %v", err)}
+	}
+	m.SN, m.DNorm = f.sn, norm
+	if err := m.Check(); err != nil {
+		return &usageError{err.Error()}
+	}
+	return nil
 }
 
 // defaultAugment is the policy --augment-p alone augments with.
@@ -459,12 +477,20 @@ func describeRun(cfg run.Config, d *vk.Device, dir string, rk ranks) string {
 		m.Preset, m.Channels, m.Size(), m.Size(), cfg.Data, describeLoss(cfg.Train)+describeAugment(cfg.Train), cfg.Train.Batch, total, on, dir)
 }
 
-// describeLoss is how a run's start line names a loss other than BCE.
+// describeLoss is how a run's start line names a loss other than BCE and
+// a discriminator other than DCGAN's.
 func describeLoss(c gan.TrainConfig) string {
-	if c.Loss == layers.BCE {
-		return ""
+	var s string
+	if c.Loss != layers.BCE {
+		s = fmt.Sprintf(", %s loss", c.Loss)
 	}
-	return fmt.Sprintf(", %s loss", c.Loss)
+	if c.Model.SN {
+		s += ", spectral norm"
+	}
+	if c.Model.DNorm == gan.NormNone {
+		s += ", no batch norm in D"
+	}
+	return s
 }
 
 // describeAugment is how a run's start line names its augmentation.
