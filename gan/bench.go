@@ -13,12 +13,14 @@ import (
 // benchmarks that train on no data set.
 func (t *Trainer) FillSynthetic(seed int64) error {
 	r := rand.New(rand.NewSource(seed))
-	v := make([]float32, t.real.Size()/4)
-	for i := range v {
-		v[i] = 2*r.Float32() - 1
-	}
-	if err := t.real.Upload(0, vk.Float32Bytes(v)); err != nil {
-		return fmt.Errorf("gan: the synthetic batch: %w", err)
+	for _, b := range t.reals {
+		v := make([]float32, b.Size()/4)
+		for i := range v {
+			v[i] = 2*r.Float32() - 1
+		}
+		if err := b.Upload(0, vk.Float32Bytes(v)); err != nil {
+			return fmt.Errorf("gan: the synthetic batch: %w", err)
+		}
 	}
 	return nil
 }

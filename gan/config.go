@@ -15,8 +15,11 @@ type TrainConfig struct {
 	Batch  int         `json:"batch"`
 	LR     float32     `json:"lr"`
 	Beta1  float32     `json:"beta1"`
-	GSteps int         `json:"g_steps"` // generator updates per discriminator update
+	GSteps int         `json:"g_steps"` // generator updates per step
 	Seed   uint64      `json:"seed"`
+	// DSteps is the discriminator updates per step (0 is 1), each on a
+	// real batch of its own, before the GSteps generator updates.
+	DSteps int `json:"d_steps,omitempty"`
 	// EMA is the decay of the moving average of the generator's weights
 	// (ema.go), ramped up at the start; 0 keeps none.
 	EMA float32 `json:"ema,omitempty"`
@@ -83,6 +86,8 @@ func (c TrainConfig) Check() error {
 		return fmt.Errorf("beta1 %g must be in [0, 1)", c.Beta1)
 	case c.GSteps < 1:
 		return fmt.Errorf("g-steps %d must be at least 1", c.GSteps)
+	case c.DSteps < 0 || c.DSteps > maxUpdates || c.GSteps > maxUpdates:
+		return fmt.Errorf("d-steps %d and g-steps %d must be in [1, %d]", c.DSteps, c.GSteps, maxUpdates)
 	case !(c.EMA >= 0 && c.EMA < 1):
 		return fmt.Errorf("ema %g must be in [0, 1) (0 keeps no moving average)", c.EMA)
 	case c.Loss != layers.BCE && c.Loss != layers.Hinge:
@@ -90,6 +95,13 @@ func (c TrainConfig) Check() error {
 	}
 	return c.checkAugment()
 }
+
+// maxUpdates bounds --d-steps and --g-steps: each update of a step is a
+// recorded sequence of its own, and each D update holds a real batch.
+const maxUpdates = 16
+
+// Discriminator updates is DSteps, at least 1.
+func (c TrainConfig) DUpdates() int { return max(1, c.DSteps) }
 
 // Stats are what a step reports: the discriminator's loss on the real and
 // the fake batch (D's loss is their sum), the generator's loss (of its last

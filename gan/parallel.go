@@ -44,7 +44,10 @@ func CheckRanks(cfg TrainConfig, ranks int) error {
 func (c TrainConfig) AllreduceFloats() []int {
 	g, gRunning := c.Model.generator().Counts()
 	d, dRunning := c.Model.discriminator().Counts()
-	out := []int{d}
+	var out []int
+	for range c.DUpdates() {
+		out = append(out, d)
+	}
 	for range c.GSteps {
 		out = append(out, g)
 	}

@@ -152,7 +152,7 @@ func TestParallelRank(t *testing.T) {
 			if w.Rank != 0 {
 				continue
 			}
-			want := rt.refParallelStep(real64, w.Size)
+			want := rt.refParallelStep([][]float64{real64}, w.Size)
 			if err := ref.Sum.Check(got.values(), want.values()); err != nil {
 				t.Errorf("%s: step %d stats %+v, want %+v: %v", c.preset, step, got, want, err)
 			}

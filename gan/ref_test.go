@@ -179,14 +179,14 @@ type refTrainer struct {
 }
 
 // refStep runs one training step on a real batch and returns its stats.
-func (rt *refTrainer) refStep(real []float64) Stats { return rt.refParallelStep(real, 1) }
+func (rt *refTrainer) refStep(reals ...[]float64) Stats { return rt.refParallelStep(reals, 1) }
 
 // refParallelStep is the step of a data-parallel run over ranks: each rank
 // trains its rows of the batch, z and dropout masks (with its own batch
 // statistics and running statistics), each update's gradients are the
 // ranks' mean, and after the step the running statistics and the stats are
 // too. With one rank it is the step alone.
-func (rt *refTrainer) refParallelStep(real []float64, ranks int) Stats {
+func (rt *refTrainer) refParallelStep(reals [][]float64, ranks int) Stats {
 	cfg := rt.cfg
 	n := cfg.Batch / ranks
 	rt.step++
@@ -198,9 +198,6 @@ func (rt *refTrainer) refParallelStep(real []float64, ranks int) Stats {
 		}
 	}
 	size, ch := cfg.Model.Size(), cfg.Model.Channels
-	if cfg.Mirror { // the global batch's flips, each rank's rows of them
-		real = ref.Mirror(real, cfg.Batch, ch, size, size, cfg.Seed, uint32(k), 0, 0)
-	}
 	// augment is a rank's rows x of pass p at a clock step augmented, and
 	// the draws (nil without augmentation).
 	augment := func(x []float64, step int, p pass, rank int) ([]float64, []ref.AugmentDraw) {
@@ -212,10 +209,6 @@ func (rt *refTrainer) refParallelStep(real []float64, ranks int) Stats {
 			draws[i] = ref.DrawAugment(uint32(cfg.Augment), cfg.AugmentP, size, size, cfg.Seed, uint32(step), uint32(p), rank*n+i)
 		}
 		return ref.Augment(x, n, ch, size, size, draws), draws
-	}
-	z := ref.Normal(cfg.Batch*cfg.Model.Z, cfg.Seed, uint32(k), 0)
-	for i := range z { // the device stores z as float32
-		z[i] = float64(float32(z[i]))
 	}
 	rows := func(v []float64, rank int) []float64 {
 		per := len(v) / ranks
@@ -239,34 +232,52 @@ func (rt *refTrainer) refParallelStep(real []float64, ranks int) Stats {
 		}
 	}
 	var st [7]float64 // DReal, DX, DFake, DGZ, G, DGZAfter, RT summed over the ranks
-	gtrs := make([]*refTrace, ranks)
-	for rank := range ranks {
-		on(rank)
-		gtrs[rank] = rt.g.forward(rows(z, rank), n, true, nil)
-	}
-	var dGrads [][][]float64
-	for rank := range ranks {
-		on(rank)
-		fake := gtrs[rank].outs[len(gtrs[rank].outs)-1]
-		for _, p := range []struct {
-			x      []float64
-			target float64
-			pass   pass
-			slot   int
-		}{{rows(real, rank), 1, passReal, 0}, {fake, 0, passFake, 2}} {
-			x, _ := augment(p.x, k, p.pass, rank)
-			tr := rt.d.forward(x, n, true, maskAt(k, p.pass, rank))
-			loss, dlogit, prob := refLoss(cfg.Loss, tr.outs[len(tr.outs)-1], p.pass)
-			st[p.slot] += loss
-			st[p.slot+1] += prob
-			if p.pass == passReal {
-				st[6] += ref.MeanSign(tr.outs[len(tr.outs)-1])
-			}
-			_, g := rt.d.backward(tr, dlogit)
-			dGrads = addGrads(dGrads, g)
+	var z []float64   // the last D update's, which the G updates use
+	// dUpdate is one D update on a real batch with z, at D's clock step k.
+	dUpdate := func(real, z []float64, k int) {
+		gtrs := make([]*refTrace, ranks)
+		for rank := range ranks {
+			on(rank)
+			gtrs[rank] = rt.g.forward(rows(z, rank), n, true, nil)
 		}
+		var dGrads [][][]float64
+		for rank := range ranks {
+			on(rank)
+			fake := gtrs[rank].outs[len(gtrs[rank].outs)-1]
+			for _, p := range []struct {
+				x      []float64
+				target float64
+				pass   pass
+				slot   int
+			}{{rows(real, rank), 1, passReal, 0}, {fake, 0, passFake, 2}} {
+				x, _ := augment(p.x, k, p.pass, rank)
+				tr := rt.d.forward(x, n, true, maskAt(k, p.pass, rank))
+				loss, dlogit, prob := refLoss(cfg.Loss, tr.outs[len(tr.outs)-1], p.pass)
+				st[p.slot] += loss
+				st[p.slot+1] += prob
+				if p.pass == passReal {
+					st[6] += ref.MeanSign(tr.outs[len(tr.outs)-1])
+				}
+				_, g := rt.d.backward(tr, dlogit)
+				dGrads = addGrads(dGrads, g)
+			}
+		}
+		rt.d.adam(meanGrads(dGrads, ranks), k, float64(cfg.lr(disc)), float64(float32(cfg.Beta1)))
 	}
-	rt.d.adam(meanGrads(dGrads, ranks), k, float64(cfg.lr(disc)), float64(float32(cfg.Beta1)))
+	for dk, real := range reals {
+		// D's clock ticks once per D update: DUpdates a step.
+		k := (k-1)*cfg.DUpdates() + dk + 1
+		st = [7]float64{} // the step reports its last D update's
+		// The global batch's flips, each rank's rows of them.
+		if cfg.Mirror {
+			real = ref.Mirror(real, cfg.Batch, ch, size, size, cfg.Seed, uint32(k), 0, 0)
+		}
+		z = ref.Normal(cfg.Batch*cfg.Model.Z, cfg.Seed, uint32(k), 0)
+		for i := range z { // the device stores z as float32
+			z[i] = float64(float32(z[i]))
+		}
+		dUpdate(real, z, k)
+	}
 	for j := 0; j < cfg.GSteps; j++ {
 		gk := (k-1)*cfg.GSteps + j + 1
 		var gGrads [][][]float64

@@ -1,13 +1,16 @@
 package gan
 
 import (
+	"fmt"
+
 	"github.com/gan-vk/gan-vk/gan/nn"
 	"github.com/gan-vk/gan-vk/layers"
 )
 
 // The training step, written once.
 //
-// A step is one discriminator update and GSteps generator updates. Each
+// A step is DSteps discriminator updates (1 by default), each on its own
+// real batch, and GSteps generator updates. Each
 // update is a recipe (updateD, updateG) written against steps, the
 // vocabulary of an update. The trainer records the recipes into command
 // buffers (recorder, in trainer.go); a counter walks the same recipes to
@@ -62,6 +65,7 @@ func (p pass) mode(clock *layers.Clock) nn.Mode {
 // Adam's steps.
 type steps interface {
 	tick(n netID)                // advance n's clock: this update's z, masks and Adam step
+	useReal(k int)               // the step's k-th real batch is this update's
 	zeroGrads(n netID)           // set n's parameter gradients to 0
 	drawZ()                      // fresh z from the clock
 	mirror()                     // flip the real batch's images, each with probability ½ (when the run mirrors)
@@ -75,11 +79,12 @@ type steps interface {
 	ema()                        // move the EMA generator towards the generator's new weights (when there is one)
 }
 
-// updateD is the discriminator's update: a fake batch from fresh z, the
-// loss and gradients on the real batch and then on the fake one, each
-// augmented first (each backward right after its forward, so batch norm's
-// saved statistics are the pass's own), and Adam.
-func updateD(u steps) {
+// updateD is the discriminator's k-th update of a step: a fake batch from
+// fresh z, the loss and gradients on the step's k-th real batch and then
+// on the fake one, each augmented first (each backward right after its
+// forward, so batch norm's saved statistics are the pass's own), and Adam.
+func updateD(u steps, k int) {
+	u.useReal(k)
 	u.tick(disc)
 	u.zeroGrads(disc)
 	u.drawZ()
@@ -129,13 +134,21 @@ type update struct {
 	recipe func(steps)
 }
 
-// updates are the step's recipes in order.
+// updates are the step's recipes in order: each discriminator update is a
+// recording of its own (its real batch is its own), each generator update
+// after the first a replay of one.
 func (c TrainConfig) updates() []update {
-	return []update{
-		{"discriminator update", 1, updateD},
-		{"first generator update", 1, func(u steps) { updateG(u, true) }},
-		{"generator update", c.GSteps - 1, func(u steps) { updateG(u, false) }},
+	var out []update
+	for k := range c.DUpdates() {
+		name := "discriminator update"
+		if c.DUpdates() > 1 {
+			name = fmt.Sprintf("discriminator update %d", k+1)
+		}
+		out = append(out, update{name, 1, func(u steps) { updateD(u, k) }})
 	}
+	return append(out,
+		update{"first generator update", 1, func(u steps) { updateG(u, true) }},
+		update{"generator update", c.GSteps - 1, func(u steps) { updateG(u, false) }})
 }
 
 // stepCounts is what a step runs, counted from its recipes: each network's
@@ -166,6 +179,7 @@ type counter struct {
 }
 
 func (k *counter) tick(netID)      {}
+func (k *counter) useReal(int)     {}
 func (k *counter) zeroGrads(netID) {}
 func (k *counter) drawZ()          {}
 func (k *counter) mirror()         {}

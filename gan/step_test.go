@@ -55,16 +55,27 @@ func refFrom(t testing.TB, p *nn.Store) *refNet {
 	return r
 }
 
-// uploadReal fills the trainer's real batch with values in [-1, 1].
-func uploadReal(t testing.TB, tr *Trainer, r *rand.Rand) []float64 {
-	n := tr.Real().Size() / 4
+// uploadReals fills each of the step's real batches (one per D update).
+func uploadReals(t testing.TB, tr *Trainer, r *rand.Rand) [][]float64 {
+	var out [][]float64
+	for k := range tr.Config.DUpdates() {
+		out = append(out, uploadTo(t, tr.RealBatch(k), r))
+	}
+	return out
+}
+
+// uploadReal fills the trainer's (first) real batch with values in [-1, 1].
+func uploadReal(t testing.TB, tr *Trainer, r *rand.Rand) []float64 { return uploadTo(t, tr.Real(), r) }
+
+func uploadTo(t testing.TB, b *vk.Buffer, r *rand.Rand) []float64 {
+	n := b.Size() / 4
 	f := make([]float32, n)
 	v := make([]float64, n)
 	for i := range f {
 		f[i] = float32(2*r.Float64() - 1)
 		v[i] = float64(f[i])
 	}
-	if err := tr.Real().Upload(0, vk.Float32Bytes(f)); err != nil {
+	if err := b.Upload(0, vk.Float32Bytes(f)); err != nil {
 		t.Fatal(err)
 	}
 	return v
@@ -165,8 +176,9 @@ func TestStepMatchesReference(t *testing.T) {
 // TestFamilyStepMatchesReference holds a step of each other size of the
 // DCGAN family (dcgan64 is TestStepMatchesReference's) to the reference,
 // at the smallest widths; and two steps of a spectrally normalised
-// discriminator (SNGAN's: hinge loss, two time scales), with batch norm
-// and without, so that the second step's passes run on the weights of a
+// discriminator (SNGAN's: hinge loss, two time scales; without batch norm
+// two D updates a step, each on its own real batch), with batch norm and
+// without, so that the second update's passes run on the weights of a
 // power iteration after Adam.
 func TestFamilyStepMatchesReference(t *testing.T) {
 	d := vktest.Open(t)
@@ -175,11 +187,15 @@ func TestFamilyStepMatchesReference(t *testing.T) {
 		sn     bool
 		norm   Norm
 		steps  int
-	}{{"dcgan32", false, NormBatch, 1}, {"dcgan128", false, NormBatch, 1}, {"dcgan256", false, NormBatch, 1},
-		{"dcgan32", true, NormNone, 2}, {"dcgan64", true, NormBatch, 2}} {
+		dSteps int
+	}{{"dcgan32", false, NormBatch, 1, 0}, {"dcgan128", false, NormBatch, 1, 0}, {"dcgan256", false, NormBatch, 1, 0},
+		{"dcgan32", true, NormNone, 2, 2}, {"dcgan64", true, NormBatch, 2, 0}} {
 		name := c.preset
 		if c.sn {
 			name += "/spectral norm, d-norm " + c.norm.String()
+		}
+		if c.dSteps > 1 {
+			name += fmt.Sprintf(", %d D updates a step", c.dSteps)
 		}
 		t.Run(name, func(t *testing.T) {
 			m, err := DefaultModel(c.preset, 1)
@@ -187,7 +203,7 @@ func TestFamilyStepMatchesReference(t *testing.T) {
 				t.Fatal(err)
 			}
 			m.Z, m.GF, m.DF, m.SN, m.DNorm = 8, 1, 1, c.sn, c.norm
-			cfg := TrainConfig{Model: m, Batch: 2, LR: 2e-4, Beta1: 0.5, GSteps: 1, Seed: 7}
+			cfg := TrainConfig{Model: m, Batch: 2, LR: 2e-4, Beta1: 0.5, GSteps: 1, Seed: 7, DSteps: c.dSteps}
 			if c.sn {
 				cfg.Loss, cfg.LRD, cfg.LRG = layers.Hinge, 4e-4, 1e-4
 			}
@@ -217,12 +233,12 @@ func checkSteps(t *testing.T, d *vk.Device, cfg TrainConfig, steps int) {
 	}
 	r := rand.New(rand.NewSource(1))
 	for step := 1; step <= steps; step++ {
-		real := uploadReal(t, tr, r)
+		reals := uploadReals(t, tr, r)
 		got, err := tr.Step()
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := rt.refStep(real)
+		want := rt.refStep(reals...)
 		if err := ref.Sum.Check(got.values(), want.values()); err != nil {
 			t.Errorf("step %d stats %+v, want %+v: %v", step, got, want, err)
 		}

@@ -39,7 +39,8 @@ type Trainer struct {
 	updates    []recordedUpdate    // the step, in order
 	prepare    *vk.Sequence        // both networks' weights rearranged (weightsChanged)
 
-	real, dImage, dLogit, stats *vk.Buffer
+	reals                 []*vk.Buffer // the step's real batches, one per D update
+	dImage, dLogit, stats *vk.Buffer
 
 	aug    *nn.Augment    // before the discriminator (augment.go); nil without
 	dAug   *vk.Buffer     // ∂loss/∂(augmented image), on its way back to dImage
@@ -115,7 +116,13 @@ func (t *Trainer) build() error {
 	t.gNet = nn.NewNet(o, t.g, n, opt)
 	t.dNet = nn.NewNet(o, t.d, n, opt)
 	t.z = nn.NewLatentRows(o, "z", n, cfg.Model.Z, first, 0)
-	t.real = o.Buffer("real batch", n*cfg.Model.imageFloats())
+	for k := range cfg.DUpdates() {
+		name := "real batch"
+		if k > 0 {
+			name = fmt.Sprintf("real batch %d", k+1)
+		}
+		t.reals = append(t.reals, o.Buffer(name, n*cfg.Model.imageFloats()))
+	}
 	t.dImage = o.Buffer("∂loss/∂image", n*cfg.Model.imageFloats())
 	t.dLogit = o.Buffer("∂loss/∂logit", n)
 	t.stats = o.Buffer("step stats", layers.LossStats*masks)
@@ -186,6 +193,7 @@ type recorder struct {
 	next   []*vk.Sequence // a data-parallel trainer's: where Adam goes, once the gradients are averaged
 	clock  *layers.Clock  // the update's, from tick
 	adamOf netID          // the network Adam updates
+	real   *vk.Buffer     // the update's real batch, from useReal
 }
 
 func (r *recorder) net(n netID) *nn.Net {
@@ -208,7 +216,7 @@ func (r *recorder) input(p pass) *vk.Buffer {
 func (r *recorder) batch(p pass) *vk.Buffer {
 	switch p {
 	case passReal:
-		return r.t.real
+		return r.real
 	case passFake, passG:
 		return r.t.gNet.Out()
 	}
@@ -229,6 +237,8 @@ func (r *recorder) tick(n netID) {
 	r.clock = r.t.clocks[n]
 	r.clock.Tick(r.s)
 }
+
+func (r *recorder) useReal(k int) { r.real = r.t.reals[k] }
 
 func (r *recorder) zeroGrads(n netID) {
 	r.s.Scope(nn.Scope(scopeSetup, nn.PhaseForward))
@@ -268,7 +278,7 @@ func (r *recorder) mirror() {
 		return
 	}
 	r.s.Scope(nn.Scope(scopeAugment, nn.PhaseForward))
-	r.t.mirror.Forward(r.s, r.t.real, r.clock)
+	r.t.mirror.Forward(r.s, r.real, r.clock)
 }
 
 func (r *recorder) augment(p pass) {
@@ -320,15 +330,19 @@ func (t *Trainer) Close() { t.own.Close() }
 
 // Real is the buffer the next step's real batch goes into: the trainer's
 // rows of the batch (Rows), images of Channels×Size×Size floats in
-// [-1, 1], NCHW.
-func (t *Trainer) Real() *vk.Buffer { return t.real }
+// [-1, 1], NCHW. With DSteps, it is the first D update's.
+func (t *Trainer) Real() *vk.Buffer { return t.reals[0] }
+
+// RealBatch is the buffer the next step's k-th D update's real batch goes
+// into, k < Config.DUpdates().
+func (t *Trainer) RealBatch(k int) *vk.Buffer { return t.reals[k] }
 
 // Steps is how many steps the trainer has taken (or resumed from).
 func (t *Trainer) Steps() int { return t.step }
 
-// Step runs one training step on the real batch in Real: one discriminator
-// update and GSteps generator updates. It returns the step's losses and
-// probabilities.
+// Step runs one training step on the real batches in RealBatch:
+// DUpdates discriminator updates and GSteps generator updates. It returns
+// the step's losses and probabilities (the last D update's).
 func (t *Trainer) Step() (Stats, error) {
 	t.reduceTime = 0
 	for _, u := range t.updates {
@@ -373,7 +387,7 @@ func (t *Trainer) params(n netID) *nn.Store {
 // setStep moves the trainer to a step it resumes from: the clocks that
 // drive z, dropout and Adam's bias correction follow it.
 func (t *Trainer) setStep(step int) error {
-	if err := t.clocks[disc].Set(t.Config.Seed, uint32(step)); err != nil {
+	if err := t.clocks[disc].Set(t.Config.Seed, uint32(step*t.Config.DUpdates())); err != nil {
 		return err
 	}
 	if err := t.clocks[gen].Set(t.Config.Seed, uint32(step*t.Config.GSteps)); err != nil {

@@ -140,7 +140,7 @@ type trainFlags struct {
 	data, preset, device, runDir, resume, crop, cache      string
 	augment, augmentP, loss, dNorm                         string
 	batch, epochs, steps, sampleEvery, ckptEvery, keep, gf int
-	df, gSteps, scoreEvery, scoreN, size                   int
+	df, gSteps, dSteps, scoreEvery, scoreN, size           int
 	seed                                                   uint64
 	ckptMinutes, leak, dropout, lr, beta1, ema, lrD, lrG   float64
 	quiet, view, tune, gif, mirror, sn                     bool
@@ -178,7 +178,8 @@ func newTrainFlags(fs *flag.FlagSet) *trainFlags {
 	fs.StringVar(&f.dNorm, "d-norm", "bn", "the discriminator's normalisation between its convs: bn (batch norm) or none (a bias; SNGAN's, with --sn)")
 	fs.Float64Var(&f.beta1, "beta1", 0.5, "Adam β1")
 	fs.Float64Var(&f.ema, "ema", defaultEMA, "decay of the moving average of the generator's weights, which sample grids, sample, view and score use (0: keep none)")
-	fs.IntVar(&f.gSteps, "g-steps", 2, "generator updates per discriminator update (carpedm20: 2; pytorch/examples: 1)")
+	fs.IntVar(&f.gSteps, "g-steps", 2, "generator updates per step (carpedm20: 2; pytorch/examples: 1)")
+	fs.IntVar(&f.dSteps, "d-steps", 1, "discriminator updates per step, each on a real batch of its own, before the --g-steps generator updates (StudioGAN's DCGAN: 2 with --g-steps 1)")
 	fs.StringVar(&f.augment, "augment", "", "augment what the discriminator sees, real and generated (DiffAugment): color, translation and cutout, joined by commas (see Small data)")
 	fs.StringVar(&f.augmentP, "augment-p", "1", "probability each --augment transform applies to an image, in [0, 1], or auto: adapt it as ADA does, from 0 (alone: --augment "+defaultAugment+")")
 	fs.BoolVar(&f.mirror, "mirror", false, "flip each real image left-right with probability ½ (for data whose mirror images are as likely)")
@@ -384,8 +385,14 @@ func (f *trainFlags) newConfig() (run.Config, string, error) {
 	if err := f.discriminatorNorm(&m); err != nil {
 		return cfg, "", err
 	}
+	if f.dSteps < 1 {
+		return cfg, "", &usageError{fmt.Sprintf("--d-steps %d: give at least 1", f.dSteps)}
+	}
 	tc := gan.TrainConfig{Model: m, Batch: f.batch, LR: float32(f.lr), Beta1: float32(f.beta1), GSteps: f.gSteps, Seed: f.seed,
 		EMA: float32(f.ema), Mirror: f.mirror, LRD: float32(f.lrD), LRG: float32(f.lrG)}
+	if f.dSteps > 1 {
+		tc.DSteps = f.dSteps
+	}
 	if tc.Loss, err = layers.ParseLossKind(f.loss); err != nil {
 		return cfg, "", &usageError{fmt.Sprintf("--loss: %v", err)}
 	}
@@ -489,6 +496,9 @@ func describeLoss(c gan.TrainConfig) string {
 	}
 	if c.Model.DNorm == gan.NormNone {
 		s += ", no batch norm in D"
+	}
+	if c.DSteps > 1 {
+		s += fmt.Sprintf(", %d D updates a step", c.DSteps)
 	}
 	return s
 }

@@ -111,7 +111,7 @@ func SaveCheckpoint(t *gan.Trainer, path string, extra map[string]string) error 
 	}
 	meta := map[string]string{"format": checkpointFormat, "preset": t.Config.Model.Preset, "config": string(cfg),
 		"step": strconv.Itoa(t.Steps()), "seed": strconv.FormatUint(t.Config.Seed, 10),
-		"d_clock": strconv.Itoa(t.Steps()), "g_clock": strconv.Itoa(t.Steps() * t.Config.GSteps)}
+		"d_clock": strconv.Itoa(t.Steps() * t.Config.DUpdates()), "g_clock": strconv.Itoa(t.Steps() * t.Config.GSteps)}
 	for k, v := range extra {
 		meta[k] = v
 	}

@@ -382,13 +382,13 @@ func (r *Run) start(d *vk.Device, resume bool) (*loop, error) {
 	if err := l.sameStep(); err != nil {
 		return nil, err
 	}
-	l.batches = newPrefetch(l.loader, l.loader.BatchSize()*ds.ImageBytes())
+	l.batches = newPrefetch(l.loader, l.loader.BatchSize()*ds.ImageBytes(), l.t.Config.DUpdates())
 	if r.Ranks.Lead() {
 		if err := l.lead(d, ds); err != nil {
 			return nil, err
 		}
 	} else { // the other ranks train and agree, and write nothing
-		l.ckpt = &checkpointer{r: r, t: l.t, perEpoch: l.loader.StepsPerEpoch(), last: time.Now()}
+		l.ckpt = &checkpointer{r: r, t: l.t, perEpoch: l.perEpoch(), last: time.Now()}
 	}
 	if l.t.Steps() < l.total {
 		l.batches.load(l.t.Steps())
@@ -433,9 +433,15 @@ func (l *loop) openData(cfg Config) (*data.Dataset, error) {
 	}
 	l.total = cfg.Steps
 	if l.total == 0 {
-		l.total = cfg.Epochs * l.loader.StepsPerEpoch()
+		l.total = cfg.Epochs * l.perEpoch()
 	}
 	return ds, nil
+}
+
+// perEpoch is the steps of an epoch: a step takes a batch for each of its
+// discriminator updates.
+func (l *loop) perEpoch() int {
+	return max(1, l.loader.StepsPerEpoch()/l.r.Config.Train.DUpdates())
 }
 
 // lead is rank 0's part of the start: config.json (on resume the totals
@@ -492,7 +498,7 @@ func (l *loop) observe(d *vk.Device) error {
 		return err
 	}
 	l.closers = append(l.closers, sampler.Close)
-	l.ckpt = &checkpointer{r: r, t: t, perEpoch: l.loader.StepsPerEpoch(), last: time.Now()}
+	l.ckpt = &checkpointer{r: r, t: t, perEpoch: l.perEpoch(), last: time.Now()}
 	l.observers = []Observer{
 		observerFunc(func(_ context.Context, s *StepDone) error { return metrics.add(s.Metric) }),
 		observerFunc(func(_ context.Context, s *StepDone) error {
@@ -543,9 +549,13 @@ func (l *loop) step() (*StepDone, error) {
 	}
 	t0 := time.Now()
 	lo, hi := t.Rows() // a data-parallel rank's rows of the batch
-	image := len(batch) / l.loader.BatchSize()
-	if err := t.Real().Upload(0, vk.Float32Bytes(batch[lo*image:hi*image])); err != nil {
-		return nil, err
+	k := t.Config.DUpdates()
+	image := len(batch) / k / l.loader.BatchSize()
+	for j := range k {
+		b := batch[j*len(batch)/k : (j+1)*len(batch)/k]
+		if err := t.RealBatch(j).Upload(0, vk.Float32Bytes(b[lo*image:hi*image])); err != nil {
+			return nil, err
+		}
 	}
 	if step+1 < l.total {
 		l.batches.load(step + 1)
@@ -558,9 +568,9 @@ func (l *loop) step() (*StepDone, error) {
 	if !st.Finite() {
 		return nil, l.r.diverged(fmt.Sprintf("at step %d: d_loss %g, g_loss %g", step+1, st.DLoss(), st.G))
 	}
-	perEpoch := l.loader.StepsPerEpoch()
+	perEpoch := l.perEpoch()
 	ev := Event{Step: t.Steps(), TotalSteps: l.total, Epoch: step / perEpoch, StepsPerEpoch: perEpoch,
-		Stats: st, MsPerStep: float64(dt.Microseconds()) / 1000, ImagesPerSec: float64(t.Config.Batch) / dt.Seconds(),
+		Stats: st, MsPerStep: float64(dt.Microseconds()) / 1000, ImagesPerSec: float64(t.Config.Batch*t.Config.DUpdates()) / dt.Seconds(),
 		Elapsed: time.Since(l.start)}
 	m := Metric{Step: t.Steps(), Epoch: float64(t.Steps()) / float64(perEpoch),
 		DLoss: st.DLoss(), GLoss: st.G, DX: st.DX, DGZ: st.DGZ, ImagesPerSec: round3(ev.ImagesPerSec), MsPerStep: round3(ev.MsPerStep),
@@ -607,10 +617,12 @@ func (r *Run) writeReal(loader *data.Loader, ds *data.Dataset) error {
 	return gan.WritePNG(filepath.Join(r.samplesDir(), "real.png"), gan.Grid(batch, n, ds.C, ds.S, 8))
 }
 
-// prefetch prepares the next step's batch on a goroutine while the device
-// runs this one, in one of two buffers.
+// prefetch prepares the next step's batches (one per discriminator
+// update, loader batches step·k to step·k+k−1) on a goroutine while the
+// device runs this one, in one of two buffers.
 type prefetch struct {
 	loader *data.Loader
+	k      int
 	bufs   [2][]float32
 	next   chan loaded
 }
@@ -620,16 +632,23 @@ type loaded struct {
 	err  error
 }
 
-func newPrefetch(l *data.Loader, floats int) *prefetch {
-	return &prefetch{loader: l, bufs: [2][]float32{make([]float32, floats), make([]float32, floats)}, next: make(chan loaded, 1)}
+func newPrefetch(l *data.Loader, floats, k int) *prefetch {
+	return &prefetch{loader: l, k: k, bufs: [2][]float32{make([]float32, k*floats), make([]float32, k*floats)}, next: make(chan loaded, 1)}
 }
 
-// load starts preparing step's batch.
+// load starts preparing step's batches.
 func (p *prefetch) load(step int) {
-	go func() { p.next <- loaded{step, p.loader.Batch(step, p.bufs[step%2])} }()
+	go func() {
+		buf, floats := p.bufs[step%2], len(p.bufs[0])/p.k
+		var err error
+		for j := 0; j < p.k && err == nil; j++ {
+			err = p.loader.Batch(step*p.k+j, buf[j*floats:(j+1)*floats])
+		}
+		p.next <- loaded{step, err}
+	}()
 }
 
-// wait returns step's batch once it is ready.
+// wait returns step's batches, one after another, once they are ready.
 func (p *prefetch) wait(step int) ([]float32, error) {
 	got := <-p.next
 	return p.bufs[step%2], got.err

@@ -313,6 +313,14 @@ func TestResumeIsExact(t *testing.T) {
 		{"tuned", func(c *gan.TrainConfig) { c.Kernels = tuned }},
 		{"augmented", func(c *gan.TrainConfig) { c.Augment, c.AugmentP, c.Mirror = all, 0.5, true }},
 		{"adaptive", func(c *gan.TrainConfig) { c.Augment, c.AugmentAuto = all, true }},
+		{"dcgan128, SNGAN's discriminator, two D updates a step", func(c *gan.TrainConfig) {
+			m, err := gan.DefaultModel("dcgan128", 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.Z, m.GF, m.DF, m.SN, m.DNorm = 8, 1, 1, true, gan.NormNone
+			c.Model, c.Loss, c.DSteps, c.GSteps, c.EMA = m, layers.Hinge, 2, 1, 0
+		}},
 	} {
 		t.Run(c.name, func(t *testing.T) { checkResume(t, d, c.set) })
 	}
