@@ -23,9 +23,10 @@
 //	peak.go        the device's FMA peak and bandwidth, and the timing loop
 //	batchnorm.go   BatchNorm2d: statistics, normalisation, running statistics
 //	activation.go  an activation on its own
-//	loss.go        BCE with logits, its gradient and the batch's mean probability
+//	loss.go        the GAN losses (BCE with logits, hinge), their gradients and the batch's statistics
 //	random.go      the step clock, the latent draw and dropout (Philox)
 //	augment.go     DiffAugment's transforms (forward and backward) and the mirror
+//	spectral.go    spectral norm: the power iteration, W/σ and the gradient through it
 //	adam.go        torch.optim.Adam's update
 //	ema.go         the exponential moving average of parameters, with StyleGAN's ramp-up
 //	frame.go       the viewer's frame: a sample grid and curves into an image

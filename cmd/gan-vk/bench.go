@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -95,6 +96,41 @@ type sweepEntry struct {
 	GFLOPs       float64 `json:"gflop_per_s"`
 }
 
+// variantFlags are bench's flags for a step other than the plain one:
+// train's augmentation, mirror and discriminator.
+type variantFlags struct {
+	augment, dNorm *string
+	mirror, sn     *bool
+}
+
+func newVariantFlags(fs *flag.FlagSet) variantFlags {
+	return variantFlags{
+		augment: fs.String("augment", "", "time the step augmented with this policy, as train's --augment (at p 1)"),
+		mirror:  fs.Bool("mirror", false, "time the step with train's --mirror"),
+		sn:      fs.Bool("sn", false, "time the step with train's --sn (spectral norm in the discriminator)"),
+		dNorm:   fs.String("d-norm", "bn", "time the step with train's --d-norm: bn or none"),
+	}
+}
+
+func (f variantFlags) apply(cfg *gan.TrainConfig) (err error) {
+	if *f.augment != "" {
+		if cfg.Augment, err = layers.ParseAugmentOps(*f.augment); err != nil {
+			return &usageError{fmt.Sprintf("--augment %q: %v", *f.augment, err)}
+		}
+		cfg.AugmentP = 1
+	}
+	cfg.Mirror = *f.mirror
+	if cfg.Model.DNorm, err = gan.ParseNorm(*f.dNorm); err != nil {
+		return &usageError{fmt.Sprintf("--d-norm: %v", err)}
+	}
+	if cfg.Model.SN = *f.sn; cfg.Model.SN || cfg.Model.DNorm != gan.NormBatch {
+		if err := cfg.Model.Check(); err != nil {
+			return &usageError{err.Error()}
+		}
+	}
+	return nil
+}
+
 func runBench(args []string, stdout, stderr io.Writer) (err error) {
 	fs := newFlags("bench", benchSynopsis, stdout, stderr)
 	model := newSyntheticFlags(fs)
@@ -104,10 +140,7 @@ func runBench(args []string, stdout, stderr io.Writer) (err error) {
 	sweep := fs.String("sweep-batch", "", "time each batch size in this comma-separated `list` instead")
 	asJSON := fs.Bool("json", false, "print the report as one JSON object")
 	tile := fs.String("tile", "", "force the GEMM tile `LX,LY,TM,TN[,shared][,bkN][,prefetch][,storage][,splitN]` (workgroup LX×LY, TM×TN outputs per invocation, operands staged in shared memory or not, read from storage buffers or texel views, the reduction split or not) on every pass, to measure one on a new device")
-	augment := fs.String("augment", "", "time the step augmented with this policy, as train's --augment (at p 1)")
-	mirror := fs.Bool("mirror", false, "time the step with train's --mirror")
-	sn := fs.Bool("sn", false, "time the step with train's --sn (spectral norm in the discriminator)")
-	dNorm := fs.String("d-norm", "bn", "time the step with train's --d-norm: bn or none")
+	variant := newVariantFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -115,20 +148,8 @@ func runBench(args []string, stdout, stderr io.Writer) (err error) {
 	if err != nil {
 		return err
 	}
-	if *augment != "" {
-		if cfg.Augment, err = layers.ParseAugmentOps(*augment); err != nil {
-			return &usageError{fmt.Sprintf("--augment %q: %v", *augment, err)}
-		}
-		cfg.AugmentP = 1
-	}
-	cfg.Mirror = *mirror
-	if cfg.Model.DNorm, err = gan.ParseNorm(*dNorm); err != nil {
-		return &usageError{fmt.Sprintf("--d-norm: %v", err)}
-	}
-	if cfg.Model.SN = *sn; cfg.Model.SN || cfg.Model.DNorm != gan.NormBatch {
-		if err := cfg.Model.Check(); err != nil {
-			return &usageError{err.Error()}
-		}
+	if err := variant.apply(&cfg); err != nil {
+		return err
 	}
 	m := cfg.Model
 	switch {

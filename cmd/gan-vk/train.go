@@ -154,7 +154,7 @@ func newTrainFlags(fs *flag.FlagSet) *trainFlags {
 	fs.IntVar(&f.size, "size", 0, "image side for the DCGAN family: 32, 64, 128 or 256 (picks dcgan<size>; the data is resized to it)")
 	fs.IntVar(&f.batch, "batch", 64, "batch size")
 	fs.IntVar(&f.epochs, "epochs", 25, "epochs to train in all (ignored when --steps is given)")
-	fs.IntVar(&f.steps, "steps", 0, "steps to train in all (one step: one D update and --g-steps G updates)")
+	fs.IntVar(&f.steps, "steps", 0, "steps to train in all (one step: --d-steps D updates and --g-steps G updates)")
 	fs.Uint64Var(&f.seed, "seed", 1, "random seed: initial weights, z, dropout and data order")
 	fs.StringVar(&f.device, "device", "", "Vulkan device: an index or part of a name (gan-vk devices lists them)")
 	fs.StringVar(&f.runDir, "run", "", "run `folder` (default runs/<time>-<short id>)")
