@@ -29,11 +29,18 @@ import (
 // the scratch vectors are the op's. Every sum is in a fixed order
 // (shaders/sn_*.comp), so it gives the same bits on every run.
 type SpectralNorm struct {
-	Rows, Cols                                                           int
-	ks                                                                   parts
-	gemv, gemvT, normalize, normalizeSigma, sigma, sum, dot, apply, grad *vk.Kernel
-	wv, wtu, sums, sig, inner                                            *vk.Buffer
-	chunks                                                               int
+	Rows, Cols int
+	ks         parts
+
+	gemv, gemvT                      *vk.Kernel // W·v, Wᵀ·u (sn_gemv)
+	normalize, normalizeSigma, sigma *vk.Kernel // sn_vec's modes 0, 1, 2
+	dot, sum                         *vk.Kernel // ⟨G, W_sn⟩: partial sums, and their sum (mode 3)
+	apply, grad                      *vk.Kernel // W/σ, and backward (sn_apply)
+
+	wv, wtu    *vk.Buffer // W·v (Rows), Wᵀ·u (Cols)
+	sums       *vk.Buffer // ⟨G, W_sn⟩'s partial sums, one per chunk
+	sig, inner *vk.Buffer // σ, ⟨G, W_sn⟩
+	chunks     int
 }
 
 // snChunk is how many floats of ⟨G, W_sn⟩ one workgroup adds.
@@ -46,11 +53,10 @@ func NewSpectralNorm(d *vk.Device, rows, cols int) (*SpectralNorm, error) {
 	}
 	sn := &SpectralNorm{Rows: rows, Cols: cols, ks: parts{dev: d}, chunks: ceilDiv(rows*cols, snChunk)}
 	name := fmt.Sprintf("spectral norm %d×%d", rows, cols)
-	red := shaders.Reduce{LocalX: 64}
-	gemv := shaders.SnGemvSpecs{Reduce: red, Rows: uint32(rows), Cols: uint32(cols)}
-	sn.gemv = sn.ks.add(name+" Wv", gemv)
-	gemv.Transpose = true
-	sn.gemvT = sn.ks.add(name+" Wᵀu", gemv)
+	gemv := func(what string, transpose bool) *vk.Kernel {
+		return sn.ks.add(name+" "+what, shaders.SnGemvSpecs{Reduce: shaders.Reduce{LocalX: 64}, Rows: uint32(rows), Cols: uint32(cols), Transpose: transpose})
+	}
+	sn.gemv, sn.gemvT = gemv("Wv", false), gemv("Wᵀu", true)
 	vec := func(what string, count, mode int) *vk.Kernel {
 		return sn.ks.add(name+" "+what, shaders.SnVecSpecs{Reduce: shaders.Reduce{LocalX: 256}, Count: uint32(count), Mode: uint32(mode)})
 	}
@@ -59,10 +65,10 @@ func NewSpectralNorm(d *vk.Device, rows, cols int) (*SpectralNorm, error) {
 	sn.sigma = vec("σ", rows, 2)
 	sn.sum = vec("⟨G, W_sn⟩", sn.chunks, 3)
 	sn.dot = sn.ks.add(name+" ⟨G, W_sn⟩ partial sums", shaders.SnDotSpecs{Reduce: shaders.Reduce{LocalX: 256}, Count: uint32(rows * cols), Chunk: snChunk})
-	apply := shaders.SnApplySpecs{LocalX: local, Rows: uint32(rows), Cols: uint32(cols)}
-	sn.apply = sn.ks.add(name+" W/σ", apply)
-	apply.Backward = true
-	sn.grad = sn.ks.add(name+" backward", apply)
+	apply := func(what string, backward bool) *vk.Kernel {
+		return sn.ks.add(name+" "+what, shaders.SnApplySpecs{LocalX: local, Rows: uint32(rows), Cols: uint32(cols), Backward: backward})
+	}
+	sn.apply, sn.grad = apply("W/σ", false), apply("backward", true)
 	sn.wv = sn.ks.buffer(name+" Wv", rows)
 	sn.wtu = sn.ks.buffer(name+" Wᵀu", cols)
 	sn.sums = sn.ks.buffer(name+" partial sums", sn.chunks)
