@@ -60,26 +60,29 @@ func TestStepFLOPs(t *testing.T) {
 }
 
 // TestStepCounts holds what the counter derives from the step's recipes to
-// the pass table in bench.go and to PyTorch's num_batches_tracked (one per
-// training-mode forward), for two and three G updates.
+// the pass table in kernels.go and to PyTorch's num_batches_tracked (one
+// per training-mode forward), for one to three G updates and one or two D
+// updates a step.
 func TestStepCounts(t *testing.T) {
 	m, err := DefaultModel("dcgan28", 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range []int{1, 2, 3} {
-		c := TrainConfig{Model: m, Batch: 4, LR: 2e-4, Beta1: 0.5, GSteps: k, Seed: 1}.counts()
-		if c.bnForwards != [nets]int{1 + k, 2 + k} {
-			t.Errorf("g-steps %d: batch norm forwards G, D = %v, want [%d %d]", k, c.bnForwards, 1+k, 2+k)
-		}
-		want := [nets][2][3]int{
-			{{k, 0, k}, {k, k, k}},             // generator: layer 0, and any later layer
-			{{2 + k, k, 2}, {2 + k, 2 + k, 2}}, // discriminator
-		}
-		for id := range nets {
-			for i, got := range c.layers[id] {
-				if w := want[id][min(i, 1)]; got != w {
-					t.Errorf("g-steps %d: %s layer %d runs %v forward/data/filter passes, want %v", k, []string{"G", "D"}[id], i, got, w)
+	for _, d := range []int{1, 2} {
+		for _, k := range []int{1, 2, 3} {
+			c := TrainConfig{Model: m, Batch: 4, LR: 2e-4, Beta1: 0.5, GSteps: k, DSteps: d, Seed: 1}.counts()
+			if c.bnForwards != [nets]int{d + k, 2*d + k} {
+				t.Errorf("d-steps %d g-steps %d: batch norm forwards G, D = %v, want [%d %d]", d, k, c.bnForwards, d+k, 2*d+k)
+			}
+			want := [nets][2][3]int{
+				{{d - 1 + k, 0, k}, {d - 1 + k, k, k}},           // generator: layer 0, and any later layer
+				{{2*d + k, k, 2 * d}, {2*d + k, 2*d + k, 2 * d}}, // discriminator
+			}
+			for id := range nets {
+				for i, got := range c.layers[id] {
+					if w := want[id][min(i, 1)]; got != w {
+						t.Errorf("d-steps %d g-steps %d: %s layer %d runs %v forward/data/filter passes, want %v", d, k, []string{"G", "D"}[id], i, got, w)
+					}
 				}
 			}
 		}

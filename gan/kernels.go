@@ -69,20 +69,20 @@ func (c TrainConfig) KernelPlan(info vk.DeviceInfo, tiles layers.Tiler) layers.P
 // backward to its input (data) and backward to its weights (filter) —
 // counted the dense way, every tap of the kernel, padding included.
 //
-// A step is one discriminator update and GSteps generator updates; a
-// layer's passes in it, as the counter derives them from the step's
-// recipes (step.go), are:
+// A step is DSteps discriminator updates (1 by default) and GSteps
+// generator updates; a layer's passes in it, as the counter derives them
+// from the step's recipes (step.go), are, with K = DSteps:
 //
-//	                 forward        data                   filter
-//	generator        GSteps         GSteps (not layer 0)   GSteps
-//	discriminator    2 + GSteps     2 (not layer 0)+GSteps 2
+//	                 forward        data                      filter
+//	generator        K−1 + GSteps   GSteps (not layer 0)      GSteps
+//	discriminator    2K + GSteps    2K (not layer 0)+GSteps   2K
 //
-// The D update runs G forward once and D forward and backward on the real
+// Each D update runs G forward once and D forward and backward on the real
 // and the fake batch, with no gradient to D's input; each G update runs G
 // and D forward, D backward to the images (no filter gradient) and G
 // backward (no gradient to z) — except that the first G update reuses the
-// D update's G forward (same weights, same z: updateG), so G runs forward
-// GSteps times, not 1 + GSteps. These are the passes gan-vk executes;
+// last D update's G forward (same weights, same z: updateG), so G runs
+// forward K−1 + GSteps times, not K + GSteps. These are the passes gan-vk executes;
 // FLOPs = 2 × Σ MACs × passes. Batch norm,
 // activations, the loss and Adam are not counted: they are a few FLOPs per
 // element, not per tap.
