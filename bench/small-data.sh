@@ -47,31 +47,12 @@ done
 ls "$work/icons-all" | sort | awk 'NR % 3 == 1' | head -300 | while read -r f; do cp "$work/icons-all/$f" "$work/icons300/"; done
 echo "fashion: 500 images; icons: $(ls "$work/icons300" | wc -l) of $(ls "$work/icons-all" | wc -l)" | tee "$out/data.txt"
 
-# train NAME DATA ARGS...: one run, its metrics kept.
-train() {
-	local name=$1 data=$2
-	shift 2
-	"$bin" train --data "$data" --run "$work/runs/$name" --cache "$work/cache" --seed 1 --quiet \
-		--checkpoint-every 100 --checkpoint-minutes 0 --keep 100 --sample-every 100 "$@"
-	cp "$work/runs/$name/metrics.jsonl" "$out/$name.metrics.jsonl"
-	cp "$work/runs/$name/samples/step_$(printf %06d "$(tail -1 "$out/$name.metrics.jsonl" | sed 's/.*"step":\([0-9]*\).*/\1/')").png" "$out/$name.png"
-}
-
-# score NAME REF N: every checkpoint of a run against REF.
-score() {
-	local name=$1 ref=$2 n=$3 ck step w
-	for ck in "$work/runs/$name"/checkpoints/step_*.safetensors; do
-		step=$((10#$(basename "$ck" .safetensors | sed 's/step_//')))
-		for w in ema raw; do
-			"$bin" score --checkpoint "$ck" --data "$ref" --n "$n" --weights "$w" --cache "$work/score" --json |
-				python3 -c 'import json,sys; r=json.load(sys.stdin); print("\t".join(str(x) for x in [sys.argv[1], sys.argv[2], sys.argv[3], r["fd"], r["kid"], r.get("precision",""), r.get("recall","")]))' "$name" "$step" "$w" >>"$out/scores.tsv"
-		done
-	done
-}
+# shellcheck source=bench/runs.sh
+. bench/runs.sh
 
 printf 'run\tstep\tweights\tfd\tkid\tprecision\trecall\n' >"$out/scores.tsv"
-common28=(--preset dcgan28 --gf 32 --df 32 --steps 600)
-common64=(--preset dcgan64 --gf 32 --df 32 --batch 32 --steps 400)
+common28=(--preset dcgan28 --gf 32 --df 32 --steps 600 --checkpoint-every 100 --sample-every 100)
+common64=(--preset dcgan64 --gf 32 --df 32 --batch 32 --steps 400 --checkpoint-every 100 --sample-every 100)
 train fashion-plain "$work/fashion500" "${common28[@]}"
 train fashion-augment "$work/fashion500" "${common28[@]}" --augment color,translation,cutout
 train icons-plain "$work/icons300" "${common64[@]}"

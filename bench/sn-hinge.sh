@@ -37,27 +37,8 @@ find "$work/oxy/usr/share/icons/oxygen/base/128x128" -name '*.png' | sort | whil
 done
 echo "icons: $(ls "$work/icons" | wc -l) 128×128 PNGs of oxygen-icon-theme $(dpkg-deb -f "$work"/oxygen-icon-theme_*.deb Version)" | tee "$out/data.txt"
 
-# train NAME DATA ARGS...: one run, its metrics and last grid kept.
-train() {
-	local name=$1 data=$2
-	shift 2
-	"$bin" train --data "$data" --run "$work/runs/$name" --cache "$work/cache" --seed 1 --quiet \
-		--checkpoint-minutes 0 --keep 100 "$@"
-	cp "$work/runs/$name/metrics.jsonl" "$out/$name.metrics.jsonl"
-	cp "$work/runs/$name/samples/step_$(printf %06d "$(tail -1 "$out/$name.metrics.jsonl" | sed 's/.*"step":\([0-9]*\).*/\1/')").png" "$out/$name.png"
-}
-
-# score NAME REF N: every checkpoint of a run against REF.
-score() {
-	local name=$1 ref=$2 n=$3 ck step w
-	for ck in "$work/runs/$name"/checkpoints/step_*.safetensors; do
-		step=$((10#$(basename "$ck" .safetensors | sed 's/step_//')))
-		for w in ema raw; do
-			"$bin" score --checkpoint "$ck" --data "$ref" --n "$n" --weights "$w" --cache "$work/score" --json |
-				python3 -c 'import json,sys; r=json.load(sys.stdin); print("\t".join(str(x) for x in [sys.argv[1], sys.argv[2], sys.argv[3], r["fd"], r["kid"], r.get("precision",""), r.get("recall","")]))' "$name" "$step" "$w" >>"$out/scores.tsv"
-		done
-	done
-}
+# shellcheck source=bench/runs.sh
+. bench/runs.sh
 
 printf 'run\tstep\tweights\tfd\tkid\tprecision\trecall\n' >"$out/scores.tsv"
 icons=(--size 128 --gf 16 --df 16 --batch 32 --steps "$steps" --checkpoint-every 100 --sample-every 100)
