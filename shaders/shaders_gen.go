@@ -34,6 +34,8 @@ const (
 	BnStats
 	// ChannelSum is shaders/channel_sum.comp.
 	ChannelSum
+	// ClassAffine is shaders/class_affine.comp.
+	ClassAffine
 	// CompleteLoss is shaders/complete_loss.comp.
 	CompleteLoss
 	// ConvFwd is shaders/conv_fwd.comp.
@@ -46,6 +48,8 @@ const (
 	Dropout
 	// Ema is shaders/ema.comp.
 	Ema
+	// Embed is shaders/embed.comp.
+	Embed
 	// Frame is shaders/frame.comp.
 	Frame
 	// GanLoss is shaders/gan_loss.comp.
@@ -113,6 +117,9 @@ var spvBnStats []byte
 //go:embed spv/channel_sum.spv
 var spvChannelSum []byte
 
+//go:embed spv/class_affine.spv
+var spvClassAffine []byte
+
 //go:embed spv/complete_loss.spv
 var spvCompleteLoss []byte
 
@@ -130,6 +137,9 @@ var spvDropout []byte
 
 //go:embed spv/ema.spv
 var spvEma []byte
+
+//go:embed spv/embed.spv
+var spvEmbed []byte
 
 //go:embed spv/frame.spv
 var spvFrame []byte
@@ -184,12 +194,14 @@ var table = [...]entry{
 	BnBwdReduce:  {"bn_bwd_reduce", spvBnBwdReduce},
 	BnStats:      {"bn_stats", spvBnStats},
 	ChannelSum:   {"channel_sum", spvChannelSum},
+	ClassAffine:  {"class_affine", spvClassAffine},
 	CompleteLoss: {"complete_loss", spvCompleteLoss},
 	ConvFwd:      {"conv_fwd", spvConvFwd},
 	ConvWgrad:    {"conv_wgrad", spvConvWgrad},
 	ConvtFwd:     {"convt_fwd", spvConvtFwd},
 	Dropout:      {"dropout", spvDropout},
 	Ema:          {"ema", spvEma},
+	Embed:        {"embed", spvEmbed},
 	Frame:        {"frame", spvFrame},
 	GanLoss:      {"gan_loss", spvGanLoss},
 	Mirror:       {"mirror", spvMirror},
@@ -733,6 +745,50 @@ type ChannelSumBindings[Buf any] struct {
 // List is the buffers in binding order, a tensor's twice.
 func (b ChannelSumBindings[Buf]) List() []Buf { return []Buf{b.X, b.Out} }
 
+// ClassAffineSpecs are the specialization constants of shaders/class_affine.comp. Every
+// field is passed to the pipeline: set each one.
+type ClassAffineSpecs struct {
+	Reduce
+	Activation
+	N        uint32 // N, constant_id 4; GLSL default 1
+	C        uint32 // C, constant_id 5; GLSL default 1
+	L        uint32 // L, constant_id 6; GLSL default 1
+	Backward bool   // BACKWARD, constant_id 52; GLSL default false
+}
+
+// Shader is shaders/class_affine.comp.
+func (ClassAffineSpecs) Shader() Shader { return ClassAffine }
+
+// Constants lists the values by constant_id.
+func (s ClassAffineSpecs) Constants() []Constant {
+	return []Constant{
+		{0, Uint, s.Reduce.LocalX},
+		{4, Uint, s.N},
+		{5, Uint, s.C},
+		{6, Uint, s.L},
+		{16, Uint, s.Activation.Act},
+		{17, Float, math.Float32bits(s.Activation.Slope)},
+		{52, Bool, boolBits(s.Backward)},
+	}
+}
+
+// ClassAffineBindings are the buffers of shaders/class_affine.comp, by binding.
+type ClassAffineBindings[Buf any] struct {
+	X     Buf // binding 0
+	Gain  Buf // binding 1
+	Bias  Buf // binding 2
+	Y     Buf // binding 3
+	DY    Buf // binding 4
+	DX    Buf // binding 5
+	DGain Buf // binding 6
+	DBias Buf // binding 7
+}
+
+// List is the buffers in binding order, a tensor's twice.
+func (b ClassAffineBindings[Buf]) List() []Buf {
+	return []Buf{b.X, b.Gain, b.Bias, b.Y, b.DY, b.DX, b.DGain, b.DBias}
+}
+
 // CompleteLossSpecs are the specialization constants of shaders/complete_loss.comp. Every
 // field is passed to the pipeline: set each one.
 type CompleteLossSpecs struct {
@@ -1014,6 +1070,42 @@ type EmaBindings[Buf any] struct {
 
 // List is the buffers in binding order, a tensor's twice.
 func (b EmaBindings[Buf]) List() []Buf { return []Buf{b.Clock, b.Param, b.Param, b.Avg, b.Avg} }
+
+// EmbedSpecs are the specialization constants of shaders/embed.comp. Every
+// field is passed to the pipeline: set each one.
+type EmbedSpecs struct {
+	LocalX   uint32 // LOCAL_X, local_size_x_id 0; GLSL default 64
+	N        uint32 // N, constant_id 4; GLSL default 1
+	Classes  uint32 // CLASSES, constant_id 60; GLSL default 1
+	Dim      uint32 // DIM, constant_id 61; GLSL default 1
+	Backward bool   // BACKWARD, constant_id 52; GLSL default false
+	Accum    bool   // ACCUM, constant_id 18; GLSL default false
+}
+
+// Shader is shaders/embed.comp.
+func (EmbedSpecs) Shader() Shader { return Embed }
+
+// Constants lists the values by constant_id.
+func (s EmbedSpecs) Constants() []Constant {
+	return []Constant{
+		{0, Uint, s.LocalX},
+		{4, Uint, s.N},
+		{18, Bool, boolBits(s.Accum)},
+		{52, Bool, boolBits(s.Backward)},
+		{60, Uint, s.Classes},
+		{61, Uint, s.Dim},
+	}
+}
+
+// EmbedBindings are the buffers of shaders/embed.comp, by binding.
+type EmbedBindings[Buf any] struct {
+	Labels Buf // binding 0
+	X      Buf // binding 1
+	Y      Buf // binding 2
+}
+
+// List is the buffers in binding order, a tensor's twice.
+func (b EmbedBindings[Buf]) List() []Buf { return []Buf{b.Labels, b.X, b.Y} }
 
 // FrameSpecs are the specialization constants of shaders/frame.comp.
 type FrameSpecs struct{}

@@ -478,3 +478,49 @@ func SpectralNormBackward(g, wsn, u, v []float64, sigma float64) []float64 {
 	}
 	return dw
 }
+
+// Embedding is nn.Embedding: row labels[n] of a classes×dim table for each
+// label.
+func Embedding(table []float64, labels []int, dim int) []float64 {
+	y := make([]float64, len(labels)*dim)
+	for n, c := range labels {
+		copy(y[n*dim:(n+1)*dim], table[c*dim:(c+1)*dim])
+	}
+	return y
+}
+
+// EmbeddingBackward is the table's gradient: each class's row the sum of
+// dy's rows labelled with it.
+func EmbeddingBackward(dy []float64, labels []int, classes, dim int) []float64 {
+	dt := make([]float64, classes*dim)
+	for n, c := range labels {
+		for j := range dim {
+			dt[c*dim+j] += dy[n*dim+j]
+		}
+	}
+	return dt
+}
+
+// ClassAffine is conditional batch norm's affine step on an n×c×l tensor:
+// y = act(x·gain[n, c] + bias[n, c]), and the value before the activation.
+func ClassAffine(x, gain, bias []float64, n, c, l int, a Act, slope float64) (y, pre []float64) {
+	pre = make([]float64, len(x))
+	for i, v := range x {
+		pre[i] = v*gain[i/l] + bias[i/l]
+	}
+	return Activate(a, slope, pre), pre
+}
+
+// ClassAffineBackward is its gradients from dy: dx, and each sample's
+// dgain and dbias (n×c each).
+func ClassAffineBackward(dy, x, pre, gain []float64, n, c, l int, a Act, slope float64) (dx, dgain, dbias []float64) {
+	d := ActivateBackward(a, slope, pre, dy)
+	dx = make([]float64, len(x))
+	dgain, dbias = make([]float64, n*c), make([]float64, n*c)
+	for i := range d {
+		dx[i] = d[i] * gain[i/l]
+		dgain[i/l] += d[i] * x[i]
+		dbias[i/l] += d[i]
+	}
+	return dx, dgain, dbias
+}

@@ -277,3 +277,33 @@ func TestSpectralNormGradient(t *testing.T) {
 		t.Errorf("σ after 30 iterations %g, want 3", sigma)
 	}
 }
+
+// The embedding's gradient is its adjoint: ⟨Embedding(t), dy⟩ = ⟨t, ∂⟩.
+func TestEmbeddingGradient(t *testing.T) {
+	r := rand.New(rand.NewSource(9))
+	labels := []int{2, 0, 2, 2, 1, 4}
+	table, dy := randn(r, 5*3, 1), randn(r, len(labels)*3, 1)
+	dt := EmbeddingBackward(dy, labels, 5, 3)
+	checkGrad(t, "embedding", table, dt, func() float64 { return dot(Embedding(table, labels, 3), dy) })
+	if dt[3*3] != 0 || dt[3*3+1] != 0 {
+		t.Errorf("class 3, which no sample has, has gradient %v", dt[9:12])
+	}
+}
+
+// Conditional batch norm's affine step: the gradients of ⟨y, dy⟩ with
+// respect to x, each sample's gain and its bias, through a leaky ReLU.
+func TestClassAffineGradients(t *testing.T) {
+	r := rand.New(rand.NewSource(11))
+	const n, c, l = 2, 3, 4
+	x, dy := randn(r, n*c*l, 1), randn(r, n*c*l, 1)
+	gain, bias := randn(r, n*c, 1), randn(r, n*c, 1)
+	loss := func() float64 {
+		y, _ := ClassAffine(x, gain, bias, n, c, l, Leaky, 0.2)
+		return dot(y, dy)
+	}
+	_, pre := ClassAffine(x, gain, bias, n, c, l, Leaky, 0.2)
+	dx, dg, db := ClassAffineBackward(dy, x, pre, gain, n, c, l, Leaky, 0.2)
+	checkGrad(t, "x", x, dx, loss)
+	checkGrad(t, "gain", gain, dg, loss)
+	checkGrad(t, "bias", bias, db, loss)
+}
