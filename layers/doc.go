@@ -28,6 +28,8 @@
 //	augment.go     DiffAugment's transforms (forward and backward) and the mirror
 //	spectral.go    spectral norm: the power iteration, W/σ and the gradient through it
 //	embedding.go   nn.Embedding: a class picks a row of a table; its gradient sums each class's rows
+//	class_affine.go conditional batch norm's per-sample gain and bias
+//	projection.go  a projection discriminator's class term
 //	adam.go        torch.optim.Adam's update
 //	ema.go         the exponential moving average of parameters, with StyleGAN's ramp-up
 //	frame.go       the viewer's frame: a sample grid and curves into an image

@@ -62,6 +62,8 @@ const (
 	Peak
 	// Permute is shaders/permute.comp.
 	Permute
+	// Projection is shaders/projection.comp.
+	Projection
 	// SnApply is shaders/sn_apply.comp.
 	SnApply
 	// SnDot is shaders/sn_dot.comp.
@@ -159,6 +161,9 @@ var spvPeak []byte
 //go:embed spv/permute.spv
 var spvPermute []byte
 
+//go:embed spv/projection.spv
+var spvProjection []byte
+
 //go:embed spv/sn_apply.spv
 var spvSnApply []byte
 
@@ -208,6 +213,7 @@ var table = [...]entry{
 	Normal:       {"normal", spvNormal},
 	Peak:         {"peak", spvPeak},
 	Permute:      {"permute", spvPermute},
+	Projection:   {"projection", spvProjection},
 	SnApply:      {"sn_apply", spvSnApply},
 	SnDot:        {"sn_dot", spvSnDot},
 	SnGemv:       {"sn_gemv", spvSnGemv},
@@ -1291,6 +1297,40 @@ type PermuteBindings[Buf any] struct {
 
 // List is the buffers in binding order, a tensor's twice.
 func (b PermuteBindings[Buf]) List() []Buf { return []Buf{b.X, b.Y} }
+
+// ProjectionSpecs are the specialization constants of shaders/projection.comp. Every
+// field is passed to the pipeline: set each one.
+type ProjectionSpecs struct {
+	Reduce
+	N        uint32 // N, constant_id 4; GLSL default 1
+	K        uint32 // K, constant_id 8; GLSL default 1
+	Backward bool   // BACKWARD, constant_id 52; GLSL default false
+}
+
+// Shader is shaders/projection.comp.
+func (ProjectionSpecs) Shader() Shader { return Projection }
+
+// Constants lists the values by constant_id.
+func (s ProjectionSpecs) Constants() []Constant {
+	return []Constant{
+		{0, Uint, s.Reduce.LocalX},
+		{4, Uint, s.N},
+		{8, Uint, s.K},
+		{52, Bool, boolBits(s.Backward)},
+	}
+}
+
+// ProjectionBindings are the buffers of shaders/projection.comp, by binding.
+type ProjectionBindings[Buf any] struct {
+	H     Buf // binding 0
+	E     Buf // binding 1
+	Logit Buf // binding 2
+	DH    Buf // binding 3
+	DE    Buf // binding 4
+}
+
+// List is the buffers in binding order, a tensor's twice.
+func (b ProjectionBindings[Buf]) List() []Buf { return []Buf{b.H, b.E, b.Logit, b.DH, b.DE} }
 
 // SnApplySpecs are the specialization constants of shaders/sn_apply.comp. Every
 // field is passed to the pipeline: set each one.

@@ -524,3 +524,23 @@ func ClassAffineBackward(dy, x, pre, gain []float64, n, c, l int, a Act, slope f
 	}
 	return dx, dgain, dbias
 }
+
+// Projection is a projection discriminator's class term added to n logits:
+// logit[n] + ⟨e[n], h[n]⟩ over k features.
+func Projection(logit, h, e []float64, k int) []float64 {
+	out := append([]float64(nil), logit...)
+	for i := range h {
+		out[i/k] += e[i] * h[i]
+	}
+	return out
+}
+
+// ProjectionBackward is its gradients from dl: with respect to h and to e.
+func ProjectionBackward(dl, h, e []float64, k int) (dh, de []float64) {
+	dh, de = make([]float64, len(h)), make([]float64, len(e))
+	for i := range h {
+		dh[i] = dl[i/k] * e[i]
+		de[i] = dl[i/k] * h[i]
+	}
+	return dh, de
+}

@@ -307,3 +307,15 @@ func TestClassAffineGradients(t *testing.T) {
 	checkGrad(t, "gain", gain, dg, loss)
 	checkGrad(t, "bias", bias, db, loss)
 }
+
+// The projection term's gradients, of ⟨Projection(logit, h, e), dl⟩.
+func TestProjectionGradients(t *testing.T) {
+	r := rand.New(rand.NewSource(13))
+	const n, k = 3, 5
+	logit, dl := randn(r, n, 1), randn(r, n, 1)
+	h, e := randn(r, n*k, 1), randn(r, n*k, 1)
+	dh, de := ProjectionBackward(dl, h, e, k)
+	loss := func() float64 { return dot(Projection(logit, h, e, k), dl) }
+	checkGrad(t, "h", h, dh, loss)
+	checkGrad(t, "e", e, de, loss)
+}
