@@ -518,11 +518,7 @@ func (l *Loader) StepsPerEpoch() int { return l.ds.N / l.batch }
 func (l *Loader) Batch(step int, dst []float32) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	epoch, pos := step/l.StepsPerEpoch(), step%l.StepsPerEpoch()
-	if epoch != l.permEpoch {
-		r := rand.New(rand.NewSource(int64(l.seed) ^ int64(epoch+1)*0x5DEECE66D))
-		l.perm, l.permEpoch = r.Perm(l.ds.N), epoch
-	}
+	pos := l.position(step)
 	size := l.ds.ImageBytes()
 	if len(dst) != l.batch*size {
 		return fmt.Errorf("data: a batch is %d floats, not %d", l.batch*size, len(dst))
@@ -536,6 +532,35 @@ func (l *Loader) Batch(step int, dst []float32) error {
 		for j, v := range l.raw {
 			out[j] = float32(v)/127.5 - 1
 		}
+	}
+	return nil
+}
+
+// position is where step's batch starts in its epoch's permutation of
+// the data set, which it draws when the epoch is new (l.mu held).
+func (l *Loader) position(step int) int {
+	epoch, pos := step/l.StepsPerEpoch(), step%l.StepsPerEpoch()
+	if epoch != l.permEpoch {
+		r := rand.New(rand.NewSource(int64(l.seed) ^ int64(epoch+1)*0x5DEECE66D))
+		l.perm, l.permEpoch = r.Perm(l.ds.N), epoch
+	}
+	return pos
+}
+
+// BatchLabels fills dst with the classes of the images Batch(step) holds,
+// in the same order: a conditional run's labels.
+func (l *Loader) BatchLabels(step int, dst []uint32) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.ds.Labels == nil {
+		return fmt.Errorf("data: %s has no labels", l.ds.Source)
+	}
+	if len(dst) != l.batch {
+		return fmt.Errorf("data: a batch has %d labels, not %d", l.batch, len(dst))
+	}
+	pos := l.position(step)
+	for b := range dst {
+		dst[b] = uint32(l.ds.Labels[l.perm[pos*l.batch+b]])
 	}
 	return nil
 }

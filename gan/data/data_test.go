@@ -458,3 +458,49 @@ func TestFolderLabels(t *testing.T) {
 		t.Errorf("an image beside the class folders: %d classes", ds.Classes)
 	}
 }
+
+// A batch's labels are its images' classes, in the batch's order, across
+// an epoch's new permutation too: each class of LabelledIDX brightens its
+// own quadrant, which the batch's images show.
+func TestBatchLabels(t *testing.T) {
+	dir := t.TempDir()
+	gantest.LabelledIDX(t, dir, 20, 2)
+	ds, err := Open(Options{Path: dir, Size: 28, Labels: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := NewLoader(ds, 6, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	images, labels := make([]float32, 6*ds.ImageBytes()), make([]uint32, 6)
+	for step := range 7 { // three steps an epoch
+		if err := l.Batch(step, images); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.BatchLabels(step, labels); err != nil {
+			t.Fatal(err)
+		}
+		for b, c := range labels {
+			var quad [4]float64
+			for i, v := range images[b*784 : (b+1)*784] {
+				y, x := i/28, i%28
+				quad[2*(y/14)+x/14] += float64(v)
+			}
+			bright := 0
+			for q := range quad {
+				if quad[q] > quad[bright] {
+					bright = q
+				}
+			}
+			if bright != int(c) {
+				t.Errorf("step %d image %d: labelled %d, its bright quadrant is %d", step, b, c, bright)
+			}
+		}
+	}
+	plain, _ := Open(Options{Path: dir, Size: 28})
+	pl, _ := NewLoader(plain, 6, 5)
+	if err := pl.BatchLabels(0, labels); err == nil {
+		t.Error("labels from unlabelled data: no error")
+	}
+}
