@@ -33,7 +33,7 @@ import (
 // it used.
 func TestKillAndResume(t *testing.T) {
 	if testing.Short() {
-		t.Skip("kills and restarts gan-vk some 25 times")
+		t.Skip("kills and restarts gan-vk some 17 times")
 	}
 	seed := time.Now().UnixNano() % 1000
 	if s := os.Getenv("GAN_VK_KILL_SEED"); s != "" {
@@ -45,7 +45,7 @@ func TestKillAndResume(t *testing.T) {
 	t.Logf("kill schedule seed %d (GAN_VK_KILL_SEED=%d replays it)", seed, seed)
 	r := rand.New(rand.NewSource(seed))
 
-	const steps, kills = 150, 24
+	const steps, kills = 100, 16
 	dir := t.TempDir()
 	train := tinyTrain(t, dir)
 	flags := func(run string) []string {
