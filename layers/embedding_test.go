@@ -1,7 +1,6 @@
 package layers_test
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math/rand"
 	"testing"
@@ -26,15 +25,10 @@ func TestEmbedding(t *testing.T) {
 			defer e.Close()
 			r := rand.New(rand.NewSource(int64(c.n)))
 			labels := make([]int, c.n)
-			raw := make([]byte, 4*c.n)
 			for i := range labels {
 				labels[i] = r.Intn(c.classes)
-				binary.LittleEndian.PutUint32(raw[4*i:], uint32(labels[i]))
 			}
-			blab := alloc(t, d, "labels", c.n)
-			if err := blab.Upload(0, raw); err != nil {
-				t.Fatal(err)
-			}
+			blab := uploadLabels(t, d, labels)
 			table, dy, before := rnd(r, c.classes*c.dim, 1), rnd(r, c.n*c.dim, 1), rnd(r, c.classes*c.dim, 1)
 			btable, bdy, bdt, by := upload(t, d, "table", table), upload(t, d, "dy", dy), upload(t, d, "dtable", before), alloc(t, d, "y", c.n*c.dim)
 			run(t, d, func(s *vk.Sequence) {

@@ -1,6 +1,7 @@
 package layers_test
 
 import (
+	"encoding/binary"
 	"math"
 	"math/rand"
 	"testing"
@@ -43,6 +44,21 @@ func alloc(t testing.TB, d *vk.Device, name string, n int) *vk.Buffer {
 		t.Fatalf("allocating %s: %v", name, err)
 	}
 	t.Cleanup(b.Close)
+	return b
+}
+
+// uploadLabels makes a device buffer of the labels as uint32s, closed
+// when the test ends.
+func uploadLabels(t testing.TB, d *vk.Device, labels []int) *vk.Buffer {
+	t.Helper()
+	raw := make([]byte, 4*len(labels))
+	for i, l := range labels {
+		binary.LittleEndian.PutUint32(raw[4*i:], uint32(l))
+	}
+	b := alloc(t, d, "labels", len(labels))
+	if err := b.Upload(0, raw); err != nil {
+		t.Fatal(err)
+	}
 	return b
 }
 

@@ -1,7 +1,6 @@
 package layers_test
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math/rand"
 	"testing"
@@ -31,16 +30,11 @@ func TestSoftmaxCrossEntropy(t *testing.T) {
 			r := rand.New(rand.NewSource(5))
 			logit := rnd(r, c.n*c.k, c.scale)
 			labels := make([]int, c.n)
-			raw := make([]byte, 4*c.n)
 			for i := range labels {
 				labels[i] = r.Intn(c.k)
-				binary.LittleEndian.PutUint32(raw[4*i:], uint32(labels[i]))
 			}
 			bl, bdl, stats := upload(t, d, "logit", logit), alloc(t, d, "dlogit", c.n*c.k), alloc(t, d, "stats", 2)
-			blab := alloc(t, d, "labels", c.n)
-			if err := blab.Upload(0, raw); err != nil {
-				t.Fatal(err)
-			}
+			blab := uploadLabels(t, d, labels)
 			run(t, d, func(s *vk.Sequence) { l.Forward(s, bdl, stats, bl, blab) })
 			loss, dl, acc := ref.SoftmaxCrossEntropy(logit, labels, c.k)
 			expect(t, "loss", stats, []float64{loss}, ref.Sum)
