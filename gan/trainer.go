@@ -100,7 +100,7 @@ func NewParallelTrainer(d *vk.Device, cfg TrainConfig, ranks Ranks) (*Trainer, e
 			return nil, err
 		}
 	}
-	if err := t.weightsChanged(); err != nil {
+	if err := t.weightsDrawn(); err != nil {
 		t.Close()
 		return nil, err
 	}
@@ -321,6 +321,23 @@ func (r *recorder) ema() {
 func (t *Trainer) weightsChanged() error {
 	if err := t.prepare.Submit(); err != nil {
 		return fmt.Errorf("gan: rearranging the weights: %w", err)
+	}
+	return nil
+}
+
+// weightsDrawn prepares freshly initialised weights as weightsChanged
+// does, and spectral norm first takes the power iteration PyTorch's first
+// training-mode forward would (its u and v are fresh draws).
+func (t *Trainer) weightsDrawn() error {
+	s, err := t.dev.NewSequence("weights drawn")
+	if err != nil {
+		return fmt.Errorf("gan: preparing the initial weights: %w", err)
+	}
+	defer s.Close()
+	t.gNet.Prepare(s, nn.Updated)
+	t.dNet.Prepare(s, nn.Updated)
+	if err := s.Submit(); err != nil {
+		return fmt.Errorf("gan: preparing the initial weights: %w", err)
 	}
 	return nil
 }

@@ -157,9 +157,9 @@ func (p *Store) buildSN(o *Owner, view func(whole *vk.Buffer, name string, off, 
 }
 
 // initSN draws each spectral norm's u and v as PyTorch does, normalised
-// N(0, 1) draws, and takes the power iteration PyTorch's first
-// training-mode forward would, on the host, so that the first update's σ
-// is already an estimate.
+// N(0, 1) draws. PyTorch's first training-mode forward then takes a power
+// iteration; a trainer takes it when it first prepares its new weights
+// (Net.Prepare with Updated), so that the first update's σ is an estimate.
 func (p *Store) initSN(r *rand.Rand) error {
 	for i, l := range p.Spec.Layers {
 		sn := p.SN[i]
@@ -167,31 +167,12 @@ func (p *Store) initSN(r *rand.Rand) error {
 			continue
 		}
 		rows, cols := l.SNShape()
-		w, err := ReadFloats(p.Layers[i][0].Val, rows*cols)
-		if err != nil {
-			return err
-		}
-		u, v := normal(r, rows), normal(r, cols)
-		wtu := make([]float64, cols)
-		for r := range rows {
-			for c := range cols {
-				wtu[c] += float64(w[r*cols+c]) * u[r]
-			}
-		}
-		v = normalized(wtu)
-		wv := make([]float64, rows)
-		for r := range rows {
-			for c := range cols {
-				wv[r] += float64(w[r*cols+c]) * v[c]
-			}
-		}
-		u = normalized(wv)
 		for _, x := range []struct {
 			b *vk.Buffer
-			v []float64
-		}{{sn.U, u}, {sn.V, v}} {
-			f := make([]float32, len(x.v))
-			for j, e := range x.v {
+			n int
+		}{{sn.U, rows}, {sn.V, cols}} {
+			f := make([]float32, x.n)
+			for j, e := range normal(r, x.n) {
 				f[j] = float32(e)
 			}
 			if err := x.b.Upload(0, vk.Float32Bytes(f)); err != nil {
