@@ -18,9 +18,11 @@ import (
 )
 
 // TestStepMatchesPyTorch holds whole training steps of small versions of
-// both presets, and of SNGAN's discriminator on dcgan32 (spectral norm
+// both presets, of SNGAN's discriminator on dcgan32 (spectral norm
 // from torch.nn.utils.spectral_norm, no batch norm, the hinge loss, two
-// learning rates), to PyTorch's (pytorch/golden_step.py writes the
+// learning rates), and of class-conditional models on both (conditional
+// batch norm in G, a projection in D; the classes of a batch of five
+// repeat, so the embeddings' gradients sum over samples), to PyTorch's (pytorch/golden_step.py writes the
 // goldens): the same initial parameters, real batches, z and dropout
 // masks, the same losses at every step and the same parameters, running
 // statistics and spectral norm vectors after the last.
@@ -30,7 +32,7 @@ func TestStepMatchesPyTorch(t *testing.T) {
 		t.Fatalf("%v (run /usr/bin/python3 pytorch/golden_step.py)", err)
 	}
 	d := vktest.Open(t)
-	for _, name := range []string{"dcgan28", "dcgan64", "dcgan32_sn"} {
+	for _, name := range []string{"dcgan28", "dcgan64", "dcgan32_sn", "dcgan28_cond", "dcgan32_cond"} {
 		t.Run(name, func(t *testing.T) {
 			var cfg TrainConfig
 			if err := json.Unmarshal([]byte(gold.Meta[name+".config"]), &cfg); err != nil {
@@ -62,6 +64,19 @@ func TestStepMatchesPyTorch(t *testing.T) {
 				}
 				if err := tr.Real().Upload(0, vk.Float32Bytes(real)); err != nil {
 					t.Fatal(err)
+				}
+				if m.Conditional() {
+					labels, err := floatsOf(gold, fmt.Sprintf("labels.%s.%d", name, k), []int{cfg.Batch})
+					if err != nil {
+						t.Fatal(err)
+					}
+					classes := make([]uint32, len(labels))
+					for i, l := range labels {
+						classes[i] = uint32(l)
+					}
+					if err := tr.RealLabels(0).Upload(0, vk.Uint32Bytes(classes)); err != nil {
+						t.Fatal(err)
+					}
 				}
 				st, err := tr.Step()
 				if err != nil {

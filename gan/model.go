@@ -3,6 +3,8 @@ package gan
 import (
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/gan-vk/gan-vk/gan/nn"
 	"github.com/gan-vk/gan-vk/layers"
@@ -25,6 +27,55 @@ type ModelConfig struct {
 	// DNorm is the discriminator's normalisation between its convs (the
 	// DCGAN family's): batch norm, or none (each conv then has a bias).
 	DNorm Norm `json:"d_norm,omitempty"`
+	// Classes makes the model class-conditional on this many classes (0:
+	// unconditional): the generator's batch norms take each sample's
+	// class (conditional batch norm), and the discriminator adds a
+	// projection of its class to its logit. ClassNames names them in class
+	// order (an image folder's subfolders, a data set's known names), for
+	// grids, sample and the window; the checkpoint keeps them.
+	Classes    int      `json:"classes,omitempty"`
+	ClassNames []string `json:"class_names,omitempty"`
+}
+
+// maxClasses bounds Classes: IDX labels are bytes, and a folder of more
+// subfolders than this is not a class-labelled data set a DCGAN can learn.
+const maxClasses = 1000
+
+// Conditional reports whether the model is class-conditional.
+func (c ModelConfig) Conditional() bool { return c.Classes > 0 }
+
+// ClassName is class k's name: its ClassNames entry, or its number.
+func (c ModelConfig) ClassName(k int) string {
+	if k >= 0 && k < len(c.ClassNames) {
+		return c.ClassNames[k]
+	}
+	return fmt.Sprint(k)
+}
+
+// ParseClass reads a class by name or number, as sample --class takes it.
+func (c ModelConfig) ParseClass(s string) (int, error) {
+	if !c.Conditional() {
+		return 0, fmt.Errorf("class %q: this model is not class-conditional (trained without --conditional)", s)
+	}
+	for k, name := range c.ClassNames {
+		if strings.EqualFold(name, s) {
+			return k, nil
+		}
+	}
+	k, err := strconv.Atoi(s)
+	if err != nil || k < 0 || k >= c.Classes {
+		return 0, fmt.Errorf("class %q does not exist: give a number from 0 to %d or a name (%s)", s, c.Classes-1, c.classList())
+	}
+	return k, nil
+}
+
+// classList is the classes as a user reads them: "0 T-shirt/top, 1 Trouser, …".
+func (c ModelConfig) classList() string {
+	var parts []string
+	for k := range c.Classes {
+		parts = append(parts, fmt.Sprintf("%d %s", k, c.ClassName(k)))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // Norm is a normalisation between a network's layers.
@@ -188,6 +239,10 @@ func (c ModelConfig) Check() error {
 		return fmt.Errorf("unknown discriminator normalisation %d", int(c.DNorm))
 	case (c.SN || c.DNorm != NormBatch) && !c.preset().family:
 		return fmt.Errorf("spectral norm and a discriminator without batch norm (--sn, --d-norm none) are for the DCGAN family (dcgan32 to dcgan256), not %s; use --size or --preset dcgan64", c.Preset)
+	case c.Classes < 0 || c.Classes == 1 || c.Classes > maxClasses:
+		return fmt.Errorf("%d classes: a conditional model needs 2 to %d", c.Classes, maxClasses)
+	case len(c.ClassNames) != 0 && len(c.ClassNames) != c.Classes:
+		return fmt.Errorf("%d class names for %d classes", len(c.ClassNames), c.Classes)
 	}
 	return nil
 }
@@ -218,6 +273,7 @@ func familyWidth(w, n, r int) int { return w * min(8, n/(2*r)) }
 func dcganGenerator(c ModelConfig, n int) nn.Spec {
 	leaky, tanh := layers.LeakyReLU(c.Leak), layers.Activation{Act: layers.Tanh}
 	b := nn.NewBuilder("generator", c.Z, 1, 1)
+	b.Conditional(c.Classes)
 	b.Linear(4*4*familyWidth(c.GF, n, 4), false, layers.Activation{})
 	b.Unflatten(familyWidth(c.GF, n, 4), 4, 4)
 	b.BN(leaky)
@@ -232,7 +288,11 @@ func dcganGenerator(c ModelConfig, n int) nn.Spec {
 // dcganDiscriminator mirrors it: 5×5 stride-2 convs halving the side to
 // 4×4 (dcgan64: df, 2df, 4df and 8df channels), batch norm after all but
 // the first (or, with DNorm none, a bias), then one logit; with SN every
-// conv and the dense layer spectrally normalised.
+// conv and the dense layer spectrally normalised. A conditional model's
+// generator has class-conditional batch norms and its discriminator a
+// projection of the class onto the features the logit reads (StudioGAN's
+// DCGAN with cBN and PD); its projection embedding is not spectrally
+// normalised.
 func dcganDiscriminator(c ModelConfig, n int) nn.Spec {
 	leaky := layers.LeakyReLU(c.Leak)
 	b := nn.NewBuilder("discriminator", c.Channels, n, n)
@@ -248,6 +308,7 @@ func dcganDiscriminator(c ModelConfig, n int) nn.Spec {
 	}
 	b.Flatten()
 	b.Linear(1, true, layers.Activation{})
+	b.Project(c.Classes)
 	return b.Spec()
 }
 
@@ -256,6 +317,7 @@ func dcganDiscriminator(c ModelConfig, n int) nn.Spec {
 func dcgan28Generator(c ModelConfig, _ int) nn.Spec {
 	leaky, tanh := layers.LeakyReLU(c.Leak), layers.Activation{Act: layers.Tanh}
 	b := nn.NewBuilder("generator", c.Z, 1, 1)
+	b.Conditional(c.Classes)
 	b.Linear(7*7*4*c.GF, false, layers.Activation{})
 	b.Unflatten(4*c.GF, 7, 7)
 	b.BN(leaky)
@@ -278,6 +340,7 @@ func dcgan28Discriminator(c ModelConfig, _ int) nn.Spec {
 	b.Drop(c.Dropout)
 	b.Flatten()
 	b.Linear(1, true, layers.Activation{})
+	b.Project(c.Classes)
 	return b.Spec()
 }
 

@@ -2,6 +2,7 @@ package gan
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/gan-vk/gan-vk/gan/nn"
 	"github.com/gan-vk/gan-vk/vk"
@@ -15,14 +16,17 @@ const sampleStream = 1 << 16
 // or with batch norm on the batch's own statistics (BatchStats), which moves
 // the running statistics as training does.
 type Sampler struct {
-	N, Z    int
-	C, S    int
-	net     *nn.Net
-	z       *nn.Latent
-	draw    *vk.Sequence
-	forward *vk.Sequence
-	before  func() error // run before each forward: a trainer's EMA generator is calibrated
-	own     *nn.Owner
+	N, Z     int
+	C, S     int
+	Model    ModelConfig
+	net      *nn.Net
+	z        *nn.Latent
+	labels   *vk.Buffer // a conditional model's: each image's class
+	gridCols int        // ClassGrid's columns, which share their z; 0: every image its own z
+	draw     *vk.Sequence
+	forward  *vk.Sequence
+	before   func() error // run before each forward: a trainer's EMA generator is calibrated
+	own      *nn.Owner
 }
 
 // samplerOptions are how a sampler draws and normalises.
@@ -33,13 +37,16 @@ type samplerOptions struct {
 }
 
 func newSampler(d *vk.Device, g *nn.Store, m ModelConfig, n int, seed uint64, opt samplerOptions) (*Sampler, error) {
-	s := &Sampler{N: n, Z: m.Z, C: m.Channels, S: m.Size(), own: nn.NewOwner(d)}
+	s := &Sampler{N: n, Z: m.Z, C: m.Channels, S: m.Size(), Model: m, own: nn.NewOwner(d)}
 	o := s.own
 	if opt.stream == 0 {
 		opt.stream = sampleStream
 	}
 	s.net = nn.NewNet(o, g, n, nn.Options{BNMomentum: opt.momentum})
 	s.z = nn.NewLatent(o, "sample z", n, m.Z, opt.stream, seed)
+	if m.Conditional() {
+		s.labels = o.Buffer("sample classes", n)
+	}
 	s.draw = o.Sequence("sample z")
 	s.forward = o.Sequence("sample")
 	if err := o.Err(); err != nil {
@@ -51,7 +58,14 @@ func newSampler(d *vk.Device, g *nn.Store, m ModelConfig, n int, seed uint64, op
 	if opt.batchStats {
 		mode = nn.Mode{Train: true} // the generator has no dropout: no clock
 	}
+	mode.Labels = s.labels
 	s.net.Forward(s.forward, s.z.Z, mode)
+	if s.labels != nil {
+		if err := s.SetLabels(CycleClasses(n, m.Classes)); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("gan: sampler: %w", err)
+		}
+	}
 	if err := s.Redraw(seed, 0); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("gan: sampler: %w", err)
@@ -63,13 +77,99 @@ func newSampler(d *vk.Device, g *nn.Store, m ModelConfig, n int, seed uint64, op
 func (s *Sampler) Close() { s.own.Close() }
 
 // Redraw draws the sampler's z from (seed, draw): the same pair gives the
-// same z on any run.
+// same z on any run. After ClassGrid, every row takes the first row's.
 func (s *Sampler) Redraw(seed uint64, draw uint32) error {
 	if err := s.z.Set(seed, draw); err != nil {
 		return err
 	}
-	return s.draw.Submit()
+	if err := s.draw.Submit(); err != nil || s.gridCols == 0 {
+		return err
+	}
+	z, err := s.ZValues()
+	if err != nil {
+		return err
+	}
+	row := s.gridCols * s.Z
+	for lo := row; lo < len(z); lo += row {
+		copy(z[lo:min(lo+row, len(z))], z[:row])
+	}
+	return s.SetZ(z)
 }
+
+// CycleClasses are n samples' classes taking each of classes in turn:
+// as many of each as fit evenly.
+func CycleClasses(n, classes int) []uint32 {
+	out := make([]uint32, n)
+	for i := range out {
+		out[i] = uint32(i % classes)
+	}
+	return out
+}
+
+// SetLabels sets the class of each of a conditional model's N images.
+func (s *Sampler) SetLabels(classes []uint32) error {
+	if s.labels == nil {
+		return fmt.Errorf("gan: sampler: the model is not class-conditional")
+	}
+	if len(classes) != s.N {
+		return fmt.Errorf("gan: sampler: %d classes for %d images", len(classes), s.N)
+	}
+	for _, k := range classes {
+		if int(k) >= s.Model.Classes {
+			return fmt.Errorf("gan: sampler: class %d of a model of %d", k, s.Model.Classes)
+		}
+	}
+	return s.labels.Upload(0, vk.Uint32Bytes(classes))
+}
+
+// Grid layout: a conditional model's sample grid has a row per class, the
+// first MaxGridRows of them, GridCols images a row.
+const (
+	GridCols    = 8
+	MaxGridRows = 16
+)
+
+// GridImages is how many images a run's sample grid holds: 8×8, or a row
+// per class for a conditional model.
+func GridImages(m ModelConfig) int {
+	if !m.Conditional() {
+		return 64
+	}
+	return GridCols * min(m.Classes, MaxGridRows)
+}
+
+// ClassGrid lays a conditional model's images out as a grid of cols
+// columns: row r shows classes[r mod len(classes)], and each column one z
+// (the first row's, from each Redraw on), so a row is a class and a
+// column a style. It redraws z from (seed, draw).
+func (s *Sampler) ClassGrid(cols int, classes []uint32, seed uint64, draw uint32) error {
+	if len(classes) == 0 || cols <= 0 {
+		return fmt.Errorf("gan: sampler: a class grid needs columns and classes")
+	}
+	labels := make([]uint32, s.N)
+	for i := range labels {
+		labels[i] = classes[(i/cols)%len(classes)]
+	}
+	if err := s.SetLabels(labels); err != nil {
+		return err
+	}
+	s.gridCols = min(cols, s.N)
+	return s.Redraw(seed, draw)
+}
+
+// RowNames says which class each row of a run's sample grid shows:
+// "row 1 T-shirt/top, row 2 Trouser, …".
+func RowNames(m ModelConfig) string {
+	var parts []string
+	for r, k := range GridRows(m) {
+		parts = append(parts, fmt.Sprintf("row %d %s", r+1, m.ClassName(int(k))))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// GridRows are the classes of a run's sample grid's rows: the first
+// MaxGridRows.
+func GridRows(m ModelConfig) []uint32 { return CycleClasses(min(m.Classes, MaxGridRows), m.Classes) }
 
 // Images runs the generator on the sampler's z and returns N images of
 // C×S×S floats in [-1, 1], NCHW.

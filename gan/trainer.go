@@ -40,6 +40,7 @@ type Trainer struct {
 	prepare    *vk.Sequence        // both networks' weights rearranged (weightsChanged)
 
 	reals                 []*vk.Buffer // the step's real batches, one per D update
+	labels                []*vk.Buffer // a conditional model's: each real batch's classes (uint32)
 	dImage, dLogit, stats *vk.Buffer
 
 	aug    *nn.Augment    // before the discriminator (augment.go); nil without
@@ -122,6 +123,9 @@ func (t *Trainer) build() error {
 			name = fmt.Sprintf("real batch %d", k+1)
 		}
 		t.reals = append(t.reals, o.Buffer(name, n*cfg.Model.imageFloats()))
+		if cfg.Model.Conditional() {
+			t.labels = append(t.labels, o.Buffer(name+" classes", n))
+		}
 	}
 	t.dImage = o.Buffer("∂loss/∂image", n*cfg.Model.imageFloats())
 	t.dLogit = o.Buffer("∂loss/∂logit", n)
@@ -194,6 +198,24 @@ type recorder struct {
 	clock  *layers.Clock  // the update's, from tick
 	adamOf netID          // the network Adam updates
 	real   *vk.Buffer     // the update's real batch, from useReal
+	labels *vk.Buffer     // a conditional model's: its classes, from useReal
+}
+
+// mode is how pass p runs its network. A conditional model's passes read
+// the classes of the update's real batch: the fakes of a D update are
+// drawn for the real batch's classes, so the generator learns the classes
+// in the data's proportions with no random draw of its own; a G update
+// (which has no real batch) uses the step's last D update's, whose fakes
+// the first G update reuses.
+func (r *recorder) mode(p pass) nn.Mode {
+	md := p.mode(r.clock)
+	if r.t.labels != nil {
+		md.Labels = r.labels
+		if md.Labels == nil {
+			md.Labels = r.t.labels[len(r.t.labels)-1]
+		}
+	}
+	return md
 }
 
 func (r *recorder) net(n netID) *nn.Net {
@@ -238,7 +260,12 @@ func (r *recorder) tick(n netID) {
 	r.clock.Tick(r.s)
 }
 
-func (r *recorder) useReal(k int) { r.real = r.t.reals[k] }
+func (r *recorder) useReal(k int) {
+	r.real = r.t.reals[k]
+	if r.t.labels != nil {
+		r.labels = r.t.labels[k]
+	}
+}
 
 func (r *recorder) zeroGrads(n netID) {
 	r.s.Scope(nn.Scope(scopeSetup, nn.PhaseForward))
@@ -250,7 +277,7 @@ func (r *recorder) drawZ() {
 	r.t.z.DrawWith(r.s, r.clock)
 }
 
-func (r *recorder) forward(p pass) { r.net(p.net()).Forward(r.s, r.input(p), p.mode(r.clock)) }
+func (r *recorder) forward(p pass) { r.net(p.net()).Forward(r.s, r.input(p), r.mode(p)) }
 
 func (r *recorder) forwardAgain(p pass) { r.net(p.net()).ForwardAgain(r.s, r.input(p)) }
 
@@ -260,7 +287,7 @@ func (r *recorder) loss(p pass) {
 }
 
 func (r *recorder) backward(p pass, g nn.Grads) {
-	r.net(p.net()).Backward(r.s, r.input(p), r.gradOut(p), r.gradIn(p), p.mode(r.clock), g)
+	r.net(p.net()).Backward(r.s, r.input(p), r.gradOut(p), r.gradIn(p), r.mode(p), g)
 }
 
 // gradIn is where backward leaves the gradient at pass p's input: for a
@@ -286,7 +313,7 @@ func (r *recorder) augment(p pass) {
 		return
 	}
 	r.s.Scope(nn.Scope(scopeAugment, nn.PhaseForward))
-	r.t.aug.Forward(r.s, r.batch(p), p.mode(r.clock))
+	r.t.aug.Forward(r.s, r.batch(p), r.mode(p))
 }
 
 func (r *recorder) unaugment(p pass) {
@@ -294,7 +321,7 @@ func (r *recorder) unaugment(p pass) {
 		return
 	}
 	r.s.Scope(nn.Scope(scopeAugment, nn.PhaseBackward))
-	r.t.aug.Backward(r.s, r.t.dImage, r.t.dAug, p.mode(r.clock))
+	r.t.aug.Backward(r.s, r.t.dImage, r.t.dAug, r.mode(p))
 }
 
 func (r *recorder) adam(n netID) {
@@ -353,6 +380,16 @@ func (t *Trainer) Real() *vk.Buffer { return t.reals[0] }
 // RealBatch is the buffer the next step's k-th D update's real batch goes
 // into, k < Config.DUpdates().
 func (t *Trainer) RealBatch(k int) *vk.Buffer { return t.reals[k] }
+
+// RealLabels is the buffer the classes of RealBatch(k)'s images go into, a
+// uint32 each (vk.Uint32Bytes), for a conditional model; nil for an
+// unconditional one.
+func (t *Trainer) RealLabels(k int) *vk.Buffer {
+	if t.labels == nil {
+		return nil
+	}
+	return t.labels[k]
+}
 
 // Steps is how many steps the trainer has taken (or resumed from).
 func (t *Trainer) Steps() int { return t.step }

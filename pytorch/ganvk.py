@@ -60,23 +60,68 @@ def config_of(meta):
     return json.loads(meta["config"])
 
 
+class CondBatchNorm2d(nn.Module):
+    """Class-conditional batch norm (StudioGAN's, BigGAN's): batch norm
+    without an affine of its own, then each sample's channels scaled and
+    shifted by its class's rows of two embeddings (gan/nn/class.go)."""
+
+    def __init__(self, classes, k):
+        super().__init__()
+        self.bn = nn.BatchNorm2d(k, affine=False)
+        self.gain = nn.Embedding(classes, k)
+        self.bias = nn.Embedding(classes, k)
+
+    def forward(self, x, y):
+        return self.bn(x) * self.gain(y)[:, :, None, None] + self.bias(y)[:, :, None, None]
+
+
+class ProjectedLinear(nn.Linear):
+    """A projection discriminator's last layer (Miyato and Koyama 2018):
+    the logit plus <embed(y), h>."""
+
+    def __init__(self, classes, c):
+        super().__init__(c, 1)
+        self.embed = nn.Embedding(classes, c)
+
+    def forward(self, h, y):
+        return super().forward(h) + (self.embed(y) * h).sum(1, keepdim=True)
+
+
+class Conditional(nn.Sequential):
+    """An nn.Sequential whose class-conditional modules also read the
+    classes y: net(x, y)."""
+
+    def forward(self, x, y):
+        for m in self:
+            x = m(x, y) if isinstance(m, (CondBatchNorm2d, ProjectedLinear)) else m(x)
+        return x
+
+
+def sequential(m, layers):
+    """nn.Sequential, or Conditional for a class-conditional ModelConfig."""
+    return Conditional(*layers) if m.get("classes") else nn.Sequential(*layers)
+
+
 def generator(m):
-    """The generator of a ModelConfig dict, as gan/model.go builds it."""
+    """The generator of a ModelConfig dict, as gan/model.go builds it: with
+    "classes", a Conditional one, g(z, y)."""
     leak, gf, z, ch = m["leak"], m["gf"], m["z"], m["channels"]
     act = lambda: nn.LeakyReLU(leak)
+    classes = m.get("classes", 0)
+    bn = (lambda k: CondBatchNorm2d(classes, k)) if classes else nn.BatchNorm2d
     if m["preset"] == "dcgan28":
-        return nn.Sequential(
-            nn.Linear(z, 7 * 7 * 4 * gf, bias=False), nn.Unflatten(1, (4 * gf, 7, 7)), nn.BatchNorm2d(4 * gf), act(),
-            nn.ConvTranspose2d(4 * gf, 2 * gf, 5, 1, 2, bias=False), nn.BatchNorm2d(2 * gf), act(),
-            nn.ConvTranspose2d(2 * gf, gf, 5, 2, 2, 1, bias=False), nn.BatchNorm2d(gf), act(),
-            nn.ConvTranspose2d(gf, ch, 5, 2, 2, 1), nn.Tanh())
+        return sequential(m, [
+            nn.Linear(z, 7 * 7 * 4 * gf, bias=False), nn.Unflatten(1, (4 * gf, 7, 7)), bn(4 * gf), act(),
+            nn.ConvTranspose2d(4 * gf, 2 * gf, 5, 1, 2, bias=False), bn(2 * gf), act(),
+            nn.ConvTranspose2d(2 * gf, gf, 5, 2, 2, 1, bias=False), bn(gf), act(),
+            nn.ConvTranspose2d(gf, ch, 5, 2, 2, 1), nn.Tanh()])
     n = size(m)
     w = [family_width(gf, n, r) for r in sides(n)]  # at 4×4, 8×8, … n/2
-    layers = [nn.Linear(z, 4 * 4 * w[0], bias=False), nn.Unflatten(1, (w[0], 4, 4)), nn.BatchNorm2d(w[0]), act()]
+    layers = [nn.Linear(z, 4 * 4 * w[0], bias=False), nn.Unflatten(1, (w[0], 4, 4)), bn(w[0]), act()]
     for c, k in zip(w, w[1:]):
-        layers += [nn.ConvTranspose2d(c, k, 5, 2, 2, 1, bias=False), nn.BatchNorm2d(k), act()]
+        layers += [nn.ConvTranspose2d(c, k, 5, 2, 2, 1, bias=False), bn(k), act()]
     layers += [nn.ConvTranspose2d(w[-1], ch, 5, 2, 2, 1), nn.Tanh()]
-    return nn.Sequential(*layers)
+    return sequential(m, layers)
 
 
 def size(m):
@@ -106,14 +151,17 @@ class MaskDropout(nn.Module):
 
 
 def discriminator(m):
-    """The discriminator of a ModelConfig dict, as gan/model.go builds it."""
+    """The discriminator of a ModelConfig dict, as gan/model.go builds it:
+    with "classes", a Conditional one, d(x, y), ending in a projection."""
     leak, df, ch = m["leak"], m["df"], m["channels"]
     act = lambda: nn.LeakyReLU(leak)
+    classes = m.get("classes", 0)
+    logit = (lambda c: ProjectedLinear(classes, c)) if classes else (lambda c: nn.Linear(c, 1))
     if m["preset"] == "dcgan28":
-        return nn.Sequential(
+        return sequential(m, [
             nn.Conv2d(ch, df, 5, 2, 2), act(), MaskDropout(m["dropout"]),
             nn.Conv2d(df, 2 * df, 5, 2, 2), act(), MaskDropout(m["dropout"]),
-            nn.Flatten(), nn.Linear(2 * df * 7 * 7, 1))
+            nn.Flatten(), logit(2 * df * 7 * 7)])
     n = size(m)
     w = [family_width(df, n, r) for r in reversed(sides(n))]  # at n/2, … 8, 4
     # --sn: torch.nn.utils.spectral_norm around every conv and the linear
@@ -126,8 +174,8 @@ def discriminator(m):
             layers += [sn(nn.Conv2d(c, k, 5, 2, 2, bias=False)), nn.BatchNorm2d(k), act()]
         else:
             layers += [sn(nn.Conv2d(c, k, 5, 2, 2)), act()]
-    layers += [nn.Flatten(), sn(nn.Linear(w[-1] * 4 * 4, 1))]
-    return nn.Sequential(*layers)
+    layers += [nn.Flatten(), sn(logit(w[-1] * 4 * 4))]
+    return sequential(m, layers)
 
 
 def load_checkpoint(path):
@@ -211,3 +259,13 @@ SAMPLE_STREAM = 1 << 16  # gan/sample.go's sampleStream
 def sample_z(n, z, seed):
     """The z's gan-vk sample --n n --seed seed draws."""
     return normal(n * z, seed, 0, SAMPLE_STREAM).view(n, z)
+
+
+def class_grid(z, cols, classes):
+    """gan-vk's class grid (gan.Sampler.ClassGrid) over z: row r shows
+    classes[r % len(classes)], and every row takes the first row's z's."""
+    n = z.shape[0]
+    y = torch.tensor([classes[(i // cols) % len(classes)] for i in range(n)], dtype=torch.int64)
+    cols = min(cols, n)
+    zz = z[:cols].repeat((n + cols - 1) // cols, 1)[:n]
+    return zz, y

@@ -93,6 +93,18 @@ def read_png(path):
     return img[:, :, :3] if c == 4 else img
 
 
+def parse_classes(arg, m):
+    """gan-vk sample --class: names or numbers; none: every class."""
+    if not arg:
+        return list(range(m["classes"]))
+    names = [n.lower() for n in m.get("class_names", [])]
+    out = []
+    for part in arg.split(","):
+        part = part.strip()
+        out.append(names.index(part.lower()) if part.lower() in names else int(part))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("checkpoint")
@@ -102,13 +114,23 @@ def main():
     ap.add_argument("--out", help="write PyTorch's grid here")
     ap.add_argument("--compare", help="gan-vk sample's grid of the same --n, --seed and --cols")
     ap.add_argument("--weights", choices=["ema", "raw"], help="the EMA or the trained generator (default: EMA when the checkpoint has it, as gan-vk sample)")
+    ap.add_argument("--class", dest="classes", help="a conditional model's classes, as gan-vk sample --class: names or numbers, comma-separated")
     a = ap.parse_args()
 
     g, cfg, step, _ = ganvk.load_generator(a.checkpoint, a.weights)
     g.eval()
-    z = ganvk.sample_z(a.n, cfg["model"]["z"], a.seed)
+    m = cfg["model"]
+    z = ganvk.sample_z(a.n, m["z"], a.seed)
     with torch.no_grad():
-        images = g(z).numpy()
+        if not m.get("classes"):
+            images = g(z).numpy()
+        else:
+            classes = parse_classes(a.classes, m)
+            if len(classes) == 1:  # every image the class, each its own z
+                y = torch.full((a.n,), classes[0], dtype=torch.int64)
+            else:  # a row per class, a column per z
+                z, y = ganvk.class_grid(z, a.cols, classes)
+            images = g(z, y).numpy()
     ours = grid(images, a.cols)
     print(f"{a.checkpoint}: step {step}, {cfg['model']['preset']}, {a.n} images of {images.shape[1:]}")
     if a.out:

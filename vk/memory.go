@@ -406,3 +406,11 @@ func Float32Bytes(f []float32) []byte {
 	}
 	return unsafe.Slice((*byte)(unsafe.Pointer(&f[0])), len(f)*4)
 }
+
+// Uint32Bytes views a uint32 slice as bytes (no copy): class labels.
+func Uint32Bytes(u []uint32) []byte {
+	if len(u) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(&u[0])), len(u)*4)
+}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/gan-vk/gan-vk/gan"
 	"github.com/gan-vk/gan-vk/gan/run"
@@ -20,7 +21,11 @@ checkpoint was written), else the one Adam trains (--weights raw). Batch norm us
 statistics (--bn eval, PyTorch's eval mode) unless --bn batch normalises
 with the statistics of the images drawn together (training mode, which
 some generators look better in early on). The same checkpoint, --seed and
---n give the same images.`
+--n give the same images.
+
+A class-conditional model (trained with --conditional) draws a row per
+class, each column one z, unless --class picks classes by name or number:
+one class draws every image of it, several a row each, in the order given.`
 
 func runSample(args []string, stdout, stderr io.Writer) (err error) {
 	fs := newFlags("sample", sampleSynopsis, stdout, stderr)
@@ -32,6 +37,7 @@ func runSample(args []string, stdout, stderr io.Writer) (err error) {
 	cols := fs.Int("cols", 8, "images per row of the grid")
 	bn := fs.String("bn", "eval", "batch norm: eval (running statistics) or batch (the drawn batch's statistics)")
 	weights := weightsFlag(fs)
+	class := fs.String("class", "", "a conditional model's classes to draw: names or numbers, comma-separated (default: a row per class)")
 	device := fs.String("device", "", "Vulkan device: an index or part of a name")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -53,6 +59,10 @@ func runSample(args []string, stdout, stderr io.Writer) (err error) {
 	if err != nil {
 		return err
 	}
+	classes, err := sampleClasses(c, *class)
+	if err != nil {
+		return err
+	}
 	d, err := openDevice(*device)
 	if err != nil {
 		return err
@@ -68,6 +78,9 @@ func runSample(args []string, stdout, stderr io.Writer) (err error) {
 		return err
 	}
 	defer s.Close()
+	if err := setClasses(s, classes, *cols, *seed); err != nil {
+		return err
+	}
 	imgs, err := s.Images()
 	if err != nil {
 		return err
@@ -90,4 +103,49 @@ func runSample(args []string, stdout, stderr io.Writer) (err error) {
 		fmt.Fprintf(stdout, "wrote %d images to %s from %s (step %d, %s weights)\n", s.N, *out, c.Path, g.Step, g.Weights)
 	}
 	return nil
+}
+
+// sampleClasses reads --class against the checkpoint's model: nil for an
+// unconditional one, every class when none are given.
+func sampleClasses(c *run.Checkpoint, arg string) ([]uint32, error) {
+	st, err := c.State()
+	if err != nil {
+		return nil, err
+	}
+	m := st.Config.Model
+	if !m.Conditional() {
+		if arg != "" {
+			return nil, &usageError{fmt.Sprintf("--class %s: %s is not class-conditional (it was trained without --conditional)", arg, c.Path)}
+		}
+		return nil, nil
+	}
+	if arg == "" {
+		return gan.CycleClasses(m.Classes, m.Classes), nil
+	}
+	var out []uint32
+	for _, part := range strings.Split(arg, ",") {
+		k, err := m.ParseClass(strings.TrimSpace(part))
+		if err != nil {
+			return nil, &usageError{"--class: " + err.Error()}
+		}
+		out = append(out, uint32(k))
+	}
+	return out, nil
+}
+
+// setClasses gives a conditional model's sampler its classes: one class
+// for every image, each its own z; several as a grid of a row per class,
+// a column per z.
+func setClasses(s *gan.Sampler, classes []uint32, cols int, seed uint64) error {
+	switch len(classes) {
+	case 0:
+		return nil
+	case 1:
+		labels := make([]uint32, s.N)
+		for i := range labels {
+			labels[i] = classes[0]
+		}
+		return s.SetLabels(labels)
+	}
+	return s.ClassGrid(cols, classes, seed, 0)
 }

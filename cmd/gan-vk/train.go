@@ -143,7 +143,7 @@ type trainFlags struct {
 	df, gSteps, dSteps, scoreEvery, scoreN, size           int
 	seed                                                   uint64
 	ckptMinutes, leak, dropout, lr, beta1, ema, lrD, lrG   float64
-	quiet, view, tune, gif, mirror, sn                     bool
+	quiet, view, tune, gif, mirror, sn, conditional        bool
 	set                                                    map[string]bool
 }
 
@@ -175,6 +175,7 @@ func newTrainFlags(fs *flag.FlagSet) *trainFlags {
 	fs.Float64Var(&f.lrG, "lr-g", 0, "the generator's own learning rate (0: --lr)")
 	fs.StringVar(&f.loss, "loss", "bce", "the GAN loss: bce (the DCGAN paper's) or hinge (SNGAN's)")
 	fs.BoolVar(&f.sn, "sn", false, "spectral norm on the discriminator's weights, one power iteration per update (SNGAN's; the DCGAN family; with --loss hinge)")
+	fs.BoolVar(&f.conditional, "conditional", false, "class-conditional: train on labelled data (IDX labels beside the images, or a folder of class subfolders) so that sample --class picks what the generator draws (conditional batch norm in G, a projection in D)")
 	fs.StringVar(&f.dNorm, "d-norm", "bn", "the discriminator's normalisation between its convs: bn (batch norm) or none (a bias; SNGAN's, with --sn)")
 	fs.Float64Var(&f.beta1, "beta1", 0.5, "Adam β1")
 	fs.Float64Var(&f.ema, "ema", defaultEMA, "decay of the moving average of the generator's weights, which sample grids, sample, view and score use (0: keep none)")
@@ -382,6 +383,12 @@ func (f *trainFlags) newConfig() (run.Config, string, error) {
 	case f.set["dropout"] && f.dropout > 0:
 		return cfg, "", &usageError{fmt.Sprintf("--dropout applies to dcgan28's discriminator; %s's has none", m.Preset)}
 	}
+	if f.conditional {
+		if m.ClassNames, err = data.Classes(f.data); err != nil {
+			return cfg, "", fmt.Errorf("--conditional: %w", err)
+		}
+		m.Classes = len(m.ClassNames)
+	}
 	if err := f.discriminatorNorm(&m); err != nil {
 		return cfg, "", err
 	}
@@ -499,6 +506,9 @@ func describeLoss(c gan.TrainConfig) string {
 	}
 	if c.DSteps > 1 {
 		s += fmt.Sprintf(", %d D updates a step", c.DSteps)
+	}
+	if c.Model.Conditional() {
+		s += fmt.Sprintf(", conditional on %d classes", c.Model.Classes)
 	}
 	return s
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -89,4 +90,49 @@ func (d *Dataset) readFolderLabels(cache string, c folderClasses) error {
 
 func writeFile(path string, b []byte) error {
 	return atomicfile.Write(path, func(w io.Writer) error { _, err := w.Write(b); return err })
+}
+
+// FashionMNIST are Fashion-MNIST's class names, by label.
+var FashionMNIST = []string{"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"}
+
+// Classes reads the class names of the labelled data at path without
+// decoding an image: an image folder's subfolders, sorted (the labels Open
+// gives); an IDX images file's labels file beside it, named by
+// Fashion-MNIST's names when the path says it is Fashion-MNIST, else by
+// number. Unlabelled data is an error that says how to label it.
+func Classes(path string) ([]string, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("data: %w", err)
+	}
+	images := path
+	if st.IsDir() {
+		idx, ok := idxInDir(path)
+		if !ok {
+			files, err := listImages(path)
+			if err != nil {
+				return nil, err
+			}
+			if c := classesOf(path, files); c.names != nil {
+				return c.names, nil
+			}
+			return nil, fmt.Errorf("data: %s is not labelled: a labelled folder holds one subfolder per class (at least two), and every image inside one of them", path)
+		}
+		images = idx
+	}
+	d := &Dataset{Source: images, N: -1}
+	if err := d.readLabels(images); err != nil {
+		return nil, err
+	}
+	if d.Labels == nil {
+		return nil, fmt.Errorf("data: %s is not labelled: an IDX images file needs its labels file beside it (train-labels-idx1-ubyte for train-images-idx3-ubyte)", images)
+	}
+	if d.Classes == len(FashionMNIST) && strings.Contains(strings.ToLower(images), "fashion") {
+		return slices.Clone(FashionMNIST), nil
+	}
+	names := make([]string, d.Classes)
+	for k := range names {
+		names[k] = fmt.Sprint(k)
+	}
+	return names, nil
 }

@@ -138,7 +138,7 @@ func (d *Dataset) readLabels(images string) error {
 	if err != nil {
 		return fmt.Errorf("data: %w", err)
 	}
-	if len(labels) != d.N {
+	if d.N >= 0 && len(labels) != d.N { // N < 0: Classes, which reads no image
 		return fmt.Errorf("data: %s holds %d labels for the %d images of %s; the files do not belong together", path, len(labels), d.N, images)
 	}
 	classes := 0

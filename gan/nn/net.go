@@ -16,6 +16,10 @@ type Mode struct {
 	Train bool
 	Mask  int           // which of Options.Masks the dropout layers draw
 	Clock *layers.Clock // draws the dropout masks
+	// Labels are a conditional network's classes, one uint32 per sample,
+	// which its class-conditional layers read (LayerSpec.Classes); nil
+	// for an unconditional network.
+	Labels *vk.Buffer
 }
 
 // Eval is eval mode: batch norm on its running statistics, no dropout.
@@ -68,6 +72,7 @@ type Net struct {
 	convs []convOp
 	bns   []*layers.BatchNorm2d
 	drops [][]*layers.Dropout // per layer, one per mask
+	cond  []*classOps         // per layer, a class-conditional layer's (class.go)
 	outs  []*vk.Buffer
 	grads [2]*vk.Buffer // nil for a net built for forward only
 }
@@ -84,7 +89,8 @@ func NewNet(o *Owner, p *Store, n int, opt Options) *Net {
 	}
 	m := &Net{Spec: spec, Store: p, N: n,
 		convs: make([]convOp, len(spec.Layers)), bns: make([]*layers.BatchNorm2d, len(spec.Layers)),
-		drops: make([][]*layers.Dropout, len(spec.Layers)), outs: make([]*vk.Buffer, len(spec.Layers))}
+		drops: make([][]*layers.Dropout, len(spec.Layers)), cond: make([]*classOps, len(spec.Layers)),
+		outs: make([]*vk.Buffer, len(spec.Layers))}
 	keep := func(c interface{ Close() }, err error) {
 		if err != nil {
 			o.Fail(fmt.Errorf("nn: building the %s: %w", spec.Name, err))
@@ -109,7 +115,11 @@ func NewNet(o *Owner, p *Store, n int, opt Options) *Net {
 			m.convs[i] = c
 			keep(c, err)
 		case BatchNorm:
-			b, err := layers.NewBatchNorm2d(d, layers.BatchNorm2dConfig{N: n, C: l.K, H: l.OH, W: l.OW, Act: l.Act, Momentum: opt.BNMomentum})
+			act := l.Act
+			if l.Classes > 0 {
+				act = layers.Activation{} // the class affine after it applies it
+			}
+			b, err := layers.NewBatchNorm2d(d, layers.BatchNorm2dConfig{N: n, C: l.K, H: l.OH, W: l.OW, Act: act, Momentum: opt.BNMomentum})
 			m.bns[i] = b
 			keep(b, err)
 		case Dropout:
@@ -118,6 +128,9 @@ func NewNet(o *Owner, p *Store, n int, opt Options) *Net {
 				m.drops[i] = append(m.drops[i], dr)
 				keep(dr, err)
 			}
+		}
+		if l.Classes > 0 {
+			m.cond[i] = newClassOps(o, spec, i, n, train)
 		}
 		m.outs[i] = o.Buffer(fmt.Sprintf("%s.%d output", spec.Name, l.Module), n*l.OutCount())
 		if o.Err() != nil {
@@ -222,9 +235,14 @@ func (m *Net) Forward(s *vk.Sequence, x *vk.Buffer, md Mode) {
 		s.Scope(Scope(m.Spec.LayerName(i), PhaseForward))
 		switch l.Kind {
 		case Dense, Conv, ConvT:
-			m.convs[i].Forward(s, out, in, m.weight(i), bias(ps))
+			m.convs[i].Forward(s, out, in, m.weight(i), bias(l, ps))
+			if c := m.cond[i]; c != nil {
+				c.project(s, out, in, ps, md)
+			}
 		case BatchNorm:
-			if md.Train {
+			if c := m.cond[i]; c != nil {
+				c.normalize(s, m.bns[i], out, in, ps, m.Store.Running[i], md)
+			} else if md.Train {
 				m.bns[i].Forward(s, out, in, ps[0].Val, ps[1].Val, m.Store.Running[i])
 			} else {
 				m.bns[i].ForwardEval(s, out, in, ps[0].Val, ps[1].Val, m.Store.Running[i])
@@ -259,15 +277,15 @@ func (m *Net) ForwardAgain(s *vk.Sequence, x *vk.Buffer) {
 	}
 }
 
-func bias(ps []*Param) *vk.Buffer {
-	if len(ps) > 1 {
+func bias(l LayerSpec, ps []*Param) *vk.Buffer {
+	if l.Bias {
 		return ps[1].Val
 	}
 	return nil
 }
 
-func biasGrad(ps []*Param) *vk.Buffer {
-	if len(ps) > 1 {
+func biasGrad(l LayerSpec, ps []*Param) *vk.Buffer {
+	if l.Bias {
 		return ps[1].Grad
 	}
 	return nil
@@ -304,9 +322,12 @@ func (m *Net) Backward(s *vk.Sequence, x, dy, dx *vk.Buffer, md Mode, g Grads) {
 		case Dense, Conv, ConvT:
 			var dw, db *vk.Buffer
 			if g&WeightGrads != 0 {
-				dw, db = ps[0].Grad, biasGrad(ps)
+				dw, db = ps[0].Grad, biasGrad(l, ps)
 			}
 			m.convs[i].Backward(s, target, dw, db, dy, in, m.weight(i), out)
+			if c := m.cond[i]; c != nil {
+				c.projectBackward(s, target, dy, in, ps, md, g)
+			}
 		case BatchNorm:
 			if i > 0 {
 				target = dy // in place
@@ -314,7 +335,9 @@ func (m *Net) Backward(s *vk.Sequence, x, dy, dx *vk.Buffer, md Mode, g Grads) {
 			if target == nil {
 				target = dy
 			}
-			if !md.Train { // the running statistics: no γ, β gradients
+			if c := m.cond[i]; c != nil {
+				c.normalizeBackward(s, m.bns[i], target, dy, in, out, ps, m.Store.Running[i], md, g)
+			} else if !md.Train { // the running statistics: no γ, β gradients
 				m.bns[i].BackwardEval(s, target, dy, out, ps[0].Val, m.Store.Running[i])
 			} else {
 				m.bns[i].Backward(s, target, ps[0].Grad, ps[1].Grad, dy, in, out, ps[0].Val)

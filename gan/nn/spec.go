@@ -39,6 +39,15 @@ type LayerSpec struct {
 	// value (spectral norm, layers.SpectralNorm): the trained tensor is
 	// weight_orig, and u and v (weight_u, weight_v) are kept beside it.
 	SN bool
+	// Classes makes a layer read each sample's class (Mode.Labels), one of
+	// Classes. A batch norm is class-conditional (StudioGAN's, BigGAN's):
+	// it normalises without γ and β of its own, then scales and shifts
+	// each sample by its class's row of two embeddings (gain.weight and
+	// bias.weight, Classes×K). A dense layer is a projection
+	// discriminator's last (Miyato and Koyama): each sample's output gains
+	// ⟨embed(class), input⟩, from an embedding embed.weight, Classes×C.
+	// 0: an unconditional layer.
+	Classes int
 }
 
 // InCount and OutCount are the floats of one sample's input and output.
@@ -66,6 +75,7 @@ type Builder struct {
 	net     Spec
 	c, h, w int
 	sn      bool // the dense and conv layers added from now on are spectrally normalised
+	classes int  // the batch norms added from now on are conditional on this many classes
 }
 
 // NewBuilder starts the network name on inputs of c×h×w.
@@ -79,6 +89,21 @@ func (b *Builder) Spec() Spec { return b.net }
 // SpectralNorm turns spectral normalisation on or off for the dense and
 // conv layers added after it (torch.nn.utils.spectral_norm around each).
 func (b *Builder) SpectralNorm(on bool) { b.sn = on }
+
+// Conditional makes the batch norms added after it class-conditional on
+// one of classes (0: unconditional ones).
+func (b *Builder) Conditional(classes int) { b.classes = classes }
+
+// Project gives the last layer, a dense one to a single logit after at
+// least one other layer, a projection discriminator's class term over
+// classes (0: none).
+func (b *Builder) Project(classes int) {
+	last := len(b.net.Layers) - 1
+	if last < 1 || b.net.Layers[last].Kind != Dense || b.net.Layers[last].K != 1 {
+		panic("nn: a projection follows a dense layer to one logit that is not the network's first")
+	}
+	b.net.Layers[last].Classes = classes
+}
 
 func (b *Builder) add(l LayerSpec, modules int) {
 	if b.sn && (l.Kind == Dense || l.Kind == Conv) {
@@ -125,7 +150,7 @@ func (b *Builder) ConvT(k, stride int, bias bool, act layers.Activation) {
 
 // BN adds nn.BatchNorm2d with a fused activation.
 func (b *Builder) BN(act layers.Activation) {
-	b.add(LayerSpec{Kind: BatchNorm, K: b.c, OH: b.h, OW: b.w, Act: act}, 1+actModules(act))
+	b.add(LayerSpec{Kind: BatchNorm, K: b.c, OH: b.h, OW: b.w, Act: act, Classes: b.classes}, 1+actModules(act))
 }
 
 // Drop adds nn.Dropout(p). With p 0 the module stays (the state_dict names
@@ -162,17 +187,28 @@ func (t TensorSpec) Count() int {
 }
 
 // Running lists a batch-norm layer's running statistics, mean then
-// variance, by state_dict name; nil for any other layer.
+// variance, by state_dict name; nil for any other layer. A conditional
+// batch norm's are its inner nn.BatchNorm2d's (bn.running_mean, …).
 func (l LayerSpec) Running(prefix string) []TensorSpec {
 	if l.Kind != BatchNorm {
 		return nil
 	}
-	name := func(s string) string { return fmt.Sprintf("%s.%d.%s", prefix, l.Module, s) }
-	return []TensorSpec{{name("running_mean"), []int{l.K}}, {name("running_var"), []int{l.K}}}
+	return []TensorSpec{{l.bnName(prefix, "running_mean"), []int{l.K}}, {l.bnName(prefix, "running_var"), []int{l.K}}}
+}
+
+// Counter is a batch-norm layer's num_batches_tracked, by state_dict name.
+func (l LayerSpec) Counter(prefix string) string { return l.bnName(prefix, "num_batches_tracked") }
+
+func (l LayerSpec) bnName(prefix, s string) string {
+	if l.Classes > 0 {
+		s = "bn." + s
+	}
+	return fmt.Sprintf("%s.%d.%s", prefix, l.Module, s)
 }
 
 // Params lists a layer's trained parameters in state_dict order: weight
-// then bias (γ then β for batch norm).
+// then bias (γ then β for batch norm; a conditional batch norm's gain
+// and bias embeddings), then a projection's embedding.
 func (l LayerSpec) Params(prefix string) []TensorSpec {
 	name := func(s string) string { return fmt.Sprintf("%s.%d.%s", prefix, l.Module, s) }
 	var w []int
@@ -184,6 +220,9 @@ func (l LayerSpec) Params(prefix string) []TensorSpec {
 	case ConvT:
 		w = []int{l.C, l.K, l.Size, l.Size}
 	case BatchNorm:
+		if l.Classes > 0 {
+			return []TensorSpec{{name("gain.weight"), []int{l.Classes, l.K}}, {name("bias.weight"), []int{l.Classes, l.K}}}
+		}
 		return []TensorSpec{{name("weight"), []int{l.K}}, {name("bias"), []int{l.K}}}
 	default:
 		return nil
@@ -196,7 +235,17 @@ func (l LayerSpec) Params(prefix string) []TensorSpec {
 	if l.Bias {
 		out = append(out, TensorSpec{name("bias"), []int{l.K}})
 	}
+	if l.Classes > 0 {
+		out = append(out, TensorSpec{name("embed.weight"), []int{l.Classes, l.C}})
+	}
 	return out
+}
+
+// drawn reports whether parameter j of Params is drawn at initialisation
+// (a weight, batch norm's γ or a conditional one's gain, a projection's
+// embedding) rather than set to 0 (a bias, β).
+func (l LayerSpec) drawn(j int) bool {
+	return j == 0 || l.Kind == Dense && l.Classes > 0 && j == len(l.Params(""))-1
 }
 
 // SNShape is the matrix spectral norm sees a layer's weight as, PyTorch's
@@ -266,6 +315,9 @@ func (s Spec) LayerName(i int) string {
 	case ConvT:
 		return fmt.Sprintf("%s.%d convT %d→%d %d×%d", net, l.Module, l.C, l.K, l.OH, l.OW)
 	case BatchNorm:
+		if l.Classes > 0 {
+			return fmt.Sprintf("%s.%d class batchnorm %d %d×%d", net, l.Module, l.K, l.OH, l.OW)
+		}
 		return fmt.Sprintf("%s.%d batchnorm %d %d×%d", net, l.Module, l.K, l.OH, l.OW)
 	case Dropout:
 		return fmt.Sprintf("%s.%d dropout %d×%d×%d", net, l.Module, l.K, l.OH, l.OW)

@@ -107,7 +107,7 @@ func (p *Store) Counters(batches int) []Tensor {
 	var out []Tensor
 	for i, l := range p.Spec.Layers {
 		if p.Running[i] != nil {
-			out = append(out, Tensor{Name: fmt.Sprintf("%s.%d.num_batches_tracked", p.Spec.Name, l.Module),
+			out = append(out, Tensor{Name: l.Counter(p.Spec.Name),
 				Shape: []int{}, I64: []int64{int64(batches)}})
 		}
 	}

@@ -210,7 +210,8 @@ func normalized(v []float64) []float64 {
 func (p *Store) roundUp(n int) int { return (n + p.align - 1) / p.align * p.align }
 
 // Init fills the parameters as DCGAN does, from r: weights N(0, 0.02),
-// batch-norm γ N(1, 0.02), biases and β 0, running mean 0 and variance 1,
+// batch-norm γ N(1, 0.02) (a conditional one's gain table too), biases
+// and β 0, a projection's embedding N(0, 0.02) as StudioGAN's, running mean 0 and variance 1,
 // Adam's moments 0. The padding between tensors is 0 in every buffer, so
 // Adam leaves it 0.
 func (p *Store) Init(r *rand.Rand) error {
@@ -230,12 +231,12 @@ func (p *Store) Fill(weight func(t *Param) float32, gamma func() float32) error 
 	val := make([]float32, p.Floats)
 	for i, l := range p.Spec.Layers {
 		for j, t := range p.Layers[i] {
-			if j > 0 {
+			if !l.drawn(j) {
 				continue // a bias or β
 			}
 			v := val[t.Off : t.Off+t.Count()]
 			for k := range v {
-				if l.Kind == BatchNorm {
+				if l.Kind == BatchNorm && j == 0 {
 					v[k] = gamma()
 				} else {
 					v[k] = weight(t)

@@ -333,7 +333,8 @@ type loop struct {
 	ckpt      *checkpointer
 	observers []Observer
 	closers   []func()
-	drifted   bool // the ranks' state has differed once
+	drifted   bool     // the ranks' state has differed once
+	labels    []uint32 // a conditional run's batch classes, read from the loader
 }
 
 func (l *loop) close() {
@@ -420,13 +421,19 @@ func (r *Run) startConfig(resume bool) (Config, error) {
 
 // openData opens the run's data and its loader, and counts the run's steps.
 func (l *loop) openData(cfg Config) (*data.Dataset, error) {
-	ds, err := data.Open(data.Options{Path: cfg.Data, Size: cfg.Train.Model.Size(), Crop: cfg.Crop, CacheDir: l.r.CacheDir, Log: l.logf})
+	m := cfg.Train.Model
+	ds, err := data.Open(data.Options{Path: cfg.Data, Size: m.Size(), Crop: cfg.Crop, CacheDir: l.r.CacheDir, Labels: m.Conditional(), Log: l.logf})
 	if err != nil {
 		return nil, err
 	}
 	l.closers = append(l.closers, func() { ds.Close() })
-	if ds.C != cfg.Train.Model.Channels {
-		return nil, fmt.Errorf("the data has %d channels, the run's model %d", ds.C, cfg.Train.Model.Channels)
+	switch {
+	case ds.C != m.Channels:
+		return nil, fmt.Errorf("the data has %d channels, the run's model %d", ds.C, m.Channels)
+	case m.Conditional() && ds.Labels == nil:
+		return nil, fmt.Errorf("%s has no labels, and the run's model is class-conditional: give the labelled data it was trained on", cfg.Data)
+	case m.Conditional() && ds.Classes != m.Classes:
+		return nil, fmt.Errorf("%s has %d classes, and the run's model %d: give the labelled data it was trained on", cfg.Data, ds.Classes, m.Classes)
 	}
 	if l.loader, err = data.NewLoader(ds, cfg.Train.Batch, cfg.Train.Seed); err != nil {
 		return nil, err
@@ -493,11 +500,17 @@ func (l *loop) observe(d *vk.Device) error {
 		return err
 	}
 	l.closers = append(l.closers, func() { metrics.Close() })
-	sampler, err := t.NewSampler(64, gan.DefaultWeights)
+	sampler, err := t.NewSampler(gan.GridImages(t.Config.Model), gan.DefaultWeights)
 	if err != nil {
 		return err
 	}
 	l.closers = append(l.closers, sampler.Close)
+	if m := t.Config.Model; m.Conditional() { // a row per class
+		if err := sampler.ClassGrid(gan.GridCols, gan.GridRows(m), t.Config.Seed, 0); err != nil {
+			return err
+		}
+		l.logf("sample grids: a row per class, %s", gan.RowNames(m))
+	}
 	l.ckpt = &checkpointer{r: r, t: t, perEpoch: l.perEpoch(), last: time.Now()}
 	l.observers = []Observer{
 		observerFunc(func(_ context.Context, s *StepDone) error { return metrics.add(s.Metric) }),
@@ -556,6 +569,9 @@ func (l *loop) step() (*StepDone, error) {
 		if err := t.RealBatch(j).Upload(0, vk.Float32Bytes(b[lo*image:hi*image])); err != nil {
 			return nil, err
 		}
+		if err := l.uploadLabels(step*k+j, j); err != nil {
+			return nil, err
+		}
 	}
 	if step+1 < l.total {
 		l.batches.load(step + 1)
@@ -580,6 +596,23 @@ func (l *loop) step() (*StepDone, error) {
 		m.AugmentP, m.RT = &st.AugmentP, &st.RT
 	}
 	return &StepDone{Event: ev, Metric: m, Last: t.Steps() == l.total}, nil
+}
+
+// uploadLabels uploads a conditional model's classes of the loader's
+// batch to its k-th real batch (this rank's rows).
+func (l *loop) uploadLabels(batch, k int) error {
+	b := l.t.RealLabels(k)
+	if b == nil {
+		return nil
+	}
+	if l.labels == nil {
+		l.labels = make([]uint32, l.loader.BatchSize())
+	}
+	if err := l.loader.BatchLabels(batch, l.labels); err != nil {
+		return err
+	}
+	lo, hi := l.t.Rows()
+	return b.Upload(0, vk.Uint32Bytes(l.labels[lo:hi]))
 }
 
 // resume loads the newest checkpoint of the run folder into t, after
