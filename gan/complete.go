@@ -58,6 +58,9 @@ func NewCompleter(d *vk.Device, cfg TrainConfig, w Weights, src TensorSource, o 
 		c.Close()
 		return nil, fmt.Errorf("gan: completion: %w", err)
 	}
+	if m.Conditional() {
+		return fail(fmt.Errorf("the model is class-conditional (trained with --conditional), and completion does not search over classes; complete with an unconditional run"))
+	}
 	if o.N < 1 || o.Lambda < 0 || o.LR <= 0 || o.Clamp <= 0 {
 		return fail(fmt.Errorf("%d images, λ %g, lr %g, clamp %g: need at least one image, λ ≥ 0 and a positive lr and clamp", o.N, o.Lambda, o.LR, o.Clamp))
 	}

@@ -64,13 +64,13 @@ func (c ModelConfig) ParseClass(s string) (int, error) {
 	}
 	k, err := strconv.Atoi(s)
 	if err != nil || k < 0 || k >= c.Classes {
-		return 0, fmt.Errorf("class %q does not exist: give a number from 0 to %d or a name (%s)", s, c.Classes-1, c.classList())
+		return 0, fmt.Errorf("class %q does not exist: give a number from 0 to %d or a name (%s)", s, c.Classes-1, c.ClassList())
 	}
 	return k, nil
 }
 
-// classList is the classes as a user reads them: "0 T-shirt/top, 1 Trouser, …".
-func (c ModelConfig) classList() string {
+// ClassList is the classes as a user reads them: "0 T-shirt/top, 1 Trouser, …".
+func (c ModelConfig) ClassList() string {
 	var parts []string
 	for k := range c.Classes {
 		parts = append(parts, fmt.Sprintf("%d %s", k, c.ClassName(k)))

@@ -231,6 +231,7 @@ type Generator struct {
 	Weights Weights
 	p       *nn.Store
 	own     *nn.Owner
+	tables  map[*nn.Param][]float32 // a conditional one's class embeddings as loaded (BlendClasses)
 }
 
 // LoadGenerator puts one generator of a run configured cfg, at step, on
@@ -260,4 +261,44 @@ func (g *Generator) Close() { g.own.Close() }
 // normalises with each batch's statistics instead of the running ones.
 func (g *Generator) NewSampler(d *vk.Device, n int, seed uint64, batchStats bool) (*Sampler, error) {
 	return newSampler(d, g.p, g.Config.Model, n, seed, samplerOptions{batchStats: batchStats})
+}
+
+// BlendClasses sets class slot's rows of each conditional batch norm's
+// gain and bias embeddings to (1−t)·class a's + t·class b's, as loaded:
+// images of class slot are then drawn for a point between two classes
+// (BigGAN's walk between class embeddings at a fixed z). t 0 draws class
+// a exactly.
+func (g *Generator) BlendClasses(slot, a, b int, t float32) error {
+	m := g.Config.Model
+	for _, k := range []int{slot, a, b} {
+		if k < 0 || k >= m.Classes {
+			return fmt.Errorf("gan: class %d of a model of %d classes", k, m.Classes)
+		}
+	}
+	if g.tables == nil {
+		g.tables = map[*nn.Param][]float32{}
+	}
+	for i, l := range g.p.Spec.Layers {
+		if l.Kind != nn.BatchNorm || l.Classes == 0 {
+			continue
+		}
+		for _, p := range g.p.Layers[i] { // gain, bias: Classes×K
+			v, ok := g.tables[p]
+			if !ok {
+				var err error
+				if v, err = nn.ReadFloats(p.Val, p.Count()); err != nil {
+					return err
+				}
+				g.tables[p] = v
+			}
+			row := make([]float32, l.K)
+			for c := range row {
+				row[c] = (1-t)*v[a*l.K+c] + t*v[b*l.K+c]
+			}
+			if err := p.Val.Upload(4*slot*l.K, vk.Float32Bytes(row)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

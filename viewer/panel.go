@@ -95,6 +95,11 @@ func drawPanel(img *image.RGBA, s live.Snapshot, p panelState) {
 		t.line(colDim, "%d images: %s", p.shown, clip(s.GridFrom, (w-20)/7-12))
 		if !s.Real {
 			t.line(colDim, "generator of step %d", s.GridStep)
+			if len(s.Rows) > 0 {
+				for _, l := range wrap("rows: "+strings.Join(s.Rows, ", "), (w-20)/7) {
+					t.line(colDim, "%s", l)
+				}
+			}
 		}
 	}
 	for _, msg := range []string{s.Status, p.message} {

@@ -57,6 +57,9 @@ func runComplete(args []string, stdout, stderr io.Writer) (err error) {
 		return err
 	}
 	m := st.Config.Model
+	if m.Conditional() { // before any work: the completer refuses it too
+		return fmt.Errorf("%s is class-conditional (trained with --conditional), and complete does not search over classes; complete with an unconditional run", c.Path)
+	}
 	imgs, n, err := completionInputs(f, m, stdout)
 	if err != nil {
 		return err

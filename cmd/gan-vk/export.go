@@ -12,7 +12,9 @@ const exportSynopsis = `export --checkpoint RUN|FILE --onnx G.onnx [--weights em
 Writes a trained generator as an ONNX model that any ONNX runtime runs
 (onnxruntime in Python, Node or a browser): input "z", batch × Z floats
 drawn from N(0, 1); output "images", batch × C × S × S floats in [-1, 1]
-(a pixel is round((v + 1) · 127.5)). The batch is free. The generator is
+(a pixel is round((v + 1) · 127.5)). A class-conditional generator also
+takes "class", batch int64s, the class of each image; the model's metadata
+class_names names them. The batch is free. The generator is
 the EMA one when the run keeps it, as for gan-vk sample; batch norm runs in
 inference mode with the checkpoint's running statistics, as sample's
 --bn eval. Needs no device.`
@@ -47,7 +49,11 @@ func runExport(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("writing %s: %w", *out, err)
 	}
 	cfg := st.Config.Model
-	fmt.Fprintf(stdout, "wrote %s: the %s generator of %s (step %d), z [batch, %d] to images [batch, %d, %d, %d] in [-1, 1]\n",
-		*out, w.For(st.Config), c.Path, st.Step, cfg.Z, cfg.Channels, cfg.Size(), cfg.Size())
+	class := ""
+	if cfg.Conditional() {
+		class = fmt.Sprintf(" and class [batch] (0 to %d)", cfg.Classes-1)
+	}
+	fmt.Fprintf(stdout, "wrote %s: the %s generator of %s (step %d), z [batch, %d]%s to images [batch, %d, %d, %d] in [-1, 1]\n",
+		*out, w.For(st.Config), c.Path, st.Step, cfg.Z, class, cfg.Channels, cfg.Size(), cfg.Size())
 	return nil
 }

@@ -35,10 +35,18 @@ each term a seed or the mean z of a parenthesised list of seeds, as
 then the image of the result.
 
 The generator and batch norm are chosen as for gan-vk sample (--weights,
---bn).`
+--bn).
+
+A class-conditional model (train --conditional) needs a class: --class K
+walks z (or does --arith) within class K; --classes A,B,… instead walks
+between classes at the z of the first of --seeds, blending the classes'
+embeddings in its conditional batch norms (BigGAN's class interpolation):
+the frame at a class is exactly that class's sample. Classes are names or
+numbers, as sample --class takes them.`
 
 type interpolateFlags struct {
 	ckpt, seeds, out, arith, bn, weights, device string
+	class, classes                               string
 	n, frames, fps, cols                         int
 	lerp                                         bool
 }
@@ -56,6 +64,8 @@ func runInterpolate(args []string, stdout, stderr io.Writer) (err error) {
 	fs.StringVar(&f.out, "out", "", "a .gif `file`, or a folder for one PNG per frame (default interpolation.gif; arith.png with --arith)")
 	fs.StringVar(&f.arith, "arith", "", "latent arithmetic on seeds, as 1-2+3 or (1,2,3)-(4,5,6)+(7,8,9)")
 	fs.StringVar(&f.bn, "bn", "eval", "batch norm: eval (running statistics) or batch (the drawn batch's statistics)")
+	fs.StringVar(&f.class, "class", "", "a conditional model's class to walk (or do --arith) in: a name or number")
+	fs.StringVar(&f.classes, "classes", "", "a conditional model's classes to walk between, comma-separated, at the z of the first of --seeds")
 	w := weightsFlag(fs)
 	fs.StringVar(&f.device, "device", "", "Vulkan device: an index or part of a name")
 	if err := parse(fs, args); err != nil {
@@ -70,6 +80,10 @@ func runInterpolate(args []string, stdout, stderr io.Writer) (err error) {
 	if err != nil {
 		return err
 	}
+	classes, err := f.walkClasses(c, expr != nil)
+	if err != nil {
+		return err
+	}
 	d, err := openDevice(f.device)
 	if err != nil {
 		return err
@@ -81,10 +95,65 @@ func runInterpolate(args []string, stdout, stderr io.Writer) (err error) {
 	}
 	defer g.Close()
 	batch := f.bn == "batch"
-	if expr != nil {
-		return writeArith(g, d, expr, f, batch, stdout)
+	switch {
+	case expr != nil:
+		return writeArith(g, d, expr, f, classes, batch, stdout)
+	case len(classes) > 1:
+		return writeClassWalk(g, d, seeds[0], classes, f, batch, stdout)
 	}
-	return writeWalk(g, d, seeds, f, batch, stdout)
+	return writeWalk(g, d, seeds, f, classes, batch, stdout)
+}
+
+// walkClasses reads --class and --classes against the checkpoint's model:
+// nil for an unconditional one, one class for a walk in z or --arith,
+// several for a walk between classes.
+func (f *interpolateFlags) walkClasses(c *run.Checkpoint, arith bool) ([]uint32, error) {
+	st, err := c.State()
+	if err != nil {
+		return nil, err
+	}
+	m := st.Config.Model
+	given := f.class
+	switch {
+	case !m.Conditional() && (f.class != "" || f.classes != ""):
+		return nil, &usageError{fmt.Sprintf("--class and --classes are for a class-conditional model; %s was trained without --conditional", c.Path)}
+	case !m.Conditional():
+		return nil, nil
+	case f.class != "" && f.classes != "":
+		return nil, &usageError{"give --class (a walk in z within a class) or --classes (a walk between classes), not both"}
+	case f.classes != "" && arith:
+		return nil, &usageError{"--arith works within one class: give --class, not --classes"}
+	case f.class == "" && f.classes == "":
+		return nil, &usageError{fmt.Sprintf("%s is class-conditional: give --class K (a walk in z within class K) or --classes A,B (a walk between classes); its classes are %s",
+			c.Path, m.ClassList())}
+	case f.classes != "":
+		given = f.classes
+	}
+	var out []uint32
+	for _, part := range strings.Split(given, ",") {
+		k, err := m.ParseClass(strings.TrimSpace(part))
+		if err != nil {
+			return nil, &usageError{err.Error()}
+		}
+		out = append(out, uint32(k))
+	}
+	if f.classes != "" && len(out) < 2 {
+		return nil, &usageError{fmt.Sprintf("--classes %q: a walk needs at least two classes, as 0,1", f.classes)}
+	}
+	return out, nil
+}
+
+// oneClass gives every image of a conditional model's sampler the class
+// (none for an unconditional one).
+func oneClass(s *gan.Sampler, classes []uint32) error {
+	if len(classes) == 0 {
+		return nil
+	}
+	labels := make([]uint32, s.N)
+	for i := range labels {
+		labels[i] = classes[0]
+	}
+	return s.SetLabels(labels)
 }
 
 // check reads the flags that need more than their type: the seeds of a
@@ -155,46 +224,22 @@ func seedZ(s *gan.Sampler, seeds []uint64) ([][]float32, error) {
 	return out, nil
 }
 
-func writeWalk(g *gan.Generator, d *vk.Device, seeds []uint64, f interpolateFlags, batch bool, stdout io.Writer) error {
+func writeWalk(g *gan.Generator, d *vk.Device, seeds []uint64, f interpolateFlags, classes []uint32, batch bool, stdout io.Writer) error {
 	s, err := g.NewSampler(d, f.n, seeds[0], batch)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
+	if err := oneClass(s, classes); err != nil {
+		return err
+	}
 	points, err := seedZ(s, seeds)
 	if err != nil {
 		return err
 	}
 	zs := latent.Walk(points, f.frames, s.Z, !f.lerp)
-	gifOut := strings.EqualFold(filepath.Ext(f.out), ".gif")
-	if !gifOut {
-		if err := os.MkdirAll(f.out, 0o755); err != nil {
-			return err
-		}
-	}
-	cols := min(f.cols, f.n)
-	frames := make([]anim.Frame, 0, len(zs))
-	count := newCounter(stdout, "frame", len(zs))
-	for i, z := range zs {
-		if err := s.SetZ(z); err != nil {
-			return err
-		}
-		imgs, err := s.Images()
-		if err != nil {
-			return err
-		}
-		m := gan.Grid(imgs, s.N, s.C, s.S, cols)
-		if gifOut {
-			frames = append(frames, anim.Frame{Image: m, Delay: time.Second / time.Duration(f.fps)})
-		} else if err := gan.WritePNG(filepath.Join(f.out, fmt.Sprintf("frame_%04d.png", i)), m); err != nil {
-			return err
-		}
-		count.done(i+1, "")
-	}
-	if gifOut {
-		if err := anim.Write(f.out, frames); err != nil {
-			return fmt.Errorf("writing %s: %w", f.out, err)
-		}
+	if err := writeFrames(s, f, len(zs), stdout, func(i int) error { return s.SetZ(zs[i]) }); err != nil {
+		return err
 	}
 	how := "great circles"
 	if f.lerp {
@@ -205,9 +250,72 @@ func writeWalk(g *gan.Generator, d *vk.Device, seeds []uint64, f interpolateFlag
 	return nil
 }
 
+// writeFrames writes frames frames of the sampler's images, each after
+// set(i), as a GIF or a folder of PNGs.
+func writeFrames(s *gan.Sampler, f interpolateFlags, frames int, stdout io.Writer, set func(i int) error) error {
+	gifOut := strings.EqualFold(filepath.Ext(f.out), ".gif")
+	if !gifOut {
+		if err := os.MkdirAll(f.out, 0o755); err != nil {
+			return err
+		}
+	}
+	cols := min(f.cols, f.n)
+	out := make([]anim.Frame, 0, frames)
+	count := newCounter(stdout, "frame", frames)
+	for i := range frames {
+		if err := set(i); err != nil {
+			return err
+		}
+		imgs, err := s.Images()
+		if err != nil {
+			return err
+		}
+		m := gan.Grid(imgs, s.N, s.C, s.S, cols)
+		if gifOut {
+			out = append(out, anim.Frame{Image: m, Delay: time.Second / time.Duration(f.fps)})
+		} else if err := gan.WritePNG(filepath.Join(f.out, fmt.Sprintf("frame_%04d.png", i)), m); err != nil {
+			return err
+		}
+		count.done(i+1, "")
+	}
+	if gifOut {
+		if err := anim.Write(f.out, out); err != nil {
+			return fmt.Errorf("writing %s: %w", f.out, err)
+		}
+	}
+	return nil
+}
+
+// writeClassWalk walks between classes at the z of seed: each frame draws
+// every image for a blend of two classes' embeddings (written into the
+// first class's rows, which every image is drawn for), --frames a leg,
+// looping back to the first class.
+func writeClassWalk(g *gan.Generator, d *vk.Device, seed uint64, classes []uint32, f interpolateFlags, batch bool, stdout io.Writer) error {
+	s, err := g.NewSampler(d, f.n, seed, batch)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	slot := classes[0]
+	if err := oneClass(s, []uint32{slot}); err != nil {
+		return err
+	}
+	legs := len(classes)
+	err = writeFrames(s, f, legs*f.frames, stdout, func(i int) error {
+		a, b := classes[i/f.frames], classes[(i/f.frames+1)%legs]
+		return g.BlendClasses(int(slot), int(a), int(b), float32(i%f.frames)/float32(f.frames))
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s: %d frames, %d walks between classes %s at seed %d (step %d, %s weights)\n",
+		f.out, legs*f.frames, f.n, f.classes, seed, g.Step, g.Weights)
+	return nil
+}
+
 // writeArith writes the rows of an arithmetic expression: each term's mean
 // z's image, then the result's.
-func writeArith(g *gan.Generator, d *vk.Device, e latent.Expr, f interpolateFlags, batch bool, stdout io.Writer) error {
+func writeArith(g *gan.Generator, d *vk.Device, e latent.Expr, f interpolateFlags, classes []uint32, batch bool, stdout io.Writer) error {
 	draw, err := g.NewSampler(d, f.n, 1, batch)
 	if err != nil {
 		return err
@@ -235,6 +343,9 @@ func writeArith(g *gan.Generator, d *vk.Device, e latent.Expr, f interpolateFlag
 		return err
 	}
 	defer show.Close()
+	if err := oneClass(show, classes); err != nil {
+		return err
+	}
 	zs := make([]float32, 0, f.n*cols*show.Z)
 	for r := 0; r < f.n; r++ { // row r: z r of every term, then of the result
 		for _, t := range append(terms, result) {

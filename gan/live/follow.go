@@ -206,6 +206,11 @@ func (f *follower) loadNewest() (bool, error) {
 		return false, err
 	}
 	s, err := g.NewSampler(f.dev, gridImages, g.Config.Seed, false)
+	if err == nil {
+		if err = f.live.classRows(s, g.Config.Seed); err != nil {
+			s.Close()
+		}
+	}
 	if err != nil {
 		g.Close()
 		return false, err

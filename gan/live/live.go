@@ -49,11 +49,12 @@ type Snapshot struct {
 	Run      string     // the run folder
 	Grid     *vk.Buffer // N images of C×S×S floats in [-1, 1]; N is 0 until the first grid
 	N, C, S  int
-	GridStep int    // the step of the generator (or the real batch) the grid shows
-	GridFrom string // what made it: "fixed z", "z #3", "latent walk", "real batch", a PNG's name
-	Real     bool   // the grid shows real images
-	Version  int    // changes whenever the grid does
-	Changes  int    // changes whenever anything does
+	GridStep int      // the step of the generator (or the real batch) the grid shows
+	GridFrom string   // what made it: "fixed z", "z #3", "latent walk", "real batch", a PNG's name
+	Real     bool     // the grid shows real images
+	Rows     []string // a conditional model's: the class each row of a generated grid shows
+	Version  int      // changes whenever the grid does
+	Changes  int      // changes whenever anything does
 
 	History  []run.Metric // every logged step; shared, append-only: do not modify
 	Step     int
@@ -212,6 +213,26 @@ func (l *Live) published(n, step int, from string, real bool) {
 	})
 }
 
+// classRows lays a conditional model's grid out as a row per class (as
+// the run's sample grids, as many rows as fit), each column one z, and
+// names the rows in the snapshot; nothing for an unconditional model.
+func (l *Live) classRows(s *gan.Sampler, seed uint64) error {
+	m := s.Model
+	if !m.Conditional() {
+		return nil
+	}
+	rows := gan.GridRows(m)
+	if err := s.ClassGrid(gan.GridCols, rows, seed, 0); err != nil {
+		return err
+	}
+	names := make([]string, min(len(rows), gridImages/gan.GridCols))
+	for r := range names {
+		names[r] = m.ClassName(int(rows[r]))
+	}
+	l.update(func(sn *Snapshot) { sn.Rows = names })
+	return nil
+}
+
 // explorer is the z a viewer explores: the fixed z (draw 0, the sample PNGs'),
 // a new draw per N, or a walk along great circles between random z's.
 type explorer struct {
@@ -318,6 +339,10 @@ func (l *Live) Watch(st run.Started) (run.Observer, error) {
 	t := st.Trainer
 	s, err := t.NewSampler(gridImages, gan.DefaultWeights)
 	if err != nil {
+		return nil, err
+	}
+	if err := l.classRows(s, t.Config.Seed); err != nil {
+		s.Close()
 		return nil, err
 	}
 	f := &trainFeed{live: l, t: t, sampler: s, z: newLatent(s, t.Config.Seed)}

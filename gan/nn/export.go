@@ -13,13 +13,16 @@ type Layer struct {
 	Size, Stride, Padding, OutPadding int
 	// The tensors: a linear layer's or convolution's weight (PyTorch's
 	// shapes) and bias; batch norm's weight (γ), bias (β), running_mean and
-	// running_var.
+	// running_var (a conditional one's gain and bias embeddings in place of
+	// γ and β, Classes×C each).
 	Params []string
 	Shapes [][]int
 	Act    string  // the activation fused after it: "", "leaky_relu", "tanh" or "sigmoid"
 	Slope  float32 // LeakyReLU's negative slope
 	Eps    float32 // batch norm's ε
 	P      float32 // dropout's probability
+	// Classes makes a batch norm class-conditional (LayerSpec.Classes).
+	Classes int
 }
 
 // BNEps is batch norm's ε: layers.BatchNorm2d's default, PyTorch's.
@@ -32,7 +35,7 @@ func (s Spec) Export() []Layer {
 	out := make([]Layer, len(s.Layers))
 	for i, l := range s.Layers {
 		e := Layer{Op: opNames[l.Kind], In: [3]int{l.C, l.H, l.W}, Out: [3]int{l.K, l.OH, l.OW},
-			Size: l.Size, Stride: l.Stride, Padding: l.Padding, OutPadding: l.OutPad, P: l.P}
+			Size: l.Size, Stride: l.Stride, Padding: l.Padding, OutPadding: l.OutPad, P: l.P, Classes: l.Classes}
 		for _, t := range append(l.Params(s.Name), l.Running(s.Name)...) {
 			e.Params, e.Shapes = append(e.Params, t.Name), append(e.Shapes, t.Shape)
 		}

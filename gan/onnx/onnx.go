@@ -1,5 +1,6 @@
 // Package onnx writes a trained generator as an ONNX model (z in, images
-// out) that any ONNX runtime can run: onnxruntime, in Node, a browser or
+// out; a conditional generator also takes a class per image) that any
+// ONNX runtime can run: onnxruntime, in Node, a browser or
 // Python. Batch norm is written in inference mode with the running
 // statistics the checkpoint holds (for the EMA generator, the ones
 // recomputed for its weights), as gan-vk sample's --bn eval draws.
@@ -7,6 +8,7 @@ package onnx
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -25,9 +27,10 @@ const (
 	opset     = 17
 )
 
-// Names of the graph's input and output.
+// Names of the graph's inputs and output.
 const (
 	Input  = "z"      // batch × Z floats, N(0, 1)
+	Class  = "class"  // a conditional generator's: batch int64 classes
 	Output = "images" // batch × C × S × S floats in [-1, 1]
 )
 
@@ -41,6 +44,11 @@ func Generator(cfg gan.TrainConfig, step int, w gan.Weights, src gan.TensorSourc
 	m := cfg.Model
 	g := &graph{src: src, GraphProto: &pb.GraphProto{Name: "generator"}}
 	g.Input = []*pb.ValueInfoProto{valueInfo(Input, m.Z)}
+	doc := fmt.Sprintf("z (batch × %d, N(0, 1))", m.Z)
+	if m.Conditional() {
+		g.Input = append(g.Input, classInfo(Class))
+		doc += fmt.Sprintf(" and class (batch int64s, 0 to %d)", m.Classes-1)
+	}
 	g.Output = []*pb.ValueInfoProto{valueInfo(Output, m.Channels, m.Size(), m.Size())}
 	x := Input
 	prev := [3]int{m.Z, 1, 1}
@@ -57,12 +65,27 @@ func Generator(cfg gan.TrainConfig, step int, w gan.Weights, src gan.TensorSourc
 	return &pb.ModelProto{
 		IrVersion:       irVersion,
 		ProducerName:    "gan-vk",
-		DocString:       fmt.Sprintf("the %s generator of a gan-vk %s run at step %d: z (batch × %d, N(0, 1)) to images (batch × %d × %d × %d, in [-1, 1])", w.For(cfg), m.Preset, step, m.Z, m.Channels, m.Size(), m.Size()),
+		DocString:       fmt.Sprintf("the %s generator of a gan-vk %s run at step %d: %s to images (batch × %d × %d × %d, in [-1, 1])", w.For(cfg), m.Preset, step, doc, m.Channels, m.Size(), m.Size()),
 		Graph:           g.GraphProto,
 		OpsetImport:     []*pb.OperatorSetIdProto{{Version: opset}},
-		MetadataProps:   []*pb.StringStringEntryProto{{Key: "step", Value: fmt.Sprint(step)}, {Key: "weights", Value: w.For(cfg).String()}, {Key: "preset", Value: m.Preset}},
+		MetadataProps:   metadata(m, step, w.For(cfg)),
 		ProducerVersion: "1",
 	}, nil
+}
+
+// metadata is the model's: its step, weights and preset, and a
+// conditional model's class names (class_names, a JSON list).
+func metadata(m gan.ModelConfig, step int, w gan.Weights) []*pb.StringStringEntryProto {
+	out := []*pb.StringStringEntryProto{{Key: "step", Value: fmt.Sprint(step)}, {Key: "weights", Value: w.String()}, {Key: "preset", Value: m.Preset}}
+	if m.Conditional() {
+		names := make([]string, m.Classes)
+		for k := range names {
+			names[k] = m.ClassName(k)
+		}
+		b, _ := json.Marshal(names) // strings always marshal
+		out = append(out, &pb.StringStringEntryProto{Key: "class_names", Value: string(b)})
+	}
+	return out
 }
 
 // Write writes a model to path atomically.
@@ -131,6 +154,10 @@ func (g *graph) layer(i int, l gan.Layer, x string) (string, error) {
 			intsAttr("kernel_shape", l.Size, l.Size), intsAttr("strides", l.Stride, l.Stride),
 			intsAttr("pads", l.Padding, l.Padding, l.Padding, l.Padding), intsAttr("output_padding", l.OutPadding, l.OutPadding))
 	case "batch_norm": // inference mode: the running statistics
+		if l.Classes > 0 {
+			x = g.classNorm(name, l, inputs)
+			break
+		}
 		x = g.node("BatchNormalization", name, inputs, floatAttr("epsilon", l.Eps))
 	default:
 		return "", fmt.Errorf("onnx: a generator's %s layer is not exported", l.Op)
@@ -149,6 +176,34 @@ func (g *graph) layer(i int, l gan.Layer, x string) (string, error) {
 	return x, nil
 }
 
+// classNorm is a conditional batch norm on inputs (x, the gain and bias
+// embeddings, the running mean and variance): BatchNormalization with γ 1
+// and β 0, times the class's gain row, plus its bias row.
+func (g *graph) classNorm(name string, l gan.Layer, inputs []string) string {
+	k := l.Out[0]
+	ones, zeros := make([]float32, k), make([]float32, k)
+	for i := range ones {
+		ones[i] = 1
+	}
+	x := g.node("BatchNormalization", name, []string{inputs[0], g.constant(name+".ones", ones), g.constant(name+".zeros", zeros),
+		inputs[3], inputs[4]}, floatAttr("epsilon", l.Eps))
+	row := func(what, table string) string { // batch × K × 1 × 1: each sample's class's row
+		return g.reshape(name+"."+what+".row", g.node("Gather", name+"."+what, []string{table, Class}, intAttr("axis", 0)), [3]int{k, 1, 1})
+	}
+	x = g.node("Mul", name+".scaled", []string{x, row("gain", inputs[1])})
+	return g.node("Add", name+".shifted", []string{x, row("bias", inputs[2])})
+}
+
+// constant adds a float vector to the graph.
+func (g *graph) constant(name string, v []float32) string {
+	raw := make([]byte, 4*len(v))
+	for i, f := range v {
+		binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(f))
+	}
+	g.Initializer = append(g.Initializer, &pb.TensorProto{Name: name, Dims: []int64{int64(len(v))}, DataType: int32(pb.TensorProto_FLOAT), RawData: raw})
+	return name
+}
+
 func dims(shape []int) []int64 {
 	out := make([]int64, len(shape))
 	for i, d := range shape {
@@ -165,6 +220,13 @@ func valueInfo(name string, shape ...int) *pb.ValueInfoProto {
 	}
 	return &pb.ValueInfoProto{Name: name, Type: &pb.TypeProto{Value: &pb.TypeProto_TensorType{TensorType: &pb.TypeProto_Tensor{
 		ElemType: int32(pb.TensorProto_FLOAT), Shape: &pb.TensorShapeProto{Dim: dim}}}}}
+}
+
+// classInfo is an int64 vector of a free batch: the classes.
+func classInfo(name string) *pb.ValueInfoProto {
+	dim := []*pb.TensorShapeProto_Dimension{{Value: &pb.TensorShapeProto_Dimension_DimParam{DimParam: "batch"}}}
+	return &pb.ValueInfoProto{Name: name, Type: &pb.TypeProto{Value: &pb.TypeProto_TensorType{TensorType: &pb.TypeProto_Tensor{
+		ElemType: int32(pb.TensorProto_INT64), Shape: &pb.TensorShapeProto{Dim: dim}}}}}
 }
 
 func intAttr(name string, v int) *pb.AttributeProto {

@@ -31,20 +31,26 @@ func (s shapes) Floats(name string, shape []int) ([]float32, error) {
 	return v, nil
 }
 
-// The graph of each preset: its ops in order, every initializer a
-// state_dict tensor of the generator, and a free batch.
+// The graph of each preset, and of a conditional one: its ops in order,
+// every initializer a state_dict tensor of the generator (or a constant
+// of the graph's own: a reshape's shape, a conditional batch norm's γ 1
+// and β 0), and a free batch.
 func TestGeneratorGraph(t *testing.T) {
+	cbn := "BatchNormalization Gather Reshape Mul Gather Reshape Add LeakyRelu"
 	for _, c := range []struct {
-		preset string
-		ops    string
+		preset  string
+		ops     string
+		classes int
 	}{
-		{"dcgan28", "Gemm Reshape BatchNormalization LeakyRelu ConvTranspose BatchNormalization LeakyRelu ConvTranspose BatchNormalization LeakyRelu ConvTranspose Tanh"},
-		{"dcgan64", "Gemm Reshape BatchNormalization LeakyRelu ConvTranspose BatchNormalization LeakyRelu ConvTranspose BatchNormalization LeakyRelu ConvTranspose BatchNormalization LeakyRelu ConvTranspose Tanh"},
+		{"dcgan28", "Gemm Reshape " + cbn + " ConvTranspose " + cbn + " ConvTranspose " + cbn + " ConvTranspose Tanh", 3},
+		{"dcgan28", "Gemm Reshape BatchNormalization LeakyRelu ConvTranspose BatchNormalization LeakyRelu ConvTranspose BatchNormalization LeakyRelu ConvTranspose Tanh", 0},
+		{"dcgan64", "Gemm Reshape BatchNormalization LeakyRelu ConvTranspose BatchNormalization LeakyRelu ConvTranspose BatchNormalization LeakyRelu ConvTranspose BatchNormalization LeakyRelu ConvTranspose Tanh", 0},
 	} {
 		m, err := gan.DefaultModel(c.preset, 3)
 		if err != nil {
 			t.Fatal(err)
 		}
+		m.Classes = c.classes
 		cfg := gan.TrainConfig{Model: m, EMA: 0.999}
 		src := shapes{}
 		model, err := Generator(cfg, 12, gan.DefaultWeights, src)
@@ -80,8 +86,14 @@ func TestGeneratorGraph(t *testing.T) {
 		if d := g.Output[0].Type.GetTensorType().Shape.Dim; d[1].GetDimValue() != 3 || d[3].GetDimValue() != int64(m.Size()) {
 			t.Errorf("%s: output shape %v, want [batch, 3, %d, %d]", c.preset, d, m.Size(), m.Size())
 		}
+		if want := 1 + min(c.classes, 1); len(g.Input) != want || c.classes > 0 && (g.Input[1].Name != Class ||
+			g.Input[1].Type.GetTensorType().ElemType != int32(pb.TensorProto_INT64)) {
+			t.Errorf("%s with %d classes: inputs %v", c.preset, c.classes, g.Input)
+		}
+		own := 0 // the graph's own constants
 		for _, init := range g.Initializer {
-			if strings.HasSuffix(init.Name, ".shape") {
+			if strings.HasSuffix(init.Name, ".shape") || strings.HasSuffix(init.Name, ".ones") || strings.HasSuffix(init.Name, ".zeros") {
+				own++
 				continue
 			}
 			shape, ok := src[init.Name]
@@ -93,8 +105,8 @@ func TestGeneratorGraph(t *testing.T) {
 				t.Errorf("%s: %s has dims %v and %d bytes, want %v", c.preset, init.Name, init.Dims, len(init.RawData), shape)
 			}
 		}
-		if len(g.Initializer)-1 != len(src) {
-			t.Errorf("%s: %d initializers besides the reshape's for %d tensors read", c.preset, len(g.Initializer)-1, len(src))
+		if len(g.Initializer)-own != len(src) {
+			t.Errorf("%s: %d initializers besides the graph's own for %d tensors read", c.preset, len(g.Initializer)-own, len(src))
 		}
 	}
 }

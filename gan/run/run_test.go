@@ -309,6 +309,7 @@ func TestResumeIsExact(t *testing.T) {
 		name string
 		set  func(*gan.TrainConfig)
 	}{
+		{"conditional", func(c *gan.TrainConfig) { c.Model.Classes = 4 }}, // on labelled data
 		{"heuristic", func(*gan.TrainConfig) {}},
 		{"tuned", func(c *gan.TrainConfig) { c.Kernels = tuned }},
 		{"augmented", func(c *gan.TrainConfig) { c.Augment, c.AugmentP, c.Mirror = all, 0.5, true }},
@@ -330,11 +331,15 @@ func checkResume(t *testing.T, d *vk.Device, set func(*gan.TrainConfig)) {
 	ctx := context.Background()
 	straight := tinyRun(t, 6)
 	set(&straight.Config.Train)
+	if straight.Config.Train.Model.Conditional() { // both halves on the same labelled data
+		straight.Config.Data = gantest.LabelledIDX(t, t.TempDir(), 40, 5)
+	}
 	if _, err := straight.Train(ctx, d, false); err != nil {
 		t.Fatal(err)
 	}
 	split := tinyRun(t, 3)
 	set(&split.Config.Train)
+	split.Config.Data = straight.Config.Data
 	split.Config.CheckpointEvery = 0
 	if step, err := split.Train(ctx, d, false); err != nil || step != 3 {
 		t.Fatalf("first half: step %d, %v", step, err)
