@@ -40,22 +40,23 @@ type scoreFlags struct {
 	ckpt, images, ref, weights, bn, device, cache *string
 	n                                             *int
 	seed                                          *uint64
-	json                                          *bool
+	json, perClass                                *bool
 }
 
 func runScore(args []string, stdout, stderr io.Writer) (err error) {
 	fs := newFlags("score", scoreSynopsis, stdout, stderr)
 	f := scoreFlags{
-		ckpt:    fs.String("checkpoint", "", "score a generator: a checkpoint `file`, or a run folder (its newest checkpoint)"),
-		images:  fs.String("images", "", "score the images in this `folder` (PNG or JPEG) or IDX file"),
-		ref:     fs.String("data", "", "reference data (default: the run's with --checkpoint, else "+data.Default+")"),
-		n:       fs.Int("n", 10000, "images to draw with --checkpoint"),
-		seed:    fs.Uint64("seed", 1, "seed of the z's drawn with --checkpoint"),
-		weights: weightsFlag(fs),
-		bn:      fs.String("bn", "eval", "batch norm with --checkpoint: eval (running statistics) or batch (each drawn batch's statistics), as sample"),
-		json:    fs.Bool("json", false, "print the result as one JSON object"),
-		device:  fs.String("device", "", "Vulkan device: an index or part of a name"),
-		cache:   fs.String("cache", "", "`folder` for the feature networks and reference statistics (default: the user's cache folder, gan-vk/score)"),
+		ckpt:     fs.String("checkpoint", "", "score a generator: a checkpoint `file`, or a run folder (its newest checkpoint)"),
+		images:   fs.String("images", "", "score the images in this `folder` (PNG or JPEG) or IDX file"),
+		ref:      fs.String("data", "", "reference data (default: the run's with --checkpoint, else "+data.Default+")"),
+		n:        fs.Int("n", 10000, "images to draw with --checkpoint"),
+		seed:     fs.Uint64("seed", 1, "seed of the z's drawn with --checkpoint"),
+		weights:  weightsFlag(fs),
+		bn:       fs.String("bn", "eval", "batch norm with --checkpoint: eval (running statistics) or batch (each drawn batch's statistics), as sample"),
+		json:     fs.Bool("json", false, "print the result as one JSON object"),
+		perClass: fs.Bool("per-class", false, "with --checkpoint and labelled reference data: score each class (a conditional generator's images drawn for it, with the share the classifier puts in it; an unconditional one's the classifier puts in it) against the reference images of the class"),
+		device:   fs.String("device", "", "Vulkan device: an index or part of a name"),
+		cache:    fs.String("cache", "", "`folder` for the feature networks and reference statistics (default: the user's cache folder, gan-vk/score)"),
 	}
 	if err := parse(fs, args); err != nil {
 		return err
@@ -69,6 +70,8 @@ func runScore(args []string, stdout, stderr io.Writer) (err error) {
 		return &usageError{"--weights picks a generator of --checkpoint; --images has none"}
 	case *f.bn != "eval" && *f.bn != "batch":
 		return &usageError{fmt.Sprintf("--bn %q: use eval or batch", *f.bn)}
+	case *f.perClass && *f.ckpt == "":
+		return &usageError{"--per-class scores a generator: give --checkpoint"}
 	}
 	if *f.images != "" {
 		if st, err := os.Stat(*f.images); err != nil {
@@ -104,10 +107,13 @@ func runScore(args []string, stdout, stderr io.Writer) (err error) {
 		return err
 	}
 	defer ref.Close()
-	var res score.Result
-	if c != nil {
+	var res interface{ Write(io.Writer) }
+	switch {
+	case *f.perClass:
+		res, err = scoreClasses(d, ref, refOpt, c, w, *f.bn == "batch", *f.n, *f.seed, logf)
+	case c != nil:
 		res, err = scoreCheckpoint(d, ref, c, w, *f.bn == "batch", *f.n, *f.seed, logf)
-	} else {
+	default:
 		res, err = scoreImages(ref, *f.images, logf)
 	}
 	if err != nil {
@@ -118,6 +124,36 @@ func runScore(args []string, stdout, stderr io.Writer) (err error) {
 	}
 	res.Write(stdout)
 	return nil
+}
+
+// scoreClasses is --per-class: the checkpoint's generator scored class by
+// class against the labelled reference data.
+func scoreClasses(d *vk.Device, ref *score.Reference, opt data.Options, c *run.Checkpoint, w gan.Weights, batchStats bool, n int, seed uint64, logf func(string, ...any)) (score.ClassScore, error) {
+	if ref.Classes == 0 {
+		return score.ClassScore{}, fmt.Errorf("--per-class: the reference %s is not labelled; give labelled data with --data", ref.Source)
+	}
+	opt.Log = nil
+	ds, err := data.Open(opt)
+	if err != nil {
+		return score.ClassScore{}, err
+	}
+	defer ds.Close()
+	g, err := run.LoadGenerator(d, c, w)
+	if err != nil {
+		return score.ClassScore{}, err
+	}
+	defer g.Close()
+	names := g.Config.Model.ClassNames
+	if !g.Config.Model.Conditional() {
+		names, _ = data.Classes(opt.Path) // numbers when it has no names
+	}
+	s, err := g.NewSampler(d, min(n, 128), seed, batchStats)
+	if err != nil {
+		return score.ClassScore{}, err
+	}
+	defer s.Close()
+	logf("score: %d images from %s (step %d, %s weights), class by class", n, c.Path, g.Step, g.Weights)
+	return ref.ScoreClasses(s, ds, names, n, seed)
 }
 
 // reference is how to open the reference data: --data, else the run's

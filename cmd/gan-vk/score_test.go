@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"image"
 	"image/color"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -63,6 +64,7 @@ func TestScore(t *testing.T) {
 	if !strings.Contains(stderr, "ema weights") || !strings.Contains(stderr, "held-out images") {
 		t.Errorf("score's progress lacks the weights or the classifier's accuracy:\n%s", stderr)
 	}
+	checkPerClass(t, ref, runDir, cache)
 	// A folder of colour images of another size: converted, and it says so.
 	pngs := filepath.Join(dir, "pngs")
 	writePNGs(t, pngs, 200, 40)
@@ -88,6 +90,7 @@ func TestScore(t *testing.T) {
 		{[]string{"score", "--checkpoint", runDir, "--n", "50"}, 2, "at least 200"},
 		{[]string{"score", "--images", pngs, "--weights", "raw"}, 2, "--weights picks a generator"},
 		{[]string{"score", "--checkpoint", runDir, "--bn", "running"}, 2, "use eval or batch"},
+		{[]string{"score", "--images", pngs, "--per-class"}, 2, "--per-class scores a generator"},
 		{[]string{"score", "--images", empty, "--data", ref, "--cache", cache}, 1, "holds no .jpg"},
 		{[]string{"score", "--images", few, "--data", ref, "--cache", cache}, 1, "holds 5 images; the score needs at least 200"},
 		{[]string{"score", "--images", filepath.Join(dir, "nowhere"), "--data", ref}, 1, "nowhere"},
@@ -97,5 +100,53 @@ func TestScore(t *testing.T) {
 		if code != c.code || !strings.Contains(stderr, c.want) || strings.Count(stderr, "gan-vk score:") != 1 {
 			t.Errorf("%v: exit %d, want %d with %q:\n%s", c.args, code, c.code, c.want, stderr)
 		}
+	}
+}
+
+// checkPerClass: score --per-class of the unconditional run puts each
+// image in one class; of a conditional run on the same data, it draws
+// each class's share and says how many the classifier puts in it.
+func checkPerClass(t *testing.T, ref, runDir, cache string) {
+	t.Helper()
+	type classes struct {
+		Conditional bool    `json:"conditional"`
+		N           int     `json:"n"`
+		Accuracy    float64 `json:"accuracy"`
+		FD          float64 `json:"fd"`
+		Classes     []struct {
+			N        int     `json:"n"`
+			Accuracy float64 `json:"accuracy"`
+			Name     string  `json:"name"`
+		} `json:"classes"`
+	}
+	perClass := func(run string) classes {
+		code, stdout, stderr := runCLI(t, "score", "--checkpoint", run, "--per-class", "--n", "200", "--json", "--cache", cache)
+		var res classes
+		if err := json.Unmarshal([]byte(stdout), &res); code != 0 || err != nil || len(res.Classes) != 4 || res.N != 200 || res.FD <= 0 {
+			t.Fatalf("score --per-class: exit %d, %+v (%v)\n%s\n%s", code, res, err, stdout, stderr)
+		}
+		return res
+	}
+	res, sum := perClass(runDir), 0
+	for _, c := range res.Classes {
+		sum += c.N
+	}
+	if res.Conditional || sum != 200 || res.Classes[3].Name != "3" {
+		t.Errorf("an unconditional run's classes: %+v, want every image in one of 4 classes named by number", res)
+	}
+	cond := filepath.Join(filepath.Dir(runDir), "cond")
+	if code, stdout, stderr := runCLI(t, "train", "--conditional", "--data", ref, "--steps", "2", "--gf", "4", "--df", "4", "--batch", "8",
+		"--run", cond, "--quiet"); code != 0 {
+		t.Fatalf("train --conditional: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	res, mean := perClass(cond), 0.0
+	for _, c := range res.Classes {
+		if c.N != 50 || c.Accuracy < 0 || c.Accuracy > 1 {
+			t.Errorf("a conditional run's class: %+v, want 50 images and a share", c)
+		}
+		mean += c.Accuracy / 4
+	}
+	if !res.Conditional || math.Abs(res.Accuracy-mean) > 1e-9 {
+		t.Errorf("a conditional run's accuracy %g, its classes' mean %g", res.Accuracy, mean)
 	}
 }

@@ -504,3 +504,42 @@ func TestBatchLabels(t *testing.T) {
 		t.Error("labels from unlabelled data: no error")
 	}
 }
+
+// Classes names a labelled data set's classes without decoding it: a
+// folder's subfolders in order, Fashion-MNIST's names where the path says
+// Fashion-MNIST, else numbers; unlabelled data is an error saying how to
+// label it.
+func TestClasses(t *testing.T) {
+	root := t.TempDir()
+	folder := filepath.Join(root, "shapes")
+	for _, f := range []string{"squares/a.png", "circles/b.png", "circles/deep/c.png"} {
+		gantest.WriteFile(t, filepath.Join(folder, f), []byte("not decoded"))
+	}
+	fashion := filepath.Join(root, "fashion-mnist")
+	gantest.LabelledIDX(t, fashion, 40, 1, 0, 9) // labels 0 and 9: ten classes
+	digits := filepath.Join(root, "digits")
+	gantest.LabelledIDX(t, digits, 20, 1, 0, 2)
+	unlabelled := gantest.WriteFile(t, filepath.Join(root, "plain", "train-images-idx3-ubyte"), gantest.IDX(4, 28, 28))
+	for _, c := range []struct {
+		path, want string
+	}{
+		{folder, "circles squares"},
+		{fashion, strings.Join(FashionMNIST, " ")},
+		{filepath.Join(digits, "train-images-idx3-ubyte"), "0 1 2"},
+	} {
+		got, err := Classes(c.path)
+		if err != nil || strings.Join(got, " ") != c.want {
+			t.Errorf("Classes(%s) = %q, %v; want %q", c.path, got, err, c.want)
+		}
+	}
+	gantest.WriteFile(t, filepath.Join(folder, "loose.png"), []byte("beside the classes"))
+	for path, want := range map[string]string{
+		folder:                      "one subfolder per class",
+		unlabelled:                  "needs its labels file beside it",
+		filepath.Join(root, "none"): "no such file",
+	} {
+		if _, err := Classes(path); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Classes(%s): %v, want %q", path, err, want)
+		}
+	}
+}
