@@ -61,24 +61,8 @@ func runScore(args []string, stdout, stderr io.Writer) (err error) {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	switch {
-	case (*f.ckpt == "") == (*f.images == ""):
-		return &usageError{"give one of --checkpoint (a run or checkpoint to draw from) and --images (a folder of images)"}
-	case *f.ckpt != "" && (*f.n < score.MinSamples || *f.n > 1<<20):
-		return &usageError{fmt.Sprintf("--n %d: the score needs at least %d images (%d or more for a stable FD), at most %d", *f.n, score.MinSamples, score.WarnSamples, 1<<20)}
-	case *f.images != "" && *f.weights != "":
-		return &usageError{"--weights picks a generator of --checkpoint; --images has none"}
-	case *f.bn != "eval" && *f.bn != "batch":
-		return &usageError{fmt.Sprintf("--bn %q: use eval or batch", *f.bn)}
-	case *f.perClass && *f.ckpt == "":
-		return &usageError{"--per-class scores a generator: give --checkpoint"}
-	}
-	if *f.images != "" {
-		if st, err := os.Stat(*f.images); err != nil {
-			return fmt.Errorf("--images: %w", err)
-		} else if !st.IsDir() && !st.Mode().IsRegular() {
-			return fmt.Errorf("--images %s is neither a folder nor a file", *f.images)
-		}
+	if err := f.check(); err != nil {
+		return err
 	}
 	var c *run.Checkpoint
 	var w gan.Weights
@@ -154,6 +138,30 @@ func scoreClasses(d *vk.Device, ref *score.Reference, opt data.Options, c *run.C
 	defer s.Close()
 	logf("score: %d images from %s (step %d, %s weights), class by class", n, c.Path, g.Step, g.Weights)
 	return ref.ScoreClasses(s, ds, names, n, seed)
+}
+
+// check reads the flags that need more than their type.
+func (f scoreFlags) check() error {
+	switch {
+	case (*f.ckpt == "") == (*f.images == ""):
+		return &usageError{"give one of --checkpoint (a run or checkpoint to draw from) and --images (a folder of images)"}
+	case *f.ckpt != "" && (*f.n < score.MinSamples || *f.n > 1<<20):
+		return &usageError{fmt.Sprintf("--n %d: the score needs at least %d images (%d or more for a stable FD), at most %d", *f.n, score.MinSamples, score.WarnSamples, 1<<20)}
+	case *f.images != "" && *f.weights != "":
+		return &usageError{"--weights picks a generator of --checkpoint; --images has none"}
+	case *f.bn != "eval" && *f.bn != "batch":
+		return &usageError{fmt.Sprintf("--bn %q: use eval or batch", *f.bn)}
+	case *f.perClass && *f.ckpt == "":
+		return &usageError{"--per-class scores a generator: give --checkpoint"}
+	}
+	if *f.images != "" {
+		if st, err := os.Stat(*f.images); err != nil {
+			return fmt.Errorf("--images: %w", err)
+		} else if !st.IsDir() && !st.Mode().IsRegular() {
+			return fmt.Errorf("--images %s is neither a folder nor a file", *f.images)
+		}
+	}
+	return nil
 }
 
 // reference is how to open the reference data: --data, else the run's
