@@ -11,4 +11,6 @@
 //	reference.go  the reference of a data set: its feature network trained or calibrated on it, its features
 //	cache.go      reading the reference back from its cache file
 //	score.go      scoring images, a sampler's or a folder's, and printing it
+//	classes.go    scoring a generator class by class: a conditional one's images drawn for each class
+//	              (and the share the classifier puts in it), or an unconditional one's it puts there
 package score
