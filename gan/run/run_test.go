@@ -479,3 +479,44 @@ func TestWriteFailedHints(t *testing.T) {
 		}
 	}
 }
+
+// TestRankLabels: a data-parallel rank's classes are its rows of the
+// loader's batch (rank 1 of 2: the batch's second half), for each of a
+// step's D updates' batches.
+func TestRankLabels(t *testing.T) {
+	d := vktest.Open(t)
+	cfg := gantest.TinyConfig(t)
+	cfg.Model.Classes, cfg.DSteps, cfg.EMA = 4, 2, 0
+	tr, err := gan.NewParallelTrainer(d, cfg, gan.Ranks{Rank: 1, Size: 2, Sum: func([]float32) error { return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	ds, err := data.Open(data.Options{Path: gantest.LabelledIDX(t, t.TempDir(), 40, 9), Size: 28, Labels: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ds.Close()
+	loader, err := data.NewLoader(ds, cfg.Batch, cfg.Seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &loop{t: tr, loader: loader}
+	whole := make([]uint32, cfg.Batch)
+	for batch := range 6 {
+		k := batch % 2
+		if err := l.uploadLabels(batch, k); err != nil {
+			t.Fatal(err)
+		}
+		if err := loader.BatchLabels(batch, whole); err != nil {
+			t.Fatal(err)
+		}
+		got := make([]uint32, cfg.Batch/2)
+		if err := tr.RealLabels(k).Download(0, vk.Uint32Bytes(got)); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, whole[cfg.Batch/2:]) {
+			t.Errorf("batch %d: rank 1 has classes %v of the batch's %v", batch, got, whole)
+		}
+	}
+}
