@@ -48,6 +48,9 @@ func (r *Reference) ScoreClasses(s *gan.Sampler, ds *data.Dataset, names []strin
 	case s.Model.Conditional() && s.Model.Classes != k:
 		return ClassScore{}, fmt.Errorf("score: the generator draws %d classes, the reference data has %d", s.Model.Classes, k)
 	}
+	if err := r.fits(s); err != nil {
+		return ClassScore{}, err
+	}
 	refs, err := r.classStats(ds)
 	if err != nil {
 		return ClassScore{}, err
@@ -61,7 +64,7 @@ func (r *Reference) ScoreClasses(s *gan.Sampler, ds *data.Dataset, names []strin
 			if err := s.SetLabels(slices.Repeat([]uint32{uint32(c)}, s.N)); err != nil {
 				return out, err
 			}
-			f, logits, err := r.drawn(s, per, seed)
+			f, logits, err := features(r.Net, per, sampled(s, seed))
 			if err != nil {
 				return out, err
 			}
@@ -76,7 +79,7 @@ func (r *Reference) ScoreClasses(s *gan.Sampler, ds *data.Dataset, names []strin
 			out.Accuracy += float64(right) / float64(per*k)
 		}
 	} else {
-		f, logits, err := r.drawn(s, n, seed)
+		f, logits, err := features(r.Net, n, sampled(s, seed))
 		if err != nil {
 			return out, err
 		}
@@ -123,29 +126,6 @@ func (r *Reference) classStats(ds *data.Dataset) ([]Gaussian, error) {
 		out[c] = Fit(g)
 	}
 	return out, nil
-}
-
-// drawn is the features and logits of n images of s, batch after batch
-// from draws 0, 1, … of seed.
-func (r *Reference) drawn(s *gan.Sampler, n int, seed uint64) (Features, []float32, error) {
-	size := s.C * s.S * s.S
-	var batch []float32
-	drawnK := -1
-	return features(r.Net, n, func(i int, dst []float32) error {
-		if k := i / s.N; k != drawnK {
-			if err := s.Redraw(seed, uint32(k)); err != nil {
-				return err
-			}
-			var err error
-			if batch, err = s.Images(); err != nil {
-				return err
-			}
-			drawnK = k
-		}
-		j := i % s.N
-		copy(dst, batch[j*size:(j+1)*size])
-		return nil
-	})
 }
 
 // predicted is each row's most probable class of n rows of k logits.

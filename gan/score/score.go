@@ -121,14 +121,28 @@ func sum(v []int) int {
 // Sampled scores n images that a sampler of a generator draws, a batch per
 // draw of seed, starting at draw 0.
 func (r *Reference) Sampled(s *gan.Sampler, n int, seed uint64) (Result, error) {
-	size := s.C * s.S * s.S
+	if err := r.fits(s); err != nil {
+		return Result{}, err
+	}
+	return r.Score(n, sampled(s, seed))
+}
+
+// fits refuses a sampler whose images are not the reference's size.
+func (r *Reference) fits(s *gan.Sampler) error {
 	if s.C != r.Net.Config.Channels || s.S != r.Net.Config.Size {
-		return Result{}, fmt.Errorf("score: the generator draws %d×%d×%d images, the reference is %d×%d×%d",
+		return fmt.Errorf("score: the generator draws %d×%d×%d images, the reference is %d×%d×%d",
 			s.C, s.S, s.S, r.Net.Config.Channels, r.Net.Config.Size, r.Net.Config.Size)
 	}
+	return nil
+}
+
+// sampled gives image i of s's draws 0, 1, … of seed, N at a time, for
+// features' fill.
+func sampled(s *gan.Sampler, seed uint64) func(i int, dst []float32) error {
+	size := s.C * s.S * s.S
 	var batch []float32
 	drawn := -1
-	return r.Score(n, func(i int, dst []float32) error {
+	return func(i int, dst []float32) error {
 		if k := i / s.N; k != drawn {
 			if err := s.Redraw(seed, uint32(k)); err != nil {
 				return err
@@ -142,5 +156,5 @@ func (r *Reference) Sampled(s *gan.Sampler, n int, seed uint64) (Result, error) 
 		j := i % s.N
 		copy(dst, batch[j*size:(j+1)*size])
 		return nil
-	})
+	}
 }
