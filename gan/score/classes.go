@@ -18,11 +18,12 @@ type ClassScore struct {
 	N           int           `json:"n"`
 	Classes     []ClassResult `json:"classes"`
 	// Accuracy is a conditional generator's share of images the
-	// classifier puts in the class they were drawn for, over all classes.
-	Accuracy   float64 `json:"accuracy,omitempty"`
-	FD         float64 `json:"fd"`                  // every image against every reference image
-	MeanFD     float64 `json:"mean_fd"`             // the classes' FDs, averaged
-	Classifier float64 `json:"classifier_accuracy"` // the classifier's own, on held-out reference images
+	// classifier puts in the class they were drawn for, over all classes
+	// (nil for an unconditional one).
+	Accuracy   *float64 `json:"accuracy,omitempty"`
+	FD         float64  `json:"fd"`                  // every image against every reference image
+	MeanFD     float64  `json:"mean_fd"`             // the classes' FDs, averaged
+	Classifier float64  `json:"classifier_accuracy"` // the classifier's own, on held-out reference images
 }
 
 // ClassResult is one class's part of a ClassScore.
@@ -31,9 +32,10 @@ type ClassResult struct {
 	Name  string `json:"name"`
 	N     int    `json:"n"` // images drawn for the class, or put in it
 	// Accuracy is the share of a conditional generator's images drawn for
-	// the class that the classifier puts in it.
-	Accuracy float64 `json:"accuracy,omitempty"`
-	FD       float64 `json:"fd"` // against the reference images of the class; 0 with fewer than two images
+	// the class that the classifier puts in it (nil for an unconditional
+	// one).
+	Accuracy *float64 `json:"accuracy,omitempty"`
+	FD       float64  `json:"fd"` // against the reference images of the class; 0 with fewer than two images
 }
 
 // ScoreClasses draws n images from s (n/classes for each class of a
@@ -58,6 +60,7 @@ func (r *Reference) ScoreClasses(s *gan.Sampler, ds *data.Dataset, names []strin
 	out := ClassScore{Conditional: s.Model.Conditional(), Classes: make([]ClassResult, k), Classifier: r.Accuracy}
 	groups := make([]Features, k)
 	var all Features
+	total := 0.0 // a conditional generator's accuracy
 	if out.Conditional {
 		per := max(n/k, 2)
 		for c := range k {
@@ -75,9 +78,11 @@ func (r *Reference) ScoreClasses(s *gan.Sampler, ds *data.Dataset, names []strin
 				}
 			}
 			groups[c], all = f, joined(all, f)
-			out.Classes[c].Accuracy = float64(right) / float64(per)
-			out.Accuracy += float64(right) / float64(per*k)
+			share := float64(right) / float64(per)
+			out.Classes[c].Accuracy = &share
+			total += share / float64(k)
 		}
+		out.Accuracy = &total
 	} else {
 		f, logits, err := features(r.Net, n, sampled(s, seed))
 		if err != nil {
@@ -151,11 +156,11 @@ func (c ClassScore) Write(w io.Writer) {
 	}
 	fmt.Fprintf(w, "per class: %s; FD against the class's reference images (classifier held-out accuracy %.3f)\n", what, c.Classifier)
 	fmt.Fprintf(w, "%-5s %-14s %6s %9s %9s\n", "class", "name", "images", "accuracy", "FD")
-	acc := func(a float64) string {
-		if !c.Conditional {
+	acc := func(a *float64) string {
+		if a == nil {
 			return "-"
 		}
-		return fmt.Sprintf("%.3f", a)
+		return fmt.Sprintf("%.3f", *a)
 	}
 	for _, r := range c.Classes {
 		fmt.Fprintf(w, "%-5d %-14s %6d %9s %9.3f\n", r.Class, r.Name, r.N, acc(r.Accuracy), r.FD)
