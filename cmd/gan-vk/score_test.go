@@ -109,8 +109,8 @@ func TestScore(t *testing.T) {
 func checkPerClass(t *testing.T, ref, runDir, cache string) {
 	t.Helper()
 	type classes struct {
-		Conditional bool    `json:"conditional"`
-		N           int     `json:"n"`
+		Conditional bool     `json:"conditional"`
+		N           int      `json:"n"`
 		Accuracy    *float64 `json:"accuracy"`
 		FD          float64  `json:"fd"`
 		Classes     []struct {
