@@ -3,6 +3,7 @@ package score
 import (
 	"fmt"
 	"io"
+	"math"
 	"slices"
 
 	"github.com/gan-vk/gan-vk/gan"
@@ -18,8 +19,8 @@ type ClassScore struct {
 	N           int           `json:"n"`
 	Classes     []ClassResult `json:"classes"`
 	// Accuracy is a conditional generator's share of images the
-	// classifier puts in the class they were drawn for, over all classes
-	// (nil for an unconditional one).
+	// classifier puts in the class they were drawn for, the mean of the
+	// classes' (nil for an unconditional one).
 	Accuracy   *float64 `json:"accuracy,omitempty"`
 	FD         float64  `json:"fd"`                  // every image against every reference image
 	MeanFD     float64  `json:"mean_fd"`             // the classes' FDs, averaged
@@ -38,8 +39,9 @@ type ClassResult struct {
 	FD       float64  `json:"fd"` // against the reference images of the class; 0 with fewer than two images
 }
 
-// ScoreClasses draws n images from s (n/classes for each class of a
-// conditional generator, every class on the same z's) and scores each
+// ScoreClasses draws n images from s (for a conditional generator, each
+// class's share of the reference's images, every class from the same
+// z's) and scores each
 // class, named by names, against ds's images of it, whose features it
 // computes (ds must be the reference's data, with its labels).
 func (r *Reference) ScoreClasses(s *gan.Sampler, ds *data.Dataset, names []string, n int, seed uint64) (ClassScore, error) {
@@ -62,8 +64,14 @@ func (r *Reference) ScoreClasses(s *gan.Sampler, ds *data.Dataset, names []strin
 	var all Features
 	total := 0.0 // a conditional generator's accuracy
 	if out.Conditional {
-		per := max(n/k, 2)
+		counts := make([]int, k)
+		for _, l := range ds.Labels {
+			counts[l]++
+		}
 		for c := range k {
+			// The classes in the reference's proportions, so that the
+			// whole is comparable with an unconditional generator's FD.
+			per := max(int(math.Round(float64(n)*float64(counts[c])/float64(len(ds.Labels)))), 2)
 			if err := s.SetLabels(slices.Repeat([]uint32{uint32(c)}, s.N)); err != nil {
 				return out, err
 			}
