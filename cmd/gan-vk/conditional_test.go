@@ -13,8 +13,6 @@ import (
 
 	"github.com/gan-vk/gan-vk/gan"
 	"github.com/gan-vk/gan-vk/gan/run"
-	"github.com/gan-vk/gan-vk/gan/safetensors"
-	"github.com/gan-vk/gan-vk/internal/gantest"
 )
 
 // condRun is a class-conditional run of a few steps on labelled IDX data
@@ -163,30 +161,5 @@ func checkConditionalMisuse(t *testing.T, ckpt, dir string) {
 		if code != c.code || !strings.Contains(stderr, c.want) || strings.Count(strings.TrimSpace(stderr), "\n") > 1 {
 			t.Errorf("%v: exit %d, %q; want exit %d and %q", c.args, code, stderr, c.code, c.want)
 		}
-	}
-}
-
-// TestParallelConditional: a conditional run trains on 2 ranks under
-// mpirun (each rank with its rows of every batch and their classes; the
-// ranks check that they stay equal), and its checkpoint keeps the classes.
-// gan/run's TestRankLabels checks the rows' classes themselves.
-func TestParallelConditional(t *testing.T) {
-	dir := t.TempDir()
-	data := gantest.LabelledIDX(t, dir, 64, 3)
-	run, exits := filepath.Join(dir, "two"), filepath.Join(dir, "exits")
-	if err := os.MkdirAll(exits, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	out, err := mpirunGankv(t, exits, nil, "train", "--conditional", "--data", data, "--steps", "2", "--gf", "4", "--df", "4",
-		"--batch", "8", "--sample-every", "0", "--run", run).CombinedOutput()
-	if err != nil || rankExits(t, exits) != [2]int{} || !strings.Contains(string(out), "conditional on 4 classes") {
-		t.Fatalf("mpirun train --conditional: %v\n%s", err, out)
-	}
-	f, err := safetensors.Read(filepath.Join(run, "checkpoints", "step_000000002.safetensors"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if e, ok := f.Entry("discriminator.7.embed.weight"); !ok || e.Shape[0] != 4 || !strings.Contains(f.Meta["config"], `"classes":4`) {
-		t.Errorf("the 2-rank run's checkpoint lacks its 4 classes: %v %v", e, f.Meta["config"])
 	}
 }

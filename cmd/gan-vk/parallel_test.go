@@ -15,6 +15,7 @@ import (
 
 	"github.com/gan-vk/gan-vk/gan"
 	"github.com/gan-vk/gan-vk/gan/run"
+	"github.com/gan-vk/gan-vk/internal/gantest"
 	"github.com/gan-vk/gan-vk/mpi"
 	"github.com/gan-vk/gan-vk/mpi/mpitest"
 )
@@ -95,19 +96,23 @@ func noPanic(t *testing.T, out []byte) {
 	}
 }
 
-// TestParallelTrain trains a tiny run on 2 ranks under mpirun: straight
-// through; killed (SIGKILL to rank 1) in the middle and resumed, which must
-// end on the same checkpoint, byte for byte, and the same losses; resumed
-// where rank 0 cannot write its checkpoint, which must stop both ranks
-// after the same step, each with a line; and stopped by SIGTERM to mpirun,
-// which must end every rank with exit 0 after the same step, with one
-// checkpoint of it.
+// TestParallelTrain trains a tiny class-conditional run (each rank with
+// its rows of every batch and their classes; gan/run's TestRankLabels
+// checks the rows' classes) on 2 ranks under mpirun: straight through;
+// killed (SIGKILL to rank 1) in the middle and resumed, which must end on
+// the same checkpoint, byte for byte, and the same losses; resumed where
+// rank 0 cannot write its checkpoint, which must stop both ranks after
+// the same step, each with a line; and stopped by SIGTERM to mpirun, which
+// must end every rank with exit 0 after the same step, with one checkpoint
+// of it.
 func TestParallelTrain(t *testing.T) {
 	dir := t.TempDir()
 	train := tinyTrain(t, dir)
+	labelled := gantest.LabelledIDX(t, filepath.Join(dir, "labelled"), 48, 3)
 	const steps = 12
 	flags := func(run string, steps int, extra ...string) []string {
-		return train(run, steps, append([]string{"--sample-every", "4", "--checkpoint-every", "1", "--keep", "2"}, extra...)...)
+		return train(run, steps, append([]string{"--sample-every", "4", "--checkpoint-every", "1", "--keep", "2",
+			"--conditional", "--data", labelled}, extra...)...)
 	}
 
 	straight := filepath.Join(dir, "straight")
@@ -121,8 +126,8 @@ func TestParallelTrain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Ranks != 2 {
-		t.Errorf("config.json records %d ranks, want 2", cfg.Ranks)
+	if cfg.Ranks != 2 || cfg.Train.Model.Classes != 4 {
+		t.Errorf("config.json records %d ranks and %d classes, want 2 and 4", cfg.Ranks, cfg.Train.Model.Classes)
 	}
 	ms := losses(t, straight)
 	if len(ms) != steps {
