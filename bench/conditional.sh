@@ -27,14 +27,8 @@ cd "$(dirname "$0")/.."
 out=${1:?usage: bench/conditional.sh OUT [fashion|icons|all] [STEPS]}
 part=${2:-all}
 steps=${3:-400}
-mkdir -p "$out"
-out=$(cd "$out" && pwd)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$work}
-bin=bin/gan-vk
-[[ -x $bin ]] || ./build.sh >/dev/null
-source bench/runs.sh
+# shellcheck source=bench/runs.sh
+. bench/runs.sh # out made absolute, the scratch folder work, the binary bin; train, score
 
 # classes NAME REF N: every checkpoint of run NAME scored class by class
 # against REF with N images.

@@ -1,6 +1,15 @@
 # bench/runs.sh — what the measuring scripts share (bench/small-data.sh,
-# bench/sn-hinge.sh). Source it after setting bin (the gan-vk binary), work
-# (a scratch folder) and out (where results go).
+# bench/sn-hinge.sh, bench/conditional.sh). Source it from the repository
+# root after setting out (where results go): it makes out absolute, work
+# (a scratch folder, removed on exit) and bin (the gan-vk binary, built if
+# missing).
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$work}
+bin=bin/gan-vk
+[[ -x $bin ]] || ./build.sh >/dev/null
 
 # train NAME DATA ARGS...: one run in $work/runs/NAME from seed 1, quiet,
 # every checkpoint kept; its metrics.jsonl and its last sample grid are

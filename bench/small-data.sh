@@ -23,13 +23,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:?usage: bench/small-data.sh OUT}
-mkdir -p "$out"
-out=$(cd "$out" && pwd)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$work}
-bin=bin/gan-vk
-[[ -x $bin ]] || ./build.sh >/dev/null
+# shellcheck source=bench/runs.sh
+. bench/runs.sh # out made absolute, the scratch folder work, the binary bin; train, score
 
 # The data sets.
 python3 - "$work/fashion500" <<'PY'
@@ -47,8 +42,6 @@ done
 ls "$work/icons-all" | sort | awk 'NR % 3 == 1' | head -300 | while read -r f; do cp "$work/icons-all/$f" "$work/icons300/"; done
 echo "fashion: 500 images; icons: $(ls "$work/icons300" | wc -l) of $(ls "$work/icons-all" | wc -l)" | tee "$out/data.txt"
 
-# shellcheck source=bench/runs.sh
-. bench/runs.sh
 
 printf 'run\tstep\tweights\tfd\tkid\tprecision\trecall\n' >"$out/scores.tsv"
 common28=(--preset dcgan28 --gf 32 --df 32 --steps 600 --checkpoint-every 100 --sample-every 100)

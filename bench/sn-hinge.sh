@@ -22,13 +22,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:?usage: bench/sn-hinge.sh OUT [STEPS]}
 steps=${2:-300}
-mkdir -p "$out"
-out=$(cd "$out" && pwd)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$work}
-bin=bin/gan-vk
-[[ -x $bin ]] || ./build.sh >/dev/null
+# shellcheck source=bench/runs.sh
+. bench/runs.sh # out made absolute, the scratch folder work, the binary bin; train, score
 
 (cd "$work" && apt-get download -q oxygen-icon-theme >/dev/null && dpkg -x oxygen-icon-theme_*.deb oxy)
 mkdir -p "$work/icons"
@@ -37,8 +32,6 @@ find "$work/oxy/usr/share/icons/oxygen/base/128x128" -name '*.png' | sort | whil
 done
 echo "icons: $(ls "$work/icons" | wc -l) 128×128 PNGs of oxygen-icon-theme $(dpkg-deb -f "$work"/oxygen-icon-theme_*.deb Version)" | tee "$out/data.txt"
 
-# shellcheck source=bench/runs.sh
-. bench/runs.sh
 
 printf 'run\tstep\tweights\tfd\tkid\tprecision\trecall\n' >"$out/scores.tsv"
 icons=(--size 128 --gf 16 --df 16 --batch 32 --steps "$steps" --checkpoint-every 100 --sample-every 100)

@@ -69,6 +69,20 @@ func (c ModelConfig) ParseClass(s string) (int, error) {
 	return k, nil
 }
 
+// ParseClasses reads a comma-separated list of classes, each by name or
+// number (sample --class, interpolate --classes).
+func (c ModelConfig) ParseClasses(list string) ([]uint32, error) {
+	var out []uint32
+	for _, part := range strings.Split(list, ",") {
+		k, err := c.ParseClass(strings.TrimSpace(part))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, uint32(k))
+	}
+	return out, nil
+}
+
 // ClassList is the classes as a user reads them: "0 T-shirt/top, 1 Trouser, …".
 func (c ModelConfig) ClassList() string {
 	var parts []string

@@ -2,6 +2,7 @@ package gan
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/gan-vk/gan-vk/gan/nn"
@@ -122,6 +123,9 @@ func (s *Sampler) SetLabels(classes []uint32) error {
 	return s.labels.Upload(0, vk.Uint32Bytes(classes))
 }
 
+// SetClass draws every one of a conditional model's N images for class k.
+func (s *Sampler) SetClass(k uint32) error { return s.SetLabels(slices.Repeat([]uint32{k}, s.N)) }
+
 // Grid layout: a conditional model's sample grid has a row per class, the
 // first MaxGridRows of them, GridCols images a row.
 const (
@@ -165,6 +169,12 @@ func RowNames(m ModelConfig) string {
 		parts = append(parts, fmt.Sprintf("row %d %s", r+1, m.ClassName(int(k))))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// RowPerClass lays a conditional model's images out as a run's sample
+// grids: ClassGrid of GridCols columns over GridRows, z from (seed, 0).
+func (s *Sampler) RowPerClass(seed uint64) error {
+	return s.ClassGrid(GridCols, GridRows(s.Model), seed, 0)
 }
 
 // GridRows are the classes of a run's sample grid's rows: the first

@@ -129,16 +129,14 @@ func (f *interpolateFlags) walkClasses(c *run.Checkpoint, arith bool) ([]uint32,
 	case f.classes != "":
 		given = f.classes
 	}
-	var out []uint32
-	for _, part := range strings.Split(given, ",") {
-		k, err := m.ParseClass(strings.TrimSpace(part))
-		if err != nil {
-			return nil, &usageError{err.Error()}
-		}
-		out = append(out, uint32(k))
-	}
-	if f.classes != "" && len(out) < 2 {
+	out, err := m.ParseClasses(given)
+	switch {
+	case err != nil:
+		return nil, &usageError{err.Error()}
+	case f.classes != "" && len(out) < 2:
 		return nil, &usageError{fmt.Sprintf("--classes %q: a walk needs at least two classes, as 0,1", f.classes)}
+	case f.class != "" && len(out) > 1:
+		return nil, &usageError{fmt.Sprintf("--class %q: a walk in z is within one class; walk between classes with --classes", f.class)}
 	}
 	return out, nil
 }
@@ -149,11 +147,7 @@ func oneClass(s *gan.Sampler, classes []uint32) error {
 	if len(classes) == 0 {
 		return nil
 	}
-	labels := make([]uint32, s.N)
-	for i := range labels {
-		labels[i] = classes[0]
-	}
-	return s.SetLabels(labels)
+	return s.SetClass(classes[0])
 }
 
 // check reads the flags that need more than their type: the seeds of a

@@ -5,7 +5,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/gan-vk/gan-vk/gan"
 	"github.com/gan-vk/gan-vk/gan/run"
@@ -122,13 +121,9 @@ func sampleClasses(c *run.Checkpoint, arg string) ([]uint32, error) {
 	if arg == "" {
 		return gan.CycleClasses(m.Classes, m.Classes), nil
 	}
-	var out []uint32
-	for _, part := range strings.Split(arg, ",") {
-		k, err := m.ParseClass(strings.TrimSpace(part))
-		if err != nil {
-			return nil, &usageError{"--class: " + err.Error()}
-		}
-		out = append(out, uint32(k))
+	out, err := m.ParseClasses(arg)
+	if err != nil {
+		return nil, &usageError{"--class: " + err.Error()}
 	}
 	return out, nil
 }
@@ -141,11 +136,7 @@ func setClasses(s *gan.Sampler, classes []uint32, cols int, seed uint64) error {
 	case 0:
 		return nil
 	case 1:
-		labels := make([]uint32, s.N)
-		for i := range labels {
-			labels[i] = classes[0]
-		}
-		return s.SetLabels(labels)
+		return s.SetClass(classes[0])
 	}
 	return s.ClassGrid(cols, classes, seed, 0)
 }

@@ -120,17 +120,18 @@ func Classes(path string) ([]string, error) {
 		}
 		images = idx
 	}
-	d := &Dataset{Source: images, N: -1}
-	if err := d.readLabels(images); err != nil {
+	path, labels, classes, err := idxLabels(images)
+	switch {
+	case err != nil:
 		return nil, err
-	}
-	if d.Labels == nil {
+	case labels == nil:
 		return nil, fmt.Errorf("data: %s is not labelled: an IDX images file needs its labels file beside it (train-labels-idx1-ubyte for train-images-idx3-ubyte)", images)
-	}
-	if d.Classes == len(FashionMNIST) && strings.Contains(strings.ToLower(images), "fashion") {
+	case classes < 2:
+		return nil, singleClass(path)
+	case classes == len(FashionMNIST) && strings.Contains(strings.ToLower(images), "fashion"):
 		return slices.Clone(FashionMNIST), nil
 	}
-	names := make([]string, d.Classes)
+	names := make([]string, classes)
 	for k := range names {
 		names[k] = fmt.Sprint(k)
 	}

@@ -127,31 +127,44 @@ func labelsFor(images string) (string, bool) {
 // d.Labels, checking that it names one class per image; a missing file
 // leaves the data set unlabelled.
 func (d *Dataset) readLabels(images string) error {
+	path, labels, classes, err := idxLabels(images)
+	switch {
+	case err != nil || labels == nil:
+		return err
+	case len(labels) != d.N:
+		return fmt.Errorf("data: %s holds %d labels for the %d images of %s; the files do not belong together", path, len(labels), d.N, images)
+	case classes < 2:
+		return singleClass(path)
+	}
+	d.Labels, d.Classes = labels, classes
+	return nil
+}
+
+func singleClass(path string) error {
+	return fmt.Errorf("data: %s names a single class for every image; labels need at least two", path)
+}
+
+// idxLabels reads the labels file beside an IDX images file, and counts
+// its classes (the largest label + 1); nil labels when there is none
+// (unlabelled).
+func idxLabels(images string) (path string, labels []int32, classes int, err error) {
 	path, ok := labelsFor(images)
 	if !ok {
-		return nil
+		return "", nil, 0, nil
 	}
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		return nil // unlabelled
+		return path, nil, 0, nil // unlabelled
 	}
-	labels, err := ReadIDXLabels(path)
+	raw, err := ReadIDXLabels(path)
 	if err != nil {
-		return fmt.Errorf("data: %w", err)
+		return path, nil, 0, fmt.Errorf("data: %w", err)
 	}
-	if d.N >= 0 && len(labels) != d.N { // N < 0: Classes, which reads no image
-		return fmt.Errorf("data: %s holds %d labels for the %d images of %s; the files do not belong together", path, len(labels), d.N, images)
-	}
-	classes := 0
-	d.Labels = make([]int32, len(labels))
-	for i, l := range labels {
-		d.Labels[i] = int32(l)
+	labels = make([]int32, len(raw))
+	for i, l := range raw {
+		labels[i] = int32(l)
 		classes = max(classes, int(l)+1)
 	}
-	if classes < 2 {
-		return fmt.Errorf("data: %s names a single class for every image; labels need at least two", path)
-	}
-	d.Classes = classes
-	return nil
+	return path, labels, classes, nil
 }
 
 // ReadIDXLabels reads an IDX file of unsigned-byte labels (magic

@@ -222,7 +222,7 @@ func (l *Live) classRows(s *gan.Sampler, seed uint64) error {
 		return nil
 	}
 	rows := gan.GridRows(m)
-	if err := s.ClassGrid(gan.GridCols, rows, seed, 0); err != nil {
+	if err := s.RowPerClass(seed); err != nil {
 		return err
 	}
 	names := make([]string, min(len(rows), gridImages/gan.GridCols))

@@ -506,7 +506,7 @@ func (l *loop) observe(d *vk.Device) error {
 	}
 	l.closers = append(l.closers, sampler.Close)
 	if m := t.Config.Model; m.Conditional() { // a row per class
-		if err := sampler.ClassGrid(gan.GridCols, gan.GridRows(m), t.Config.Seed, 0); err != nil {
+		if err := sampler.RowPerClass(t.Config.Seed); err != nil {
 			return err
 		}
 		l.logf("sample grids: a row per class, %s", gan.RowNames(m))

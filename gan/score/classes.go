@@ -72,7 +72,7 @@ func (r *Reference) ScoreClasses(s *gan.Sampler, ds *data.Dataset, names []strin
 			// The classes in the reference's proportions, so that the
 			// whole is comparable with an unconditional generator's FD.
 			per := max(int(math.Round(float64(n)*float64(counts[c])/float64(len(ds.Labels)))), 2)
-			if err := s.SetLabels(slices.Repeat([]uint32{uint32(c)}, s.N)); err != nil {
+			if err := s.SetClass(uint32(c)); err != nil {
 				return out, err
 			}
 			f, logits, err := features(r.Net, per, sampled(s, seed))
